@@ -1,0 +1,67 @@
+#!/bin/sh
+# `make demo`: install what is missing, build, write demo-data/ (self-signed
+# certificate, config for demo.test with the user demo) on first run, and
+# start `talon serve` in the foreground on 127.0.0.1:
+#   2525  SMTP with STARTTLS        2465  SMTP with implicit TLS
+# Mail for demo@demo.test lands in demo-data/store/demo/Maildir/new/.
+set -eu
+cd "$(dirname "$0")/.."
+scripts/install-deps.sh
+make -s build/talon
+
+D=demo-data
+mkdir -p "$D"
+if [ ! -f "$D/key.pem" ]; then
+	echo "demo: generating a self-signed certificate for mail.demo.test"
+	openssl req -x509 -newkey rsa:2048 -nodes -days 825 -sha256 \
+		-subj "/CN=mail.demo.test" \
+		-addext "subjectAltName=DNS:mail.demo.test,DNS:localhost,IP:127.0.0.1" \
+		-keyout "$D/key.pem" -out "$D/cert.pem" 2>/dev/null
+	chmod 600 "$D/key.pem"
+fi
+if [ ! -f "$D/talon.conf" ]; then
+	cat > "$D/talon.conf" <<'CONF'
+# Talon demo configuration (written by scripts/demo.sh; edit freely).
+# Relative paths are relative to this file's directory.
+hostname mail.demo.test
+domain demo.test
+
+listen smtp 127.0.0.1:2525 tls starttls
+# the future submissions port: until submission exists it takes local mail
+listen smtp 127.0.0.1:2465 tls implicit
+
+tls-cert cert.pem
+tls-key  key.pem
+
+store   store
+spool   spool
+state   state
+users   users
+aliases aliases
+
+workers 2
+limit message-size 25m
+limit recipients 100
+limit connections 200
+limit connections-per-ip 20
+CONF
+fi
+if [ ! -f "$D/users" ]; then
+	cat > "$D/users" <<'USERS'
+# user:{SCHEME}hash - passwords come with submission/IMAP; demo has none yet
+demo:
+USERS
+fi
+if [ ! -f "$D/aliases" ]; then
+	cat > "$D/aliases" <<'ALIASES'
+# aliases(5): name: target, target
+postmaster: demo
+abuse: demo
+hostmaster: demo
+ALIASES
+fi
+
+build/talon -c "$D/talon.conf" config check
+echo "demo: starting talon on 127.0.0.1:2525 (STARTTLS) and 127.0.0.1:2465 (TLS); ^C stops it"
+echo "demo: try  swaks --server 127.0.0.1:2525 --tls --to demo@demo.test --from you@example.org"
+exec build/talon -c "$D/talon.conf" serve

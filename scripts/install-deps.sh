@@ -1,0 +1,40 @@
+#!/bin/sh
+# Install what Talon needs to build, run its demo and run its tests, when it
+# is missing, and create the system users the daemon's children run as.
+# Debian bookworm; run as root (there is no sudo on our machines).
+set -eu
+
+BUILD="build-essential pkg-config clang libssl-dev libcrypt-dev"
+# Later parts of Talon (resolver, greylisting, DMARC, IMAP) use these.
+LIBS="libunbound-dev libsqlite3-dev libpsl-dev zlib1g-dev"
+TEST="python3 python3-pytest python3-dkim python3-spf python3-dnspython swaks dnsutils strace openssl util-linux procps iproute2"
+PKGS="$BUILD $LIBS $TEST"
+
+missing=""
+for p in $PKGS; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing="$missing $p"
+done
+
+if [ -n "$missing" ]; then
+	if [ "$(id -u)" != 0 ]; then
+		echo "missing packages:$missing" >&2
+		echo "run as root: apt-get update && apt-get install -y$missing" >&2
+		exit 1
+	fi
+	echo "installing:$missing"
+	export DEBIAN_FRONTEND=noninteractive
+	apt-get update -q
+	# shellcheck disable=SC2086
+	apt-get install -y -q --no-install-recommends $missing
+fi
+
+# System users for privilege separation (DESIGN.md, "Processes").
+if [ "$(id -u)" = 0 ]; then
+	for u in _talon _talonq; do
+		if ! getent passwd "$u" >/dev/null; then
+			adduser --system --group --no-create-home --home /nonexistent \
+				--disabled-login --quiet "$u"
+			echo "created system user $u"
+		fi
+	done
+fi

@@ -1,0 +1,92 @@
+/*
+ * cli/main.c - the talon program: global options and subcommands.
+ */
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli/cli.h"
+#include "daemon/parent.h"
+
+#define DEFAULT_CONF "/etc/talon/talon.conf"
+#define TALON_VERSION "0.1.0"
+
+static void
+usage(FILE *f)
+{
+	fprintf(f,
+	    "usage: talon [-c FILE] COMMAND [ARGS]\n"
+	    "\n"
+	    "  -c FILE          configuration file (default " DEFAULT_CONF ")\n"
+	    "\n"
+	    "commands:\n"
+	    "  serve [-d]       run the mail server in the foreground (-d: debug log)\n"
+	    "  config check     validate the configuration and every file it names\n"
+	    "  version          print the version\n"
+	    "\n"
+	    "Send SIGHUP to the serve process to reload, SIGTERM to stop.\n");
+}
+
+int
+main(int argc, char **argv)
+{
+	const char *conf = DEFAULT_CONF;
+	int i = 1;
+	while (i < argc && argv[i][0] == '-') {
+		if (strcmp(argv[i], "-c") == 0 && i + 1 < argc) {
+			conf = argv[i + 1];
+			i += 2;
+		} else if (strcmp(argv[i], "-h") == 0 || strcmp(argv[i], "--help") == 0) {
+			usage(stdout);
+			return 0;
+		} else {
+			fprintf(stderr, "talon: unknown option %s\n", argv[i]);
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (i >= argc) {
+		usage(stderr);
+		return 2;
+	}
+	const char *cmd = argv[i++];
+	if (strcmp(cmd, "serve") == 0) {
+		bool debug = false;
+		for (; i < argc; i++) {
+			if (strcmp(argv[i], "-d") == 0)
+				debug = true;
+			else if (strcmp(argv[i], "--help") == 0) {
+				printf("usage: talon [-c FILE] serve [-d]\n"
+				    "Run the daemon in the foreground, logging to stderr.\n");
+				return 0;
+			} else {
+				fprintf(stderr, "talon serve: unknown argument %s\n", argv[i]);
+				return 2;
+			}
+		}
+		return talon_serve(conf, debug);
+	}
+	if (strcmp(cmd, "config") == 0) {
+		if (i < argc && strcmp(argv[i], "check") == 0)
+			return cmd_config_check(conf);
+		if (i < argc && strcmp(argv[i], "--help") == 0) {
+			printf("usage: talon [-c FILE] config check\n"
+			    "Validate the configuration and every file it names; errors name file:line.\n");
+			return 0;
+		}
+		fprintf(stderr, "usage: talon [-c FILE] config check\n");
+		return 2;
+	}
+	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
+		printf("talon %s\n", TALON_VERSION);
+		return 0;
+	}
+	if (strcmp(cmd, "help") == 0) {
+		usage(stdout);
+		return 0;
+	}
+	fprintf(stderr, "talon: unknown command %s\n", cmd);
+	usage(stderr);
+	return 2;
+}

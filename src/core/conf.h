@@ -1,0 +1,89 @@
+/*
+ * core/conf.h - talon.conf: line-based directives, errors with file:line.
+ *
+ * Input:   the config file (trusted to be written by the admin, but still
+ *          parsed defensively: any byte may appear).
+ * Output:  struct conf, all strings owned by it; relative paths are resolved
+ *          against the directory of the config file.
+ * Runs in: parent and CLI.  Children receive a parsed copy through fork().
+ *
+ * Grammar (one directive per line, '#' starts a comment, tokens separated
+ * by blanks, no quoting):
+ *   hostname NAME
+ *   domain NAME [NAME...]                 (repeatable) local domains
+ *   listen KIND ADDR:PORT [tls none|starttls|implicit]
+ *        KIND is "smtp"; ADDR is IPv4, "[IPv6]" or "*"
+ *   tls-cert PATH / tls-key PATH
+ *   store PATH / spool PATH / state PATH / users PATH / aliases PATH
+ *   control PATH
+ *   run-as USER            smtp workers' user when started as root
+ *   queue-user USER        queue/delivery process user when started as root
+ *   workers N              smtp worker processes (SO_REUSEPORT), 1..64
+ *   limit message-size BYTES[k|m]
+ *   limit recipients N
+ *   limit connections N
+ *   limit connections-per-ip N
+ *   limit command-timeout SECONDS
+ *   limit data-timeout SECONDS
+ *   limit errors N
+ *   limit shutdown-grace SECONDS
+ *   log stderr|syslog|both
+ */
+#ifndef TALON_CONF_H
+#define TALON_CONF_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "core/diag.h"
+
+enum conf_tls { CONF_TLS_NONE = 0, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
+enum conf_listen_kind { CONF_LISTEN_SMTP = 0 };
+
+struct conf_listen {
+	enum conf_listen_kind kind;
+	enum conf_tls tls;
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char text[80];		/* "127.0.0.1:2525" / "[::1]:2525", for logs */
+	unsigned line;		/* where it was declared */
+};
+
+struct conf {
+	char *file;		/* path of the config file as given */
+	char *hostname;
+	char **domains;		/* lowercased */
+	size_t n_domains;
+	struct conf_listen *listens;
+	size_t n_listens;
+	char *tls_cert, *tls_key;	/* NULL when not set */
+	char *store, *spool, *state, *users, *aliases, *control;
+	char *run_as, *queue_user;	/* NULL: stay the invoking user */
+	unsigned workers;
+	uint64_t max_message_size;	/* default 25 MiB */
+	unsigned max_rcpts;		/* default 100 */
+	unsigned max_conns;		/* default 500 */
+	unsigned max_conns_per_ip;	/* default 20 */
+	unsigned cmd_timeout;		/* seconds, default 300 */
+	unsigned data_timeout;		/* seconds, default 600 */
+	unsigned max_errors;		/* default 10 */
+	unsigned shutdown_grace;	/* seconds, default 10 */
+	bool log_stderr, log_syslog;	/* default stderr only */
+};
+
+/* Parse text (len bytes, need not be NUL-terminated) as if read from file
+ * `file`.  All problems go to d; returns the conf (even with errors, for
+ * checking) or NULL only on unrecoverable errors.  Checks done here: syntax,
+ * ranges, required directives (hostname, at least one domain, at least one
+ * listen, store, spool, state, users, aliases), tls-cert/tls-key required
+ * when a listener uses TLS, duplicate listeners. */
+struct conf *conf_parse(const char *text, size_t len, const char *file, struct diag *d);
+/* Read and parse a file; a read error is reported in d as "file: ..." */
+struct conf *conf_load(const char *file, struct diag *d);
+void conf_free(struct conf **c);
+/* Is domain (any case) one of our local domains? */
+bool conf_is_local_domain(const struct conf *c, const char *domain);
+
+#endif

@@ -1,0 +1,288 @@
+/*
+ * queue/maildir.c - durable Maildir delivery.
+ */
+#include "queue/maildir.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/log.h"
+#include "core/util.h"
+
+#define MBOX_CACHE 64
+
+struct mbox {
+	char user[65];
+	int tmp_fd, new_fd, cur_fd;
+	bool dirty;		/* new/ has links not yet fsynced */
+	uint64_t used;		/* LRU clock */
+};
+
+struct maildir_store {
+	int store_fd;
+	char host[256];
+	struct mbox cache[MBOX_CACHE];
+	uint64_t clock;
+};
+
+struct maildir_store *
+maildir_store_new(int store_dirfd, const char *hostname)
+{
+	struct maildir_store *s = xcalloc(1, sizeof *s);
+	s->store_fd = store_dirfd;
+	/* ':' and '/' would break Maildir file names; hostname is a validated
+	 * domain, but be safe. */
+	size_t j = 0;
+	for (size_t i = 0; hostname[i] && j < sizeof s->host - 1; i++) {
+		char c = hostname[i];
+		s->host[j++] = (c == '/' || c == ':') ? '_' : c;
+	}
+	for (int i = 0; i < MBOX_CACHE; i++)
+		s->cache[i].tmp_fd = s->cache[i].new_fd = s->cache[i].cur_fd = -1;
+	return s;
+}
+
+static void
+mbox_close(struct mbox *m)
+{
+	if (m->tmp_fd >= 0)
+		close(m->tmp_fd);
+	if (m->new_fd >= 0)
+		close(m->new_fd);
+	if (m->cur_fd >= 0)
+		close(m->cur_fd);
+	m->tmp_fd = m->new_fd = m->cur_fd = -1;
+	m->user[0] = '\0';
+	m->dirty = false;
+}
+
+void
+maildir_store_free(struct maildir_store **sp)
+{
+	struct maildir_store *s = *sp;
+	if (s == NULL)
+		return;
+	maildir_sync(s);
+	for (int i = 0; i < MBOX_CACHE; i++)
+		mbox_close(&s->cache[i]);
+	free(s);
+	*sp = NULL;
+}
+
+/* open dirfd/name as a directory, creating it (and fsyncing the parent so
+ * the new entry survives a crash) when missing */
+static int
+open_dir(int dirfd, const char *name)
+{
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd >= 0 || errno != ENOENT)
+		return fd;
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		return -1;
+	if (fsync(dirfd) < 0)
+		return -1;
+	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+static struct mbox *
+mbox_get(struct maildir_store *s, const char *user)
+{
+	struct mbox *victim = &s->cache[0];
+	for (int i = 0; i < MBOX_CACHE; i++) {
+		struct mbox *m = &s->cache[i];
+		if (m->user[0] && strcmp(m->user, user) == 0) {
+			m->used = ++s->clock;
+			return m;
+		}
+		if (m->used < victim->used)
+			victim = m;
+	}
+	if (victim->dirty && fsync(victim->new_fd) < 0)
+		return NULL;
+	mbox_close(victim);
+	int ufd = open_dir(s->store_fd, user);
+	if (ufd < 0)
+		return NULL;
+	int md = open_dir(ufd, "Maildir");
+	close(ufd);
+	if (md < 0)
+		return NULL;
+	victim->tmp_fd = open_dir(md, "tmp");
+	victim->new_fd = open_dir(md, "new");
+	victim->cur_fd = open_dir(md, "cur");
+	close(md);
+	if (victim->tmp_fd < 0 || victim->new_fd < 0 || victim->cur_fd < 0) {
+		int e = errno;
+		mbox_close(victim);
+		errno = e;
+		return NULL;
+	}
+	snprintf(victim->user, sizeof victim->user, "%s", user);
+	victim->used = ++s->clock;
+	return victim;
+}
+
+/* A reader (IMAP, mutt) may have moved new/NAME to cur/NAME:2,FLAGS. */
+static bool
+in_cur(int cur_fd, const char *name)
+{
+	int fd = dup(cur_fd);
+	if (fd < 0)
+		return false;
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return false;
+	}
+	size_t n = strlen(name);
+	bool found = false;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (strncmp(de->d_name, name, n) == 0 &&
+		    (de->d_name[n] == '\0' || de->d_name[n] == ':')) {
+			found = true;
+			break;
+		}
+	}
+	closedir(d);
+	return found;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static int
+copy_range(int from, uint64_t off, uint64_t len, int to)
+{
+	loff_t o = (loff_t)off;
+	bool try_cfr = true;
+	while (len > 0) {
+		if (try_cfr) {
+			ssize_t n = copy_file_range(from, &o, to, NULL, len, 0);
+			if (n > 0) {
+				len -= (uint64_t)n;
+				continue;
+			}
+			if (n == 0) {
+				errno = EIO;	/* spool file shorter than recorded */
+				return -1;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+			    errno != EOPNOTSUPP)
+				return -1;
+			try_cfr = false;
+		}
+		char b[65536];
+		size_t want = len < sizeof b ? (size_t)len : sizeof b;
+		ssize_t r = pread(from, b, want, (off_t)o);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		if (write_all(to, b, (size_t)r) < 0)
+			return -1;
+		o += r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+int
+maildir_deliver(struct maildir_store *s, const struct spool_env *env,
+    const struct spool_rcpt *r, int spool_fd, uint64_t off, uint64_t len,
+    bool recovering, char *path_out, size_t path_sz, char *why, size_t why_sz)
+{
+	char hdr[2200], name[512];
+	int fd = -1, e;
+
+	int hl = snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: %s\n",
+	    env->sender, r->addr);
+	if (hl < 0 || (size_t)hl >= sizeof hdr) {
+		snprintf(why, why_sz, "envelope too long");
+		errno = EINVAL;
+		return -1;
+	}
+	uint64_t size = (uint64_t)hl + len;
+	snprintf(name, sizeof name, "%llu.Q%sI%u.%s,S=%llu",
+	    (unsigned long long)env->time, env->qid, r->idx, s->host,
+	    (unsigned long long)size);
+	snprintf(path_out, path_sz, "%s/Maildir/new/%s", r->user, name);
+
+	struct mbox *m = mbox_get(s, r->user);
+	if (m == NULL) {
+		e = errno;
+		snprintf(why, why_sz, "cannot open mailbox %s: %s", r->user, strerror(e));
+		errno = e;
+		return -1;
+	}
+	if (recovering && (faccessat(m->new_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    in_cur(m->cur_fd, name)))
+		return 0;	/* delivered before the crash */
+
+	fd = openat(m->tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0)
+		goto fail;
+	if (write_all(fd, hdr, (size_t)hl) < 0 || copy_range(spool_fd, off, len, fd) < 0)
+		goto fail;
+	if (fsync(fd) < 0)
+		goto fail;
+	close(fd);
+	fd = -1;
+	if (linkat(m->tmp_fd, name, m->new_fd, name, 0) < 0 && errno != EEXIST)
+		goto fail;
+	unlinkat(m->tmp_fd, name, 0);
+	m->dirty = true;
+	return 0;
+fail:
+	e = errno;
+	snprintf(why, why_sz, "%s", strerror(e));
+	if (fd >= 0)
+		close(fd);
+	/* nothing half-written may stay behind */
+	unlinkat(m->tmp_fd, name, 0);
+	errno = e;
+	return -1;
+}
+
+int
+maildir_sync(struct maildir_store *s)
+{
+	int rc = 0;
+	for (int i = 0; i < MBOX_CACHE; i++) {
+		struct mbox *m = &s->cache[i];
+		if (m->dirty) {
+			if (fsync(m->new_fd) < 0) {
+				log_err("queue event=fsync dir=%s/Maildir/new error=\"%s\"",
+				    m->user, strerror(errno));
+				rc = -1;
+			}
+			m->dirty = false;
+		}
+	}
+	return rc;
+}

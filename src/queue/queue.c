@@ -1,0 +1,541 @@
+/*
+ * queue/queue.c - spool commit and local delivery.
+ *
+ * Data flow: an smtp worker asks OPEN; we create spool/tmp/QID and pass it
+ * the descriptor.  The worker writes content and envelope and says COMMIT.
+ * All COMMITs that arrive in one loop round are made durable together in
+ * the before-sleep hook: fsync each file, rename it into spool/queue/,
+ * fsync spool/queue once (group commit), and only then reply COMMIT_OK,
+ * upon which the worker answers 250.  Committed messages are then delivered
+ * to Maildir (queue/maildir.c); the spool file is unlinked when every
+ * recipient has its copy.  At start, spool/tmp is emptied (nobody got a 250
+ * for those) and everything in spool/queue is delivered again; Maildir
+ * names are deterministic, so a message delivered before a crash is found
+ * and not delivered twice.
+ *
+ * Runs in: queue process, as the spool's and store's owner.
+ * Trusts: smtp workers only as far as the spool format checks go.
+ */
+#include "queue/queue.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/ipc.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/util.h"
+#include "daemon/msg.h"
+#include "queue/maildir.h"
+#include "queue/spool.h"
+
+#define RETRY_MS	(60 * 1000)
+#define DELIVER_BATCH	64
+
+struct peer {
+	struct peer *next;
+	struct ipc *ipc;
+	unsigned slot;
+};
+
+enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DEFERRED };
+
+struct qmsg {
+	struct qmsg *next;
+	enum qstate st;
+	char qid[SPOOL_QID_MAX + 1];
+	int fd;
+	struct peer *peer;	/* NULL once the worker is gone */
+	uint64_t req;		/* request id for the reply */
+	bool recovering;
+	bool *done;		/* per recipient, once env is read */
+	struct spool_env env;
+	uint64_t off, len;
+	bool have_env;
+};
+
+static struct {
+	struct loop *loop;
+	const struct conf *conf;
+	struct ipc *parent;
+	struct peer *peers;
+	struct qmsg *msgs;	/* all messages we know of */
+	int spool_fd, tmp_fd, q_fd;
+	struct maildir_store *store;
+	struct timer retry;	/* deferred messages are tried again */
+	struct timer kick;	/* zero-delay: more work, don't block */
+	bool stopping;
+	bool work;		/* deliveries pending: don't sleep long */
+} Q;
+
+static void
+qmsg_free(struct qmsg *m)
+{
+	struct qmsg **pp = &Q.msgs;
+	while (*pp && *pp != m)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = m->next;
+	if (m->fd >= 0)
+		close(m->fd);
+	if (m->have_env)
+		spool_env_free(&m->env);
+	free(m->done);
+	free(m);
+}
+
+static struct qmsg *
+qmsg_find(const char *qid, enum qstate st)
+{
+	for (struct qmsg *m = Q.msgs; m; m = m->next)
+		if (m->st == st && strcmp(m->qid, qid) == 0)
+			return m;
+	return NULL;
+}
+
+static void
+reply(struct peer *p, uint32_t type, uint64_t id, int fd, const struct buf *b)
+{
+	if (p == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	ipc_send(p->ipc, type, id, fd, b ? b->data : NULL, b ? b->len : 0);
+}
+
+static void
+reply_errno(struct peer *p, uint32_t type, uint64_t id, int e)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	ipc_put_u32(&b, (uint32_t)e);
+	reply(p, type, id, -1, &b);
+	buf_free(&b);
+}
+
+static void
+do_open(struct peer *p, struct ipc_msg *im)
+{
+	ipc_get_end(im);
+	struct qmsg *m = xcalloc(1, sizeof *m);
+	spool_new_qid(m->qid);
+	m->fd = openat(Q.tmp_fd, m->qid, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	if (m->fd < 0) {
+		int e = errno;
+		log_err("queue event=open queue=%s error=\"%s\"", m->qid, strerror(e));
+		free(m);
+		reply_errno(p, MSG_OPEN_FAIL, im->id, e);
+		return;
+	}
+	m->st = Q_OPEN;
+	m->peer = p;
+	m->next = Q.msgs;
+	Q.msgs = m;
+	int dfd = dup(m->fd);
+	if (dfd < 0) {
+		int e = errno;
+		unlinkat(Q.tmp_fd, m->qid, 0);
+		qmsg_free(m);
+		reply_errno(p, MSG_OPEN_FAIL, im->id, e);
+		return;
+	}
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	ipc_put_str(&b, m->qid);
+	reply(p, MSG_OPEN_OK, im->id, dfd, &b);
+	buf_free(&b);
+}
+
+static void
+drop_tmp(struct qmsg *m)
+{
+	unlinkat(Q.tmp_fd, m->qid, 0);
+	qmsg_free(m);
+}
+
+static void
+do_commit(struct peer *p, struct ipc_msg *im)
+{
+	char *qid = ipc_get_str(im);
+	uint64_t size = ipc_get_u64(im);
+	ipc_get_end(im);
+	struct qmsg *m = qmsg_find(qid, Q_OPEN);
+	free(qid);
+	if (m == NULL || m->peer != p) {
+		log_err("queue event=commit error=\"unknown queue id from worker %u\"", p->slot);
+		reply_errno(p, MSG_COMMIT_FAIL, im->id, ENOENT);
+		return;
+	}
+	struct stat st;
+	const char *why = NULL;
+	if (fstat(m->fd, &st) < 0 || (uint64_t)st.st_size != size)
+		why = "size differs from what the worker wrote";
+	else if (spool_read(m->fd, size, &m->env, &m->off, &m->len, &why) == 0)
+		m->have_env = true;
+	if (why != NULL) {
+		log_err("queue event=commit queue=%s error=\"bad spool file: %s\"", m->qid, why);
+		drop_tmp(m);
+		reply_errno(p, MSG_COMMIT_FAIL, im->id, EINVAL);
+		return;
+	}
+	m->req = im->id;
+	m->st = Q_COMMITTING;	/* made durable in before_sleep */
+}
+
+static void
+do_abort(struct peer *p, struct ipc_msg *im)
+{
+	char *qid = ipc_get_str(im);
+	ipc_get_end(im);
+	struct qmsg *m = qmsg_find(qid, Q_OPEN);
+	free(qid);
+	if (m != NULL && m->peer == p)
+		drop_tmp(m);
+}
+
+static void
+peer_msg(struct ipc *c, struct ipc_msg *im, void *arg)
+{
+	struct peer *p = arg;
+	switch (im->type) {
+	case MSG_OPEN:
+		do_open(p, im);
+		break;
+	case MSG_COMMIT:
+		do_commit(p, im);
+		break;
+	case MSG_ABORT:
+		do_abort(p, im);
+		break;
+	default:
+		fatal("queue: unexpected message type %u from worker %u", im->type, p->slot);
+	}
+	if (im->fd >= 0)
+		close(im->fd);
+}
+
+static void
+peer_close(struct ipc *c, void *arg)
+{
+	struct peer *p = arg;
+	/* Files the worker had open were never acknowledged with 250: drop
+	 * them.  Commits already under way still complete; their reply goes
+	 * nowhere (the client saw the connection drop and will retry). */
+	for (struct qmsg *m = Q.msgs, *next; m; m = next) {
+		next = m->next;
+		if (m->peer != p)
+			continue;
+		m->peer = NULL;
+		if (m->st == Q_OPEN)
+			drop_tmp(m);
+	}
+	struct peer **pp = &Q.peers;
+	while (*pp && *pp != p)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = p->next;
+	ipc_free(&p->ipc);
+	free(p);
+}
+
+/* --- group commit ---------------------------------------------------------- */
+
+static void
+commit_round(void)
+{
+	size_t n = 0;
+	for (struct qmsg *m = Q.msgs, *next; m; m = next) {
+		next = m->next;
+		if (m->st != Q_COMMITTING)
+			continue;
+		if (fsync(m->fd) < 0 || renameat(Q.tmp_fd, m->qid, Q.q_fd, m->qid) < 0) {
+			int e = errno;
+			log_err("queue event=commit queue=%s error=\"%s\"", m->qid, strerror(e));
+			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
+			drop_tmp(m);
+			continue;
+		}
+		m->st = Q_READY;
+		m->recovering = false;
+		n++;
+	}
+	if (n == 0)
+		return;
+	/* one directory fsync makes every rename of this round durable */
+	int dir_rc = fsync(Q.q_fd);
+	int e = errno;
+	for (struct qmsg *m = Q.msgs, *next; m; m = next) {
+		next = m->next;
+		if (m->st != Q_READY || m->req == 0)
+			continue;
+		if (dir_rc < 0) {
+			/* we cannot promise durability: refuse, and deliver
+			 * nothing of it (the client will retry) */
+			log_err("queue event=commit queue=%s error=\"spool dir fsync: %s\"",
+			    m->qid, strerror(e));
+			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
+			unlinkat(Q.q_fd, m->qid, 0);
+			qmsg_free(m);
+			continue;
+		}
+		log_info("queue event=queued queue=%s session=%s from=<%s> nrcpt=%zu size=%llu",
+		    m->qid, m->env.session, m->env.sender, m->env.n_rcpts,
+		    (unsigned long long)m->len);
+		reply(m->peer, MSG_COMMIT_OK, m->req, -1, NULL);
+		m->req = 0;
+		Q.work = true;
+	}
+}
+
+/* --- delivery ------------------------------------------------------------- */
+
+static void
+deliver_one(struct qmsg *m, bool *all_done)
+{
+	if (m->done == NULL)
+		m->done = xcalloc(m->env.n_rcpts, sizeof *m->done);
+	*all_done = true;
+	for (size_t i = 0; i < m->env.n_rcpts; i++) {
+		if (m->done[i])
+			continue;
+		const struct spool_rcpt *r = &m->env.rcpts[i];
+		char path[700], why[300];
+		if (maildir_deliver(Q.store, &m->env, r, m->fd, m->off, m->len,
+		    m->recovering, path, sizeof path, why, sizeof why) < 0) {
+			int e = errno;
+			log_warn("queue event=deferred queue=%s to=<%s> user=%s reason=\"%s\" "
+			    "code=%s", m->qid, r->addr, r->user, why,
+			    (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.3.0");
+			*all_done = false;
+			continue;
+		}
+		m->done[i] = true;
+		log_info("queue event=delivered queue=%s session=%s to=<%s> user=%s path=%s",
+		    m->qid, m->env.session, r->addr, r->user, path);
+	}
+}
+
+static void
+deliver_round(void)
+{
+	struct qmsg *batch[DELIVER_BATCH];
+	size_t n = 0;
+	Q.work = false;
+	for (struct qmsg *m = Q.msgs; m; m = m->next) {
+		if (m->st != Q_READY || m->req != 0)
+			continue;
+		if (n == DELIVER_BATCH) {
+			Q.work = true;	/* more next round */
+			break;
+		}
+		batch[n++] = m;
+	}
+	if (n == 0)
+		return;
+	bool done[DELIVER_BATCH];
+	for (size_t i = 0; i < n; i++)
+		deliver_one(batch[i], &done[i]);
+	/* one fsync per touched new/ directory; only then may the spool
+	 * copies go */
+	if (maildir_sync(Q.store) < 0) {
+		for (size_t i = 0; i < n; i++) {
+			memset(batch[i]->done, 0, batch[i]->env.n_rcpts * sizeof(bool));
+			batch[i]->recovering = true;
+			batch[i]->st = Q_DEFERRED;
+		}
+	} else {
+		for (size_t i = 0; i < n; i++) {
+			if (done[i]) {
+				unlinkat(Q.q_fd, batch[i]->qid, 0);
+				qmsg_free(batch[i]);
+			} else {
+				batch[i]->st = Q_DEFERRED;
+			}
+		}
+	}
+	if (!timer_armed(&Q.retry))
+		for (struct qmsg *m = Q.msgs; m; m = m->next)
+			if (m->st == Q_DEFERRED) {
+				timer_set(Q.loop, &Q.retry, RETRY_MS);
+				break;
+			}
+}
+
+static void
+retry_cb(struct loop *l, void *arg)
+{
+	for (struct qmsg *m = Q.msgs; m; m = m->next)
+		if (m->st == Q_DEFERRED) {
+			m->st = Q_READY;
+			Q.work = true;
+		}
+}
+
+static void
+kick_cb(struct loop *l, void *arg)
+{
+}
+
+static bool
+have_open(void)
+{
+	for (struct qmsg *m = Q.msgs; m; m = m->next)
+		if (m->st == Q_OPEN || m->st == Q_COMMITTING)
+			return true;
+	return false;
+}
+
+static void
+before_sleep(struct loop *l, void *arg)
+{
+	commit_round();
+	if (Q.work)
+		deliver_round();
+	if (Q.stopping && Q.peers == NULL && !have_open() && !Q.work) {
+		log_info("queue event=stop");
+		loop_stop(l);
+	}
+	if (Q.work)
+		timer_set(l, &Q.kick, 0);	/* keep going without blocking */
+}
+
+/* --- startup recovery ---------------------------------------------------- */
+
+static void
+recover(void)
+{
+	DIR *d;
+	struct dirent *de;
+	int fd;
+
+	/* nobody was told 250 for files still in tmp/ */
+	if ((fd = dup(Q.tmp_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.')
+				unlinkat(Q.tmp_fd, de->d_name, 0);
+		closedir(d);
+	}
+	if ((fd = dup(Q.q_fd)) < 0 || (d = fdopendir(fd)) == NULL)
+		fatal("queue: cannot read spool/queue: %s", strerror(errno));
+	size_t n = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		struct qmsg *m = xcalloc(1, sizeof *m);
+		const char *why = NULL;
+		struct stat st;
+		snprintf(m->qid, sizeof m->qid, "%.*s", (int)(sizeof m->qid - 1), de->d_name);
+		m->fd = openat(Q.q_fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (!spool_qid_valid(de->d_name))
+			why = "not a queue file name";
+		else if (m->fd < 0 || fstat(m->fd, &st) < 0)
+			why = strerror(errno);
+		else if (spool_read(m->fd, (uint64_t)st.st_size, &m->env, &m->off, &m->len, &why) == 0)
+			m->have_env = true;
+		if (why != NULL) {
+			/* never delete what we cannot read: move it aside */
+			log_err("queue event=recover file=%s error=\"%s\" action=moved-to-corrupt",
+			    de->d_name, why);
+			mkdirat(Q.spool_fd, "corrupt", 0700);
+			int cfd = openat(Q.spool_fd, "corrupt", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+			if (cfd >= 0) {
+				renameat(Q.q_fd, de->d_name, cfd, de->d_name);
+				close(cfd);
+			}
+			qmsg_free(m);
+			continue;
+		}
+		m->st = Q_READY;
+		m->recovering = true;
+		m->next = Q.msgs;
+		Q.msgs = m;
+		n++;
+	}
+	closedir(d);
+	if (n > 0) {
+		log_info("queue event=recover messages=%zu", n);
+		Q.work = true;
+	}
+}
+
+/* --- parent channel ------------------------------------------------------ */
+
+static void
+parent_msg(struct ipc *c, struct ipc_msg *im, void *arg)
+{
+	switch (im->type) {
+	case MSG_PEER_NEW: {
+		ipc_get_end(im);
+		if (im->fd < 0)
+			fatal("queue: PEER_NEW without descriptor");
+		struct peer *p = xcalloc(1, sizeof *p);
+		p->slot = (unsigned)im->id;
+		p->ipc = ipc_new(Q.loop, im->fd, peer_msg, peer_close, p);
+		p->next = Q.peers;
+		Q.peers = p;
+		return;
+	}
+	case MSG_STOP:
+		(void)ipc_get_u32(im);
+		ipc_get_end(im);
+		Q.stopping = true;
+		break;
+	default:
+		fatal("queue: unexpected message type %u from parent", im->type);
+	}
+	if (im->fd >= 0)
+		close(im->fd);
+}
+
+static void
+parent_close(struct ipc *c, void *arg)
+{
+	/* the parent is gone: finish what is committed, then go */
+	log_warn("queue event=parent-gone");
+	Q.stopping = true;
+	ipc_free(&Q.parent);
+}
+
+static int
+subdir(int dirfd, const char *name)
+{
+	if (mkdirat(dirfd, name, 0700) < 0 && errno != EEXIST)
+		fatal("queue: cannot create spool/%s: %s", name, strerror(errno));
+	int fd = openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		fatal("queue: cannot open spool/%s: %s", name, strerror(errno));
+	return fd;
+}
+
+void
+queue_main(const struct conf *conf, int parent_fd, int spool_fd, int store_fd)
+{
+	memset(&Q, 0, sizeof Q);
+	Q.conf = conf;
+	Q.loop = loop_new();
+	if (Q.loop == NULL)
+		fatal("queue: cannot create event loop");
+	Q.spool_fd = spool_fd;
+	Q.tmp_fd = subdir(spool_fd, "tmp");
+	Q.q_fd = subdir(spool_fd, "queue");
+	fsync(spool_fd);
+	Q.store = maildir_store_new(store_fd, conf->hostname);
+	timer_init(&Q.retry, retry_cb, NULL);
+	timer_init(&Q.kick, kick_cb, NULL);
+	Q.parent = ipc_new(Q.loop, parent_fd, parent_msg, parent_close, NULL);
+	loop_before_sleep(Q.loop, before_sleep, NULL);
+	recover();
+	log_info("queue event=start");
+	loop_run(Q.loop);
+	maildir_store_free(&Q.store);
+	exit(0);
+}

@@ -1,0 +1,283 @@
+/*
+ * queue/spool.c - spool file records and trailer, queue IDs.
+ * Input:  files written by the smtp worker (less trusted than us).
+ * Runs in: smtp worker (encode), queue (decode).
+ */
+#include "queue/spool.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/time.h>
+#include <unistd.h>
+
+#include "core/util.h"
+
+static void
+put_u32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	buf_append(b, x, 4);
+}
+
+static void
+put_u64(struct buf *b, uint64_t v)
+{
+	put_u32(b, (uint32_t)(v >> 32));
+	put_u32(b, (uint32_t)v);
+}
+
+static void
+put_rec(struct buf *b, uint8_t type, const void *p, size_t n)
+{
+	buf_putc(b, type);
+	put_u32(b, (uint32_t)n);
+	buf_append(b, p, n);
+}
+
+void
+spool_encode(struct buf *b, const struct spool_env *env, uint64_t content_len)
+{
+	size_t start = b->len;
+	uint8_t t[8];
+	put_rec(b, SPOOL_R_QID, env->qid, strlen(env->qid));
+	put_rec(b, SPOOL_R_SESSION, env->session, strlen(env->session));
+	for (int i = 0; i < 8; i++)
+		t[i] = (uint8_t)(env->time >> (56 - 8 * i));
+	put_rec(b, SPOOL_R_TIME, t, 8);
+	put_rec(b, SPOOL_R_SENDER, env->sender, strlen(env->sender));
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		const struct spool_rcpt *r = &env->rcpts[i];
+		size_t ul = strlen(r->user), al = strlen(r->addr);
+		buf_putc(b, SPOOL_R_RCPT);
+		put_u32(b, (uint32_t)(4 + ul + 1 + al));
+		put_u32(b, r->idx);
+		buf_append(b, r->user, ul + 1);
+		buf_append(b, r->addr, al);
+	}
+	uint64_t rlen = b->len - start;
+	put_u64(b, content_len);
+	put_u64(b, rlen);
+	buf_append(b, "TALONEND", 8);
+}
+
+static uint32_t
+get_u32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+static uint64_t
+get_u64(const uint8_t *p)
+{
+	return (uint64_t)get_u32(p) << 32 | get_u32(p + 4);
+}
+
+bool
+spool_user_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n == 0 || n > 64)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		char c = s[i];
+		bool ok = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+		    (i > 0 && (c == '.' || c == '_' || c == '-'));
+		if (!ok)
+			return false;
+	}
+	return true;
+}
+
+static bool
+text_ok(const uint8_t *p, size_t n)
+{
+	/* envelope text never contains controls: they would end up in headers */
+	for (size_t i = 0; i < n; i++)
+		if (p[i] < 0x20 || p[i] == 0x7f)
+			return false;
+	return true;
+}
+
+int
+spool_parse_records(const uint8_t *p, size_t len, struct spool_env *out, const char **why)
+{
+	const uint8_t *end = p + len;
+	bool have_qid = false, have_time = false, have_sender = false;
+
+	memset(out, 0, sizeof *out);
+	*why = NULL;
+	while (p < end && *why == NULL) {
+		if (end - p < 5) {
+			*why = "truncated record header";
+			break;
+		}
+		uint8_t type = p[0];
+		uint32_t n = get_u32(p + 1);
+		p += 5;
+		if ((size_t)(end - p) < n) {
+			*why = "truncated record";
+			break;
+		}
+		switch (type) {
+		case SPOOL_R_QID:
+			if (have_qid || n == 0 || n > SPOOL_QID_MAX || !text_ok(p, n))
+				*why = "bad queue id record";
+			else {
+				memcpy(out->qid, p, n);
+				out->qid[n] = '\0';
+				have_qid = spool_qid_valid(out->qid);
+				if (!have_qid)
+					*why = "bad queue id";
+			}
+			break;
+		case SPOOL_R_SESSION:
+			if (n >= sizeof out->session || !text_ok(p, n))
+				*why = "bad session record";
+			else {
+				memcpy(out->session, p, n);
+				out->session[n] = '\0';
+			}
+			break;
+		case SPOOL_R_TIME:
+			if (have_time || n != 8)
+				*why = "bad time record";
+			else {
+				out->time = get_u64(p);
+				have_time = true;
+			}
+			break;
+		case SPOOL_R_SENDER:
+			if (have_sender || n > 1024 || !text_ok(p, n))
+				*why = "bad sender record";
+			else {
+				out->sender = xstrndup((const char *)p, n);
+				have_sender = true;
+			}
+			break;
+		case SPOOL_R_RCPT: {
+			const uint8_t *nul = n > 4 ? memchr(p + 4, '\0', n - 4) : NULL;
+			if (nul == NULL || out->n_rcpts >= 10000) {
+				*why = "bad recipient record";
+				break;
+			}
+			size_t ul = (size_t)(nul - (p + 4)), al = n - 4 - ul - 1;
+			char *user = xstrndup((const char *)p + 4, ul);
+			if (!spool_user_valid(user) || al > 1024 || !text_ok(nul + 1, al)) {
+				free(user);
+				*why = "bad recipient";
+				break;
+			}
+			out->rcpts = xreallocarray(out->rcpts, out->n_rcpts + 1, sizeof *out->rcpts);
+			struct spool_rcpt *r = &out->rcpts[out->n_rcpts++];
+			r->idx = get_u32(p);
+			r->user = user;
+			r->addr = xstrndup((const char *)nul + 1, al);
+			break;
+		}
+		default:
+			*why = "unknown record type";
+			break;
+		}
+		p += n;
+	}
+	if (*why == NULL && (!have_qid || !have_time || !have_sender || out->n_rcpts == 0))
+		*why = "incomplete envelope";
+	if (*why != NULL) {
+		spool_env_free(out);
+		return -1;
+	}
+	return 0;
+}
+
+int
+spool_read(int fd, uint64_t file_size, struct spool_env *out,
+    uint64_t *content_off, uint64_t *content_len, const char **why)
+{
+	uint8_t tr[SPOOL_TRAILER_LEN], magic[SPOOL_MAGIC_LEN];
+
+	memset(out, 0, sizeof *out);
+	if (file_size < SPOOL_MAGIC_LEN + SPOOL_TRAILER_LEN) {
+		*why = "file too short";
+		return -1;
+	}
+	if (pread(fd, magic, sizeof magic, 0) != (ssize_t)sizeof magic ||
+	    memcmp(magic, SPOOL_MAGIC, SPOOL_MAGIC_LEN) != 0) {
+		*why = "bad magic";
+		return -1;
+	}
+	if (pread(fd, tr, sizeof tr, (off_t)(file_size - sizeof tr)) != (ssize_t)sizeof tr ||
+	    memcmp(tr + 16, "TALONEND", 8) != 0) {
+		*why = "no trailer (torn file)";
+		return -1;
+	}
+	uint64_t clen = get_u64(tr), rlen = get_u64(tr + 8);
+	if (rlen > SPOOL_RECORDS_MAX || clen > file_size ||
+	    SPOOL_MAGIC_LEN + clen + rlen + SPOOL_TRAILER_LEN != file_size) {
+		*why = "trailer lengths do not add up";
+		return -1;
+	}
+	uint8_t *rec = xmalloc(rlen ? rlen : 1);
+	if (pread(fd, rec, rlen, (off_t)(SPOOL_MAGIC_LEN + clen)) != (ssize_t)rlen) {
+		free(rec);
+		*why = "short read";
+		return -1;
+	}
+	int rc = spool_parse_records(rec, rlen, out, why);
+	free(rec);
+	*content_off = SPOOL_MAGIC_LEN;
+	*content_len = clen;
+	return rc;
+}
+
+void
+spool_env_free(struct spool_env *env)
+{
+	for (size_t i = 0; i < env->n_rcpts; i++) {
+		free(env->rcpts[i].user);
+		free(env->rcpts[i].addr);
+	}
+	free(env->rcpts);
+	free(env->sender);
+	env->rcpts = NULL;
+	env->sender = NULL;
+	env->n_rcpts = 0;
+}
+
+static const char b32[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+void
+spool_new_qid(char out[SPOOL_QID_MAX + 1])
+{
+	/* 11 chars of microseconds since the epoch (55 bits), then 2 chars of
+	 * a per-process counter: unique within the one queue process that
+	 * hands them out, and ordered by arrival. */
+	static uint64_t last;
+	static unsigned ctr;
+	struct timeval tv;
+	gettimeofday(&tv, NULL);
+	uint64_t us = (uint64_t)tv.tv_sec * 1000000 + (uint64_t)tv.tv_usec;
+	if (us <= last)
+		us = last + 1;
+	last = us;
+	ctr = (ctr + 1) & 1023;
+	for (int i = 10; i >= 0; i--) {
+		out[i] = b32[us & 31];
+		us >>= 5;
+	}
+	out[11] = b32[(ctr >> 5) & 31];
+	out[12] = b32[ctr & 31];
+	out[13] = '\0';
+}
+
+bool
+spool_qid_valid(const char *s)
+{
+	size_t n = strlen(s);
+	if (n != 13)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (strchr(b32, s[i]) == NULL || s[i] == '\0')
+			return false;
+	return true;
+}

@@ -1,0 +1,74 @@
+/*
+ * queue/spool.h - the spool file format.
+ *
+ * One file per message, written by the smtp worker into a descriptor the
+ * queue handed it, committed by the queue (fsync, rename into queue/,
+ * directory fsync):
+ *
+ *   "TALONQ1\n"                        8 bytes magic
+ *   content                            the message, LF line ends, our
+ *                                      Received header already on top
+ *   records                            [u8 type][u32 len][len bytes] ...
+ *   trailer                            [u64 content_len][u64 records_len]
+ *                                      "TALONEND"                 24 bytes
+ *
+ * All integers big-endian.  The envelope is written last, so the content
+ * can be streamed; a file whose trailer does not add up is torn and is
+ * recognisably so.  The queue does not fully trust the smtp worker that
+ * wrote it: records are bounds-checked and user names validated as path
+ * components before use.
+ */
+#ifndef TALON_SPOOL_H
+#define TALON_SPOOL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "core/buf.h"
+
+#define SPOOL_MAGIC		"TALONQ1\n"
+#define SPOOL_MAGIC_LEN		8
+#define SPOOL_TRAILER_LEN	24
+#define SPOOL_RECORDS_MAX	(1u << 20)
+#define SPOOL_QID_MAX		24
+
+enum spool_rec {
+	SPOOL_R_QID = 1,	/* text */
+	SPOOL_R_TIME = 2,	/* u64 unix seconds of arrival */
+	SPOOL_R_SENDER = 3,	/* text, "" for the null sender */
+	SPOOL_R_RCPT = 4,	/* u32 index, user, NUL, address */
+	SPOOL_R_SESSION = 5,	/* text: session id, for logs */
+};
+
+struct spool_rcpt {
+	uint32_t idx;
+	char *user;		/* local mailbox name (validated) */
+	char *addr;		/* address as delivered to (Delivered-To) */
+};
+
+struct spool_env {
+	char qid[SPOOL_QID_MAX + 1];
+	char session[24];
+	uint64_t time;
+	char *sender;
+	struct spool_rcpt *rcpts;
+	size_t n_rcpts;
+};
+
+/* Append records and trailer describing env to b. */
+void spool_encode(struct buf *b, const struct spool_env *env, uint64_t content_len);
+/* Parse the records area (pure; fuzzed).  0 or -1 with *why. */
+int spool_parse_records(const uint8_t *p, size_t len, struct spool_env *out, const char **why);
+/* Read and check trailer + records of an open spool file of file_size
+ * bytes.  Sets *content_off and *content_len. */
+int spool_read(int fd, uint64_t file_size, struct spool_env *out,
+    uint64_t *content_off, uint64_t *content_len, const char **why);
+void spool_env_free(struct spool_env *env);
+/* Is s a safe mailbox name: [a-z0-9][a-z0-9._-]{0,63}? */
+bool spool_user_valid(const char *s);
+/* Queue IDs: 13 characters of Crockford base32, time ordered. */
+void spool_new_qid(char out[SPOOL_QID_MAX + 1]);
+bool spool_qid_valid(const char *s);
+
+#endif

@@ -1,0 +1,85 @@
+/*
+ * queue/users.h - the users file (Dovecot passwd-file style) and the
+ * aliases file (aliases(5)), and recipient resolution over both.
+ *
+ * users:   user:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]
+ *          one per line, '#' comments, blank lines ignored.  The user name
+ *          is the mailbox name: [a-z0-9][a-z0-9._-]* up to 64 bytes
+ *          (lowercase; it becomes a directory under the store).  The hash
+ *          may be empty (no login) or a yescrypt ($y$) or bcrypt ($2b$,
+ *          $2y$) crypt string, optionally prefixed {CRYPT} or {BLF-CRYPT};
+ *          any other scheme is an error: we store no weaker hashes.
+ * aliases: name: target[, target...]   continuation lines start with a blank.
+ *          targets are user names, alias names, or local@localdomain.
+ *          "|program", "/file" and ":include:" are errors (not supported,
+ *          on purpose).  postmaster and abuse must resolve.
+ *
+ * Input: admin-written files, parsed defensively (file:line errors).
+ * Runs in: parent (parse), smtp workers (lookup, read-only after fork).
+ */
+#ifndef TALON_USERS_H
+#define TALON_USERS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "core/diag.h"
+
+struct conf;
+
+struct user_ent {
+	char *name;		/* lowercase */
+	char *hash;		/* as in the file, without {SCHEME}; may be "" */
+	unsigned line;
+};
+
+struct users {
+	struct user_ent *v;	/* sorted by name */
+	size_t n;
+};
+
+struct alias_ent {
+	char *name;		/* lowercase */
+	char **targets;		/* as written, lowercased */
+	size_t n_targets;
+	unsigned line;
+};
+
+struct aliases {
+	struct alias_ent *v;	/* sorted by name */
+	size_t n;
+};
+
+int users_parse(const char *text, size_t len, const char *file, struct users *out, struct diag *d);
+int users_load(const char *file, struct users *out, struct diag *d);
+void users_free(struct users *u);
+const struct user_ent *users_find(const struct users *u, const char *name);
+/* Wipe and drop hashes (processes that only need names). */
+void users_forget_hashes(struct users *u);
+
+/* local_domains: for "local@domain" targets, which domains count as ours. */
+int aliases_parse(const char *text, size_t len, const char *file, struct aliases *out, struct diag *d);
+int aliases_load(const char *file, struct aliases *out, struct diag *d);
+void aliases_free(struct aliases *a);
+
+/* Check aliases against users/domains: every target resolves, no loops,
+ * postmaster and abuse resolve.  Problems reported at the alias's line. */
+void aliases_check(const struct aliases *a, const struct users *u,
+    const char *const *domains, size_t n_domains, const char *file, struct diag *d);
+
+#define RCPT_EXPAND_MAX 64	/* users one address may expand to */
+
+/*
+ * Resolve a local part (case-insensitive; "user+detail" falls back to
+ * "user" when the full form is unknown) to the list of user names that
+ * should receive it.  Users win over aliases of the same name?  No:
+ * aliases are looked up first (as sendmail and Postfix do), then users.
+ * Fills out[] with pointers into u (deduplicated) and returns how many,
+ * 0 if unknown, -1 on a loop/depth error (a config error aliases_check
+ * reports too).
+ */
+int rcpt_resolve(const struct users *u, const struct aliases *a,
+    const char *const *domains, size_t n_domains,
+    const char *local, const char *out[RCPT_EXPAND_MAX]);
+
+#endif
