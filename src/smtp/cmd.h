@@ -88,4 +88,13 @@ enum smtp_param_err smtp_rcpt_args_parse(const char *arg, size_t len, bool allow
  * they fit in 64 bits; false on syntax error. */
 bool smtp_bdat_parse(const char *arg, size_t len, uint64_t *size, bool *last);
 
+/* Full reply line (without CRLF) for a path error of MAIL (is_rcpt false)
+ * or RCPT: 501 5.1.7 / 501 5.1.3 for syntax and length, 553 5.6.7 for
+ * non-ASCII without SMTPUTF8 (RFC 6531 3.7.4.1).  Static string. */
+const char *smtp_addr_err_reply(enum smtp_addr_err e, bool is_rcpt);
+
+/* Full reply line (without CRLF) for a parameter error: 501 5.5.4 syntax
+ * or duplicate, 555 5.5.4 unsupported (RFC 5321 4.1.1.11).  Static string. */
+const char *smtp_param_err_reply(enum smtp_param_err e);
+
 #endif

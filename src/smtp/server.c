@@ -102,7 +102,7 @@ struct session {
 	struct srcpt *rcpts;	/* expanded, one per mailbox */
 	size_t n_rcpts, cap_rcpts;
 	unsigned n_rcpt_cmds;	/* accepted RCPT commands */
-	char first_rcpt[sizeof ((struct srcpt *)0)->addr];
+	char first_rcpt[SMTP_PATH_MAX * 2];
 
 	/* content */
 	char qid[SPOOL_QID_MAX + 1];

@@ -1,0 +1,310 @@
+# bench/lib.sh - helpers shared by the bench/*.sh scripts (sourced, not run).
+# Bash only.  Every loop here is bounded in count and in time.
+
+BENCH_DIR=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+REPO_DIR=$(cd "$BENCH_DIR/.." && pwd)
+BENCH_TMP="$BENCH_DIR/tmp"     # scratch space, ignored by git (bench/.gitignore)
+
+say() { printf '%s\n' "$*" >&2; }
+die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
+
+now() { date +%s.%N; }
+# elapsed T0 [T1]: seconds between two `now` stamps, 3 decimals
+elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.3f", b - a }'; }
+# div A B [FORMAT]
+div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf f, a / b }'; }
+# median of the numbers given as arguments ("n/a" and empty ones are skipped)
+median() {
+	printf '%s\n' "$@" | awk '$1 ~ /^[0-9.]+$/ { v[n++] = $1 }
+		END { if (n == 0) { print "n/a"; exit }
+		      asort(v); if (n % 2) print v[(n + 1) / 2]; else printf "%.3f\n", (v[n / 2] + v[n / 2 + 1]) / 2 }'
+}
+# kv KEY LINE...: the value of KEY=value in a "k=v k=v" line
+kv() { local k=$1; shift; printf '%s\n' "$*" | tr ' ' '\n' | sed -n "s/^$k=//p" | head -n1; }
+
+need_root() { [ "$(id -u)" = 0 ] || die "run as root (packages, system users, private Postfix)"; }
+
+# The directory the scratch data goes to must be on a real disk, as the
+# repository is: a tmpfs would make every fsync free and the figures lies.
+check_scratch_fs() {
+	mkdir -p "$BENCH_TMP"
+	local fstype
+	fstype=$(findmnt -n -o FSTYPE -T "$BENCH_TMP" 2>/dev/null || echo unknown)
+	case "$fstype" in
+	tmpfs|ramfs|overlay*) say "bench: WARNING: $BENCH_TMP is on $fstype: fsync costs nothing there, figures are not meaningful" ;;
+	esac
+	printf '%s %s\n' "$fstype" "$(findmnt -n -o SOURCE -T "$BENCH_TMP" 2>/dev/null)"
+}
+
+# free_port [PREFERRED]: PREFERRED if nothing listens there, else one the
+# kernel picks on 127.0.0.1
+free_port() {
+	/usr/bin/python3 - "${1:-0}" <<'PY'
+import socket, sys
+want = int(sys.argv[1])
+for p in ([want] if want else []) + [0]:
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        s.bind(("127.0.0.1", p))
+    except OSError:
+        s.close(); continue
+    print(s.getsockname()[1]); s.close(); break
+PY
+}
+
+# wait_port PORT SECONDS: until something accepts on 127.0.0.1:PORT
+wait_port() {
+	local port=$1 i n=$(( ${2:-10} * 10 ))
+	for ((i = 0; i < n; i++)); do
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then return 0; fi
+		sleep 0.1
+	done
+	return 1
+}
+
+count_files() { find "$1" -maxdepth 1 -type f 2>/dev/null | wc -l; }
+
+# wait_files DIR N SECONDS: until DIR holds N files; prints the count reached
+wait_files() {
+	local dir=$1 want=$2 secs=$3 c=0 i n
+	n=$(( secs * 20 ))
+	for ((i = 0; i < n; i++)); do
+		c=$(count_files "$dir")
+		[ "$c" -ge "$want" ] && break
+		sleep 0.05
+	done
+	echo "$c"
+}
+
+# descendants PID: PID and all its descendants (bounded depth)
+descendants() {
+	local todo=("$1") next d p
+	for d in 1 2 3 4 5 6; do
+		next=()
+		for p in "${todo[@]}"; do
+			[ -d "/proc/$p" ] || continue
+			echo "$p"
+			next+=($(pgrep -P "$p" 2>/dev/null))
+		done
+		[ ${#next[@]} -eq 0 ] && break
+		todo=("${next[@]}")
+	done
+}
+
+# tree_cpu PID: CPU seconds of PID and its live descendants, plus what PID's
+# already-reaped children used (cutime+cstime of PID): the whole tree's work
+# so far.  Take it before stopping the tree.
+tree_cpu() {
+	local root=$1 hz
+	hz=$(getconf CLK_TCK)
+	for p in $(descendants "$root"); do
+		[ -r "/proc/$p/stat" ] || continue
+		# strip "pid (comm) " so that a comm with blanks cannot shift fields
+		sed 's/^.*) //' "/proc/$p/stat" 2>/dev/null | awk -v root="$([ "$p" = "$root" ] && echo 1 || echo 0)" \
+			'{ t = $12 + $13; if (root) t += $14 + $15; print t }'
+	done | awk -v hz="$hz" '{ s += $1 } END { printf "%.2f", s / hz }'
+}
+
+# tree_pss_kb PID: sum of Pss (proportional set size: shared pages divided
+# among the processes sharing them) over PID and its descendants, in KB;
+# VmRSS where smaps_rollup is missing.  A sum of RSS would count the shared
+# libraries once per process.
+tree_pss_kb() {
+	for p in $(descendants "$1"); do
+		if [ -r "/proc/$p/smaps_rollup" ]; then
+			awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null
+		else
+			awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null
+		fi
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# --- packages ---------------------------------------------------------------
+
+POLICY_RC_CREATED=0
+cleanup_policy_rc() {
+	if [ "$POLICY_RC_CREATED" = 1 ]; then
+		rm -f /usr/sbin/policy-rc.d
+		POLICY_RC_CREATED=0
+	fi
+}
+
+# ensure_postfix: smtp-source and postfix, installed without leaving the
+# system instance running: debconf says "No configuration" (no
+# /etc/postfix/main.cf, nothing to start), a policy-rc.d (ours only when
+# there is none) forbids starting services during the install, and if the
+# install started the system instance all the same, it is stopped.
+ensure_postfix() {
+	if command -v smtp-source >/dev/null 2>&1 && command -v postfix >/dev/null 2>&1; then
+		return 0
+	fi
+	need_root
+	say "bench: installing postfix (for smtp-source and the Postfix peer)"
+	local was_running=0
+	ss -Hltn 'sport = :25' 2>/dev/null | grep -q . && was_running=1
+	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# temporary, bench/lib.sh: no service starts during the install\nexit 101\n' \
+			>/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		POLICY_RC_CREATED=1
+	fi
+	export DEBIAN_FRONTEND=noninteractive
+	if ! apt-get install -y -q --no-install-recommends postfix >/dev/null; then
+		apt-get update -q >/dev/null
+		apt-get install -y -q --no-install-recommends postfix >/dev/null ||
+			{ cleanup_policy_rc; die "apt-get install postfix failed"; }
+	fi
+	cleanup_policy_rc
+	# the system instance must not be left running because of us
+	if [ "$was_running" = 0 ] && [ -f /etc/postfix/main.cf ] &&
+	    postfix status >/dev/null 2>&1; then
+		postfix stop >/dev/null 2>&1 || true
+	fi
+	if [ "$was_running" = 0 ] && ss -Hltn 'sport = :25' 2>/dev/null | grep -q .; then
+		say "bench: WARNING: something listens on port 25 after installing postfix:"
+		ss -Hltnp 'sport = :25' >&2
+	fi
+	command -v smtp-source >/dev/null 2>&1 || die "smtp-source still missing after installing postfix"
+}
+
+# ensure_user NAME: a system user with no home and no login
+ensure_user() {
+	getent passwd "$1" >/dev/null && return 0
+	need_root
+	adduser --system --group --no-create-home --home /nonexistent \
+		--disabled-login --quiet "$1" || die "cannot create system user $1"
+	say "bench: created system user $1"
+}
+
+# run_smtp_source PORT N SESSIONS SIZE TIMEOUT LOG: the load (one message
+# per connection, SESSIONS connections in parallel); the caller times it
+run_smtp_source() {
+	local port=$1 n=$2 sessions=$3 size=$4 tmo=$5 log=$6 rc=0
+	timeout "$tmo" smtp-source -s "$sessions" -m "$n" -l "$size" \
+		-f sender@bench.test -t bench@bench.test "127.0.0.1:$port" >"$log" 2>&1 || rc=$?
+	if [ "$rc" != 0 ]; then
+		say "bench: smtp-source exited with $rc (124 = timeout); last lines of $log:"
+		tail -n 5 "$log" >&2
+	fi
+	return 0
+}
+
+# --- Talon ------------------------------------------------------------------
+#
+# The bench runs `talon serve` as root with the daemon's own privilege
+# separation: smtp workers as _talon, the queue/delivery process as _talonq
+# (created here when missing, as scripts/install-deps.sh does).  That is the
+# production layout, and the parent refuses to run its children as root.
+# TALON=/path/to/talon picks another binary; TALON_ARGS overrides how the
+# config is passed (default: global option, `talon -c FILE serve`; set
+# TALON_ARGS=serve-c for `talon serve -c FILE`).
+
+ensure_talon() {
+	TALON=${TALON:-$REPO_DIR/build/talon}
+	if [ ! -x "$TALON" ] && [ "$TALON" = "$REPO_DIR/build/talon" ]; then
+		say "bench: $TALON is missing; building it (scripts/install-deps.sh, make build/talon)"
+		( cd "$REPO_DIR" && scripts/install-deps.sh >&2 && make -s build/talon >&2 ) ||
+			die "build/talon is missing and 'make build/talon' failed: 'talon serve' may not be written yet"
+	fi
+	[ -x "$TALON" ] || die "no talon binary at $TALON (build it with 'make', or set TALON=)"
+	if [ "$(id -u)" = 0 ]; then
+		ensure_user _talon
+		ensure_user _talonq
+	fi
+}
+
+# talon_write_conf DIR PORT: a fresh instance directory with talon.conf,
+# users (bench, no password) and aliases; mail to bench@bench.test lands in
+# DIR/store/bench/Maildir/new/
+talon_write_conf() {
+	local dir=$1 port=$2
+	rm -rf "$dir"
+	mkdir -p "$dir"
+	chmod 755 "$dir"
+	cat >"$dir/talon.conf" <<CONF
+# written by bench/lib.sh for one benchmark run; paths relative to this file
+hostname bench.test
+domain bench.test
+listen smtp 127.0.0.1:$port tls none
+store store
+spool spool
+state state
+users users
+aliases aliases
+workers 2
+limit connections 2000
+limit connections-per-ip 2000
+limit recipients 100
+CONF
+	printf 'bench:\n' >"$dir/users"
+	printf 'postmaster: bench\nabuse: bench\n' >"$dir/aliases"
+}
+
+TALON_TIME_PID=""
+TALON_PID=""
+
+# talon_start DIR PORT: `talon serve` in the background under /usr/bin/time -v
+# (report in DIR/time.txt, daemon log in DIR/talon.log); sets TALON_PID
+talon_start() {
+	local dir=$1 port=$2 i
+	local -a args
+	if [ "${TALON_ARGS:-}" = serve-c ]; then
+		args=(serve -c "$dir/talon.conf")
+	else
+		args=(-c "$dir/talon.conf" serve)
+	fi
+	/usr/bin/time -v -o "$dir/time.txt" "$TALON" "${args[@]}" >"$dir/talon.log" 2>&1 &
+	TALON_TIME_PID=$!
+	for ((i = 0; i < 200; i++)); do
+		if ! kill -0 "$TALON_TIME_PID" 2>/dev/null; then
+			say "bench: talon exited at start; its log ($dir/talon.log):"
+			tail -n 20 "$dir/talon.log" >&2
+			if [ -z "${TALON_ARGS:-}" ] && grep -qiE 'unknown (option|argument)|usage' "$dir/talon.log"; then
+				say "bench: retrying as 'talon serve -c FILE'"
+				TALON_ARGS=serve-c
+				talon_start "$dir" "$port"
+				return $?
+			fi
+			TALON_TIME_PID=""
+			return 1
+		fi
+		if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then break; fi
+		sleep 0.1
+	done
+	if [ "$i" -ge 200 ]; then
+		say "bench: talon does not listen on 127.0.0.1:$port after 20 s"
+		return 1
+	fi
+	TALON_PID=$(pgrep -P "$TALON_TIME_PID" | head -n1)
+	[ -n "$TALON_PID" ] || { say "bench: cannot find talon's pid under time ($TALON_TIME_PID)"; return 1; }
+	return 0
+}
+
+# talon_stop: SIGTERM to the daemon, bounded wait for it (and time) to exit,
+# SIGKILL to what is left of its tree after 30 s
+talon_stop() {
+	local i left
+	[ -n "$TALON_TIME_PID" ] || return 0
+	if [ -n "$TALON_PID" ]; then
+		kill -TERM "$TALON_PID" 2>/dev/null
+	else
+		kill -TERM "$TALON_TIME_PID" 2>/dev/null
+	fi
+	for ((i = 0; i < 300; i++)); do
+		kill -0 "$TALON_TIME_PID" 2>/dev/null || break
+		sleep 0.1
+	done
+	if kill -0 "$TALON_TIME_PID" 2>/dev/null; then
+		say "bench: talon still running 30 s after SIGTERM; killing it"
+		left=$( [ -n "$TALON_PID" ] && descendants "$TALON_PID")
+		for i in $left; do kill -KILL "$i" 2>/dev/null; done
+	fi
+	wait "$TALON_TIME_PID" 2>/dev/null
+	TALON_TIME_PID=""
+	TALON_PID=""
+}
+
+# time_v FILE FIELD: a value from /usr/bin/time -v's report
+time_v() { sed -n "s/^[[:space:]]*$2:[[:space:]]*//p" "$1" 2>/dev/null | head -n1; }

@@ -1,0 +1,132 @@
+#!/bin/bash
+# bench/smtp-throughput.sh - durable SMTP throughput of `talon serve`, set
+# against the disk's raw fsync ceiling and against Postfix, all measured in
+# the same invocation on the same filesystem (bench/tmp/).
+#
+# Each run:
+#   1. raw_fsync (bench/raw_fsync.c): N 2 KB files, each open+write+fsync+
+#      rename tmp/->new/+fsync(new/), sequentially and over 20 threads;
+#   2. talon: a fresh instance (bench/tmp/talon-run/), `talon serve` under
+#      /usr/bin/time -v, smtp-source sends N messages of SIZE bytes over
+#      SESSIONS parallel connections (one message per connection) to
+#      bench@bench.test; then we wait for N files in
+#      store/bench/Maildir/new/, and stop talon with SIGTERM;
+#   3. postfix: the same load against a private Postfix (bench/postfix-peer.sh).
+# Then medians over the runs.
+#
+# Usage:  bench/smtp-throughput.sh          (as root; installs postfix for
+#         smtp-source if missing, builds build/talon with make if missing)
+# Env:    N=5000 RUNS=3 SESSIONS=20 SIZE=2048 PEER=1 (0: no Postfix)
+#         RAW_FILES=$N LOAD_TIMEOUT=600 DELIVER_TIMEOUT=300 TALON=build/talon
+# Never run by CI.  Prints figures, asserts nothing.
+set -u
+. "$(dirname "$0")/lib.sh"
+
+N=${N:-5000}
+RUNS=${RUNS:-3}
+SESSIONS=${SESSIONS:-20}
+SIZE=${SIZE:-2048}
+PEER=${PEER:-1}
+RAW_FILES=${RAW_FILES:-$N}
+LOAD_TIMEOUT=${LOAD_TIMEOUT:-600}
+DELIVER_TIMEOUT=${DELIVER_TIMEOUT:-300}
+[[ "$N" =~ ^[0-9]+$ && "$N" -ge 1 && "$N" -le 200000 ]] || die "N must be 1..200000"
+[[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 15 ]] || die "RUNS must be 1..15"
+[[ "$SESSIONS" =~ ^[0-9]+$ && "$SESSIONS" -ge 1 && "$SESSIONS" -le 1000 ]] || die "SESSIONS must be 1..1000"
+[[ "$RAW_FILES" =~ ^[0-9]+$ && "$RAW_FILES" -ge 1 && "$RAW_FILES" -le 200000 ]] || die "RAW_FILES must be 1..200000"
+
+need_root
+on_exit() {
+	talon_stop
+	cleanup_policy_rc
+}
+trap on_exit EXIT
+trap 'exit 130' INT TERM
+
+fs=$(check_scratch_fs)
+ensure_postfix
+ensure_talon
+
+RAW="$BENCH_TMP/raw_fsync"
+if [ ! -x "$RAW" ] || [ "$BENCH_DIR/raw_fsync.c" -nt "$RAW" ]; then
+	cc -O2 -Wall -Wextra -pthread -o "$RAW" "$BENCH_DIR/raw_fsync.c" || die "cannot build raw_fsync"
+fi
+
+say "bench: scratch filesystem: $fs ($BENCH_TMP); $(nproc) cores; N=$N SESSIONS=$SESSIONS SIZE=$SIZE RUNS=$RUNS"
+say "bench: talon binary: $TALON"
+
+TDIR="$BENCH_TMP/talon-run"
+
+# one talon run; prints its key=value line
+talon_run() {
+	local port t0 accept_s got delivered_s cpu_proc pss user sys maxrss newdir
+	port=$(free_port)
+	talon_write_conf "$TDIR" "$port"
+	newdir="$TDIR/store/bench/Maildir/new"
+	talon_start "$TDIR" "$port" || { echo "talon failed=start"; return 1; }
+	t0=$(now)
+	run_smtp_source "$port" "$N" "$SESSIONS" "$SIZE" "$LOAD_TIMEOUT" "$TDIR/smtp-source.log"
+	accept_s=$(elapsed "$t0")
+	got=$(wait_files "$newdir" "$N" "$DELIVER_TIMEOUT")
+	delivered_s=$(elapsed "$t0")
+	[ "$got" -lt "$N" ] && say "bench: only $got of $N messages in $newdir after the wait (see $TDIR/talon.log)"
+	cpu_proc=$(tree_cpu "$TALON_PID")
+	pss=$(tree_pss_kb "$TALON_PID")
+	talon_stop
+	user=$(time_v "$TDIR/time.txt" "User time (seconds)")
+	sys=$(time_v "$TDIR/time.txt" "System time (seconds)")
+	maxrss=$(time_v "$TDIR/time.txt" "Maximum resident set size (kbytes)")
+	echo "talon messages=$N accept_s=$accept_s accept_msgs_per_s=$(div "$N" "$accept_s")" \
+		"delivered=$got delivered_s=$delivered_s delivered_msgs_per_s=$(div "$got" "$delivered_s")" \
+		"cpu_s=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.2f", u + s }')" \
+		"cpu_proc_s=$cpu_proc maxrss_kb=${maxrss:-n/a} pss_kb_end=$pss"
+}
+
+declare -a R_SEQ R_THR T_ACC T_DEL T_CPU T_RSS T_PSS P_ACC P_DEL P_CPU Q_SEQ Q_THR Q_PF
+for ((run = 1; run <= RUNS; run++)); do
+	echo "== run $run/$RUNS =="
+	raw_out=$("$RAW" -n "$RAW_FILES" -t 20 "$BENCH_TMP/raw") || die "raw_fsync failed"
+	echo "$raw_out"
+	seq_fps=$(kv files_per_sec "$(grep mode=sequential <<<"$raw_out")")
+	thr_fps=$(kv files_per_sec "$(grep mode=threaded <<<"$raw_out")")
+	R_SEQ+=("$seq_fps"); R_THR+=("$thr_fps")
+
+	# not in $(...): talon must run in this shell, where the EXIT trap can stop it
+	talon_run >"$BENCH_TMP/talon-line.txt" || true
+	t_line=$(tail -n1 "$BENCH_TMP/talon-line.txt")
+	echo "$t_line"
+	t_del=$(kv delivered_msgs_per_s "$t_line")
+	T_ACC+=("$(kv accept_msgs_per_s "$t_line")"); T_DEL+=("$t_del")
+	T_CPU+=("$(kv cpu_s "$t_line")"); T_RSS+=("$(kv maxrss_kb "$t_line")"); T_PSS+=("$(kv pss_kb_end "$t_line")")
+	Q_SEQ+=("$(div "$t_del" "$seq_fps" %.3f)"); Q_THR+=("$(div "$t_del" "$thr_fps" %.3f)")
+
+	if [ "$PEER" = 1 ]; then
+		p_line=$(N=$N SESSIONS=$SESSIONS SIZE=$SIZE LOAD_TIMEOUT=$LOAD_TIMEOUT \
+			DELIVER_TIMEOUT=$DELIVER_TIMEOUT "$BENCH_DIR/postfix-peer.sh" | tail -n1) || true
+		echo "$p_line"
+		p_del=$(kv delivered_msgs_per_s "$p_line")
+		P_ACC+=("$(kv accept_msgs_per_s "$p_line")"); P_DEL+=("$p_del"); P_CPU+=("$(kv cpu_s "$p_line")")
+		Q_PF+=("$(div "$t_del" "$p_del" %.3f)")
+	fi
+done
+
+echo
+echo "== medians over $RUNS run(s): N=$N messages of $SIZE bytes, $SESSIONS sessions, $fs =="
+printf '%-44s %s\n' \
+	"raw ceiling, sequential (files/s)" "$(median "${R_SEQ[@]}")" \
+	"raw ceiling, 20 threads (files/s)" "$(median "${R_THR[@]}")" \
+	"talon accepted (msgs/s, smtp-source wall)" "$(median "${T_ACC[@]}")" \
+	"talon delivered (msgs/s, N files in new/)" "$(median "${T_DEL[@]}")" \
+	"talon CPU (s, user+sys, time -v)" "$(median "${T_CPU[@]}")" \
+	"talon peak RSS (KB, largest one process)" "$(median "${T_RSS[@]}")" \
+	"talon Pss at end (KB, all processes)" "$(median "${T_PSS[@]}")" \
+	"talon delivered / raw 20 threads" "$(median "${Q_THR[@]}")" \
+	"talon delivered / raw sequential" "$(median "${Q_SEQ[@]}")"
+if [ "$PEER" = 1 ]; then
+	printf '%-44s %s\n' \
+		"postfix accepted (msgs/s)" "$(median "${P_ACC[@]}")" \
+		"postfix delivered (msgs/s)" "$(median "${P_DEL[@]}")" \
+		"postfix CPU (s, whole master tree)" "$(median "${P_CPU[@]}")" \
+		"talon delivered / postfix delivered" "$(median "${Q_PF[@]}")"
+fi
+echo "(targets, bench/README.md: talon >= 0.5 x raw 20-thread ceiling; talon > postfix)"

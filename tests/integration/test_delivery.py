@@ -1,0 +1,167 @@
+"""Mail in over plain SMTP, STARTTLS and implicit TLS; Maildir bytes checked
+exactly (trace headers added, body unchanged, dot-unstuffing, LF ends)."""
+import os
+import re
+import smtplib
+
+from conftest import client_tls_context
+
+BODY = (b"From: Sender <s@example.org>\r\n"
+        b"To: alice@test.example\r\n"
+        b"Subject: hello\r\n"
+        b"\r\n"
+        b"line one\r\n"
+        b"..leading dot stays single\r\n"
+        b".\tdot tab\r\n"
+        b"last line\r\n")
+
+EXPECT_BODY = (b"From: Sender <s@example.org>\n"
+               b"To: alice@test.example\n"
+               b"Subject: hello\n"
+               b"\n"
+               b"line one\n"
+               b".leading dot stays single\n"
+               b"\tdot tab\n"
+               b"last line\n")
+
+
+def split_trace(msg):
+    """(trace header block, rest) of a delivered message"""
+    lines = msg.split(b"\n")
+    i = 0
+    while i < len(lines) and (lines[i].startswith((b"Return-Path:", b"Delivered-To:", b"Received:"))
+                              or lines[i].startswith(b"\t")):
+        i += 1
+    return b"\n".join(lines[:i]) + b"\n", b"\n".join(lines[i:])
+
+
+def raw_data(talon, payload, rcpt="alice@test.example", port=None):
+    c = talon.raw(port)
+    c.expect(220)
+    c.cmd("EHLO client.example")
+    assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+    assert c.cmd("RCPT TO:<%s>" % rcpt)[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(payload)
+    code, lines = c.reply()
+    c.cmd("QUIT")
+    c.close()
+    return code, lines
+
+
+def test_plain_delivery_exact_bytes(talon):
+    code, lines = raw_data(talon, BODY + b".\r\n")
+    assert code == 250, lines
+    qid = re.search(r"queued as (\S+)", lines[0]).group(1)
+    msgs = talon.wait_messages("alice", 1)
+    trace, rest = split_trace(msgs[0])
+    assert rest == EXPECT_BODY
+    assert trace.startswith(b"Return-Path: <s@example.org>\nDelivered-To: alice@test.example\nReceived: from client.example ([127.0.0.1])\n\tby mail.test.example (Talon) with ESMTP id " + qid.encode())
+    assert b"\tfor <alice@test.example>; " in trace
+    # Maildir name: deterministic, with the size Dovecot uses
+    name = os.listdir(talon.maildir("alice"))[0]
+    assert qid in name and name.endswith(",S=%d" % len(msgs[0]))
+    # nothing left behind in tmp/ or the spool
+    assert os.listdir(talon.maildir("alice", "tmp")) == []
+    talon.wait_log(r"event=delivered queue=%s" % qid)
+    assert os.listdir(os.path.join(talon.dir, "spool", "queue")) == []
+
+
+def test_smtplib_starttls_and_received_names_tls(talon):
+    with talon.smtp() as s:
+        s.ehlo("client.example")
+        assert s.has_extn("starttls")
+        s.starttls(context=client_tls_context())
+        s.ehlo("client.example")
+        assert not s.has_extn("starttls")
+        s.sendmail("s@example.org", ["bob@test.example"], b"Subject: tls\r\n\r\nsecret\r\n")
+    msg = talon.wait_messages("bob", 1)[0]
+    assert b"with ESMTPS id" in msg
+    assert re.search(rb"\(TLSv1\.[23]:[A-Z0-9_-]+:\d+\)", msg), msg
+    assert msg.endswith(b"\n\nsecret\n")
+
+
+def test_implicit_tls(talon):
+    with talon.smtp_tls() as s:
+        s.ehlo("client.example")
+        assert not s.has_extn("starttls")
+        s.sendmail("s@example.org", ["carol@test.example"], b"Subject: implicit\r\n\r\nbody\r\n")
+    msg = talon.wait_messages("carol", 1)[0]
+    assert b"with ESMTPS id" in msg
+
+
+def test_ehlo_extensions(talon):
+    c = talon.raw()
+    c.expect(220)
+    code, lines = c.cmd("EHLO client.example")
+    assert code == 250
+    ext = [l[4:] for l in lines[1:]]
+    for e in ("PIPELINING", "8BITMIME", "ENHANCEDSTATUSCODES", "SMTPUTF8", "CHUNKING", "STARTTLS"):
+        assert e in ext, lines
+    assert any(e.startswith("SIZE ") for e in ext)
+    assert lines[0].startswith("250-mail.test.example")
+
+
+def test_alias_fans_out_one_copy_per_user(talon):
+    # team -> alice, bob; bob also named directly: bob gets one copy
+    with talon.smtp() as s:
+        s.sendmail("s@example.org", ["team@test.example", "Bob@Test.Example"],
+                   b"Subject: fan\r\n\r\nx\r\n")
+    a = talon.wait_messages("alice", 1)
+    b = talon.wait_messages("bob", 1)
+    assert len(talon.messages("bob")) == 1
+    assert b"Delivered-To: alice@test.example\n" in a[0]
+    assert b"Delivered-To: bob@test.example\n" in b[0]
+    # two recipients: the Received line must not name one (Bcc privacy)
+    assert b"\tfor <" not in a[0]
+
+
+def test_postmaster_without_domain_and_plus_detail(talon):
+    with talon.smtp() as s:
+        s.ehlo("client.example")
+        s.mail("s@example.org")
+        assert s.rcpt("<Postmaster>")[0] == 250
+        assert s.rcpt("alice+lists@test.example")[0] == 250
+        assert s.data(b"Subject: pm\r\n\r\nx\r\n")[0] == 250
+    # postmaster -> alice, alice+lists -> alice: one copy
+    msgs = talon.wait_messages("alice", 1)
+    assert len(msgs) == 1
+
+
+def test_unknown_user_and_relay_denied(talon):
+    with talon.smtp() as s:
+        s.ehlo("client.example")
+        s.mail("s@example.org")
+        code, msg = s.rcpt("nobody@test.example")
+        assert (code, msg[:5]) == (550, b"5.1.1")
+        code, msg = s.rcpt("someone@elsewhere.example")
+        assert code == 550
+        assert msg == b"5.7.1 <someone@elsewhere.example>... Relaying denied. Proper authentication required."
+    talon.wait_log(r'to=<nobody@test.example> result="550 5\.1\.1" reason="no such user"')
+    talon.wait_log(r'to=<someone@elsewhere.example> result="550 5\.7\.1" reason="relaying denied"')
+
+
+def test_null_sender_and_8bit_and_smtputf8(talon):
+    with talon.smtp() as s:
+        s.ehlo("client.example")
+        s.sendmail("<>", ["alice@test.example"], "Subject: bounce\r\n\r\nn\u00e4\r\n".encode(),
+                   mail_options=["BODY=8BITMIME"])
+        s.sendmail("s\u00fc@example.org", ["alice@test.example"], b"Subject: utf8\r\n\r\nx\r\n",
+                   mail_options=["SMTPUTF8"])
+    msgs = talon.wait_messages("alice", 2)
+    joined = b"".join(msgs)
+    assert b"Return-Path: <>\n" in joined
+    assert "Return-Path: <s\u00fc@example.org>\n".encode() in joined
+    assert b"with UTF8SMTP id" in joined
+    assert "n\u00e4\n".encode() in joined
+
+
+def test_log_follows_a_message(talon):
+    code, lines = raw_data(talon, b"Subject: log\r\n\r\nx\r\n.\r\n")
+    qid = re.search(r"queued as (\S+)", lines[0]).group(1)
+    talon.wait_log(r"queue event=delivered queue=%s session=[0-9a-f]{16} to=<alice@test.example> user=alice path=alice/Maildir/new/" % qid)
+    log = talon.log()
+    sid = re.search(r"smtp session=([0-9a-f]{16}) event=accepted queue=%s" % qid, log).group(1)
+    for ev in ("event=connect client=[127.0.0.1]", "event=mail", "event=rcpt", "event=disconnect"):
+        assert re.search(r"session=%s %s" % (sid, re.escape(ev)), log), ev
+    assert re.search(r"queue event=queued queue=%s session=%s" % (qid, sid), log)
