@@ -15,9 +15,10 @@ elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.3f", b - a }'; 
 div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf f, a / b }'; }
 # median of the numbers given as arguments ("n/a" and empty ones are skipped)
 median() {
-	printf '%s\n' "$@" | awk '$1 ~ /^[0-9.]+$/ { v[n++] = $1 }
+	printf '%s\n' "$@" | grep -E '^-?[0-9]+(\.[0-9]+)?$' | sort -g |
+		awk '{ v[n++] = $1 }
 		END { if (n == 0) { print "n/a"; exit }
-		      asort(v); if (n % 2) print v[(n + 1) / 2]; else printf "%.3f\n", (v[n / 2] + v[n / 2 + 1]) / 2 }'
+		      if (n % 2) print v[(n - 1) / 2]; else printf "%.3f\n", (v[n / 2 - 1] + v[n / 2]) / 2 }'
 }
 # kv KEY LINE...: the value of KEY=value in a "k=v k=v" line
 kv() { local k=$1; shift; printf '%s\n' "$*" | tr ' ' '\n' | sed -n "s/^$k=//p" | head -n1; }

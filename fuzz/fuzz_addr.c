@@ -107,7 +107,7 @@ check_ok(const char *in, size_t len, bool rev, bool utf8, const struct res *r)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	char *in = malloc(size ? size : 1);
+	char *in = calloc(size ? size : 1, 1);	/* exact size */
 	if (size > 0)
 		memcpy(in, data, size);
 

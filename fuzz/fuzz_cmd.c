@@ -27,7 +27,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 static char *
 dup_exact(const char *p, size_t n)
 {
-	char *q = malloc(n ? n : 1);
+	char *q = calloc(n ? n : 1, 1);	/* exact size; calloc so n == 0 reads no garbage */
 	if (n > 0)
 		memcpy(q, p, n);
 	return q;

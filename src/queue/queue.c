@@ -435,10 +435,16 @@ recover(void)
 		struct stat st;
 		snprintf(m->qid, sizeof m->qid, "%.*s", (int)(sizeof m->qid - 1), de->d_name);
 		m->fd = openat(Q.q_fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (spool_qid_valid(de->d_name) && (m->fd < 0 || fstat(m->fd, &st) < 0)) {
+			/* an operational problem (permissions, I/O), not a bad
+			 * file: leave it where it is for the admin */
+			log_err("queue event=recover file=%s error=\"%s\" action=left-in-place",
+			    de->d_name, strerror(errno));
+			qmsg_free(m);
+			continue;
+		}
 		if (!spool_qid_valid(de->d_name))
 			why = "not a queue file name";
-		else if (m->fd < 0 || fstat(m->fd, &st) < 0)
-			why = strerror(errno);
 		else if (spool_read(m->fd, (uint64_t)st.st_size, &m->env, &m->off, &m->len, &why) == 0)
 			m->have_env = true;
 		if (why != NULL) {

@@ -173,8 +173,8 @@ dot_string(struct cur *c)
  * qtextSMTP is %d32-33 / %d35-91 / %d93-126 (plus UTF8-non-ascii with
  * SMTPUTF8) and quoted-pairSMTP is "\" %d32-126.  The unescaped content is
  * written to buf; more than bufsz bytes of it is SMTP_ADDR_TOO_LONG (the
- * caller sizes buf so that this is exactly the 64-octet local-part limit
- * being crossed).  Returns the content length.
+ * caller passes 64 bytes, and content that does not fit means a received
+ * local part of at least 67 octets).  Returns the content length.
  */
 static size_t
 quoted_string(struct cur *c, unsigned char *buf, size_t bufsz)

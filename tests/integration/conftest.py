@@ -148,10 +148,20 @@ class Talon:
             time.sleep(0.05)
         raise AssertionError("talon did not become ready:\n" + self.log())
 
+    def main_pid(self):
+        """pid of the talon parent (differs from proc.pid under a wrapper)"""
+        try:
+            with open(os.path.join(self.dir, "state", "talon.pid")) as f:
+                pid = int(f.read())
+            os.kill(pid, 0)
+            return pid
+        except (OSError, ValueError):
+            return self.proc.pid
+
     def stop(self, sig=signal.SIGTERM, timeout=30):
         if self.proc is None or self.proc.poll() is not None:
             return self.proc.returncode if self.proc else None
-        self.proc.send_signal(sig)
+        os.kill(self.main_pid(), sig)
         try:
             self.proc.wait(timeout)
         except subprocess.TimeoutExpired:
@@ -161,7 +171,7 @@ class Talon:
         return self.proc.returncode
 
     def reload(self):
-        self.proc.send_signal(signal.SIGHUP)
+        os.kill(self.main_pid(), signal.SIGHUP)
 
     def log(self):
         try:
@@ -186,7 +196,7 @@ class Talon:
             try:
                 with open("/proc/%d/stat" % p) as f:
                     st = f.read().split()
-                if st[2] != "Z" and int(st[3]) == self.proc.pid:
+                if st[2] != "Z" and int(st[3]) == self.main_pid():
                     live.append(p)
             except FileNotFoundError:
                 pass
