@@ -12,6 +12,9 @@
  *          claim SMTPUTF8 unless offered and never carry UTF-8 without it,
  *          errors leave the output zeroed, a BDAT size prints back to the
  *          digits it came from, and every error maps to a 4xx/5xx reply.
+ *          Differential: MAIL/RCPT must accept whatever smtp_path_parse
+ *          accepts as a whole argument, and an accepted MAIL path must be
+ *          exactly the path parser's result on the same bytes.
  * Seeds:   fuzz/corpus/cmd/, dictionary fuzz/cmd.dict.
  */
 #include <inttypes.h>
@@ -40,17 +43,42 @@ check_reply(const char *r)
 		abort();
 }
 
+/* True when arg[from..len) is only spaces. */
+static bool
+blank_after(const char *arg, size_t len, size_t from)
+{
+	for (size_t i = from; i < len; i++)
+		if (arg[i] != ' ')
+			return false;
+	return true;
+}
+
 static void
 mail(const char *arg, size_t len)
 {
+	/* differential: a path alone that smtp_path_parse accepts must be
+	 * accepted by MAIL, whatever quoting it uses */
+	struct smtp_path alone;
+	size_t used;
+	bool path_only = smtp_path_parse(arg, len, true, false, &alone, &used) == SMTP_ADDR_OK
+	    && blank_after(arg, len, used);
+
 	for (int ok = 0; ok < 2; ok++) {
 		struct smtp_mail_args a;
 		enum smtp_addr_err pe;
 		enum smtp_param_err e = smtp_mail_args_parse(arg, len, ok, &a, &pe);
+		if (path_only && (e != SMTP_PARAM_OK || memcmp(&a.path, &alone, sizeof alone) != 0))
+			abort();
 		if (e == SMTP_PARAM_OK) {
+			struct smtp_path same;
 			if (pe != SMTP_ADDR_OK || a.path.is_postmaster || (a.smtputf8 && !ok)
 			    || (a.path.is_utf8 && !a.smtputf8) || (a.size != 0 && !a.has_size)
 			    || a.body == SMTP_BODY_BINARYMIME)
+				abort();
+			/* the path is what the path parser makes of the prefix */
+			if (smtp_path_parse(arg, len, true, a.smtputf8, &same, &used) != SMTP_ADDR_OK
+			    || memcmp(&same, &a.path, sizeof same) != 0
+			    || (used < len && arg[used] != ' '))
 				abort();
 		} else {
 			static const struct smtp_mail_args zero;
@@ -71,8 +99,14 @@ rcpt(const char *arg, size_t len)
 {
 	for (int u = 0; u < 2; u++) {
 		struct smtp_rcpt_args r;
+		struct smtp_path alone;
+		size_t used;
 		enum smtp_addr_err pe;
 		enum smtp_param_err e = smtp_rcpt_args_parse(arg, len, u, &r, &pe);
+		if (smtp_path_parse(arg, len, false, u, &alone, &used) == SMTP_ADDR_OK
+		    && blank_after(arg, len, used)
+		    && (e != SMTP_PARAM_OK || memcmp(&r.path, &alone, sizeof alone) != 0))
+			abort();
 		if (e == SMTP_PARAM_OK) {
 			if (pe != SMTP_ADDR_OK || r.path.is_null || (r.path.is_utf8 && !u))
 				abort();

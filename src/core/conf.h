@@ -28,6 +28,17 @@
  *   limit errors N
  *   limit shutdown-grace SECONDS
  *   log stderr|syslog|both
+ *
+ * Details fixed by conf.c: '#' anywhere starts a comment; a CR before the
+ * LF is ignored; a line holds at most 4096 bytes and no NUL or control
+ * byte other than tab.  Sizes take k/m/g (1024 multiples).  Limits' ranges:
+ * recipients 1..100000, connections and connections-per-ip 1..1000000,
+ * command-/data-timeout 1..86400, errors 1..1000000, shutdown-grace
+ * 0..3600, message-size at least 1.  "*" in listen means 0.0.0.0 (use
+ * "[::]" for all IPv6); two listeners on one port where one is a wildcard
+ * of the same family are an error.  Paths are made absolute and cleaned
+ * lexically ("//" and "." dropped, ".." kept).  A domain given twice is a
+ * warning.  The same "limit NAME" twice is an error like other directives.
  */
 #ifndef TALON_CONF_H
 #define TALON_CONF_H

@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "core/log.h"
+#include "core/syncpool.h"
 #include "core/util.h"
 
 #define MBOX_CACHE 64
@@ -68,7 +69,7 @@ maildir_store_free(struct maildir_store **sp)
 	struct maildir_store *s = *sp;
 	if (s == NULL)
 		return;
-	maildir_sync(s);
+	maildir_sync(s, NULL);
 	for (int i = 0; i < MBOX_CACHE; i++)
 		mbox_close(&s->cache[i]);
 	free(s);
@@ -212,77 +213,110 @@ copy_range(int from, uint64_t off, uint64_t len, int to)
 	return 0;
 }
 
-int
-maildir_deliver(struct maildir_store *s, const struct spool_env *env,
-    const struct spool_rcpt *r, int spool_fd, uint64_t off, uint64_t len,
-    bool recovering, char *path_out, size_t path_sz, char *why, size_t why_sz)
+static int
+job_fail(struct maildir_store *s, struct maildir_job *job, const char *what)
 {
-	char hdr[2200], name[512];
-	int fd = -1, e;
-
-	int hl = snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: %s\n",
-	    env->sender, r->addr);
-	if (hl < 0 || (size_t)hl >= sizeof hdr) {
-		snprintf(why, why_sz, "envelope too long");
-		errno = EINVAL;
-		return -1;
-	}
-	uint64_t size = (uint64_t)hl + len;
-	snprintf(name, sizeof name, "%llu.Q%sI%u.%s,S=%llu",
-	    (unsigned long long)env->time, env->qid, r->idx, s->host,
-	    (unsigned long long)size);
-	snprintf(path_out, path_sz, "%s/Maildir/new/%s", r->user, name);
-
-	struct mbox *m = mbox_get(s, r->user);
-	if (m == NULL) {
-		e = errno;
-		snprintf(why, why_sz, "cannot open mailbox %s: %s", r->user, strerror(e));
-		errno = e;
-		return -1;
-	}
-	if (recovering && (faccessat(m->new_fd, name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
-	    in_cur(m->cur_fd, name)))
-		return 0;	/* delivered before the crash */
-
-	fd = openat(m->tmp_fd, name, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0)
-		goto fail;
-	if (write_all(fd, hdr, (size_t)hl) < 0 || copy_range(spool_fd, off, len, fd) < 0)
-		goto fail;
-	if (fsync(fd) < 0)
-		goto fail;
-	close(fd);
-	fd = -1;
-	if (linkat(m->tmp_fd, name, m->new_fd, name, 0) < 0 && errno != EEXIST)
-		goto fail;
-	unlinkat(m->tmp_fd, name, 0);
-	m->dirty = true;
-	return 0;
-fail:
-	e = errno;
-	snprintf(why, why_sz, "%s", strerror(e));
-	if (fd >= 0)
-		close(fd);
-	/* nothing half-written may stay behind */
-	unlinkat(m->tmp_fd, name, 0);
-	errno = e;
+	job->err = errno;
+	snprintf(job->why, sizeof job->why, "%s: %s", what, strerror(job->err));
+	maildir_discard(s, job);
+	errno = job->err;
 	return -1;
 }
 
 int
-maildir_sync(struct maildir_store *s)
+maildir_write(struct maildir_store *s, const struct spool_env *env,
+    const struct spool_rcpt *r, int spool_fd, uint64_t off, uint64_t len,
+    bool recovering, struct maildir_job *job)
 {
-	int rc = 0;
-	for (int i = 0; i < MBOX_CACHE; i++) {
-		struct mbox *m = &s->cache[i];
-		if (m->dirty) {
-			if (fsync(m->new_fd) < 0) {
-				log_err("queue event=fsync dir=%s/Maildir/new error=\"%s\"",
-				    m->user, strerror(errno));
-				rc = -1;
-			}
-			m->dirty = false;
-		}
+	char hdr[2200];
+
+	memset(job, 0, sizeof *job);
+	job->fd = -1;
+	snprintf(job->user, sizeof job->user, "%s", r->user);
+	int hl = snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: %s\n",
+	    env->sender, r->addr);
+	if (hl < 0 || (size_t)hl >= sizeof hdr) {
+		errno = EINVAL;
+		return job_fail(s, job, "envelope too long");
 	}
-	return rc;
+	/* deterministic: the same on every attempt (see the header) */
+	snprintf(job->name, sizeof job->name, "%llu.Q%sI%u.%s,S=%llu",
+	    (unsigned long long)env->time, env->qid, r->idx, s->host,
+	    (unsigned long long)((uint64_t)hl + len));
+
+	struct mbox *m = mbox_get(s, r->user);
+	if (m == NULL)
+		return job_fail(s, job, "cannot open mailbox");
+	if (recovering && (faccessat(m->new_fd, job->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    in_cur(m->cur_fd, job->name))) {
+		job->done = true;	/* delivered before the crash */
+		return 0;
+	}
+	job->fd = openat(m->tmp_fd, job->name,
+	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (job->fd < 0)
+		return job_fail(s, job, "create");
+	if (write_all(job->fd, hdr, (size_t)hl) < 0 || copy_range(spool_fd, off, len, job->fd) < 0)
+		return job_fail(s, job, "write");
+	return 0;
+}
+
+int
+maildir_commit(struct maildir_store *s, struct maildir_job *job)
+{
+	if (job->done)
+		return 0;
+	struct mbox *m = mbox_get(s, job->user);
+	if (m == NULL)
+		return job_fail(s, job, "cannot open mailbox");
+	close(job->fd);
+	job->fd = -1;
+	/* link, not rename: EEXIST means a copy is there already */
+	if (linkat(m->tmp_fd, job->name, m->new_fd, job->name, 0) < 0 && errno != EEXIST)
+		return job_fail(s, job, "link into new/");
+	unlinkat(m->tmp_fd, job->name, 0);
+	m->dirty = true;
+	job->done = true;
+	return 0;
+}
+
+void
+maildir_discard(struct maildir_store *s, struct maildir_job *job)
+{
+	if (job->fd >= 0)
+		close(job->fd);
+	job->fd = -1;
+	if (job->name[0] == '\0' || job->done)
+		return;
+	struct mbox *m = mbox_get(s, job->user);
+	if (m != NULL)
+		unlinkat(m->tmp_fd, job->name, 0);
+}
+
+int
+maildir_sync(struct maildir_store *s, struct syncpool *pool)
+{
+	int fds[MBOX_CACHE], errs[MBOX_CACHE];
+	struct mbox *ms[MBOX_CACHE];
+	size_t n = 0;
+	for (int i = 0; i < MBOX_CACHE; i++)
+		if (s->cache[i].dirty) {
+			ms[n] = &s->cache[i];
+			fds[n++] = s->cache[i].new_fd;
+		}
+	if (n == 0)
+		return 0;
+	size_t failed = pool ? syncpool_fsync(pool, fds, errs, n) : 0;
+	if (pool == NULL)
+		for (size_t i = 0; i < n; i++) {
+			errs[i] = fsync(fds[i]) < 0 ? errno : 0;
+			failed += errs[i] != 0;
+		}
+	for (size_t i = 0; i < n; i++) {
+		if (errs[i])
+			log_err("queue event=fsync dir=%s/Maildir/new error=\"%s\"",
+			    ms[i]->user, strerror(errs[i]));
+		ms[i]->dirty = false;
+	}
+	return failed ? -1 : 0;
 }

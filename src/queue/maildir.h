@@ -21,17 +21,35 @@
 #include "queue/spool.h"
 
 struct maildir_store;
+struct syncpool;
 
 struct maildir_store *maildir_store_new(int store_dirfd, const char *hostname);
 void maildir_store_free(struct maildir_store **s);
 
-/* Deliver recipient r of env.  Returns 0 on success (or already there),
- * -1 on failure with errno set (ENOSPC, EDQUOT, EIO, ...) and why filled.
- * recovering: also look in cur/ for a copy a reader already moved. */
-int maildir_deliver(struct maildir_store *s, const struct spool_env *env,
+/* One recipient's copy on its way into a Maildir.  Delivery has three
+ * steps so a batch can share its fsyncs: maildir_write() for every copy,
+ * one syncpool_fsync() over all job fds, then maildir_commit() (or
+ * maildir_discard() when the write or fsync failed) for each. */
+struct maildir_job {
+	int fd;			/* tmp file, open for the fsync; -1 if none */
+	bool done;		/* already delivered before a crash: nothing to do */
+	char user[65];
+	char name[400];		/* file name in tmp/ and new/ */
+	char why[200];		/* failure text */
+	int err;		/* errno of the failure */
+};
+
+/* Write the copy for recipient r into tmp/.  0 on success (job->fd open,
+ * or job->done set), -1 with job->err and job->why.  recovering: also look
+ * in cur/ for a copy a reader already moved. */
+int maildir_write(struct maildir_store *s, const struct spool_env *env,
     const struct spool_rcpt *r, int spool_fd, uint64_t off, uint64_t len,
-    bool recovering, char *path_out, size_t path_sz, char *why, size_t why_sz);
+    bool recovering, struct maildir_job *job);
+/* After a successful fsync of job->fd: link into new/, unlink from tmp/. */
+int maildir_commit(struct maildir_store *s, struct maildir_job *job);
+/* Give up on the job: nothing half-written stays in tmp/ or new/. */
+void maildir_discard(struct maildir_store *s, struct maildir_job *job);
 /* fsync every new/ directory written since the last call.  -1 on error. */
-int maildir_sync(struct maildir_store *s);
+int maildir_sync(struct maildir_store *s, struct syncpool *pool);
 
 #endif

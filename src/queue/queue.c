@@ -32,6 +32,7 @@
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
+#include "core/syncpool.h"
 #include "core/util.h"
 #include "daemon/msg.h"
 #include "queue/maildir.h"
@@ -60,6 +61,7 @@ struct qmsg {
 	struct spool_env env;
 	uint64_t off, len;
 	bool have_env;
+	bool failed;		/* a recipient failed this round */
 };
 
 static struct {
@@ -70,6 +72,7 @@ static struct {
 	struct qmsg *msgs;	/* all messages we know of */
 	int spool_fd, tmp_fd, q_fd;
 	struct maildir_store *store;
+	struct syncpool *pool;
 	struct timer retry;	/* deferred messages are tried again */
 	struct timer kick;	/* zero-delay: more work, don't block */
 	bool stopping;
@@ -249,37 +252,52 @@ peer_close(struct ipc *c, void *arg)
 
 /* --- group commit ---------------------------------------------------------- */
 
+#define ROUND_MAX 256	/* files made durable together */
+
 static void
 commit_round(void)
 {
+	struct qmsg *ms[ROUND_MAX];
+	int fds[ROUND_MAX], errs[ROUND_MAX];
 	size_t n = 0;
-	for (struct qmsg *m = Q.msgs, *next; m; m = next) {
-		next = m->next;
-		if (m->st != Q_COMMITTING)
-			continue;
-		if (fsync(m->fd) < 0 || renameat(Q.tmp_fd, m->qid, Q.q_fd, m->qid) < 0) {
-			int e = errno;
-			log_err("queue event=commit queue=%s error=\"%s\"", m->qid, strerror(e));
-			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
+
+	for (struct qmsg *m = Q.msgs; m && n < ROUND_MAX; m = m->next)
+		if (m->st == Q_COMMITTING) {
+			ms[n] = m;
+			fds[n++] = m->fd;
+		}
+	if (n == 0)
+		return;
+	/* all files of the round in parallel: they share journal commits */
+	syncpool_fsync(Q.pool, fds, errs, n);
+	size_t n_ok = 0;
+	for (size_t i = 0; i < n; i++) {
+		struct qmsg *m = ms[i];
+		if (errs[i] == 0 && renameat(Q.tmp_fd, m->qid, Q.q_fd, m->qid) < 0)
+			errs[i] = errno;
+		if (errs[i] != 0) {
+			log_err("queue event=commit queue=%s error=\"%s\"", m->qid, strerror(errs[i]));
+			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, errs[i]);
 			drop_tmp(m);
+			ms[i] = NULL;
 			continue;
 		}
 		m->st = Q_READY;
 		m->recovering = false;
-		n++;
+		n_ok++;
 	}
-	if (n == 0)
+	if (n_ok == 0)
 		return;
 	/* one directory fsync makes every rename of this round durable */
 	int dir_rc = fsync(Q.q_fd);
 	int e = errno;
-	for (struct qmsg *m = Q.msgs, *next; m; m = next) {
-		next = m->next;
-		if (m->st != Q_READY || m->req == 0)
+	for (size_t i = 0; i < n; i++) {
+		struct qmsg *m = ms[i];
+		if (m == NULL)
 			continue;
 		if (dir_rc < 0) {
-			/* we cannot promise durability: refuse, and deliver
-			 * nothing of it (the client will retry) */
+			/* we cannot promise durability: refuse, deliver nothing
+			 * of it (the client will retry) */
 			log_err("queue event=commit queue=%s error=\"spool dir fsync: %s\"",
 			    m->qid, strerror(e));
 			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
@@ -298,55 +316,80 @@ commit_round(void)
 
 /* --- delivery ------------------------------------------------------------- */
 
-static void
-deliver_one(struct qmsg *m, bool *all_done)
-{
-	if (m->done == NULL)
-		m->done = xcalloc(m->env.n_rcpts, sizeof *m->done);
-	*all_done = true;
-	for (size_t i = 0; i < m->env.n_rcpts; i++) {
-		if (m->done[i])
-			continue;
-		const struct spool_rcpt *r = &m->env.rcpts[i];
-		char path[700], why[300];
-		if (maildir_deliver(Q.store, &m->env, r, m->fd, m->off, m->len,
-		    m->recovering, path, sizeof path, why, sizeof why) < 0) {
-			int e = errno;
-			log_warn("queue event=deferred queue=%s to=<%s> user=%s reason=\"%s\" "
-			    "code=%s", m->qid, r->addr, r->user, why,
-			    (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.3.0");
-			*all_done = false;
-			continue;
-		}
-		m->done[i] = true;
-		log_info("queue event=delivered queue=%s session=%s to=<%s> user=%s path=%s",
-		    m->qid, m->env.session, r->addr, r->user, path);
-	}
-}
+struct djob {
+	struct qmsg *m;
+	size_t ri;
+	struct maildir_job job;
+};
 
 static void
 deliver_round(void)
 {
+	static struct djob jobs[ROUND_MAX];
+	int fds[ROUND_MAX], errs[ROUND_MAX];
+	struct djob *fj[ROUND_MAX];
 	struct qmsg *batch[DELIVER_BATCH];
-	size_t n = 0;
+	size_t n = 0, nj = 0, nf = 0;
+
 	Q.work = false;
 	for (struct qmsg *m = Q.msgs; m; m = m->next) {
 		if (m->st != Q_READY || m->req != 0)
 			continue;
-		if (n == DELIVER_BATCH) {
+		if (m->done == NULL)
+			m->done = xcalloc(m->env.n_rcpts, sizeof *m->done);
+		size_t need = 0;
+		for (size_t i = 0; i < m->env.n_rcpts; i++)
+			need += !m->done[i];
+		if (n == DELIVER_BATCH || (nj + need > ROUND_MAX && n > 0)) {
 			Q.work = true;	/* more next round */
 			break;
 		}
 		batch[n++] = m;
+		m->failed = false;
+		/* 1: write every copy into tmp/ */
+		for (size_t i = 0; i < m->env.n_rcpts && nj < ROUND_MAX; i++) {
+			if (m->done[i])
+				continue;
+			struct djob *j = &jobs[nj++];
+			j->m = m;
+			j->ri = i;
+			if (maildir_write(Q.store, &m->env, &m->env.rcpts[i], m->fd, m->off,
+			    m->len, m->recovering, &j->job) == 0 && j->job.fd >= 0) {
+				fj[nf] = j;
+				fds[nf++] = j->job.fd;
+			}
+		}
 	}
 	if (n == 0)
 		return;
-	bool done[DELIVER_BATCH];
-	for (size_t i = 0; i < n; i++)
-		deliver_one(batch[i], &done[i]);
-	/* one fsync per touched new/ directory; only then may the spool
+	/* 2: make them durable together */
+	syncpool_fsync(Q.pool, fds, errs, nf);
+	for (size_t i = 0; i < nf; i++)
+		if (errs[i] != 0) {
+			fj[i]->job.err = errs[i];
+			snprintf(fj[i]->job.why, sizeof fj[i]->job.why, "fsync: %s", strerror(errs[i]));
+			maildir_discard(Q.store, &fj[i]->job);
+		}
+	/* 3: link into new/ */
+	for (size_t i = 0; i < nj; i++) {
+		struct djob *j = &jobs[i];
+		const struct spool_rcpt *r = &j->m->env.rcpts[j->ri];
+		if (j->job.err == 0 && maildir_commit(Q.store, &j->job) == 0) {
+			j->m->done[j->ri] = true;
+			log_info("queue event=delivered queue=%s session=%s to=<%s> user=%s "
+			    "path=%s/Maildir/new/%s", j->m->qid, j->m->env.session, r->addr,
+			    r->user, r->user, j->job.name);
+			continue;
+		}
+		int e = j->job.err;
+		j->m->failed = true;
+		log_warn("queue event=deferred queue=%s to=<%s> user=%s reason=\"%s\" code=%s",
+		    j->m->qid, r->addr, r->user, j->job.why,
+		    (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.3.0");
+	}
+	/* 4: one fsync per touched new/ directory; only then may the spool
 	 * copies go */
-	if (maildir_sync(Q.store) < 0) {
+	if (maildir_sync(Q.store, Q.pool) < 0) {
 		for (size_t i = 0; i < n; i++) {
 			memset(batch[i]->done, 0, batch[i]->env.n_rcpts * sizeof(bool));
 			batch[i]->recovering = true;
@@ -354,11 +397,16 @@ deliver_round(void)
 		}
 	} else {
 		for (size_t i = 0; i < n; i++) {
-			if (done[i]) {
+			bool all = true;
+			for (size_t k = 0; k < batch[i]->env.n_rcpts; k++)
+				all = all && batch[i]->done[k];
+			if (all) {
 				unlinkat(Q.q_fd, batch[i]->qid, 0);
 				qmsg_free(batch[i]);
-			} else {
+			} else if (batch[i]->failed) {
 				batch[i]->st = Q_DEFERRED;
+			} else {
+				Q.work = true;	/* more recipients than one round */
 			}
 		}
 	}
@@ -535,6 +583,7 @@ queue_main(const struct conf *conf, int parent_fd, int spool_fd, int store_fd)
 	Q.q_fd = subdir(spool_fd, "queue");
 	fsync(spool_fd);
 	Q.store = maildir_store_new(store_fd, conf->hostname);
+	Q.pool = syncpool_new(8);
 	timer_init(&Q.retry, retry_cb, NULL);
 	timer_init(&Q.kick, kick_cb, NULL);
 	Q.parent = ipc_new(Q.loop, parent_fd, parent_msg, parent_close, NULL);

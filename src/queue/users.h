@@ -14,6 +14,22 @@
  *          "|program", "/file" and ":include:" are errors (not supported,
  *          on purpose).  postmaster and abuse must resolve.
  *
+ * Decisions (see users.c):
+ *   - an uppercase user name in the users file is an error (expected
+ *     lowercase), not lowercased behind the admin's back: it names a
+ *     directory and may be shared with Dovecot.  Alias names and targets
+ *     are lowercased (aliases(5) ignores case).
+ *   - a line without ':' is an error ("bob:" is an account without login).
+ *   - aliases: '#' comments only on lines of their own; targets are
+ *     separated by commas and/or blanks; blank and comment lines do not end
+ *     an entry (an indented line after them still continues it, as in
+ *     Postfix).  A duplicate alias name is a warning; the first wins.
+ *   - an alias that reaches itself again (directly or through others) is
+ *     delivered to the user of that name if there is one ("alice: alice,
+ *     bob" keeps a copy, as in sendmail and Postfix); otherwise it is a loop.
+ *   - one expansion passes at most 8 nested aliases, opens at most 1024
+ *     aliases in all and yields at most RCPT_EXPAND_MAX users.
+ *
  * Input: admin-written files, parsed defensively (file:line errors).
  * Runs in: parent (parse), smtp workers (lookup, read-only after fork).
  */
@@ -50,14 +66,20 @@ struct aliases {
 	size_t n;
 };
 
+/* users_parse/users_load, aliases_parse/aliases_load: 0 when the file has
+ * no errors (warnings allowed), -1 otherwise.  *out is overwritten, not
+ * freed first, and holds the valid entries either way; free it with
+ * users_free/aliases_free. */
 int users_parse(const char *text, size_t len, const char *file, struct users *out, struct diag *d);
 int users_load(const char *file, struct users *out, struct diag *d);
 void users_free(struct users *u);
+/* Case-insensitive exact name (no +detail fallback); NULL when unknown. */
 const struct user_ent *users_find(const struct users *u, const char *name);
-/* Wipe and drop hashes (processes that only need names). */
+/* Wipe and drop hashes (processes that only need names); hash becomes NULL. */
 void users_forget_hashes(struct users *u);
 
-/* local_domains: for "local@domain" targets, which domains count as ours. */
+/* "local@domain" targets are only checked for syntax here; whether the
+ * domain is ours is aliases_check's job (it has the local domains). */
 int aliases_parse(const char *text, size_t len, const char *file, struct aliases *out, struct diag *d);
 int aliases_load(const char *file, struct aliases *out, struct diag *d);
 void aliases_free(struct aliases *a);
@@ -76,7 +98,10 @@ void aliases_check(const struct aliases *a, const struct users *u,
  * aliases are looked up first (as sendmail and Postfix do), then users.
  * Fills out[] with pointers into u (deduplicated) and returns how many,
  * 0 if unknown, -1 on a loop/depth error (a config error aliases_check
- * reports too).
+ * reports too).  -1 also for more than RCPT_EXPAND_MAX users and for an
+ * unknown or remote target met while expanding (all reported by
+ * aliases_check, so a config that passed it never gives -1).  local may be
+ * any C string (from the network); out[] points into u.
  */
 int rcpt_resolve(const struct users *u, const struct aliases *a,
     const char *const *domains, size_t n_domains,

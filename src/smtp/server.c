@@ -287,6 +287,7 @@ content_begin(struct session *s)
 		proto = s->is_tls ? "ESMTPS" : "ESMTP";
 	else
 		proto = s->is_tls ? "SMTPS" : "SMTP";
+	buf_free(&s->content);
 	buf_init(&s->content, SIZE_MAX);
 	buf_append(&s->content, SPOOL_MAGIC, SPOOL_MAGIC_LEN);
 	buf_printf(&s->content, "Received: from %s ([%s])\n\tby %s (Talon) with %s id %s",
@@ -340,7 +341,7 @@ content_end(struct session *s)
 			env.rcpts = rs;
 			env.n_rcpts = s->n_rcpts;
 			uint64_t clen = s->spool_len - SPOOL_MAGIC_LEN;
-			buf_init(&s->content, SIZE_MAX);
+			buf_reset(&s->content);
 			spool_encode(&s->content, &env, clen);
 			free(rs);
 			content_flush(s);
