@@ -180,16 +180,29 @@ ensure_user() {
 }
 
 # run_smtp_source PORT N SESSIONS SIZE TIMEOUT LOG: the load (one message
-# per connection, SESSIONS connections in parallel); the caller times it
+# per connection, SESSIONS connections in parallel); the caller times it.
+# In the background + wait, so that a signal to the script runs its traps at
+# once (stop_load ends the load then).
+LOAD_PID=""
 run_smtp_source() {
 	local port=$1 n=$2 sessions=$3 size=$4 tmo=$5 log=$6 rc=0
 	timeout "$tmo" smtp-source -s "$sessions" -m "$n" -l "$size" \
-		-f sender@bench.test -t bench@bench.test "127.0.0.1:$port" >"$log" 2>&1 || rc=$?
+		-f sender@bench.test -t bench@bench.test "127.0.0.1:$port" >"$log" 2>&1 &
+	LOAD_PID=$!
+	wait "$LOAD_PID" || rc=$?
+	LOAD_PID=""
 	if [ "$rc" != 0 ]; then
 		say "bench: smtp-source exited with $rc (124 = timeout); last lines of $log:"
 		tail -n 5 "$log" >&2
 	fi
 	return 0
+}
+
+stop_load() {
+	[ -n "$LOAD_PID" ] || return 0
+	kill -TERM "$LOAD_PID" 2>/dev/null   # timeout passes it on to smtp-source
+	wait "$LOAD_PID" 2>/dev/null
+	LOAD_PID=""
 }
 
 # --- Talon ------------------------------------------------------------------

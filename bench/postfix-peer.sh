@@ -59,6 +59,7 @@ pf_stop() {
 }
 
 on_exit() {
+	stop_load
 	pf_stop
 	cleanup_policy_rc
 }

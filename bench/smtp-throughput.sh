@@ -36,7 +36,10 @@ DELIVER_TIMEOUT=${DELIVER_TIMEOUT:-300}
 [[ "$RAW_FILES" =~ ^[0-9]+$ && "$RAW_FILES" -ge 1 && "$RAW_FILES" -le 200000 ]] || die "RAW_FILES must be 1..200000"
 
 need_root
+PEER_PID=""
 on_exit() {
+	[ -n "$PEER_PID" ] && { kill -TERM "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null; }
+	stop_load
 	talon_stop
 	cleanup_policy_rc
 }
@@ -101,8 +104,13 @@ for ((run = 1; run <= RUNS; run++)); do
 	Q_SEQ+=("$(div "$t_del" "$seq_fps" %.3f)"); Q_THR+=("$(div "$t_del" "$thr_fps" %.3f)")
 
 	if [ "$PEER" = 1 ]; then
-		p_line=$(N=$N SESSIONS=$SESSIONS SIZE=$SIZE LOAD_TIMEOUT=$LOAD_TIMEOUT \
-			DELIVER_TIMEOUT=$DELIVER_TIMEOUT "$BENCH_DIR/postfix-peer.sh" | tail -n1) || true
+		# in the background + wait: a signal to us reaches it through on_exit
+		N=$N SESSIONS=$SESSIONS SIZE=$SIZE LOAD_TIMEOUT=$LOAD_TIMEOUT DELIVER_TIMEOUT=$DELIVER_TIMEOUT \
+			"$BENCH_DIR/postfix-peer.sh" >"$BENCH_TMP/postfix-line.txt" &
+		PEER_PID=$!
+		wait "$PEER_PID"
+		PEER_PID=""
+		p_line=$(tail -n1 "$BENCH_TMP/postfix-line.txt")
 		echo "$p_line"
 		p_del=$(kv delivered_msgs_per_s "$p_line")
 		P_ACC+=("$(kv accept_msgs_per_s "$p_line")"); P_DEL+=("$p_del"); P_CPU+=("$(kv cpu_s "$p_line")")

@@ -269,7 +269,10 @@ commit_round(void)
 	if (n == 0)
 		return;
 	/* all files of the round in parallel: they share journal commits */
+	uint64_t t0 = now_ms();
 	syncpool_fsync(Q.pool, fds, errs, n);
+	log_debug("queue event=commit-round files=%zu fsync_ms=%llu", n,
+	    (unsigned long long)(now_ms() - t0));
 	size_t n_ok = 0;
 	for (size_t i = 0; i < n; i++) {
 		struct qmsg *m = ms[i];
@@ -363,7 +366,10 @@ deliver_round(void)
 	if (n == 0)
 		return;
 	/* 2: make them durable together */
+	uint64_t t0 = now_ms();
 	syncpool_fsync(Q.pool, fds, errs, nf);
+	log_debug("queue event=deliver-round messages=%zu files=%zu fsync_ms=%llu", n, nf,
+	    (unsigned long long)(now_ms() - t0));
 	for (size_t i = 0; i < nf; i++)
 		if (errs[i] != 0) {
 			fj[i]->job.err = errs[i];

@@ -1,0 +1,871 @@
+/*
+ * tests/unit/test_conf.c - core/conf.c: values of a full config, defaults,
+ * path resolution, listen forms, limits, and the exact file:line text of
+ * every kind of error.
+ */
+#include <arpa/inet.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/diag.h"
+#include "core/util.h"
+#include "t.h"
+
+/* 8 lines: every required directive, nothing else */
+#define BASE \
+	"hostname mail.example.org\n" \
+	"domain example.org\n" \
+	"listen smtp 127.0.0.1:2525\n" \
+	"store store\n" \
+	"spool spool\n" \
+	"state state\n" \
+	"users users\n" \
+	"aliases aliases\n"
+
+static struct conf *
+parse_as(const char *text, size_t len, const char *file, struct diag *d)
+{
+	diag_init(d);
+	return conf_parse(text, len, file, d);
+}
+
+static struct conf *
+parse(const char *text, struct diag *d)
+{
+	return parse_as(text, strlen(text), "talon.conf", d);
+}
+
+/* Parse BASE + extra and compare all diagnostics with want. */
+static void
+expect_diag(const char *extra, const char *want, int line)
+{
+	struct diag d;
+	char *text = xasprintf("%s%s", BASE, extra);
+	struct conf *c = parse(text, &d);
+	if (strcmp(diag_text(&d), want) != 0) {
+		fprintf(stderr, "test_conf.c:%d: for %s\n  got:  %s  want: %s", line, extra,
+		    diag_text(&d), want);
+		t_cur_failed = 1;
+	}
+	CHECK(c != NULL);
+	conf_free(&c);
+	CHECK(c == NULL);
+	diag_free(&d);
+	free(text);
+}
+
+#define EXPECT(extra, want) expect_diag(extra, want, __LINE__)
+
+T(test_full_config)
+{
+	struct diag d;
+	const char *text =
+	    "# a full config\n"
+	    "hostname Mail.Example.org\n"
+	    "domain Example.ORG example.net\t other.example  # comment\n"
+	    "domain third.example\n"
+	    "listen smtp 127.0.0.1:2525\n"
+	    "listen smtp [::1]:2587 tls starttls\n"
+	    "listen smtp *:2465 tls implicit\n"
+	    "listen smtp 127.0.0.2:2526 tls none\n"
+	    "tls-cert /etc/ssl/cert.pem\n"
+	    "tls-key key.pem\n"
+	    "\n"
+	    "   \t\n"
+	    "store /var/mail/store\n"
+	    "spool spool\n"
+	    "state /var/lib/talon\n"
+	    "users users\n"
+	    "aliases aliases\n"
+	    "control control.sock\n"
+	    "run-as _talon\n"
+	    "queue-user _talonq\n"
+	    "workers 4\n"
+	    "limit message-size 10m\n"
+	    "limit recipients 50\n"
+	    "limit connections 100\n"
+	    "limit connections-per-ip 5\n"
+	    "limit command-timeout 120\n"
+	    "limit data-timeout 240\n"
+	    "limit errors 3\n"
+	    "limit shutdown-grace 0\n"
+	    "log both\n";
+	struct conf *c = parse_as(text, strlen(text), "/etc/talon/talon.conf", &d);
+	CHECK_STR(diag_text(&d), "");
+	CHECK(c != NULL);
+	if (c == NULL)
+		return;
+	CHECK_STR(c->file, "/etc/talon/talon.conf");
+	CHECK_STR(c->hostname, "Mail.Example.org");
+	CHECK_INT(c->n_domains, 4);
+	if (c->n_domains == 4) {
+		CHECK_STR(c->domains[0], "example.org");
+		CHECK_STR(c->domains[1], "example.net");
+		CHECK_STR(c->domains[2], "other.example");
+		CHECK_STR(c->domains[3], "third.example");
+	}
+	CHECK_INT(c->n_listens, 4);
+	if (c->n_listens == 4) {
+		CHECK_STR(c->listens[0].text, "127.0.0.1:2525");
+		CHECK_INT(c->listens[0].tls, CONF_TLS_NONE);
+		CHECK_INT(c->listens[0].kind, CONF_LISTEN_SMTP);
+		CHECK_INT(c->listens[0].line, 5);
+		CHECK_INT(c->listens[0].addr.ss_family, AF_INET);
+		CHECK_INT(c->listens[0].addrlen, sizeof(struct sockaddr_in));
+		CHECK_STR(c->listens[1].text, "[::1]:2587");
+		CHECK_INT(c->listens[1].tls, CONF_TLS_STARTTLS);
+		CHECK_INT(c->listens[1].addr.ss_family, AF_INET6);
+		CHECK_INT(c->listens[1].addrlen, sizeof(struct sockaddr_in6));
+		CHECK_INT(c->listens[1].line, 6);
+		CHECK_STR(c->listens[2].text, "0.0.0.0:2465");
+		CHECK_INT(c->listens[2].tls, CONF_TLS_IMPLICIT);
+		CHECK_STR(c->listens[3].text, "127.0.0.2:2526");
+		CHECK_INT(c->listens[3].tls, CONF_TLS_NONE);
+	}
+	CHECK_STR(c->tls_cert, "/etc/ssl/cert.pem");
+	CHECK_STR(c->tls_key, "/etc/talon/key.pem");
+	CHECK_STR(c->store, "/var/mail/store");
+	CHECK_STR(c->spool, "/etc/talon/spool");
+	CHECK_STR(c->state, "/var/lib/talon");
+	CHECK_STR(c->users, "/etc/talon/users");
+	CHECK_STR(c->aliases, "/etc/talon/aliases");
+	CHECK_STR(c->control, "/etc/talon/control.sock");
+	CHECK_STR(c->run_as, "_talon");
+	CHECK_STR(c->queue_user, "_talonq");
+	CHECK_INT(c->workers, 4);
+	CHECK_INT(c->max_message_size, 10 * 1024 * 1024);
+	CHECK_INT(c->max_rcpts, 50);
+	CHECK_INT(c->max_conns, 100);
+	CHECK_INT(c->max_conns_per_ip, 5);
+	CHECK_INT(c->cmd_timeout, 120);
+	CHECK_INT(c->data_timeout, 240);
+	CHECK_INT(c->max_errors, 3);
+	CHECK_INT(c->shutdown_grace, 0);
+	CHECK(c->log_stderr && c->log_syslog);
+	CHECK(conf_is_local_domain(c, "example.org"));
+	CHECK(conf_is_local_domain(c, "EXAMPLE.Net"));
+	CHECK(conf_is_local_domain(c, "Third.Example"));
+	CHECK(!conf_is_local_domain(c, "example.com"));
+	CHECK(!conf_is_local_domain(c, "example.org."));
+	CHECK(!conf_is_local_domain(c, "sub.example.org"));
+	CHECK(!conf_is_local_domain(c, ""));
+	CHECK(!conf_is_local_domain(c, NULL));
+	conf_free(&c);
+	CHECK(c == NULL);
+	conf_free(&c);		/* twice is harmless */
+	diag_free(&d);
+}
+
+T(test_defaults)
+{
+	struct diag d;
+	struct conf *c = parse(BASE, &d);
+	CHECK_STR(diag_text(&d), "");
+	CHECK_INT(d.n_err, 0);
+	CHECK_INT(d.n_warn, 0);
+	CHECK(c->tls_cert == NULL && c->tls_key == NULL && c->control == NULL);
+	CHECK(c->run_as == NULL && c->queue_user == NULL);
+	CHECK_INT(c->workers, 1);
+	CHECK_INT(c->max_message_size, 25 * 1024 * 1024);
+	CHECK_INT(c->max_rcpts, 100);
+	CHECK_INT(c->max_conns, 500);
+	CHECK_INT(c->max_conns_per_ip, 20);
+	CHECK_INT(c->cmd_timeout, 300);
+	CHECK_INT(c->data_timeout, 600);
+	CHECK_INT(c->max_errors, 10);
+	CHECK_INT(c->shutdown_grace, 10);
+	CHECK(c->log_stderr && !c->log_syslog);
+	CHECK_INT(c->listens[0].tls, CONF_TLS_NONE);
+	conf_free(&c);
+	diag_free(&d);
+}
+
+T(test_relative_paths)
+{
+	static const struct {
+		const char *file, *value, *want;
+	} cases[] = {
+		{ "/etc/talon/talon.conf", "store", "/etc/talon/store" },
+		{ "/etc/talon/talon.conf", "./store/", "/etc/talon/store" },
+		{ "/etc/talon/talon.conf", "a//b/./c", "/etc/talon/a/b/c" },
+		{ "/etc/talon/talon.conf", "../store", "/etc/talon/../store" },
+		{ "/etc/talon/talon.conf", "/abs//path/", "/abs/path" },
+		{ "/etc/talon/talon.conf", "/", "/" },
+		{ "/etc//talon/./talon.conf", "x", "/etc/talon/x" },
+		{ "/talon.conf", "store", "/store" },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++) {
+		struct diag d;
+		char *text;
+		text = xasprintf("hostname h.example\ndomain example.org\nlisten smtp *:25\n"
+		    "store %s\nspool s\nstate s\nusers u\naliases a\n", cases[i].value);
+		struct conf *c = parse_as(text, strlen(text), cases[i].file, &d);
+		CHECK_STR(diag_text(&d), "");
+		CHECK_STR(c->store, cases[i].want);
+		conf_free(&c);
+		diag_free(&d);
+		free(text);
+	}
+
+	/* a relative config file: paths are made absolute from the cwd */
+	char *cwd = getcwd(NULL, 0);
+	struct diag d;
+	struct conf *c = parse_as(BASE, strlen(BASE), "demo-data/talon.conf", &d);
+	char *want = xasprintf("%s/demo-data/store", cwd);
+	CHECK_STR(c->store, want);
+	CHECK_STR(c->file, "demo-data/talon.conf");
+	free(want);
+	conf_free(&c);
+	diag_free(&d);
+	c = parse_as(BASE, strlen(BASE), "talon.conf", &d);
+	want = xasprintf("%s/aliases", cwd);
+	CHECK_STR(c->aliases, want);
+	free(want);
+	conf_free(&c);
+	diag_free(&d);
+	free(cwd);
+}
+
+T(test_listen_forms)
+{
+	static const struct {
+		const char *arg, *text;
+		int family;
+		unsigned port;
+	} ok[] = {
+		{ "127.0.0.1:2525", "127.0.0.1:2525", AF_INET, 2525 },
+		{ "0.0.0.0:1", "0.0.0.0:1", AF_INET, 1 },
+		{ "*:25", "0.0.0.0:25", AF_INET, 25 },
+		{ "[::1]:2525", "[::1]:2525", AF_INET6, 2525 },
+		{ "[::]:65535", "[::]:65535", AF_INET6, 65535 },
+		{ "[0:0:0:0:0:0:0:1]:587", "[::1]:587", AF_INET6, 587 },
+		{ "[2001:DB8::25]:25", "[2001:db8::25]:25", AF_INET6, 25 },
+		{ "[::ffff:192.0.2.1]:25", "[::ffff:192.0.2.1]:25", AF_INET6, 25 },
+		{ "192.0.2.1:00025", "192.0.2.1:25", AF_INET, 25 },
+	};
+	for (size_t i = 0; i < NELEM(ok); i++) {
+		struct diag d;
+		char *text = xasprintf("hostname h.example\ndomain example.org\nlisten smtp %s\n"
+		    "store s\nspool s\nstate s\nusers u\naliases a\n", ok[i].arg);
+		struct conf *c = parse_as(text, strlen(text), "/t/talon.conf", &d);
+		CHECK_STR(diag_text(&d), "");
+		CHECK_INT(c->n_listens, 1);
+		if (c->n_listens == 1) {
+			const struct conf_listen *l = &c->listens[0];
+			CHECK_STR(l->text, ok[i].text);
+			CHECK_INT(l->addr.ss_family, ok[i].family);
+			if (ok[i].family == AF_INET) {
+				const struct sockaddr_in *sin = (const struct sockaddr_in *)&l->addr;
+				CHECK_INT(ntohs(sin->sin_port), ok[i].port);
+				CHECK_INT(l->addrlen, sizeof *sin);
+			} else {
+				const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&l->addr;
+				CHECK_INT(ntohs(sin6->sin6_port), ok[i].port);
+				CHECK_INT(l->addrlen, sizeof *sin6);
+			}
+		}
+		conf_free(&c);
+		diag_free(&d);
+		free(text);
+	}
+	/* the wildcard really is INADDR_ANY and ::1 really is loopback */
+	struct diag d;
+	const char *text = "hostname h.example\ndomain example.org\nlisten smtp *:25\n"
+	    "listen smtp [::1]:25\nstore s\nspool s\nstate s\nusers u\naliases a\n";
+	struct conf *c = parse(text, &d);
+	CHECK_STR(diag_text(&d), "");
+	CHECK(((struct sockaddr_in *)&c->listens[0].addr)->sin_addr.s_addr == htonl(INADDR_ANY));
+	CHECK(IN6_IS_ADDR_LOOPBACK(&((struct sockaddr_in6 *)&c->listens[1].addr)->sin6_addr));
+	conf_free(&c);
+	diag_free(&d);
+}
+
+T(test_listen_errors)
+{
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{ "listen smtp 127.0.0.1\n",
+		  "talon.conf:9: listen: \"127.0.0.1\" has no port (expected ADDR:PORT, e.g. "
+		  "127.0.0.1:25, [::1]:25 or *:25)\n" },
+		{ "listen smtp 127.0.0.1:0\n",
+		  "talon.conf:9: listen: port 0 is out of range (expected 1..65535)\n" },
+		{ "listen smtp 127.0.0.1:65536\n",
+		  "talon.conf:9: listen: port 65536 is out of range (expected 1..65535)\n" },
+		{ "listen smtp 127.0.0.1:99999999999999999999999\n",
+		  "talon.conf:9: listen: port 99999999999999999999999 is out of range "
+		  "(expected 1..65535)\n" },
+		{ "listen smtp 127.0.0.1:smtp\n",
+		  "talon.conf:9: listen: port \"smtp\" is not a number (expected 1..65535)\n" },
+		{ "listen smtp 127.0.0.1:-1\n",
+		  "talon.conf:9: listen: port \"-1\" is not a number (expected 1..65535)\n" },
+		{ "listen smtp 127.0.0.1:\n",
+		  "talon.conf:9: listen: port \"\" is not a number (expected 1..65535)\n" },
+		{ "listen smtp 127.1:25\n",
+		  "talon.conf:9: listen: \"127.1\" is not an IPv4 address (expected e.g. "
+		  "127.0.0.1, [IPv6] or *)\n" },
+		{ "listen smtp localhost:25\n",
+		  "talon.conf:9: listen: \"localhost\" is not an IPv4 address (expected e.g. "
+		  "127.0.0.1, [IPv6] or *)\n" },
+		{ "listen smtp :25\n",
+		  "talon.conf:9: listen: \":25\" has no valid address before the port (expected "
+		  "IPv4, [IPv6] or *)\n" },
+		{ "listen smtp ::1:25\n",
+		  "talon.conf:9: listen: \"::1:25\": an IPv6 address needs brackets (expected "
+		  "e.g. [::1]:25)\n" },
+		{ "listen smtp [::1]25\n",
+		  "talon.conf:9: listen: \"[::1]25\" is not [IPv6]:PORT (expected e.g. [::1]:25)\n" },
+		{ "listen smtp [::1:25\n",
+		  "talon.conf:9: listen: \"[::1:25\" is not [IPv6]:PORT (expected e.g. [::1]:25)\n" },
+		{ "listen smtp [*]:25\n",
+		  "talon.conf:9: listen: \"*\" is not an IPv6 address (expected e.g. [::1] or "
+		  "[::])\n" },
+		{ "listen smtp [127.0.0.1]:25\n",
+		  "talon.conf:9: listen: \"127.0.0.1\" is not an IPv6 address (expected e.g. "
+		  "[::1] or [::])\n" },
+		{ "listen smtp []:25\n",
+		  "talon.conf:9: listen: \"[]:25\" has no valid address before the port "
+		  "(expected IPv4, [IPv6] or *)\n" },
+		{ "listen imap 127.0.0.1:143\n",
+		  "talon.conf:9: listen: unknown kind \"imap\" (expected smtp)\n" },
+		{ "listen smtp 127.0.0.1:26 tls\n",
+		  "talon.conf:9: listen: \"tls\" needs a mode (expected none, starttls or "
+		  "implicit)\n" },
+		{ "listen smtp 127.0.0.1:26 tls ssl\n",
+		  "talon.conf:9: listen: unknown tls mode \"ssl\" (expected none, starttls or "
+		  "implicit)\n" },
+		{ "listen smtp 127.0.0.1:26 starttls yes\n",
+		  "talon.conf:9: listen: unexpected \"starttls\" (expected \"tls "
+		  "none|starttls|implicit\" or nothing)\n" },
+		{ "listen smtp\n",
+		  "talon.conf:9: listen: wrong number of arguments (expected \"listen smtp "
+		  "ADDR:PORT [tls none|starttls|implicit]\", found 1 argument)\n" },
+		{ "listen smtp 127.0.0.1:26 tls none extra\n",
+		  "talon.conf:9: listen: wrong number of arguments (expected \"listen smtp "
+		  "ADDR:PORT [tls none|starttls|implicit]\", found 5 arguments)\n" },
+		/* same socket twice, also when spelt differently */
+		{ "listen smtp 127.0.0.1:2525 tls none\n",
+		  "talon.conf:9: listen 127.0.0.1:2525 given twice (first at line 3)\n" },
+		{ "listen smtp [::1]:25\nlisten smtp [0::1]:25\n",
+		  "talon.conf:10: listen [::1]:25 given twice (first at line 9)\n" },
+		{ "listen smtp *:2525\n",
+		  "talon.conf:9: listen 0.0.0.0:2525 overlaps listen 127.0.0.1:2525 at line 3 "
+		  "(expected one listener per port when one is a wildcard)\n" },
+		{ "listen smtp [::]:26\nlisten smtp [::1]:26\n",
+		  "talon.conf:10: listen [::1]:26 overlaps listen [::]:26 at line 9 (expected "
+		  "one listener per port when one is a wildcard)\n" },
+		/* different family or port: fine */
+		{ "listen smtp [::]:2525\nlisten smtp 127.0.0.2:2525\nlisten smtp *:2526\n", "" },
+		/* TLS material */
+		{ "listen smtp 127.0.0.1:2587 tls starttls\n",
+		  "talon.conf:9: listen 127.0.0.1:2587 uses tls starttls, which needs tls-cert "
+		  "and tls-key (missing: both)\n" },
+		{ "tls-cert c.pem\nlisten smtp 127.0.0.1:2465 tls implicit\n",
+		  "talon.conf:10: listen 127.0.0.1:2465 uses tls implicit, which needs tls-cert "
+		  "and tls-key (missing: tls-key)\n" },
+		{ "listen smtp 127.0.0.1:2465 tls implicit\ntls-key k.pem\n",
+		  "talon.conf:9: listen 127.0.0.1:2465 uses tls implicit, which needs tls-cert "
+		  "and tls-key (missing: tls-cert)\n" },
+		{ "tls-key k.pem\n",
+		  "talon.conf:9: tls-key given without tls-cert (expected both or neither)\n" },
+		{ "tls-cert c.pem\n",
+		  "talon.conf:9: tls-cert given without tls-key (expected both or neither)\n" },
+		{ "tls-cert c.pem\ntls-key k.pem\nlisten smtp 127.0.0.1:2465 tls implicit\n", "" },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		EXPECT(cases[i].extra, cases[i].want);
+}
+
+T(test_limits)
+{
+	static const struct {
+		const char *line;
+		size_t off;		/* 0: message-size */
+		uint64_t want;
+	} ok[] = {
+		{ "limit message-size 1", 0, 1 },
+		{ "limit message-size 1000", 0, 1000 },
+		{ "limit message-size 10k", 0, 10240 },
+		{ "limit message-size 10K", 0, 10240 },
+		{ "limit message-size 25m", 0, 25u << 20 },
+		{ "limit message-size 2g", 0, 2ull << 30 },
+		{ "limit message-size 17179869183g", 0, 17179869183ull << 30 },
+		{ "limit message-size 18446744073709551615", 0, UINT64_MAX },
+		{ "limit recipients 1", offsetof(struct conf, max_rcpts), 1 },
+		{ "limit recipients 100000", offsetof(struct conf, max_rcpts), 100000 },
+		{ "limit connections 1000000", offsetof(struct conf, max_conns), 1000000 },
+		{ "limit connections-per-ip 1", offsetof(struct conf, max_conns_per_ip), 1 },
+		{ "limit command-timeout 86400", offsetof(struct conf, cmd_timeout), 86400 },
+		{ "limit data-timeout 1", offsetof(struct conf, data_timeout), 1 },
+		{ "limit errors 007", offsetof(struct conf, max_errors), 7 },
+		{ "limit shutdown-grace 3600", offsetof(struct conf, shutdown_grace), 3600 },
+		{ "limit shutdown-grace 0", offsetof(struct conf, shutdown_grace), 0 },
+		{ "workers 64", offsetof(struct conf, workers), 64 },
+		{ "workers 1", offsetof(struct conf, workers), 1 },
+	};
+	for (size_t i = 0; i < NELEM(ok); i++) {
+		struct diag d;
+		char *text = xasprintf("%s%s\n", BASE, ok[i].line);
+		struct conf *c = parse(text, &d);
+		CHECK_STR(diag_text(&d), "");
+		if (ok[i].off == 0)
+			CHECK(c->max_message_size == ok[i].want);
+		else
+			CHECK_INT(*(unsigned *)(void *)((char *)c + ok[i].off), ok[i].want);
+		conf_free(&c);
+		diag_free(&d);
+		free(text);
+	}
+
+	static const struct {
+		const char *extra, *want;
+	} bad[] = {
+		{ "limit message-size 12q\n",
+		  "talon.conf:9: limit message-size: \"12q\" is not a size (expected BYTES with "
+		  "optional k/m/g suffix)\n" },
+		{ "limit message-size k\n",
+		  "talon.conf:9: limit message-size: \"k\" is not a size (expected BYTES with "
+		  "optional k/m/g suffix)\n" },
+		{ "limit message-size 10mb\n",
+		  "talon.conf:9: limit message-size: \"10mb\" is not a size (expected BYTES with "
+		  "optional k/m/g suffix)\n" },
+		{ "limit message-size -1\n",
+		  "talon.conf:9: limit message-size: \"-1\" is not a size (expected BYTES with "
+		  "optional k/m/g suffix)\n" },
+		{ "limit message-size 1.5m\n",
+		  "talon.conf:9: limit message-size: \"1.5m\" is not a size (expected BYTES with "
+		  "optional k/m/g suffix)\n" },
+		{ "limit message-size 0\n",
+		  "talon.conf:9: limit message-size: 0 is out of range (expected at least 1 "
+		  "byte)\n" },
+		{ "limit message-size 0k\n",
+		  "talon.conf:9: limit message-size: 0k is out of range (expected at least 1 "
+		  "byte)\n" },
+		{ "limit message-size 17179869184g\n",
+		  "talon.conf:9: limit message-size: 17179869184g is too large (it does not fit "
+		  "in 64 bits)\n" },
+		{ "limit message-size 18446744073709551616\n",
+		  "talon.conf:9: limit message-size: 18446744073709551616 is too large (it does "
+		  "not fit in 64 bits)\n" },
+		{ "limit message-size 18014398509481984k\n",
+		  "talon.conf:9: limit message-size: 18014398509481984k is too large (it does "
+		  "not fit in 64 bits)\n" },
+		{ "limit message-size 99999999999999999999999999999999999999999m\n",
+		  "talon.conf:9: limit message-size: 99999999999999999999999999999999999999999m "
+		  "is too large (it does not fit in 64 bits)\n" },
+		{ "limit recipients 0\n",
+		  "talon.conf:9: limit recipients: 0 is out of range (expected 1..100000)\n" },
+		{ "limit recipients 100001\n",
+		  "talon.conf:9: limit recipients: 100001 is out of range (expected 1..100000)\n" },
+		{ "limit recipients 18446744073709551616\n",
+		  "talon.conf:9: limit recipients: 18446744073709551616 is out of range (expected "
+		  "1..100000)\n" },
+		{ "limit recipients 1e3\n",
+		  "talon.conf:9: limit recipients: \"1e3\" is not a number (expected 1..100000)\n" },
+		{ "limit recipients +5\n",
+		  "talon.conf:9: limit recipients: \"+5\" is not a number (expected 1..100000)\n" },
+		{ "limit connections 0\n",
+		  "talon.conf:9: limit connections: 0 is out of range (expected 1..1000000)\n" },
+		{ "limit connections-per-ip 1000001\n",
+		  "talon.conf:9: limit connections-per-ip: 1000001 is out of range (expected "
+		  "1..1000000)\n" },
+		{ "limit command-timeout 86401\n",
+		  "talon.conf:9: limit command-timeout: 86401 is out of range (expected "
+		  "1..86400)\n" },
+		{ "limit data-timeout 10s\n",
+		  "talon.conf:9: limit data-timeout: \"10s\" is not a number (expected "
+		  "1..86400)\n" },
+		{ "limit errors 0\n",
+		  "talon.conf:9: limit errors: 0 is out of range (expected 1..1000000)\n" },
+		{ "limit shutdown-grace 3601\n",
+		  "talon.conf:9: limit shutdown-grace: 3601 is out of range (expected 0..3600)\n" },
+		{ "limit size 10m\n",
+		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
+		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
+		  "errors, shutdown-grace)\n" },
+		{ "limit message-size\n",
+		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
+		  "found 1 argument)\n" },
+		{ "limit errors 3\nlimit recipients 5\nlimit errors 4\n",
+		  "talon.conf:11: limit errors given twice (first at line 9)\n" },
+		{ "workers 0\n",
+		  "talon.conf:9: workers: 0 is out of range (expected 1..64)\n" },
+		{ "workers 65\n",
+		  "talon.conf:9: workers: 65 is out of range (expected 1..64)\n" },
+		{ "workers four\n",
+		  "talon.conf:9: workers: \"four\" is not a number (expected 1..64)\n" },
+		{ "workers 2 3\n",
+		  "talon.conf:9: workers: wrong number of arguments (expected \"workers N\", "
+		  "found 2 arguments)\n" },
+		{ "limit connections 10\nlimit connections-per-ip 20\n",
+		  "talon.conf:10: warning: limit connections-per-ip 20 is more than limit "
+		  "connections 10\n" },
+		{ "limit connections 10\n",
+		  "talon.conf: warning: limit connections-per-ip 20 is more than limit "
+		  "connections 10\n" },
+	};
+	for (size_t i = 0; i < NELEM(bad); i++)
+		EXPECT(bad[i].extra, bad[i].want);
+}
+
+T(test_missing_required)
+{
+	struct diag d;
+	struct conf *c = parse("", &d);
+	CHECK(c != NULL);
+	CHECK_STR(diag_text(&d),
+	    "talon.conf: missing required directive \"hostname\"\n"
+	    "talon.conf: missing required directive \"domain\"\n"
+	    "talon.conf: missing required directive \"listen\"\n"
+	    "talon.conf: missing required directive \"store\"\n"
+	    "talon.conf: missing required directive \"spool\"\n"
+	    "talon.conf: missing required directive \"state\"\n"
+	    "talon.conf: missing required directive \"users\"\n"
+	    "talon.conf: missing required directive \"aliases\"\n");
+	CHECK_INT(d.n_err, 8);
+	conf_free(&c);
+	diag_free(&d);
+
+	/* one missing at a time */
+	static const char *const names[] = {
+		"hostname", "domain", "listen", "store", "spool", "state", "users", "aliases",
+	};
+	for (size_t i = 0; i < NELEM(names); i++) {
+		char *text = xstrdup(BASE), *line = text;
+		for (size_t k = 0; k < i; k++)
+			line = strchr(line, '\n') + 1;
+		line[0] = '#';		/* comment that line out */
+		c = parse(text, &d);
+		char *want = xasprintf("talon.conf: missing required directive \"%s\"\n", names[i]);
+		CHECK_STR(diag_text(&d), want);
+		free(want);
+		conf_free(&c);
+		diag_free(&d);
+		free(text);
+	}
+
+	/* given but invalid: only the line's own error, no "missing" on top */
+	c = parse("hostname -bad-\ndomain example.org\nlisten smtp *:25\nstore s\nspool s\n"
+	    "state s\nusers u\naliases a\n", &d);
+	CHECK_STR(diag_text(&d), "talon.conf:1: hostname: \"-bad-\" is not a valid domain "
+	    "name (expected labels of letters, digits and hyphens, at most 63 bytes each and "
+	    "253 in all)\n");
+	conf_free(&c);
+	diag_free(&d);
+}
+
+T(test_unknown_and_duplicate)
+{
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{ "lisen smtp 127.0.0.1:25\n",
+		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
+		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
+		  "run-as, queue-user, workers, limit, log)\n" },
+		{ "Hostname x.example\n",
+		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
+		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
+		  "run-as, queue-user, workers, limit, log)\n" },
+		{ "caf\xc3\xa9 \"x\\\n",
+		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
+		  "domain, listen, tls-cert, tls-key, store, spool, state, users, aliases, "
+		  "control, run-as, queue-user, workers, limit, log)\n" },
+		{ "hostname other.example\n",
+		  "talon.conf:9: hostname given twice (first at line 1)\n" },
+		{ "store /x\n", "talon.conf:9: store given twice (first at line 4)\n" },
+		{ "\n\nusers /y\n", "talon.conf:11: users given twice (first at line 7)\n" },
+		{ "workers 2\nworkers 2\n", "talon.conf:10: workers given twice (first at line 9)\n" },
+		{ "log stderr\nlog syslog\n", "talon.conf:10: log given twice (first at line 9)\n" },
+		{ "control a\ncontrol b\n", "talon.conf:10: control given twice (first at line 9)\n" },
+		{ "run-as a\nrun-as b\n", "talon.conf:10: run-as given twice (first at line 9)\n" },
+		{ "tls-cert a\ntls-key k\ntls-cert b\n",
+		  "talon.conf:11: tls-cert given twice (first at line 9)\n" },
+		/* repeatable ones */
+		{ "domain example.net\ndomain example.com b.example\n", "" },
+		{ "domain EXAMPLE.org\n", "talon.conf:9: warning: domain: EXAMPLE.org is listed "
+		  "twice\n" },
+		{ "hostname\n",
+		  "talon.conf:9: hostname given twice (first at line 1)\n" },
+		{ "store\n", "talon.conf:9: store given twice (first at line 4)\n" },
+		{ "control\n",
+		  "talon.conf:9: control: wrong number of arguments (expected \"control PATH\", "
+		  "found 0 arguments)\n" },
+		{ "control a b\n",
+		  "talon.conf:9: control: wrong number of arguments (expected \"control PATH\", "
+		  "found 2 arguments)\n" },
+		{ "domain\n",
+		  "talon.conf:9: domain: wrong number of arguments (expected \"domain NAME "
+		  "[NAME...]\", found 0 arguments)\n" },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		EXPECT(cases[i].extra, cases[i].want);
+}
+
+T(test_names)
+{
+	static const struct {
+		const char *extra, *want;
+	} cases[] = {
+		{ "domain a.b-c.example x y1.z2\n", "" },
+		{ "domain 1.2.3.4\n",
+		  "talon.conf:9: domain: \"1.2.3.4\" is not a valid domain name (expected labels "
+		  "of letters, digits and hyphens, at most 63 bytes each and 253 in all)\n" },
+		{ "domain example.org.\n",
+		  "talon.conf:9: domain: \"example.org.\" is not a valid domain name (expected "
+		  "labels of letters, digits and hyphens, at most 63 bytes each and 253 in all)\n" },
+		{ "domain a..b\n",
+		  "talon.conf:9: domain: \"a..b\" is not a valid domain name (expected labels "
+		  "of letters, digits and hyphens, at most 63 bytes each and 253 in all)\n" },
+		{ "domain -a.example a-.example under_score.example ok.example\n",
+		  "talon.conf:9: domain: \"-a.example\" is not a valid domain name (expected labels "
+		  "of letters, digits and hyphens, at most 63 bytes each and 253 in all)\n"
+		  "talon.conf:9: domain: \"a-.example\" is not a valid domain name (expected labels "
+		  "of letters, digits and hyphens, at most 63 bytes each and 253 in all)\n"
+		  "talon.conf:9: domain: \"under_score.example\" is not a valid domain name "
+		  "(expected labels of letters, digits and hyphens, at most 63 bytes each and 253 "
+		  "in all)\n" },
+		{ "run-as bad/name\n",
+		  "talon.conf:9: run-as: \"bad/name\" is not a valid user name (expected letters, "
+		  "digits, '_', '-' or '.', at most 32, not starting with '-')\n" },
+		{ "queue-user -x\n",
+		  "talon.conf:9: queue-user: \"-x\" is not a valid user name (expected letters, "
+		  "digits, '_', '-' or '.', at most 32, not starting with '-')\n" },
+		{ "log file\n",
+		  "talon.conf:9: log: unknown destination \"file\" (expected stderr, syslog or "
+		  "both)\n" },
+	};
+	for (size_t i = 0; i < NELEM(cases); i++)
+		EXPECT(cases[i].extra, cases[i].want);
+
+	/* label and name length limits */
+	char l63[64], l64[65];
+	memset(l63, 'a', 63);
+	l63[63] = '\0';
+	memset(l64, 'a', 64);
+	l64[64] = '\0';
+	char *extra = xasprintf("domain %s.example\n", l63);
+	EXPECT(extra, "");
+	free(extra);
+	extra = xasprintf("domain %s.example\n", l64);
+	char *want = xasprintf("talon.conf:9: domain: \"%s.example\" is not a valid domain name "
+	    "(expected labels of letters, digits and hyphens, at most 63 bytes each and 253 "
+	    "in all)\n", l64);
+	EXPECT(extra, want);
+	free(want);
+	free(extra);
+	/* 253 bytes in all is fine, 254 is not */
+	char *n253 = xasprintf("%s.%s.%s.%.61s", l63, l63, l63, l63);
+	CHECK_INT(strlen(n253), 253);
+	extra = xasprintf("domain %s\n", n253);
+	EXPECT(extra, "");
+	free(extra);
+	extra = xasprintf("domain %sb\n", n253);
+	struct diag d;
+	char *text = xasprintf("%s%s", BASE, extra);
+	struct conf *c = parse(text, &d);
+	CHECK_INT(d.n_err, 1);
+	CHECK_INT(c->n_domains, 1);
+	conf_free(&c);
+	diag_free(&d);
+	free(text);
+	free(extra);
+	free(n253);
+}
+
+T(test_lines)
+{
+	/* tabs, CRLF, comments anywhere, blank lines */
+	struct diag d;
+	const char *text =
+	    "\thostname\tmail.example.org\t\r\n"
+	    "domain example.org # our domain\r\n"
+	    "#listen smtp 127.0.0.1:1\n"
+	    "   # indented comment\n"
+	    "listen smtp 127.0.0.1:2525#no space needed\n"
+	    "store store\nspool spool\nstate state\nusers users\naliases aliases";	/* no final LF */
+	struct conf *c = parse(text, &d);
+	CHECK_STR(diag_text(&d), "");
+	CHECK_STR(c->hostname, "mail.example.org");
+	CHECK_INT(c->n_listens, 1);
+	CHECK_INT(c->listens[0].line, 5);
+	conf_free(&c);
+	diag_free(&d);
+
+	/* a NUL byte: an error with the line number, not a truncated file */
+	static const char nul[] = BASE "workers 2\nlog std\0err\nworkers 3\n";
+	c = parse_as(nul, sizeof nul - 1, "talon.conf", &d);
+	CHECK_STR(diag_text(&d),
+	    "talon.conf:10: NUL byte at column 8 (expected text)\n"
+	    "talon.conf:11: workers given twice (first at line 9)\n");
+	conf_free(&c);
+	diag_free(&d);
+
+	/* control characters */
+	EXPECT("log\x01stderr\n",
+	    "talon.conf:9: control character 0x01 at column 4 (expected printable text)\n");
+	EXPECT("log stderr\rx\n",
+	    "talon.conf:9: control character 0x0d at column 11 (expected printable text)\n");
+	EXPECT("log stderr\x7f\n",
+	    "talon.conf:9: control character 0x7f at column 11 (expected printable text)\n");
+	EXPECT("# a comment may hold \x01 anything\n", "");
+
+	/* line length: 4096 bytes is fine, 4097 is not */
+	char *long_ok = xmalloc(5000);
+	memset(long_ok, ' ', 4096);
+	memcpy(long_ok, "log stderr", 10);
+	strcpy(long_ok + 4096, "\n");
+	EXPECT(long_ok, "");
+	memset(long_ok, ' ', 4097);
+	memcpy(long_ok, "log stderr", 10);
+	strcpy(long_ok + 4097, "\r\nworkers 3\n");
+	EXPECT(long_ok, "talon.conf:9: line is 4097 bytes long (expected at most 4096)\n");
+	/* the CR of a CRLF does not count */
+	memset(long_ok, ' ', 4096);
+	memcpy(long_ok, "log stderr", 10);
+	strcpy(long_ok + 4096, "\r\n");
+	EXPECT(long_ok, "");
+	free(long_ok);
+}
+
+T(test_too_many_errors)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	for (int i = 0; i < 300; i++)
+		buf_puts(&b, "bogus\n");
+	buf_puts(&b, "hostname\n");
+	struct diag d;
+	diag_init(&d);
+	struct conf *c = conf_parse((const char *)b.data, b.len, "talon.conf", &d);
+	CHECK(c != NULL);
+	CHECK_INT(d.n_err, 101);
+	const char *t = diag_text(&d);
+	CHECK(strstr(t, "talon.conf:100: unknown directive \"bogus\"") != NULL);
+	CHECK(strstr(t, "talon.conf:101:") == NULL);
+	CHECK(strstr(t, "talon.conf: too many errors, stopped after line 100\n") != NULL);
+	CHECK(strstr(t, "missing required") == NULL);
+	conf_free(&c);
+	diag_free(&d);
+	buf_free(&b);
+}
+
+T(test_escaping_in_messages)
+{
+	/* long tokens are cut, odd bytes escaped, quotes escaped */
+	char *extra = xasprintf("log %0200d\n", 7);
+	struct diag d;
+	char *text = xasprintf("%s%s", BASE, extra);
+	struct conf *c = parse(text, &d);
+	const char *t = diag_text(&d);
+	CHECK(strlen(t) < 250);
+	CHECK(strstr(t, "...\" (expected stderr, syslog or both)") != NULL);
+	conf_free(&c);
+	diag_free(&d);
+	free(text);
+	free(extra);
+	EXPECT("log \"x\\\n",
+	    "talon.conf:9: log: unknown destination \"\\x22x\\x5c\" (expected stderr, syslog "
+	    "or both)\n");
+}
+
+T(test_load)
+{
+	struct diag d;
+	char dir[] = "/tmp/test_conf.XXXXXX";
+	CHECK(mkdtemp(dir) != NULL);
+	char *path = xasprintf("%s/talon.conf", dir);
+
+	diag_init(&d);
+	struct conf *c = conf_load(path, &d);
+	CHECK(c == NULL);
+	char *want = xasprintf("%s: cannot open: No such file or directory\n", path);
+	CHECK_STR(diag_text(&d), want);
+	free(want);
+	diag_free(&d);
+
+	diag_init(&d);
+	c = conf_load(dir, &d);
+	CHECK(c == NULL);
+	want = xasprintf("%s: is a directory (expected the config file)\n", dir);
+	CHECK_STR(diag_text(&d), want);
+	free(want);
+	diag_free(&d);
+
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	CHECK(fd >= 0);
+	CHECK(write(fd, BASE "bogus\n", strlen(BASE) + 6) == (ssize_t)strlen(BASE) + 6);
+	close(fd);
+	diag_init(&d);
+	c = conf_load(path, &d);
+	CHECK(c != NULL);
+	want = xasprintf("%s:9: unknown directive \"bogus\"", path);
+	CHECK(strncmp(diag_text(&d), want, strlen(want)) == 0);
+	free(want);
+	want = xasprintf("%s/store", dir);
+	CHECK_STR(c->store, want);
+	CHECK_STR(c->file, path);
+	free(want);
+	conf_free(&c);
+	diag_free(&d);
+
+	/* larger than the 1 MiB cap */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	char *big = xcalloc(1, (1 << 20) + 1);
+	memset(big, '#', (1 << 20) + 1);
+	CHECK(write(fd, big, (1 << 20) + 1) == (1 << 20) + 1);
+	close(fd);
+	free(big);
+	diag_init(&d);
+	c = conf_load(path, &d);
+	CHECK(c == NULL);
+	want = xasprintf("%s: file is larger than 1048576 bytes (expected a config file)\n", path);
+	CHECK_STR(diag_text(&d), want);
+	free(want);
+	diag_free(&d);
+
+	unlink(path);
+	rmdir(dir);
+	free(path);
+}
+
+T(test_control_path_length)
+{
+	char *extra = xasprintf("control /%0120d\n", 0);
+	struct diag d;
+	char *text = xasprintf("%s%s", BASE, extra);
+	struct conf *c = parse(text, &d);
+	CHECK_INT(d.n_err, 0);
+	CHECK_INT(d.n_warn, 1);
+	CHECK(strstr(diag_text(&d), "talon.conf:9: warning: control: ") != NULL);
+	CHECK(strstr(diag_text(&d), "is 121 bytes long; a socket path holds at most 107\n") != NULL);
+	conf_free(&c);
+	diag_free(&d);
+	free(text);
+	free(extra);
+}
+
+int
+main(void)
+{
+	RUN(test_full_config);
+	RUN(test_defaults);
+	RUN(test_relative_paths);
+	RUN(test_listen_forms);
+	RUN(test_listen_errors);
+	RUN(test_limits);
+	RUN(test_missing_required);
+	RUN(test_unknown_and_duplicate);
+	RUN(test_names);
+	RUN(test_lines);
+	RUN(test_too_many_errors);
+	RUN(test_escaping_in_messages);
+	RUN(test_load);
+	RUN(test_control_path_length);
+	return t_done("conf");
+}
