@@ -18,6 +18,7 @@ RUNS=${RUNS:-1}
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 15 ]] || die "RUNS must be 1..15"
 
 need_root
+lock idle-conns
 trap talon_stop EXIT
 trap 'exit 130' INT TERM
 

@@ -23,6 +23,13 @@ median() {
 # kv KEY LINE...: the value of KEY=value in a "k=v k=v" line
 kv() { local k=$1; shift; printf '%s\n' "$*" | tr ' ' '\n' | sed -n "s/^$k=//p" | head -n1; }
 
+# lock NAME: one instance at a time of a script using bench/tmp/NAME*
+lock() {
+	mkdir -p "$BENCH_TMP"
+	exec 9>"$BENCH_TMP/$1.lock"
+	flock -n 9 || die "another $1 run holds $BENCH_TMP/$1.lock"
+}
+
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (packages, system users, private Postfix)"; }
 
 # The directory the scratch data goes to must be on a real disk, as the

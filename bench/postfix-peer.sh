@@ -29,6 +29,7 @@ DELIVER_TIMEOUT=${DELIVER_TIMEOUT:-300}
 [[ "$N" =~ ^[0-9]+$ && "$N" -ge 1 && "$N" -le 200000 ]] || die "N must be 1..200000"
 
 need_root
+lock postfix-peer
 ensure_postfix
 ensure_user benchmail
 

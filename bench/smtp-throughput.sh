@@ -36,8 +36,13 @@ DELIVER_TIMEOUT=${DELIVER_TIMEOUT:-300}
 [[ "$RAW_FILES" =~ ^[0-9]+$ && "$RAW_FILES" -ge 1 && "$RAW_FILES" -le 200000 ]] || die "RAW_FILES must be 1..200000"
 
 need_root
+lock smtp-throughput
 PEER_PID=""
+RAW_PID=""
+RAWDIR="$BENCH_TMP/raw.$$"
 on_exit() {
+	[ -n "$RAW_PID" ] && { kill -TERM "$RAW_PID" 2>/dev/null; wait "$RAW_PID" 2>/dev/null; }
+	rm -rf "$RAWDIR"
 	[ -n "$PEER_PID" ] && { kill -TERM "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null; }
 	stop_load
 	talon_stop
@@ -88,7 +93,13 @@ talon_run() {
 declare -a R_SEQ R_THR T_ACC T_DEL T_CPU T_RSS T_PSS P_ACC P_DEL P_CPU Q_SEQ Q_THR Q_PF
 for ((run = 1; run <= RUNS; run++)); do
 	echo "== run $run/$RUNS =="
-	raw_out=$("$RAW" -n "$RAW_FILES" -t 20 "$BENCH_TMP/raw") || die "raw_fsync failed"
+	# in the background + wait, as everything long here: a signal to us
+	# then runs on_exit at once, which ends it
+	"$RAW" -n "$RAW_FILES" -t 20 "$RAWDIR" >"$BENCH_TMP/raw-line.txt" &
+	RAW_PID=$!
+	wait "$RAW_PID" || die "raw_fsync failed"
+	RAW_PID=""
+	raw_out=$(cat "$BENCH_TMP/raw-line.txt")
 	echo "$raw_out"
 	seq_fps=$(kv files_per_sec "$(grep mode=sequential <<<"$raw_out")")
 	thr_fps=$(kv files_per_sec "$(grep mode=threaded <<<"$raw_out")")

@@ -446,7 +446,7 @@ smtp_path_parse(const char *p, size_t len, bool is_reverse, bool allow_utf8,
 	out->is_null = is_null;
 	out->is_postmaster = is_pm;
 	out->is_quoted = is_quoted;
-	out->is_literal = dom != NULL && dom[0] == '[';
+	out->is_literal = n_dom > 0 && dom[0] == '[';
 	if (is_quoted) {
 		canon_quoted(content, n_content, allow_utf8, out->local, sizeof out->local);
 	} else {

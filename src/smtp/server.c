@@ -164,6 +164,16 @@ reply(struct session *s, const char *fmt, ...)
 	io_write(&s->io, line, (size_t)n);
 }
 
+/* An address for a log line: quoted local parts may hold spaces, quotes
+ * and backslashes, UTF-8 under SMTPUTF8; escape it like any client text. */
+static void
+log_path(const struct smtp_path *p, char *dst, size_t n)
+{
+	char raw[SMTP_PATH_MAX * 2];
+	smtp_path_str(p, raw, sizeof raw);
+	log_escape(dst, n, raw, strlen(raw));
+}
+
 static const char *
 qid_or_none(const struct session *s)
 {
@@ -315,10 +325,11 @@ queue_gone_fail(struct session *s)
 static void
 content_end(struct session *s)
 {
-	char sender[SMTP_PATH_MAX * 2];
+	char sender[SMTP_PATH_MAX * 2], lsender[SMTP_PATH_MAX * 4];
 	const char *err = NULL;
 
 	smtp_path_str(&s->sender, sender, sizeof sender);
+	log_path(&s->sender, lsender, sizeof lsender);
 	if (s->data.bare_lf || s->data.bare_cr)
 		err = "550 5.5.2 Message refused: bare CR or LF in content (CRLF line ends required)";
 	else if (s->too_big)
@@ -353,7 +364,7 @@ content_end(struct session *s)
 	}
 	if (err != NULL) {
 		log_info("smtp session=%s event=reject queue=%s from=<%s> result=\"%.9s\" reason=\"%s\"",
-		    s->sid, qid_or_none(s), sender, err, err + 10);
+		    s->sid, qid_or_none(s), lsender, err, err + 10);
 		reply(s, "%s", err);
 		txn_reset(s);
 		s->st = S_CMD;
@@ -412,7 +423,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtp_mail_args a;
 	enum smtp_addr_err pe = SMTP_ADDR_OK;
-	char addr[SMTP_PATH_MAX * 2];
+	char addr[SMTP_PATH_MAX * 4];
 
 	if (!s->helo_seen) {
 		reject_cmd(s, "503 5.5.1 Error: send HELO/EHLO first", (const uint8_t *)"MAIL", 4);
@@ -435,7 +446,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 		reject_cmd(s, "555 5.5.4 ESMTP parameters need EHLO", (const uint8_t *)c->arg, c->arg_len);
 		return;
 	}
-	smtp_path_str(&a.path, addr, sizeof addr);
+	log_path(&a.path, addr, sizeof addr);
 	if (a.has_size && a.size > W.conf->max_message_size) {
 		log_info("smtp session=%s event=reject queue=none from=<%s> size=%llu "
 		    "result=\"552 5.3.4\" reason=\"declared size too large\"",
@@ -475,7 +486,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtp_rcpt_args a;
 	enum smtp_addr_err pe = SMTP_ADDR_OK;
-	char addr[SMTP_PATH_MAX * 2], sender[SMTP_PATH_MAX * 2];
+	char addr[SMTP_PATH_MAX * 2], laddr[SMTP_PATH_MAX * 4], sender[SMTP_PATH_MAX * 4];
 	const char *users[RCPT_EXPAND_MAX];
 
 	if (!s->in_mail) {
@@ -492,10 +503,11 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	smtp_path_str(&a.path, addr, sizeof addr);
-	smtp_path_str(&s->sender, sender, sizeof sender);
+	log_path(&a.path, laddr, sizeof laddr);
+	log_path(&s->sender, sender, sizeof sender);
 	if (s->n_rcpt_cmds >= W.conf->max_rcpts) {
 		log_info("smtp session=%s event=reject queue=none from=<%s> to=<%s> "
-		    "result=\"452 4.5.3\" reason=\"too many recipients\"", s->sid, sender, addr);
+		    "result=\"452 4.5.3\" reason=\"too many recipients\"", s->sid, sender, laddr);
 		reply(s, "452 4.5.3 Error: too many recipients");
 		return;
 	}
@@ -507,24 +519,27 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		ascii_strlower(domain);
 		if (!conf_is_local_domain(W.conf, domain)) {
 			log_info("smtp session=%s event=reject queue=none from=<%s> to=<%s> "
-			    "result=\"550 5.7.1\" reason=\"relaying denied\"", s->sid, sender, addr);
+			    "result=\"550 5.7.1\" reason=\"relaying denied\"", s->sid, sender, laddr);
 			reply(s, "550 5.7.1 <%s>... Relaying denied. Proper authentication required.",
 			    addr);
 			return;
 		}
 	}
 	const char *local = a.path.is_postmaster ? "postmaster" : a.path.local;
-	int n = a.path.is_quoted ? 0 : rcpt_resolve(W.users, W.aliases,
+	/* a local part that needs quotes names no mailbox of ours; one whose
+	 * quotes were redundant ("bob") was unquoted by the parser and is the
+	 * same mailbox as bob (RFC 5321 2.4) */
+	int n = a.path.local[0] == '"' ? 0 : rcpt_resolve(W.users, W.aliases,
 	    (const char *const *)W.conf->domains, W.conf->n_domains, local, users);
 	if (n < 0) {
 		log_warn("smtp session=%s event=reject queue=none from=<%s> to=<%s> "
-		    "result=\"451 4.3.0\" reason=\"alias expansion failed\"", s->sid, sender, addr);
+		    "result=\"451 4.3.0\" reason=\"alias expansion failed\"", s->sid, sender, laddr);
 		reply(s, "451 4.3.0 <%s>: temporary recipient lookup failure", addr);
 		return;
 	}
 	if (n == 0) {
 		log_info("smtp session=%s event=reject queue=none from=<%s> to=<%s> "
-		    "result=\"550 5.1.1\" reason=\"no such user\"", s->sid, sender, addr);
+		    "result=\"550 5.1.1\" reason=\"no such user\"", s->sid, sender, laddr);
 		reply(s, "550 5.1.1 <%s>: Recipient address rejected: User unknown", addr);
 		return;
 	}
@@ -539,7 +554,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	s->n_rcpt_cmds++;
 	s->n_rcpts_total++;
 	log_info("smtp session=%s event=rcpt queue=none from=<%s> to=<%s> result=accept mailboxes=%d",
-	    s->sid, sender, addr, n);
+	    s->sid, sender, laddr, n);
 	reply(s, "250 2.1.5 Ok");
 }
 
@@ -1247,8 +1262,8 @@ queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		if (s == NULL || s->st != S_WAIT_COMMIT)
 			break;
 		if (e == 0) {
-			char sender[SMTP_PATH_MAX * 2];
-			smtp_path_str(&s->sender, sender, sizeof sender);
+			char sender[SMTP_PATH_MAX * 4];
+			log_path(&s->sender, sender, sizeof sender);
 			log_info("smtp session=%s event=accepted queue=%s from=<%s> nrcpt=%zu size=%llu",
 			    s->sid, s->qid, sender, s->n_rcpts, (unsigned long long)s->spool_len);
 			reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
