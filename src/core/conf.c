@@ -749,7 +749,9 @@ final_checks(struct pctx *p)
 		}
 	}
 
-	if (c->max_conns_per_ip > c->max_conns)
+	/* only when both were chosen: the default 20 over "limit connections 2"
+	 * is not worth a message */
+	if (p->first_limit[LIMIT_PER_IP] != 0 && c->max_conns_per_ip > c->max_conns)
 		diag_warn(p->d, p->file, p->first_limit[LIMIT_PER_IP],
 		    "limit connections-per-ip %u is more than limit connections %u",
 		    c->max_conns_per_ip, c->max_conns);
