@@ -39,7 +39,7 @@ check_scratch_fs() {
 	local fstype
 	fstype=$(findmnt -n -o FSTYPE -T "$BENCH_TMP" 2>/dev/null || echo unknown)
 	case "$fstype" in
-	tmpfs|ramfs|overlay*) say "bench: WARNING: $BENCH_TMP is on $fstype: fsync costs nothing there, figures are not meaningful" ;;
+	tmpfs|ramfs) say "bench: WARNING: $BENCH_TMP is on $fstype: fsync costs nothing there, figures are not meaningful" ;;
 	esac
 	printf '%s %s\n' "$fstype" "$(findmnt -n -o SOURCE -T "$BENCH_TMP" 2>/dev/null)"
 }

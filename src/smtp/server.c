@@ -102,6 +102,7 @@ struct session {
 	struct srcpt *rcpts;	/* expanded, one per mailbox */
 	size_t n_rcpts, cap_rcpts;
 	unsigned n_rcpt_cmds;	/* accepted RCPT commands */
+	unsigned n_rcpt_tried;	/* RCPT commands, accepted or not */
 	char first_rcpt[SMTP_PATH_MAX * 2];
 
 	/* content */
@@ -234,6 +235,7 @@ txn_reset(struct session *s)
 	s->rcpts = NULL;
 	s->n_rcpts = s->cap_rcpts = 0;
 	s->n_rcpt_cmds = 0;
+	s->n_rcpt_tried = 0;
 	s->first_rcpt[0] = '\0';
 	buf_free(&s->content);
 	s->too_big = false;
@@ -493,6 +495,7 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		reject_cmd(s, "503 5.5.1 Error: need MAIL command", (const uint8_t *)"RCPT", 4);
 		return;
 	}
+	s->n_rcpt_tried++;
 	enum smtp_param_err e = smtp_rcpt_args_parse(c->arg, c->arg_len, s->smtputf8, &a, &pe);
 	if (e == SMTP_PARAM_E_PATH) {
 		reject_cmd(s, smtp_addr_err_reply(pe, true), (const uint8_t *)c->arg, c->arg_len);
@@ -577,6 +580,11 @@ cmd_data(struct session *s)
 		reject_cmd(s, "503 5.5.1 Error: need MAIL command", (const uint8_t *)"DATA", 4);
 		return;
 	}
+	/* RFC 5321 3.3: 503 when no RCPT was given, 554 when all failed */
+	if (s->n_rcpt_tried == 0) {
+		reject_cmd(s, "503 5.5.1 Error: need RCPT command", (const uint8_t *)"DATA", 4);
+		return;
+	}
 	if (s->n_rcpt_cmds == 0) {
 		reject_cmd(s, "554 5.5.1 Error: no valid recipients", (const uint8_t *)"DATA", 4);
 		return;
@@ -607,6 +615,8 @@ cmd_bdat(struct session *s, const struct smtp_cmd *c)
 		/* read and discard the chunk, then refuse (RFC 3030 2) */
 		if (!s->in_mail)
 			s->bdat_err = "503 5.5.1 Error: need MAIL command";
+		else if (s->n_rcpt_tried == 0)
+			s->bdat_err = "503 5.5.1 Error: need RCPT command";
 		else if (s->n_rcpt_cmds == 0)
 			s->bdat_err = "554 5.5.1 Error: no valid recipients";
 		s->bdat_failed = true;
