@@ -26,6 +26,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -783,6 +784,12 @@ talon_serve(const char *conf_path, bool debug)
 	log_init("parent", cf->log_stderr, cf->log_syslog);
 	log_set_debug(debug);
 
+	/* every connection is a descriptor: take what the hard limit allows */
+	struct rlimit rl;
+	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur < rl.rlim_max) {
+		rl.rlim_cur = rl.rlim_max;
+		setrlimit(RLIMIT_NOFILE, &rl);
+	}
 	P.is_root = geteuid() == 0;
 	if (P.is_root) {
 		lookup_user(cf->run_as, "_talon", &P.smtp_uid, &P.smtp_gid);

@@ -135,6 +135,7 @@ static struct {
 	size_t n_sessions;
 	bool draining;
 	struct timer grace;
+	struct timer accept_pause;
 	unsigned slot;
 } W;
 
@@ -1062,8 +1063,16 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		if (fd < 0) {
 			if (errno == EINTR)
 				continue;
-			if (errno != EAGAIN && errno != EWOULDBLOCK)
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS || errno == ENOMEM) {
+				/* out of descriptors: stop accepting for a moment
+				 * instead of spinning on a readable listener */
+				log_warn("smtp event=accept error=\"%s\" action=pause", strerror(errno));
+				for (size_t k = 0; k < W.n_lfds; k++)
+					loop_mod(W.loop, W.lfds[k], 0);
+				timer_set(W.loop, &W.accept_pause, 500);
+			} else if (errno != EAGAIN && errno != EWOULDBLOCK) {
 				log_warn("smtp event=accept error=\"%s\"", strerror(errno));
+			}
 			return;
 		}
 		struct session *s = xcalloc(1, sizeof *s);
@@ -1095,6 +1104,15 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		log_info("smtp session=%s event=connect client=[%s] listener=%s", s->sid, s->ip, lis->text);
 		ipc_send(W.parent, MSG_CONN_ASK, s->id, -1, &s->peer, s->peerlen);
 	}
+}
+
+static void
+accept_resume(struct loop *l, void *arg)
+{
+	if (W.draining)
+		return;
+	for (size_t k = 0; k < W.n_lfds; k++)
+		loop_mod(W.loop, W.lfds[k], LOOP_READ);
 }
 
 static void
@@ -1361,6 +1379,7 @@ smtp_worker_main(const struct smtp_worker_args *a)
 		    (void *)&a->conf->listens[i]) < 0)
 			fatal("smtp: cannot watch listener %s", a->conf->listens[i].text);
 	timer_init(&W.grace, stop_sessions_now, NULL);
+	timer_init(&W.accept_pause, accept_resume, NULL);
 	log_info("smtp event=start worker=%u", W.slot);
 	loop_run(W.loop);
 	log_info("smtp event=stop worker=%u", W.slot);
