@@ -5,14 +5,17 @@ Opens COUNT TCP connections to HOST:PORT (loopback only), reads each one's
 banner, and compares the daemon's memory before and after: the sum of Pss
 (proportional set size, from /proc/PID/smaps_rollup; shared pages divided
 among the processes that share them) over the daemon's whole process tree,
-and the sum of VmRSS for reference.  Prints KB per idle connection, then
+and the sum of VmRSS for reference.  Kernel socket memory is not counted
+(it is not in any process's Pss).  Prints KB per idle connection, then
 closes every connection.
 
 Usage: /usr/bin/python3 bench/idle-conns.py 127.0.0.1:PORT [--pid PID]
-           [--count 1000] [--timeout 60] [--settle 1.0]
+           [--count 1000] [--timeout 60] [--settle 1.0] [--ehlo]
   --pid: the daemon's top process (talon serve's parent); its descendants
          (smtp workers, queue) are found through /proc.  Without it, the one
          running `talon ... serve` whose parent is not also one is used.
+  --ehlo: park each connection after an EHLO and its reply instead of right
+         after the banner.
 Run as root to read every process's smaps_rollup (talon's children are not
 dumpable); otherwise only VmRSS is summed.  Never run by CI.
 """
@@ -106,18 +109,6 @@ def measure(root):
     return (pss_sum if pss_ok else None), rss_sum, procs
 
 
-def tcp_mem_pages():
-    try:
-        with open("/proc/net/sockstat") as f:
-            for line in f:
-                if line.startswith("TCP:"):
-                    w = line.split()
-                    return int(w[w.index("mem") + 1])
-    except (OSError, ValueError):
-        pass
-    return None
-
-
 def raise_nofile(n):
     soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
     want = n + 64
@@ -132,9 +123,13 @@ def raise_nofile(n):
     resource.setrlimit(resource.RLIMIT_NOFILE, (want, hard))
 
 
-def open_idle(host, port, count, deadline):
-    """Open count connections, read each banner (a line starting with 220).
+def open_idle(host, port, count, deadline, ehlo=False, ehlo_ok=None):
+    """Open count connections, read each banner (a line starting with 220)
+    and, with ehlo, send EHLO and read its reply (counted in ehlo_ok[0]).
     Returns (sockets, banners_read, failures)."""
+    ehlo_wait = set()
+    if ehlo_ok is None:
+        ehlo_ok = [0]
     sel = selectors.DefaultSelector()
     socks, state = [], {}
     failures = 0
@@ -182,6 +177,17 @@ def open_idle(host, port, count, deadline):
             lines = buf.split(b"\r\n")
             if len(lines) >= 2 and any(l[:4] == b"220 " for l in lines[:-1]):
                 banners += 1
+                if ehlo:
+                    # park after EHLO instead: the session has parsed a command
+                    state[s] = b""
+                    ehlo_wait.add(s)
+                    s.send(b"EHLO idle.bench.test\r\n")
+                    continue
+                sel.unregister(s)
+                pending -= 1
+            elif s in ehlo_wait and len(lines) >= 2 and any(l[:4] == b"250 " for l in lines[:-1]):
+                ehlo_wait.discard(s)
+                ehlo_ok[0] += 1
                 sel.unregister(s)
                 pending -= 1
             elif len(lines) >= 2 and lines[0][:1] in (b"4", b"5"):
@@ -204,6 +210,8 @@ def main():
     ap.add_argument("--count", type=int, default=1000)
     ap.add_argument("--timeout", type=float, default=60.0, help="seconds to open them all")
     ap.add_argument("--settle", type=float, default=1.0, help="seconds to wait before measuring")
+    ap.add_argument("--ehlo", action="store_true",
+                    help="send EHLO on each connection and read the reply before measuring")
     a = ap.parse_args()
     host, _, port = a.target.rpartition(":")
     if host not in ("127.0.0.1", "localhost"):
@@ -227,17 +235,18 @@ def main():
     time.sleep(a.settle)
 
     pss0, rss0, procs0 = measure(root)
-    tcp0 = tcp_mem_pages()
     t0 = time.monotonic()
-    socks, banners, failures = open_idle(host, port, a.count, t0 + a.timeout)
+    ehlo_ok = [0]
+    socks, banners, failures = open_idle(host, port, a.count, t0 + a.timeout, a.ehlo, ehlo_ok)
     t_open = time.monotonic() - t0
     time.sleep(a.settle)
     pss1, rss1, procs1 = measure(root)
-    tcp1 = tcp_mem_pages()
     alive = len(socks)
 
     print(f"idle-conns target={host}:{port} pid={root} processes={len(procs1)}")
-    print(f"idle-conns opened={alive} banners={banners} failures={failures} open_seconds={t_open:.2f}")
+    print(f"idle-conns opened={alive} banners={banners}"
+          + (f" ehlo_replies={ehlo_ok[0]}" if a.ehlo else "")
+          + f" failures={failures} open_seconds={t_open:.2f}")
     for p, comm, pss, rss in procs1:
         before = next((x for x in procs0 if x[0] == p), None)
         b = f"{before[2]}" if before and before[2] is not None else "-"
@@ -251,11 +260,6 @@ def main():
         print("idle-conns Pss unreadable (not root?): VmRSS figures only")
     print(f"idle-conns rss_kb_before={rss0} rss_kb_after={rss1} "
           f"rss_kb_per_conn={(rss1 - rss0) / n:.1f}  (VmRSS sum, for reference)")
-    if tcp0 is not None and tcp1 is not None:
-        page_kb = os.sysconf("SC_PAGE_SIZE") // 1024
-        print(f"idle-conns kernel_tcp_kb_per_conn={(tcp1 - tcp0) * page_kb / n:.1f}"
-              "  (/proc/net/sockstat, both ends, not in the figure above)")
-
     for s in socks:
         s.close()
     time.sleep(a.settle)
@@ -264,8 +268,9 @@ def main():
         print(f"idle-conns after_close pss_kb={pss2} rss_kb={rss2}")
     else:
         print(f"idle-conns after_close rss_kb={rss2}")
-    if banners < a.count:
-        print(f"idle-conns WARNING: only {banners} of {a.count} connections got a banner")
+    if banners < a.count or (a.ehlo and ehlo_ok[0] < a.count):
+        print(f"idle-conns WARNING: {banners} banners"
+              + (f", {ehlo_ok[0]} EHLO replies" if a.ehlo else "") + f" for {a.count} connections")
         return 2
     return 0
 

@@ -7,7 +7,7 @@
 # whole process tree before and after), then stops talon with SIGTERM.
 #
 # Usage: bench/idle-conns.sh        (as root; builds build/talon if missing)
-# Env:   COUNT=1000 RUNS=1 TALON=build/talon
+# Env:   COUNT=1000 RUNS=1 EHLO=0 (1: park connections after EHLO) TALON=build/talon
 # Never run by CI.  Prints figures, asserts nothing.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -35,7 +35,7 @@ for ((run = 1; run <= RUNS; run++)); do
 	talon_start "$DIR" "$port" || die "talon did not start (see $DIR/talon.log)"
 	echo "== run $run/$RUNS: talon pid $TALON_PID on 127.0.0.1:$port =="
 	out=$(timeout 300 /usr/bin/python3 "$BENCH_DIR/idle-conns.py" "127.0.0.1:$port" \
-		--pid "$TALON_PID" --count "$COUNT")
+		--pid "$TALON_PID" --count "$COUNT" $([ "${EHLO:-0}" = 1 ] && echo --ehlo))
 	echo "$out"
 	KB+=("$(sed -n 's/.*kb_per_conn=\([0-9.-]*\).*/\1/p' <<<"$out" | head -n1)")
 	talon_stop

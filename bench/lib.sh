@@ -27,7 +27,8 @@ kv() { local k=$1; shift; printf '%s\n' "$*" | tr ' ' '\n' | sed -n "s/^$k=//p" 
 lock() {
 	mkdir -p "$BENCH_TMP"
 	exec 9>"$BENCH_TMP/$1.lock"
-	flock -n 9 || die "another $1 run holds $BENCH_TMP/$1.lock"
+	# a daemon of the previous run may hold the inherited fd a moment longer
+	flock -w 15 9 || die "another $1 run holds $BENCH_TMP/$1.lock"
 }
 
 need_root() { [ "$(id -u)" = 0 ] || die "run as root (packages, system users, private Postfix)"; }

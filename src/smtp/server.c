@@ -878,10 +878,15 @@ handshake(struct session *s)
 		s->st = S_CMD;
 }
 
+/* Process buffered input until nothing more can be done without waiting
+ * (for the client, the parent or the queue).  There is no round limit: a
+ * limit would leave pipelined commands sitting in our buffer with nothing
+ * left in the socket to wake us up again.  The input buffer (IN_MAX) bounds
+ * the work of one call. */
 static void
 session_process(struct session *s)
 {
-	for (int rounds = 0; rounds < 64; rounds++) {
+	for (;;) {
 		if (s->io.error)
 			break;
 		if (s->st == S_HANDSHAKE) {
@@ -954,10 +959,9 @@ session_event(struct loop *l, int fd, unsigned ev, void *arg)
 		else
 			io_flush(&s->io);
 	}
-	if (ev & LOOP_READ)
-		session_process(s);
-	else if (s->starttls_pending)
-		session_process(s);
+	/* after a write too: output may have drained below OUT_PAUSE, and
+	 * buffered pipelined commands are waiting for that */
+	session_process(s);
 	session_update(s);
 }
 

@@ -165,3 +165,20 @@ def test_log_follows_a_message(talon):
     for ev in ("event=connect client=[127.0.0.1]", "event=mail", "event=rcpt", "event=disconnect"):
         assert re.search(r"session=%s %s" % (sid, re.escape(ev)), log), ev
     assert re.search(r"queue event=queued queue=%s session=%s" % (qid, sid), log)
+
+
+def test_many_pipelined_commands_in_one_write(talon):
+    """Regression: a burst larger than one processing round must not stall
+    with commands left in our buffer and nothing in the socket."""
+    c = talon.raw()
+    c.expect(220)
+    c.cmd("EHLO client.example")
+    n = 500
+    c.send(b"NOOP\r\n" * n + b"MAIL FROM:<s@example.org>\r\nRCPT TO:<alice@test.example>\r\nDATA\r\n")
+    for _ in range(n):
+        assert c.reply()[0] == 250
+    assert [c.reply()[0] for _ in range(3)] == [250, 250, 354]
+    c.send(b"Subject: burst\r\n\r\nx\r\n.\r\nQUIT\r\n")
+    assert c.reply()[0] == 250
+    assert c.reply()[0] == 221
+    talon.wait_messages("alice", 1)
