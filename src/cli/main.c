@@ -51,6 +51,17 @@ main(int argc, char **argv)
 		return 2;
 	}
 	const char *cmd = argv[i++];
+	/* also accept -c after the command (talon serve -c FILE), as admins
+	 * type it either way */
+	for (int k = i; k + 1 < argc; k++) {
+		if (strcmp(argv[k], "-c") == 0) {
+			conf = argv[k + 1];
+			for (int m = k; m + 2 <= argc; m++)
+				argv[m] = argv[m + 2];
+			argc -= 2;
+			break;
+		}
+	}
 	if (strcmp(cmd, "serve") == 0) {
 		bool debug = false;
 		for (; i < argc; i++) {
