@@ -289,6 +289,12 @@ spawn_queue(void)
 		fatal("parent: fork: %s", strerror(errno));
 	if (pid == 0) {
 		child_common_setup("queue");
+		/* the queue has no use for the TLS key it inherited: free the
+		 * context, which wipes the key material in this copy */
+		if (P.g->tls != NULL) {
+			SSL_CTX_free(P.g->tls);
+			P.g->tls = NULL;
+		}
 		int keep[] = { sp[1], P.spool_fd, P.store_fd };
 		close_except(keep, NELEM(keep));
 		drop_privileges(P.queue_uid, P.queue_gid, "queue");
