@@ -101,6 +101,7 @@ static struct {
 	size_t n_conns;		/* across all workers */
 	struct timer respawn, hard_stop;
 	bool queue_wanted;
+	char *jail;		/* empty root-owned directory for smtp workers */
 } P;
 
 /* --- connection counting ------------------------------------------------ */
@@ -235,8 +236,13 @@ close_except(int *keep, size_t n)
 }
 
 static void
-drop_privileges(uid_t uid, gid_t gid, const char *role)
+drop_privileges(uid_t uid, gid_t gid, const char *role, const char *jail)
 {
+	/* a process that needs no files at all is locked into an empty
+	 * directory: whatever an attacker gains there, the file system
+	 * is not part of it */
+	if (P.is_root && jail != NULL && (chroot(jail) < 0 || chdir("/") < 0))
+		fatal("%s: cannot chroot to %s: %s", role, jail, strerror(errno));
 	if (P.is_root) {
 		if (setgroups(1, &gid) < 0 || setresgid(gid, gid, gid) < 0 ||
 		    setresuid(uid, uid, uid) < 0)
@@ -297,7 +303,7 @@ spawn_queue(void)
 		}
 		int keep[] = { sp[1], P.spool_fd, P.store_fd };
 		close_except(keep, NELEM(keep));
-		drop_privileges(P.queue_uid, P.queue_gid, "queue");
+		drop_privileges(P.queue_uid, P.queue_gid, "queue", NULL);
 		fcntl(sp[1], F_SETFL, O_NONBLOCK);
 		queue_main(P.g->conf, sp[1], P.spool_fd, P.store_fd);
 	}
@@ -356,7 +362,7 @@ spawn_worker(unsigned slot)
 			keep[2 + i] = lfds[i];
 		close_except(keep, nk);
 		free(keep);
-		drop_privileges(P.smtp_uid, P.smtp_gid, "smtp");
+		drop_privileges(P.smtp_uid, P.smtp_gid, "smtp", P.jail);
 		fcntl(sp[1], F_SETFL, O_NONBLOCK);
 		struct smtp_worker_args a = {
 			.conf = cf, .users = &P.g->users, .aliases = &P.g->aliases,
@@ -811,6 +817,18 @@ talon_serve(const char *conf_path, bool debug)
 	P.store_fd = open_owned_dir(cf->store, P.queue_uid, P.queue_gid);
 	int state_fd = open_owned_dir(cf->state, getuid(), getgid());
 	close(state_fd);
+	if (P.is_root) {
+		/* smtp workers need no files after fork: chroot them into an
+		 * empty directory only root can write */
+		P.jail = xasprintf("%s/empty", cf->state);
+		if (mkdir(P.jail, 0755) < 0 && errno != EEXIST)
+			fatal("parent: cannot create %s: %s", P.jail, strerror(errno));
+		struct stat st;
+		if (lstat(P.jail, &st) < 0 || !S_ISDIR(st.st_mode) || st.st_uid != 0 ||
+		    (st.st_mode & 022) != 0)
+			fatal("parent: %s must be a directory owned by root, writable only by root",
+			    P.jail);
+	}
 
 	P.loop = loop_new();
 	if (P.loop == NULL)
@@ -845,5 +863,6 @@ talon_serve(const char *conf_path, bool debug)
 	for (struct lsock *l = P.lsocks; l; l = l->next)
 		close(l->fd);
 	gen_free(&P.g);
+	free(P.jail);
 	return 0;
 }

@@ -327,6 +327,10 @@ def test_children_run_unprivileged(talon):
             st = f.read()
         uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)", st, re.M).groups()
         assert set(uids) == {str(pwd.getpwnam(user).pw_uid)}, (role, uids)
+    # smtp workers live in an empty root-owned directory: no file system
+    spid = talon.child_pids("smtp")[0]
+    assert os.readlink("/proc/%d/root" % spid) == os.path.join(talon.dir, "state", "empty")
+    assert os.listdir(os.path.join(talon.dir, "state", "empty")) == []
     # the store belongs to the delivery user, not to the smtp workers
     st = os.stat(os.path.join(talon.dir, "store"))
     assert st.st_uid == pwd.getpwnam("_talonq").pw_uid
