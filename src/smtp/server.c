@@ -388,7 +388,7 @@ content_end(struct session *s)
 	ipc_send(W.queue, MSG_COMMIT, s->id, -1, b.data, b.len);
 	buf_free(&b);
 	s->st = S_WAIT_COMMIT;
-	timer_cancel(W.loop, &s->timer);
+	timer_cancel(W.loop, &s->timer);	/* re-armed for the wait */
 }
 
 /* --- commands ------------------------------------------------------------ */
@@ -571,7 +571,7 @@ request_spool(struct session *s)
 	}
 	ipc_send(W.queue, MSG_OPEN, s->id, -1, NULL, 0);
 	s->st = S_WAIT_OPEN;
-	timer_cancel(W.loop, &s->timer);
+	timer_cancel(W.loop, &s->timer);	/* re-armed for the wait */
 }
 
 static void
@@ -943,7 +943,10 @@ session_timeout(struct loop *l, void *arg)
 {
 	struct session *s = arg;
 	log_info("smtp session=%s event=timeout state=%d queue=%s", s->sid, s->st, qid_or_none(s));
-	if (s->st != S_HANDSHAKE && !s->starttls_pending)
+	if (s->st == S_WAIT_OPEN || s->st == S_WAIT_COMMIT)
+		/* the message may or may not become durable: 4xx, never 250 */
+		reply(s, "451 4.3.0 %s Error: timeout waiting for the queue", W.conf->hostname);
+	else if (s->st != S_HANDSHAKE && !s->starttls_pending && s->st != S_ADMIT)
 		reply(s, "421 4.4.2 %s Error: timeout exceeded", W.conf->hostname);
 	s->st = S_CLOSING;
 	session_update(s);
@@ -1007,9 +1010,11 @@ session_update(struct session *s)
 	if (s->st == S_CLOSING)
 		ev = s->io.out.len ? LOOP_WRITE : 0;
 	loop_mod(W.loop, s->io.fd, ev);
-	/* the timer runs while we wait for the client, not for ourselves */
+	/* waiting for our own processes: a stuck queue must not hold the
+	 * client forever, but a busy one gets the full data timeout */
 	if (s->st == S_WAIT_OPEN || s->st == S_WAIT_COMMIT || s->st == S_ADMIT) {
-		timer_cancel(W.loop, &s->timer);
+		if (!timer_armed(&s->timer))
+			timer_set(W.loop, &s->timer, (uint64_t)W.conf->data_timeout * 1000);
 	} else {
 		unsigned t = (s->st == S_DATA || s->st == S_BDAT) ? W.conf->data_timeout
 		    : W.conf->cmd_timeout;

@@ -348,3 +348,28 @@ def test_crashed_worker_is_restarted(talon_factory):
     with talon.smtp() as s:
         s.sendmail("s@example.org", ["alice@test.example"], b"Subject: x\r\n\r\nx\r\n")
     talon.wait_messages("alice", 1)
+
+
+def test_stuck_queue_gives_451_not_a_hang(talon_factory):
+    """A queue that stops answering (here: SIGSTOP) must not hold clients
+    forever: after the data timeout they get 451, never 250."""
+    t = talon_factory(limits={"data-timeout": 2}).start()
+    qpid = t.child_pids("queue")[0]
+    c = t.raw()
+    c.expect(220)
+    c.cmd("EHLO c.example")
+    assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@test.example>")[0] == 250
+    os.kill(qpid, signal.SIGSTOP)
+    try:
+        c.send("DATA\r\n")
+        code, lines = c.reply()
+        assert (code, lines[0][:9]) == (451, "451 4.3.0"), lines
+        assert c.closed()
+    finally:
+        os.kill(qpid, signal.SIGCONT)
+    t.wait_log(r"event=timeout state=\d+ queue=none")
+    # the queue resumes and the service works again
+    with t.smtp() as s:
+        s.sendmail("s@example.org", ["alice@test.example"], b"Subject: later\r\n\r\nx\r\n")
+    t.wait_messages("alice", 1)
