@@ -13,7 +13,7 @@
  *          CONF_ERRORS_MAX.
  * Trusts:  nothing in the text.  Runs in: parent and CLI.
  * Not here: whether the named files and directories exist or are readable,
- *          whether run-as/queue-user exist (callers check both).
+ *          whether run-as/queue-user/deliver-user exist (callers check both).
  */
 #include "core/conf.h"
 
@@ -591,6 +591,8 @@ static const struct directive_def directives[] = {
 	{ "run-as", "run-as USER", 1, 1, false, do_sys_user, offsetof(struct conf, run_as) },
 	{ "queue-user", "queue-user USER", 1, 1, false, do_sys_user,
 	    offsetof(struct conf, queue_user) },
+	{ "deliver-user", "deliver-user USER", 1, 1, false, do_sys_user,
+	    offsetof(struct conf, deliver_user) },
 	{ "workers", "workers N", 1, 1, false, do_workers, 0 },
 	{ "limit", "limit NAME VALUE", 2, 2, true, do_limit, 0 },
 	{ "log", "log stderr|syslog|both", 1, 1, false, do_log, 0 },
@@ -884,6 +886,7 @@ conf_free(struct conf **cp)
 	free(c->control);
 	free(c->run_as);
 	free(c->queue_user);
+	free(c->deliver_user);
 	free(c);
 	*cp = NULL;
 }

@@ -17,6 +17,7 @@
  *   store PATH / spool PATH / state PATH / users PATH / aliases PATH
  *   control PATH
  *   run-as USER            smtp workers' user when started as root
+ *   deliver-user USER      Maildir delivery user (owner of the store)
  *   queue-user USER        queue/delivery process user when started as root
  *   workers N              smtp worker processes (SO_REUSEPORT), 1..64
  *   limit message-size BYTES[k|m]
@@ -71,7 +72,7 @@ struct conf {
 	size_t n_listens;
 	char *tls_cert, *tls_key;	/* NULL when not set */
 	char *store, *spool, *state, *users, *aliases, *control;
-	char *run_as, *queue_user;	/* NULL: stay the invoking user */
+	char *run_as, *queue_user, *deliver_user;	/* NULL: defaults */
 	unsigned workers;
 	uint64_t max_message_size;	/* default 25 MiB */
 	unsigned max_rcpts;		/* default 100 */

@@ -2,8 +2,10 @@
  * daemon/msg.h - message types between talon's processes.
  *
  *   parent <-> smtp worker   CONN_*, STOP, QUEUE_PEER
- *   parent <-> queue         PEER_NEW, STOP
+ *   parent <-> queue         PEER_NEW, DELIVER_PEER, STOP
+ *   parent <-> deliver       DELIVER_PEER, STOP
  *   smtp   <-> queue         OPEN, COMMIT, ABORT and their replies
+ *   queue  <-> deliver       DELIVER, DELIVER_DONE
  *
  * Every request carries an id (the smtp session id); replies carry the
  * same id, and a session that died meanwhile simply has no entry.
@@ -37,6 +39,16 @@ enum msg_type {
 	MSG_COMMIT_FAIL,
 	/* smtp -> queue: drop the open file str qid (RSET, error, client gone) */
 	MSG_ABORT,
+
+	/* parent -> queue / deliver: fd = (new) channel to the other one */
+	MSG_DELIVER_PEER = 40,
+	/* queue -> deliver: fd = the committed spool file (read only);
+	 * payload u32 recovering, u32 n, n x u32 recipient index.  id names
+	 * the message in the reply. */
+	MSG_DELIVER,
+	/* deliver -> queue: u32 n, n x (u32 index, u32 errno, str text):
+	 * text is the Maildir path on success, the reason on failure */
+	MSG_DELIVER_DONE,
 };
 
 enum { CONN_OK = 0, CONN_TOO_MANY = 1, CONN_TOO_MANY_IP = 2 };

@@ -40,13 +40,14 @@
 #include "core/tls.h"
 #include "core/util.h"
 #include "daemon/msg.h"
+#include "queue/deliver.h"
 #include "queue/queue.h"
 #include "queue/users.h"
 #include "smtp/server.h"
 
 #define MAX_SLOTS 64
 
-enum ckind { C_SMTP, C_QUEUE };
+enum ckind { C_SMTP, C_QUEUE, C_DELIVER };
 
 struct conn {
 	uint64_t id;
@@ -93,8 +94,8 @@ static struct {
 	struct lsock *lsocks;
 	int sigfd;
 	int spool_fd, store_fd;
-	uid_t smtp_uid, queue_uid;
-	gid_t smtp_gid, queue_gid;
+	uid_t smtp_uid, queue_uid, deliver_uid;
+	gid_t smtp_gid, queue_gid, deliver_gid;
 	bool is_root;
 	bool stopping;
 	unsigned next_gen;
@@ -205,12 +206,39 @@ child_close(struct ipc *ipc, void *arg)
 }
 
 static struct child *
-find_queue(void)
+find_kind(enum ckind k)
 {
 	for (struct child *c = P.children; c; c = c->next)
-		if (c->kind == C_QUEUE)
+		if (c->kind == k)
 			return c;
 	return NULL;
+}
+
+static struct child *
+find_queue(void)
+{
+	return find_kind(C_QUEUE);
+}
+
+static const char *
+role_name(enum ckind k)
+{
+	return k == C_QUEUE ? "queue" : k == C_DELIVER ? "deliver" : "smtp";
+}
+
+/* Give the queue and the deliver process a fresh channel between them
+ * (after either was started). */
+static void
+link_queue_deliver(void)
+{
+	struct child *q = find_kind(C_QUEUE), *d = find_kind(C_DELIVER);
+	int sp[2];
+	if (q == NULL || d == NULL || q->ipc == NULL || d->ipc == NULL)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0)
+		fatal("parent: socketpair: %s", strerror(errno));
+	ipc_send(q->ipc, MSG_DELIVER_PEER, 0, sp[0], NULL, 0);
+	ipc_send(d->ipc, MSG_DELIVER_PEER, 0, sp[1], NULL, 0);
 }
 
 /* In a new child: close every descriptor except keep[] (and 0-2). */
@@ -301,16 +329,45 @@ spawn_queue(void)
 			SSL_CTX_free(P.g->tls);
 			P.g->tls = NULL;
 		}
-		int keep[] = { sp[1], P.spool_fd, P.store_fd };
+		int keep[] = { sp[1], P.spool_fd };
 		close_except(keep, NELEM(keep));
 		drop_privileges(P.queue_uid, P.queue_gid, "queue", NULL);
 		fcntl(sp[1], F_SETFL, O_NONBLOCK);
-		queue_main(P.g->conf, sp[1], P.spool_fd, P.store_fd);
+		queue_main(P.g->conf, sp[1], P.spool_fd);
 	}
 	close(sp[1]);
 	fcntl(sp[0], F_SETFL, O_NONBLOCK);
 	child_add(C_QUEUE, pid, 0, sp[0]);
 	log_info("parent event=spawn role=queue pid=%d", (int)pid);
+	link_queue_deliver();
+}
+
+static void
+spawn_deliver(void)
+{
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
+		fatal("parent: socketpair: %s", strerror(errno));
+	pid_t pid = fork();
+	if (pid < 0)
+		fatal("parent: fork: %s", strerror(errno));
+	if (pid == 0) {
+		child_common_setup("deliver");
+		if (P.g->tls != NULL) {
+			SSL_CTX_free(P.g->tls);	/* wipes the inherited key */
+			P.g->tls = NULL;
+		}
+		int keep[] = { sp[1], P.store_fd };
+		close_except(keep, NELEM(keep));
+		drop_privileges(P.deliver_uid, P.deliver_gid, "deliver", NULL);
+		fcntl(sp[1], F_SETFL, O_NONBLOCK);
+		deliver_main(P.g->conf, sp[1], -1, P.store_fd);
+	}
+	close(sp[1]);
+	fcntl(sp[0], F_SETFL, O_NONBLOCK);
+	child_add(C_DELIVER, pid, 0, sp[0]);
+	log_info("parent event=spawn role=deliver pid=%d", (int)pid);
+	link_queue_deliver();
 }
 
 /* A new channel between the queue and a worker: returns the worker's end
@@ -409,6 +466,8 @@ respawn_cb(struct loop *l, void *arg)
 {
 	if (P.stopping)
 		return;
+	if (P.queue_wanted && find_kind(C_DELIVER) == NULL)
+		spawn_deliver();
 	if (P.queue_wanted && find_queue() == NULL) {
 		spawn_queue();
 		/* every live worker gets a channel to the new queue */
@@ -460,7 +519,7 @@ reap(void)
 		char why[80];
 		describe_status(st, why, sizeof why);
 		bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
-		const char *role = c->kind == C_QUEUE ? "queue" : "smtp";
+		const char *role = role_name(c->kind);
 		bool expected = P.stopping || c->draining;
 		if (expected && clean)
 			log_info("parent event=exit role=%s pid=%d %s", role, (int)pid, why);
@@ -476,11 +535,18 @@ reap(void)
 		timer_set(P.loop, &P.respawn, quick ? 1000 : 0);
 	}
 	if (P.stopping) {
-		struct child *q = find_queue();
+		/* in order: smtp workers, then the queue (it finishes its
+		 * commits), then deliver (it finishes what the queue handed) */
+		struct child *q = find_queue(), *d = find_kind(C_DELIVER);
+		uint32_t grace = 0;
 		if (n_smtp_children() == 0 && q != NULL && q->ipc != NULL && !q->draining) {
-			uint32_t grace = 0;
 			q->draining = true;
 			ipc_send(q->ipc, MSG_STOP, 0, -1, &grace, sizeof grace);
+		}
+		if (n_smtp_children() == 0 && q == NULL && d != NULL && d->ipc != NULL &&
+		    !d->draining) {
+			d->draining = true;
+			ipc_send(d->ipc, MSG_STOP, 0, -1, &grace, sizeof grace);
 		}
 		if (P.children == NULL)
 			loop_stop(P.loop);
@@ -806,15 +872,16 @@ talon_serve(const char *conf_path, bool debug)
 	if (P.is_root) {
 		lookup_user(cf->run_as, "_talon", &P.smtp_uid, &P.smtp_gid);
 		lookup_user(cf->queue_user, "_talonq", &P.queue_uid, &P.queue_gid);
+		lookup_user(cf->deliver_user, "_talonmail", &P.deliver_uid, &P.deliver_gid);
 	} else {
-		P.smtp_uid = P.queue_uid = getuid();
-		P.smtp_gid = P.queue_gid = getgid();
+		P.smtp_uid = P.queue_uid = P.deliver_uid = getuid();
+		P.smtp_gid = P.queue_gid = P.deliver_gid = getgid();
 	}
 	P.spool_fd = open_owned_dir(cf->spool, P.queue_uid, P.queue_gid);
 	chown_sub(P.spool_fd, "tmp", P.queue_uid, P.queue_gid);
 	chown_sub(P.spool_fd, "queue", P.queue_uid, P.queue_gid);
 	chown_sub(P.spool_fd, "corrupt", P.queue_uid, P.queue_gid);
-	P.store_fd = open_owned_dir(cf->store, P.queue_uid, P.queue_gid);
+	P.store_fd = open_owned_dir(cf->store, P.deliver_uid, P.deliver_gid);
 	int state_fd = open_owned_dir(cf->state, getuid(), getgid());
 	close(state_fd);
 	if (P.is_root) {
@@ -855,6 +922,7 @@ talon_serve(const char *conf_path, bool debug)
 	log_info("parent event=start config=%s hostname=%s workers=%u user=%s", conf_path,
 	    cf->hostname, cf->workers, P.is_root ? "root" : "invoking");
 	P.queue_wanted = true;
+	spawn_deliver();
 	spawn_queue();
 	for (unsigned s = 0; s < cf->workers; s++)
 		spawn_worker(s);

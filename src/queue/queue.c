@@ -6,14 +6,14 @@
  * All COMMITs that arrive in one loop round are made durable together in
  * the before-sleep hook: fsync each file, rename it into spool/queue/,
  * fsync spool/queue once (group commit), and only then reply COMMIT_OK,
- * upon which the worker answers 250.  Committed messages are then delivered
- * to Maildir (queue/maildir.c); the spool file is unlinked when every
- * recipient has its copy.  At start, spool/tmp is emptied (nobody got a 250
+ * upon which the worker answers 250.  Committed messages are then handed
+ * to the deliver process (queue/deliver.c) as read-only descriptors; the
+ * spool file is unlinked when every recipient has its copy.  At start, spool/tmp is emptied (nobody got a 250
  * for those) and everything in spool/queue is delivered again; Maildir
  * names are deterministic, so a message delivered before a crash is found
  * and not delivered twice.
  *
- * Runs in: queue process, as the spool's and store's owner.
+ * Runs in: queue process, as the spool's owner; it never sees the store.
  * Trusts: smtp workers only as far as the spool format checks go.
  */
 #include "queue/queue.h"
@@ -35,7 +35,6 @@
 #include "core/syncpool.h"
 #include "core/util.h"
 #include "daemon/msg.h"
-#include "queue/maildir.h"
 #include "queue/spool.h"
 
 #define RETRY_MS	(60 * 1000)
@@ -47,7 +46,10 @@ struct peer {
 	unsigned slot;
 };
 
-enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DEFERRED };
+enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DELIVERING, Q_DEFERRED };
+
+#define DELIVER_CHUNK	200	/* recipients per DELIVER request (reply fits IPC_MAX) */
+#define DELIVER_INFLIGHT 512	/* messages handed to deliver at once */
 
 struct qmsg {
 	struct qmsg *next;
@@ -62,6 +64,7 @@ struct qmsg {
 	uint64_t off, len;
 	bool have_env;
 	bool failed;		/* a recipient failed this round */
+	uint64_t serial;	/* names it in DELIVER requests */
 };
 
 static struct {
@@ -71,12 +74,13 @@ static struct {
 	struct peer *peers;
 	struct qmsg *msgs;	/* all messages we know of */
 	int spool_fd, tmp_fd, q_fd;
-	struct maildir_store *store;
+	struct ipc *deliver;	/* NULL while the deliver process restarts */
+	size_t n_inflight;
 	struct syncpool *pool;
 	struct timer retry;	/* deferred messages are tried again */
-	struct timer kick;	/* zero-delay: more work, don't block */
 	bool stopping;
 	bool work;		/* deliveries pending: don't sleep long */
+	uint64_t serial;
 } Q;
 
 static void
@@ -130,6 +134,7 @@ do_open(struct peer *p, struct ipc_msg *im)
 {
 	ipc_get_end(im);
 	struct qmsg *m = xcalloc(1, sizeof *m);
+	m->serial = ++Q.serial;
 	spool_new_qid(m->qid);
 	m->fd = openat(Q.tmp_fd, m->qid, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
 	if (m->fd < 0) {
@@ -317,111 +322,135 @@ commit_round(void)
 	}
 }
 
-/* --- delivery ------------------------------------------------------------- */
+/* --- delivery (by the deliver process) ------------------------------------- */
 
-struct djob {
-	struct qmsg *m;
-	size_t ri;
-	struct maildir_job job;
-};
+static void
+send_deliver(struct qmsg *m)
+{
+	int fd = openat(Q.q_fd, m->qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		log_err("queue event=deliver queue=%s error=\"reopen: %s\"", m->qid, strerror(errno));
+		m->st = Q_DEFERRED;
+		return;
+	}
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	ipc_put_u32(&b, m->recovering ? 1 : 0);
+	size_t pos = b.len, n = 0;
+	ipc_put_u32(&b, 0);
+	for (size_t i = 0; i < m->env.n_rcpts && n < DELIVER_CHUNK; i++)
+		if (!m->done[i]) {
+			ipc_put_u32(&b, m->env.rcpts[i].idx);
+			n++;
+		}
+	uint32_t n32 = (uint32_t)n;
+	memcpy(b.data + pos, &n32, sizeof n32);
+	/* the reply finds the message by this serial (never a pointer) */
+	ipc_send(Q.deliver, MSG_DELIVER, m->serial, fd, b.data, b.len);
+	buf_free(&b);
+	m->st = Q_DELIVERING;
+	Q.n_inflight++;
+}
 
 static void
 deliver_round(void)
 {
-	static struct djob jobs[ROUND_MAX];
-	int fds[ROUND_MAX], errs[ROUND_MAX];
-	struct djob *fj[ROUND_MAX];
-	struct qmsg *batch[DELIVER_BATCH];
-	size_t n = 0, nj = 0, nf = 0;
-
 	Q.work = false;
+	if (Q.deliver == NULL)
+		return;	/* resumes when the new deliver process is connected */
 	for (struct qmsg *m = Q.msgs; m; m = m->next) {
 		if (m->st != Q_READY || m->req != 0)
 			continue;
+		if (Q.n_inflight >= DELIVER_INFLIGHT)
+			return;	/* DELIVER_DONE sets work again */
 		if (m->done == NULL)
 			m->done = xcalloc(m->env.n_rcpts, sizeof *m->done);
-		size_t need = 0;
-		for (size_t i = 0; i < m->env.n_rcpts; i++)
-			need += !m->done[i];
-		if (n == DELIVER_BATCH || (nj + need > ROUND_MAX && n > 0)) {
-			Q.work = true;	/* more next round */
-			break;
-		}
-		batch[n++] = m;
 		m->failed = false;
-		/* 1: write every copy into tmp/ */
-		for (size_t i = 0; i < m->env.n_rcpts && nj < ROUND_MAX; i++) {
-			if (m->done[i])
-				continue;
-			struct djob *j = &jobs[nj++];
-			j->m = m;
-			j->ri = i;
-			if (maildir_write(Q.store, &m->env, &m->env.rcpts[i], m->fd, m->off,
-			    m->len, m->recovering, &j->job) == 0 && j->job.fd >= 0) {
-				fj[nf] = j;
-				fds[nf++] = j->job.fd;
-			}
-		}
+		send_deliver(m);
 	}
-	if (n == 0)
-		return;
-	/* 2: make them durable together */
-	uint64_t t0 = now_ms();
-	syncpool_fsync(Q.pool, fds, errs, nf);
-	log_debug("queue event=deliver-round messages=%zu files=%zu fsync_ms=%llu", n, nf,
-	    (unsigned long long)(now_ms() - t0));
-	for (size_t i = 0; i < nf; i++)
-		if (errs[i] != 0) {
-			fj[i]->job.err = errs[i];
-			snprintf(fj[i]->job.why, sizeof fj[i]->job.why, "fsync: %s", strerror(errs[i]));
-			maildir_discard(Q.store, &fj[i]->job);
+}
+
+static struct qmsg *
+qmsg_by_serial(uint64_t serial)
+{
+	for (struct qmsg *m = Q.msgs; m; m = m->next)
+		if (m->serial == serial && m->st == Q_DELIVERING)
+			return m;
+	return NULL;
+}
+
+static void
+deliver_done(struct ipc_msg *im)
+{
+	struct qmsg *m = qmsg_by_serial(im->id);
+	uint32_t n = ipc_get_u32(im);
+	if (m == NULL)
+		fatal("queue: DELIVER_DONE for unknown message %llu", (unsigned long long)im->id);
+	Q.n_inflight--;
+	Q.work = true;
+	for (uint32_t k = 0; k < n; k++) {
+		uint32_t idx = ipc_get_u32(im), e = ipc_get_u32(im);
+		char *text = ipc_get_str(im);
+		size_t i = 0;
+		while (i < m->env.n_rcpts && m->env.rcpts[i].idx != idx)
+			i++;
+		if (i == m->env.n_rcpts)
+			fatal("queue: DELIVER_DONE names recipient %u not in %s", idx, m->qid);
+		const struct spool_rcpt *r = &m->env.rcpts[i];
+		if (e == 0) {
+			m->done[i] = true;
+			log_info("queue event=delivered queue=%s session=%s to=<%s> user=%s path=%s",
+			    m->qid, m->env.session, r->addr, r->user, text);
+		} else {
+			m->failed = true;
+			log_warn("queue event=deferred queue=%s to=<%s> user=%s reason=\"%s\" code=%s",
+			    m->qid, r->addr, r->user, text,
+			    (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.3.0");
 		}
-	/* 3: link into new/ */
-	for (size_t i = 0; i < nj; i++) {
-		struct djob *j = &jobs[i];
-		const struct spool_rcpt *r = &j->m->env.rcpts[j->ri];
-		if (j->job.err == 0 && maildir_commit(Q.store, &j->job) == 0) {
-			j->m->done[j->ri] = true;
-			log_info("queue event=delivered queue=%s session=%s to=<%s> user=%s "
-			    "path=%s/Maildir/new/%s", j->m->qid, j->m->env.session, r->addr,
-			    r->user, r->user, j->job.name);
-			continue;
-		}
-		int e = j->job.err;
-		j->m->failed = true;
-		log_warn("queue event=deferred queue=%s to=<%s> user=%s reason=\"%s\" code=%s",
-		    j->m->qid, r->addr, r->user, j->job.why,
-		    (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.3.0");
+		free(text);
 	}
-	/* 4: one fsync per touched new/ directory; only then may the spool
-	 * copies go */
-	if (maildir_sync(Q.store, Q.pool) < 0) {
-		for (size_t i = 0; i < n; i++) {
-			memset(batch[i]->done, 0, batch[i]->env.n_rcpts * sizeof(bool));
-			batch[i]->recovering = true;
-			batch[i]->st = Q_DEFERRED;
-		}
+	ipc_get_end(im);
+	bool all = true;
+	for (size_t i = 0; i < m->env.n_rcpts; i++)
+		all = all && m->done[i];
+	if (all) {
+		/* every copy is durable in new/: the spool copy may go */
+		unlinkat(Q.q_fd, m->qid, 0);
+		qmsg_free(m);
+	} else if (m->failed) {
+		/* a failed copy may still have reached new/: look again */
+		m->recovering = true;
+		m->st = Q_DEFERRED;
+		if (!timer_armed(&Q.retry))
+			timer_set(Q.loop, &Q.retry, RETRY_MS);
 	} else {
-		for (size_t i = 0; i < n; i++) {
-			bool all = true;
-			for (size_t k = 0; k < batch[i]->env.n_rcpts; k++)
-				all = all && batch[i]->done[k];
-			if (all) {
-				unlinkat(Q.q_fd, batch[i]->qid, 0);
-				qmsg_free(batch[i]);
-			} else if (batch[i]->failed) {
-				batch[i]->st = Q_DEFERRED;
-			} else {
-				Q.work = true;	/* more recipients than one round */
-			}
-		}
+		m->st = Q_READY;	/* the next chunk of recipients */
 	}
-	if (!timer_armed(&Q.retry))
-		for (struct qmsg *m = Q.msgs; m; m = m->next)
-			if (m->st == Q_DEFERRED) {
-				timer_set(Q.loop, &Q.retry, RETRY_MS);
-				break;
-			}
+}
+
+static void
+deliver_msg(struct ipc *c, struct ipc_msg *im, void *arg)
+{
+	if (im->type != MSG_DELIVER_DONE)
+		fatal("queue: unexpected message type %u from deliver", im->type);
+	deliver_done(im);
+	if (im->fd >= 0)
+		close(im->fd);
+}
+
+static void
+deliver_close(struct ipc *c, void *arg)
+{
+	/* the deliver process died: what it had may be half done; it is
+	 * done again, looking for copies already there */
+	log_warn("queue event=deliver-gone");
+	ipc_free(&Q.deliver);
+	for (struct qmsg *m = Q.msgs; m; m = m->next)
+		if (m->st == Q_DELIVERING) {
+			m->st = Q_READY;
+			m->recovering = true;
+		}
+	Q.n_inflight = 0;
 }
 
 static void
@@ -434,16 +463,20 @@ retry_cb(struct loop *l, void *arg)
 		}
 }
 
-static void
-kick_cb(struct loop *l, void *arg)
-{
-}
-
 static bool
 have_open(void)
 {
 	for (struct qmsg *m = Q.msgs; m; m = m->next)
-		if (m->st == Q_OPEN || m->st == Q_COMMITTING)
+		if (m->st == Q_OPEN || m->st == Q_COMMITTING || m->st == Q_DELIVERING)
+			return true;
+	return false;
+}
+
+static bool
+have_ready(void)
+{
+	for (struct qmsg *m = Q.msgs; m; m = m->next)
+		if (m->st == Q_READY)
 			return true;
 	return false;
 }
@@ -454,12 +487,13 @@ before_sleep(struct loop *l, void *arg)
 	commit_round();
 	if (Q.work)
 		deliver_round();
-	if (Q.stopping && Q.peers == NULL && !have_open() && !Q.work) {
+	/* on stop: finish commits and hand out what is ready while a deliver
+	 * process is there to take it; the rest waits in the spool */
+	if (Q.stopping && Q.peers == NULL && !have_open() &&
+	    (Q.deliver == NULL || !have_ready())) {
 		log_info("queue event=stop");
 		loop_stop(l);
 	}
-	if (Q.work)
-		timer_set(l, &Q.kick, 0);	/* keep going without blocking */
 }
 
 /* --- startup recovery ---------------------------------------------------- */
@@ -485,6 +519,7 @@ recover(void)
 		if (de->d_name[0] == '.')
 			continue;
 		struct qmsg *m = xcalloc(1, sizeof *m);
+		m->serial = ++Q.serial;
 		const char *why = NULL;
 		struct stat st;
 		snprintf(m->qid, sizeof m->qid, "%.*s", (int)(sizeof m->qid - 1), de->d_name);
@@ -544,6 +579,16 @@ parent_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 		Q.peers = p;
 		return;
 	}
+	case MSG_DELIVER_PEER:
+		ipc_get_end(im);
+		if (im->fd < 0)
+			fatal("queue: DELIVER_PEER without descriptor");
+		if (Q.deliver != NULL)
+			deliver_close(Q.deliver, NULL);
+		Q.deliver = ipc_new(Q.loop, im->fd, deliver_msg, deliver_close, NULL);
+		im->fd = -1;
+		Q.work = true;
+		break;
 	case MSG_STOP:
 		(void)ipc_get_u32(im);
 		ipc_get_end(im);
@@ -577,7 +622,7 @@ subdir(int dirfd, const char *name)
 }
 
 void
-queue_main(const struct conf *conf, int parent_fd, int spool_fd, int store_fd)
+queue_main(const struct conf *conf, int parent_fd, int spool_fd)
 {
 	memset(&Q, 0, sizeof Q);
 	Q.conf = conf;
@@ -588,15 +633,13 @@ queue_main(const struct conf *conf, int parent_fd, int spool_fd, int store_fd)
 	Q.tmp_fd = subdir(spool_fd, "tmp");
 	Q.q_fd = subdir(spool_fd, "queue");
 	fsync(spool_fd);
-	Q.store = maildir_store_new(store_fd, conf->hostname);
 	Q.pool = syncpool_new(8);
 	timer_init(&Q.retry, retry_cb, NULL);
-	timer_init(&Q.kick, kick_cb, NULL);
 	Q.parent = ipc_new(Q.loop, parent_fd, parent_msg, parent_close, NULL);
 	loop_before_sleep(Q.loop, before_sleep, NULL);
 	recover();
 	log_info("queue event=start");
 	loop_run(Q.loop);
-	maildir_store_free(&Q.store);
+	syncpool_free(&Q.pool);
 	exit(0);
 }

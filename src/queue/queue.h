@@ -1,15 +1,15 @@
 /*
  * queue/queue.h - the queue process: hands out spool files to smtp workers,
- * commits them durably (group commit), delivers to Maildir.
+ * commits them durably (group commit), hands them to the deliver process.
  */
 #ifndef TALON_QUEUE_H
 #define TALON_QUEUE_H
 
 struct conf;
 
-/* Never returns.  parent_fd: channel to the parent; spool_fd, store_fd:
- * directory descriptors opened by the parent. */
-void queue_main(const struct conf *conf, int parent_fd, int spool_fd, int store_fd)
+/* Never returns.  parent_fd: channel to the parent; spool_fd: the spool
+ * directory opened by the parent. */
+void queue_main(const struct conf *conf, int parent_fd, int spool_fd)
 	__attribute__((noreturn));
 
 #endif

@@ -71,7 +71,7 @@ def test_kill9_smtp_and_queue_loses_nothing(talon_factory):
     for th in threads:
         th.start()
     kills = 0
-    for victim in ("smtp", "queue", "smtp", "queue"):
+    for victim in ("smtp", "queue", "deliver", "smtp", "queue", "deliver"):
         time.sleep(0.4)
         pids = t.child_pids(victim)
         assert pids, t.log()[-3000:]
@@ -92,8 +92,8 @@ def test_kill9_smtp_and_queue_loses_nothing(talon_factory):
     assert not missing, "accepted but not delivered: %s" % sorted(missing)[:10]
     dups = {x for x in got if got.count(x) > 1}
     assert not dups, "delivered twice: %s" % dups
-    assert kills == 4
-    assert len(re.findall(r"event=crash role=(smtp|queue) pid=\d+ signal=9", t.log())) == 4
+    assert kills == 6
+    assert len(re.findall(r"event=crash role=(smtp|queue|deliver) pid=\d+ signal=9", t.log())) == 6
     # the daemon still works afterwards (451 while the last queue restarts)
     t.wait_log(r"event=spawn role=queue", count=3)
     deadline = time.time() + 15
@@ -321,7 +321,7 @@ def test_children_run_unprivileged(talon):
     if os.geteuid() != 0:
         pytest.skip("privilege separation is only exercised when started as root")
     import pwd
-    for role, user in (("smtp", "_talon"), ("queue", "_talonq")):
+    for role, user in (("smtp", "_talon"), ("queue", "_talonq"), ("deliver", "_talonmail")):
         pid = talon.child_pids(role)[0]
         with open("/proc/%d/status" % pid) as f:
             st = f.read()
@@ -331,10 +331,18 @@ def test_children_run_unprivileged(talon):
     spid = talon.child_pids("smtp")[0]
     assert os.readlink("/proc/%d/root" % spid) == os.path.join(talon.dir, "state", "empty")
     assert os.listdir(os.path.join(talon.dir, "state", "empty")) == []
-    # the store belongs to the delivery user, not to the smtp workers
+    # the store belongs to the delivery user, the spool to the queue user
     st = os.stat(os.path.join(talon.dir, "store"))
+    assert st.st_uid == pwd.getpwnam("_talonmail").pw_uid
+    assert st.st_mode & 0o077 == 0
+    st = os.stat(os.path.join(talon.dir, "spool"))
     assert st.st_uid == pwd.getpwnam("_talonq").pw_uid
     assert st.st_mode & 0o077 == 0
+    # and no process holds the other's directory
+    for role, d in (("queue", "store"), ("deliver", "spool")):
+        pid = talon.child_pids(role)[0]
+        targets = [os.readlink("/proc/%d/fd/%s" % (pid, fd)) for fd in os.listdir("/proc/%d/fd" % pid)]
+        assert os.path.join(talon.dir, d) not in targets, (role, targets)
 
 
 def test_crashed_worker_is_restarted(talon_factory):

@@ -565,15 +565,15 @@ T(test_unknown_and_duplicate)
 		{ "lisen smtp 127.0.0.1:25\n",
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
 		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, workers, limit, log)\n" },
+		  "run-as, queue-user, deliver-user, workers, limit, log)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
 		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, workers, limit, log)\n" },
+		  "run-as, queue-user, deliver-user, workers, limit, log)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
 		  "domain, listen, tls-cert, tls-key, store, spool, state, users, aliases, "
-		  "control, run-as, queue-user, workers, limit, log)\n" },
+		  "control, run-as, queue-user, deliver-user, workers, limit, log)\n" },
 		{ "hostname other.example\n",
 		  "talon.conf:9: hostname given twice (first at line 1)\n" },
 		{ "store /x\n", "talon.conf:9: store given twice (first at line 4)\n" },

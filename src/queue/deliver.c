@@ -1,0 +1,307 @@
+/*
+ * queue/deliver.c - the deliver process: copies committed spool files into
+ * Maildir for the queue.
+ *
+ * The queue sends DELIVER with a read-only descriptor of a committed spool
+ * file and the recipient indices still to do.  All requests of one loop
+ * round are done as one batch (queue/maildir.h): every copy written into
+ * tmp/, all of them fsynced together, linked into new/, each touched new/
+ * directory fsynced once.  Only then does the reply go back, and only then
+ * may the queue remove its spool file.
+ *
+ * Runs in: deliver process, as the owner of the mail store (_talonmail);
+ * it never sees the spool directory, only the descriptors it is handed.
+ * Trusts: the queue, and the spool file only as far as spool_read checks.
+ */
+#include "queue/deliver.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "core/conf.h"
+#include "core/ipc.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/syncpool.h"
+#include "core/util.h"
+#include "daemon/msg.h"
+#include "queue/maildir.h"
+#include "queue/spool.h"
+
+#define ROUND_JOBS 256	/* copies per batch (a bigger single request still goes whole) */
+
+struct req {
+	struct req *next;
+	uint64_t id;
+	int fd;
+	bool recovering;
+	struct spool_env env;
+	bool have_env;
+	uint64_t off, len;
+	uint32_t *idx;
+	size_t n_idx;
+	const char *bad;	/* the spool file did not parse */
+};
+
+static struct {
+	struct loop *loop;
+	struct ipc *parent, *queue;
+	struct maildir_store *store;
+	struct syncpool *pool;
+	struct req *reqs, **tail;
+	struct timer kick;
+	bool stopping;
+} D;
+
+static void
+req_free(struct req *r)
+{
+	if (r->fd >= 0)
+		close(r->fd);
+	if (r->have_env)
+		spool_env_free(&r->env);
+	free(r->idx);
+	free(r);
+}
+
+static void
+drop_all(void)
+{
+	while (D.reqs) {
+		struct req *r = D.reqs;
+		D.reqs = r->next;
+		req_free(r);
+	}
+	D.tail = &D.reqs;
+}
+
+static void
+queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	if (m->type != MSG_DELIVER)
+		fatal("deliver: unexpected message type %u from queue", m->type);
+	struct req *r = xcalloc(1, sizeof *r);
+	r->id = m->id;
+	r->fd = m->fd;
+	m->fd = -1;
+	r->recovering = ipc_get_u32(m) != 0;
+	uint32_t n = ipc_get_u32(m);
+	if (n == 0 || n > 100000)
+		fatal("deliver: bad recipient count %u", n);
+	r->idx = xcalloc(n, sizeof *r->idx);
+	for (uint32_t i = 0; i < n; i++)
+		r->idx[i] = ipc_get_u32(m);
+	r->n_idx = n;
+	ipc_get_end(m);
+	struct stat st;
+	if (r->fd < 0 || fstat(r->fd, &st) < 0)
+		r->bad = "no spool file descriptor";
+	else if (spool_read(r->fd, (uint64_t)st.st_size, &r->env, &r->off, &r->len, &r->bad) == 0)
+		r->have_env = true;
+	*D.tail = r;
+	D.tail = &r->next;
+}
+
+static void
+queue_close(struct ipc *c, void *arg)
+{
+	/* the queue died: nobody to answer; it redelivers what it had */
+	log_warn("deliver event=queue-gone");
+	ipc_free(&D.queue);
+	drop_all();
+}
+
+struct job {
+	struct req *r;
+	uint32_t idx;
+	struct maildir_job mj;
+};
+
+static void
+reply(struct req *r, struct job *jobs, size_t nj)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	ipc_put_u32(&b, (uint32_t)r->n_idx);
+	for (size_t i = 0; i < r->n_idx; i++) {
+		struct job *j = NULL;
+		for (size_t k = 0; k < nj; k++)
+			if (jobs[k].r == r && jobs[k].idx == r->idx[i])
+				j = &jobs[k];
+		uint32_t e = EINVAL;
+		const char *text = r->bad ? r->bad : "recipient index out of range";
+		char path[600];
+		if (j != NULL) {
+			e = (uint32_t)j->mj.err;
+			if (e == 0) {
+				snprintf(path, sizeof path, "%s/Maildir/new/%s", j->mj.user, j->mj.name);
+				text = path;
+			} else {
+				text = j->mj.why;
+			}
+		}
+		ipc_put_u32(&b, r->idx[i]);
+		ipc_put_u32(&b, e);
+		ipc_put_str(&b, text);
+	}
+	if (b.err)
+		fatal("deliver: reply for %s too large", r->env.qid);
+	if (D.queue != NULL)
+		ipc_send(D.queue, MSG_DELIVER_DONE, r->id, -1, b.data, b.len);
+	buf_free(&b);
+}
+
+static void
+round_run(void)
+{
+	struct req *batch = NULL, **bt = &batch;
+	size_t nj = 0;
+	/* take whole requests up to the round size */
+	while (D.reqs && (nj == 0 || nj + D.reqs->n_idx <= ROUND_JOBS)) {
+		struct req *r = D.reqs;
+		D.reqs = r->next;
+		r->next = NULL;
+		*bt = r;
+		bt = &r->next;
+		nj += r->n_idx;
+	}
+	if (D.reqs == NULL)
+		D.tail = &D.reqs;
+	if (batch == NULL)
+		return;
+	struct job *jobs = xcalloc(nj, sizeof *jobs);
+	int *fds = xcalloc(nj, sizeof *fds), *errs = xcalloc(nj, sizeof *errs);
+	struct job **fj = xcalloc(nj, sizeof *fj);
+	size_t n = 0, nf = 0;
+	/* 1: every copy into tmp/ */
+	for (struct req *r = batch; r; r = r->next) {
+		if (r->bad != NULL)
+			continue;
+		for (size_t i = 0; i < r->n_idx; i++) {
+			const struct spool_rcpt *rc = NULL;
+			for (size_t k = 0; k < r->env.n_rcpts; k++)
+				if (r->env.rcpts[k].idx == r->idx[i])
+					rc = &r->env.rcpts[k];
+			if (rc == NULL)
+				continue;
+			struct job *j = &jobs[n++];
+			j->r = r;
+			j->idx = r->idx[i];
+			if (maildir_write(D.store, &r->env, rc, r->fd, r->off, r->len,
+			    r->recovering, &j->mj) == 0 && j->mj.fd >= 0) {
+				fj[nf] = j;
+				fds[nf++] = j->mj.fd;
+			}
+		}
+	}
+	/* 2: durable together */
+	syncpool_fsync(D.pool, fds, errs, nf);
+	for (size_t i = 0; i < nf; i++)
+		if (errs[i] != 0) {
+			fj[i]->mj.err = errs[i];
+			snprintf(fj[i]->mj.why, sizeof fj[i]->mj.why, "fsync: %s", strerror(errs[i]));
+			maildir_discard(D.store, &fj[i]->mj);
+		}
+	/* 3: into new/ */
+	for (size_t i = 0; i < n; i++)
+		if (jobs[i].mj.err == 0)
+			maildir_commit(D.store, &jobs[i].mj);
+	/* 4: the new/ directories; a failure here makes the whole batch
+	 * uncertain: report it failed (it is redone with a look in cur/) */
+	if (maildir_sync(D.store, D.pool) < 0)
+		for (size_t i = 0; i < n; i++)
+			if (jobs[i].mj.err == 0) {
+				jobs[i].mj.err = EIO;
+				snprintf(jobs[i].mj.why, sizeof jobs[i].mj.why, "fsync of new/ failed");
+			}
+	for (struct req *r = batch; r; r = r->next)
+		reply(r, jobs, n);
+	while (batch) {
+		struct req *r = batch;
+		batch = r->next;
+		req_free(r);
+	}
+	free(jobs);
+	free(fds);
+	free(errs);
+	free(fj);
+}
+
+static void
+kick_cb(struct loop *l, void *arg)
+{
+}
+
+static void
+before_sleep(struct loop *l, void *arg)
+{
+	round_run();
+	if (D.reqs != NULL)
+		timer_set(l, &D.kick, 0);
+	else if (D.stopping)
+		loop_stop(l);
+}
+
+static void
+parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	switch (m->type) {
+	case MSG_DELIVER_PEER:
+		ipc_get_end(m);
+		if (m->fd < 0)
+			fatal("deliver: DELIVER_PEER without descriptor");
+		ipc_free(&D.queue);
+		drop_all();
+		D.queue = ipc_new(D.loop, m->fd, queue_msg, queue_close, NULL);
+		m->fd = -1;
+		break;
+	case MSG_STOP:
+		(void)ipc_get_u32(m);
+		ipc_get_end(m);
+		D.stopping = true;
+		break;
+	default:
+		fatal("deliver: unexpected message type %u from parent", m->type);
+	}
+	if (m->fd >= 0)
+		close(m->fd);
+}
+
+static void
+parent_close(struct ipc *c, void *arg)
+{
+	log_warn("deliver event=parent-gone");
+	ipc_free(&D.parent);
+	D.stopping = true;
+}
+
+void
+deliver_main(const struct conf *conf, int parent_fd, int queue_fd, int store_fd)
+{
+	memset(&D, 0, sizeof D);
+	D.tail = &D.reqs;
+	D.loop = loop_new();
+	if (D.loop == NULL)
+		fatal("deliver: cannot create event loop");
+	D.store = maildir_store_new(store_fd, conf->hostname);
+	D.pool = syncpool_new(8);
+	timer_init(&D.kick, kick_cb, NULL);
+	D.parent = ipc_new(D.loop, parent_fd, parent_msg, parent_close, NULL);
+	if (queue_fd >= 0)
+		D.queue = ipc_new(D.loop, queue_fd, queue_msg, queue_close, NULL);
+	loop_before_sleep(D.loop, before_sleep, NULL);
+	log_info("deliver event=start");
+	loop_run(D.loop);
+	log_info("deliver event=stop");
+	drop_all();
+	ipc_free(&D.queue);
+	ipc_free(&D.parent);
+	maildir_store_free(&D.store);
+	syncpool_free(&D.pool);
+	loop_free(&D.loop);
+	exit(0);
+}

@@ -1,0 +1,14 @@
+/*
+ * queue/deliver.h - the deliver process: local delivery into Maildir.
+ */
+#ifndef TALON_DELIVER_H
+#define TALON_DELIVER_H
+
+struct conf;
+
+/* Never returns.  parent_fd: channel to the parent; queue_fd: channel to
+ * the queue (-1 until the parent sends one); store_fd: the mail store. */
+void deliver_main(const struct conf *conf, int parent_fd, int queue_fd, int store_fd)
+	__attribute__((noreturn));
+
+#endif
