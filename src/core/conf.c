@@ -69,25 +69,7 @@ perr(struct pctx *p, const char *fmt, ...)
 static const char *
 esc(char dst[CONF_ESC_MAX], const char *s)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	for (; *s; s++) {
-		unsigned char ch = (unsigned char)*s;
-		if (o + 4 + 3 >= CONF_ESC_MAX) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"') {
-			dst[o++] = (char)ch;
-		} else {
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[ch >> 4];
-			dst[o++] = hex[ch & 15];
-		}
-	}
-	dst[o] = '\0';
+	log_escape(dst, CONF_ESC_MAX, s, strlen(s));
 	return dst;
 }
 

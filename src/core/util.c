@@ -141,13 +141,17 @@ log_escape(char *dst, size_t dstsz, const void *src, size_t len)
 		return;
 	for (size_t i = 0; i < len; i++) {
 		unsigned char c = s[i];
+		/* room for the widest form (\xNN) plus "..." and the NUL */
+		if (o + 4 + 3 >= dstsz) {
+			if (dstsz >= 4) {
+				memcpy(dst + o, "...", 3);
+				o += 3;
+			}
+			break;
+		}
 		if (c >= 0x20 && c < 0x7f && c != '\\' && c != '"') {
-			if (o + 1 >= dstsz)
-				break;
 			dst[o++] = (char)c;
 		} else {
-			if (o + 4 >= dstsz)
-				break;
 			dst[o++] = '\\';
 			dst[o++] = 'x';
 			dst[o++] = hex[c >> 4];

@@ -39,9 +39,9 @@ bool str_copy(char *dst, size_t dstsz, const char *src);
 /* Parse a decimal unsigned number in [0, max]; false on garbage/overflow. */
 bool parse_u64(const char *s, uint64_t max, uint64_t *out);
 
-/* Escape untrusted bytes for a log line: printable ASCII kept (except
- * backslash and double quote), everything else as \xNN.  Output is
- * truncated to dstsz-1 bytes and always NUL-terminated. */
+/* Escape untrusted bytes for a log line or a diagnostic: printable ASCII
+ * kept (except backslash and double quote), everything else as \xNN.
+ * Output that would not fit ends in "..."; always NUL-terminated. */
 void log_escape(char *dst, size_t dstsz, const void *src, size_t len);
 
 /* Monotonic milliseconds and wall-clock seconds. */

@@ -312,9 +312,14 @@ child_add(enum ckind kind, pid_t pid, unsigned slot, int fd)
 	return c;
 }
 
+/* Fork one of the two disk processes: it gets its channel to us and the
+ * one directory it works in, and nothing else (not even the TLS key it
+ * inherited: freeing the context wipes the key material in its copy). */
 static void
-spawn_queue(void)
+spawn_service(enum ckind kind, int dirfd, uid_t uid, gid_t gid,
+    void (*main_fn)(const struct conf *, int, int))
 {
+	const char *role = role_name(kind);
 	int sp[2];
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
 		fatal("parent: socketpair: %s", strerror(errno));
@@ -322,52 +327,35 @@ spawn_queue(void)
 	if (pid < 0)
 		fatal("parent: fork: %s", strerror(errno));
 	if (pid == 0) {
-		child_common_setup("queue");
-		/* the queue has no use for the TLS key it inherited: free the
-		 * context, which wipes the key material in this copy */
+		child_common_setup(role);
 		if (P.g->tls != NULL) {
 			SSL_CTX_free(P.g->tls);
 			P.g->tls = NULL;
 		}
-		int keep[] = { sp[1], P.spool_fd };
+		int keep[] = { sp[1], dirfd };
 		close_except(keep, NELEM(keep));
-		drop_privileges(P.queue_uid, P.queue_gid, "queue", NULL);
+		drop_privileges(uid, gid, role, NULL);
 		fcntl(sp[1], F_SETFL, O_NONBLOCK);
-		queue_main(P.g->conf, sp[1], P.spool_fd);
+		main_fn(P.g->conf, sp[1], dirfd);
+		_exit(1);	/* not reached */
 	}
 	close(sp[1]);
 	fcntl(sp[0], F_SETFL, O_NONBLOCK);
-	child_add(C_QUEUE, pid, 0, sp[0]);
-	log_info("parent event=spawn role=queue pid=%d", (int)pid);
+	child_add(kind, pid, 0, sp[0]);
+	log_info("parent event=spawn role=%s pid=%d", role, (int)pid);
 	link_queue_deliver();
+}
+
+static void
+spawn_queue(void)
+{
+	spawn_service(C_QUEUE, P.spool_fd, P.queue_uid, P.queue_gid, queue_main);
 }
 
 static void
 spawn_deliver(void)
 {
-	int sp[2];
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0)
-		fatal("parent: socketpair: %s", strerror(errno));
-	pid_t pid = fork();
-	if (pid < 0)
-		fatal("parent: fork: %s", strerror(errno));
-	if (pid == 0) {
-		child_common_setup("deliver");
-		if (P.g->tls != NULL) {
-			SSL_CTX_free(P.g->tls);	/* wipes the inherited key */
-			P.g->tls = NULL;
-		}
-		int keep[] = { sp[1], P.store_fd };
-		close_except(keep, NELEM(keep));
-		drop_privileges(P.deliver_uid, P.deliver_gid, "deliver", NULL);
-		fcntl(sp[1], F_SETFL, O_NONBLOCK);
-		deliver_main(P.g->conf, sp[1], -1, P.store_fd);
-	}
-	close(sp[1]);
-	fcntl(sp[0], F_SETFL, O_NONBLOCK);
-	child_add(C_DELIVER, pid, 0, sp[0]);
-	log_info("parent event=spawn role=deliver pid=%d", (int)pid);
-	link_queue_deliver();
+	spawn_service(C_DELIVER, P.store_fd, P.deliver_uid, P.deliver_gid, deliver_main);
 }
 
 /* A new channel between the queue and a worker: returns the worker's end

@@ -280,7 +280,7 @@ parent_close(struct ipc *c, void *arg)
 }
 
 void
-deliver_main(const struct conf *conf, int parent_fd, int queue_fd, int store_fd)
+deliver_main(const struct conf *conf, int parent_fd, int store_fd)
 {
 	memset(&D, 0, sizeof D);
 	D.tail = &D.reqs;
@@ -291,8 +291,6 @@ deliver_main(const struct conf *conf, int parent_fd, int queue_fd, int store_fd)
 	D.pool = syncpool_new(8);
 	timer_init(&D.kick, kick_cb, NULL);
 	D.parent = ipc_new(D.loop, parent_fd, parent_msg, parent_close, NULL);
-	if (queue_fd >= 0)
-		D.queue = ipc_new(D.loop, queue_fd, queue_msg, queue_close, NULL);
 	loop_before_sleep(D.loop, before_sleep, NULL);
 	log_info("deliver event=start");
 	loop_run(D.loop);

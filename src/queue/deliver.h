@@ -6,9 +6,9 @@
 
 struct conf;
 
-/* Never returns.  parent_fd: channel to the parent; queue_fd: channel to
- * the queue (-1 until the parent sends one); store_fd: the mail store. */
-void deliver_main(const struct conf *conf, int parent_fd, int queue_fd, int store_fd)
+/* Never returns.  parent_fd: channel to the parent (which later sends the
+ * channel to the queue); store_fd: the mail store. */
+void deliver_main(const struct conf *conf, int parent_fd, int store_fd)
 	__attribute__((noreturn));
 
 #endif

@@ -43,25 +43,7 @@
 static const char *
 esc(char dst[ESC_MAX], const char *s, size_t n)
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t o = 0;
-	for (size_t i = 0; i < n; i++) {
-		unsigned char ch = (unsigned char)s[i];
-		if (o + 4 + 3 >= ESC_MAX) {
-			memcpy(dst + o, "...", 3);
-			o += 3;
-			break;
-		}
-		if (ch >= 0x20 && ch < 0x7f && ch != '\\' && ch != '"') {
-			dst[o++] = (char)ch;
-		} else {
-			dst[o++] = '\\';
-			dst[o++] = 'x';
-			dst[o++] = hex[ch >> 4];
-			dst[o++] = hex[ch & 15];
-		}
-	}
-	dst[o] = '\0';
+	log_escape(dst, ESC_MAX, s, n);
 	return dst;
 }
 
