@@ -76,10 +76,10 @@ fuzz-short: $(FUZZ_BIN)
 unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
-integration: build-asan/talon
+integration: build-asan/talon build/talon
 	TALON_BIN=$(CURDIR)/build-asan/talon /usr/bin/python3 -m pytest -q tests/integration
 
-test: asan
+test: asan build/talon
 	scripts/test.sh
 
 deps:

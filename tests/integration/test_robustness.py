@@ -327,10 +327,6 @@ def test_children_run_unprivileged(talon):
             st = f.read()
         uids = re.search(r"^Uid:\s+(\d+)\s+(\d+)\s+(\d+)", st, re.M).groups()
         assert set(uids) == {str(pwd.getpwnam(user).pw_uid)}, (role, uids)
-    # smtp workers live in an empty root-owned directory: no file system
-    spid = talon.child_pids("smtp")[0]
-    assert os.readlink("/proc/%d/root" % spid) == os.path.join(talon.dir, "state", "empty")
-    assert os.listdir(os.path.join(talon.dir, "state", "empty")) == []
     # the store belongs to the delivery user, the spool to the queue user
     st = os.stat(os.path.join(talon.dir, "store"))
     assert st.st_uid == pwd.getpwnam("_talonmail").pw_uid
@@ -380,4 +376,27 @@ def test_stuck_queue_gives_451_not_a_hang(talon_factory):
     # the queue resumes and the service works again
     with t.smtp() as s:
         s.sendmail("s@example.org", ["alice@test.example"], b"Subject: later\r\n\r\nx\r\n")
+    t.wait_messages("alice", 1)
+
+
+RELEASE = os.path.join(os.path.dirname(TALON), "..", "build", "talon")
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="chroot needs root")
+def test_release_build_chroots_smtp_workers(talon_factory):
+    """smtp workers live in an empty root-owned directory: no file system.
+    (The sanitizer build skips the chroot so LeakSanitizer can read /proc;
+    `make test` builds the release binary for this test.)"""
+    assert os.path.exists(RELEASE), "make test builds build/talon"
+    t = talon_factory().start(binary=RELEASE)
+    jail = os.path.join(t.dir, "state", "empty")
+    t.wait_log(r"jail=%s" % re.escape(jail))
+    spid = t.child_pids("smtp")[0]
+    assert os.readlink("/proc/%d/root" % spid) == jail
+    assert os.listdir(jail) == []
+    st = os.stat(jail)
+    assert st.st_uid == 0 and st.st_mode & 0o022 == 0
+    # and it still serves mail, TLS included
+    with t.smtp_tls() as s:
+        s.sendmail("s@example.org", ["alice@test.example"], b"Subject: jail\r\n\r\nx\r\n")
     t.wait_messages("alice", 1)
