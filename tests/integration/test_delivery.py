@@ -182,3 +182,30 @@ def test_many_pipelined_commands_in_one_write(talon):
     assert c.reply()[0] == 250
     assert c.reply()[0] == 221
     talon.wait_messages("alice", 1)
+
+
+def test_ipv6_listener_and_address_literal_helo(talon_factory):
+    import socket as _s
+    probe = _s.socket(_s.AF_INET6)
+    probe.bind(("::1", 0))
+    port6 = probe.getsockname()[1]
+    probe.close()
+    t = talon_factory(listeners=[])
+    t.listeners = ["listen smtp 127.0.0.1:%d" % t.port, "listen smtp [::1]:%d" % port6]
+    t.write_files()
+    t.start()
+    s = _s.create_connection(("::1", port6), timeout=10)
+    from conftest import RawClient
+    c = RawClient(s)
+    c.expect(220)
+    assert c.cmd("EHLO [IPv6:::1]")[0] == 250
+    assert c.cmd("MAIL FROM:<s@[IPv6:2001:db8::1]>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@test.example>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    c.send(b"Subject: v6\r\n\r\nx\r\n.\r\n")
+    assert c.reply()[0] == 250
+    c.cmd("QUIT")
+    msg = t.wait_messages("alice", 1)[0]
+    assert b"Received: from [IPv6:::1] ([::1])" in msg
+    assert b"Return-Path: <s@[IPv6:2001:db8::1]>" in msg
+    t.wait_log(r"event=connect client=\[::1\] listener=\[::1\]:%d" % port6)
