@@ -400,3 +400,37 @@ def test_release_build_chroots_smtp_workers(talon_factory):
     with t.smtp_tls() as s:
         s.sendmail("s@example.org", ["alice@test.example"], b"Subject: jail\r\n\r\nx\r\n")
     t.wait_messages("alice", 1)
+
+
+def test_reload_picks_up_a_new_certificate(talon_factory, tmp_path):
+    import ssl
+    t = talon_factory().start()
+
+    def served_cn():
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        with socket.create_connection(("127.0.0.1", t.port_tls), timeout=10) as raw:
+            with ctx.wrap_socket(raw) as s:
+                der = s.getpeercert(binary_form=True)
+        out = subprocess.run(["openssl", "x509", "-inform", "DER", "-noout", "-subject"],
+                             input=der, capture_output=True, check=True)
+        return out.stdout.decode()
+
+    assert "mail.test.example" in served_cn()
+    key, cert = str(tmp_path / "k2.pem"), str(tmp_path / "c2.pem")
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256",
+                    "-nodes", "-days", "2", "-subj", "/CN=renewed.test.example",
+                    "-keyout", key, "-out", cert], check=True, capture_output=True)
+    with open(t.conf) as f:
+        text = f.read()
+    text = re.sub(r"tls-cert .*", "tls-cert " + cert, text)
+    text = re.sub(r"tls-key .*", "tls-key " + key, text)
+    with open(t.conf, "w") as f:
+        f.write(text)
+    t.reload()
+    t.wait_log(r"event=reload result=ok")
+    deadline = time.time() + 10
+    while "renewed.test.example" not in served_cn():
+        assert time.time() < deadline, "the new certificate is not served"
+        time.sleep(0.2)
