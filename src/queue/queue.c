@@ -1,15 +1,20 @@
 /*
  * queue/queue.c - spool commit and local delivery.
  *
- * Data flow: an smtp worker asks OPEN; we create spool/tmp/QID and pass it
- * the descriptor.  The worker writes content and envelope and says COMMIT.
- * All COMMITs that arrive in one loop round are made durable together in
- * the before-sleep hook: fsync each file, rename it into spool/queue/,
- * fsync spool/queue once (group commit), and only then reply COMMIT_OK,
- * upon which the worker answers 250.  Committed messages are then handed
- * to the deliver process (queue/deliver.c) as read-only descriptors; the
- * spool file is unlinked when every recipient has its copy.  At start, spool/tmp is emptied (nobody got a 250
- * for those) and everything in spool/queue is delivered again; Maildir
+ * Data flow: an smtp worker asks OPEN; we create spool/queue/QID (mode 0600)
+ * and pass it the descriptor.  The worker writes content and envelope and
+ * says COMMIT.  All COMMITs that arrive in one loop round are made durable
+ * together in the before-sleep hook: each file is checked and marked
+ * committed (mode 0640), then every file of the round and the spool/queue
+ * directory (whose entries were created at OPEN) are fsynced at once
+ * (group commit: no fsync waits for another), and only then do we reply
+ * COMMIT_OK, upon which the worker answers 250.  No rename: a file is
+ * committed when its mode says so and both fsyncs are done.
+ *
+ * Committed messages are handed to the deliver process (queue/deliver.c)
+ * as read-only descriptors; the spool file is unlinked when every
+ * recipient has its copy.  At start, files still 0600 are removed (nobody
+ * got a 250 for them) and every committed one is delivered again; Maildir
  * names are deterministic, so a message delivered before a crash is found
  * and not delivered twice.
  *
@@ -73,7 +78,7 @@ static struct {
 	struct ipc *parent;
 	struct peer *peers;
 	struct qmsg *msgs;	/* all messages we know of */
-	int spool_fd, tmp_fd, q_fd;
+	int spool_fd, q_fd;
 	struct ipc *deliver;	/* NULL while the deliver process restarts */
 	size_t n_inflight;
 	struct syncpool *pool;
@@ -136,7 +141,7 @@ do_open(struct peer *p, struct ipc_msg *im)
 	struct qmsg *m = xcalloc(1, sizeof *m);
 	m->serial = ++Q.serial;
 	spool_new_qid(m->qid);
-	m->fd = openat(Q.tmp_fd, m->qid, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+	m->fd = openat(Q.q_fd, m->qid, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, SPOOL_MODE_OPEN);
 	if (m->fd < 0) {
 		int e = errno;
 		log_err("queue event=open queue=%s error=\"%s\"", m->qid, strerror(e));
@@ -151,7 +156,7 @@ do_open(struct peer *p, struct ipc_msg *im)
 	int dfd = dup(m->fd);
 	if (dfd < 0) {
 		int e = errno;
-		unlinkat(Q.tmp_fd, m->qid, 0);
+		unlinkat(Q.q_fd, m->qid, 0);
 		qmsg_free(m);
 		reply_errno(p, MSG_OPEN_FAIL, im->id, e);
 		return;
@@ -163,10 +168,11 @@ do_open(struct peer *p, struct ipc_msg *im)
 	buf_free(&b);
 }
 
+/* Drop a file nobody was told 250 for. */
 static void
 drop_tmp(struct qmsg *m)
 {
-	unlinkat(Q.tmp_fd, m->qid, 0);
+	unlinkat(Q.q_fd, m->qid, 0);
 	qmsg_free(m);
 }
 
@@ -263,56 +269,48 @@ static void
 commit_round(void)
 {
 	struct qmsg *ms[ROUND_MAX];
-	int fds[ROUND_MAX], errs[ROUND_MAX];
+	int fds[ROUND_MAX + 1], errs[ROUND_MAX + 1];
 	size_t n = 0;
 
-	for (struct qmsg *m = Q.msgs; m && n < ROUND_MAX; m = m->next)
-		if (m->st == Q_COMMITTING) {
-			ms[n] = m;
-			fds[n++] = m->fd;
+	for (struct qmsg *m = Q.msgs, *next; m && n < ROUND_MAX; m = next) {
+		next = m->next;
+		if (m->st != Q_COMMITTING)
+			continue;
+		/* the mode is the commit mark recovery goes by; the fsync
+		 * below makes it durable together with the data */
+		if (fchmod(m->fd, SPOOL_MODE_COMMITTED) < 0) {
+			int e = errno;
+			log_err("queue event=commit queue=%s error=\"fchmod: %s\"", m->qid, strerror(e));
+			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
+			drop_tmp(m);
+			continue;
 		}
+		ms[n] = m;
+		fds[n++] = m->fd;
+	}
 	if (n == 0)
 		return;
-	/* all files of the round in parallel: they share journal commits */
+	/* every file of the round and the directory holding their entries,
+	 * all at once: none of these fsyncs has to wait for another */
+	fds[n] = Q.q_fd;
 	uint64_t t0 = now_ms();
-	syncpool_fsync(Q.pool, fds, errs, n);
+	syncpool_fsync(Q.pool, fds, errs, n + 1);
 	log_debug("queue event=commit-round files=%zu fsync_ms=%llu", n,
 	    (unsigned long long)(now_ms() - t0));
-	size_t n_ok = 0;
+	int dir_err = errs[n];
 	for (size_t i = 0; i < n; i++) {
 		struct qmsg *m = ms[i];
-		if (errs[i] == 0 && renameat(Q.tmp_fd, m->qid, Q.q_fd, m->qid) < 0)
-			errs[i] = errno;
-		if (errs[i] != 0) {
-			log_err("queue event=commit queue=%s error=\"%s\"", m->qid, strerror(errs[i]));
-			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, errs[i]);
+		int e = errs[i] ? errs[i] : dir_err;
+		if (e != 0) {
+			/* we cannot promise durability: refuse, deliver nothing
+			 * of it (the client will retry) */
+			log_err("queue event=commit queue=%s error=\"fsync: %s\"", m->qid, strerror(e));
+			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
 			drop_tmp(m);
-			ms[i] = NULL;
 			continue;
 		}
 		m->st = Q_READY;
 		m->recovering = false;
-		n_ok++;
-	}
-	if (n_ok == 0)
-		return;
-	/* one directory fsync makes every rename of this round durable */
-	int dir_rc = fsync(Q.q_fd);
-	int e = errno;
-	for (size_t i = 0; i < n; i++) {
-		struct qmsg *m = ms[i];
-		if (m == NULL)
-			continue;
-		if (dir_rc < 0) {
-			/* we cannot promise durability: refuse, deliver nothing
-			 * of it (the client will retry) */
-			log_err("queue event=commit queue=%s error=\"spool dir fsync: %s\"",
-			    m->qid, strerror(e));
-			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
-			unlinkat(Q.q_fd, m->qid, 0);
-			qmsg_free(m);
-			continue;
-		}
 		log_info("queue event=queued queue=%s session=%s from=<%s> nrcpt=%zu size=%llu",
 		    m->qid, m->env.session, m->env.sender, m->env.n_rcpts,
 		    (unsigned long long)m->len);
@@ -505,13 +503,17 @@ recover(void)
 	struct dirent *de;
 	int fd;
 
-	/* nobody was told 250 for files still in tmp/ */
-	if ((fd = dup(Q.tmp_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
+	/* spool/tmp is where older versions built files: nobody was told
+	 * 250 for what is left there */
+	int tmp_fd = openat(Q.spool_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (tmp_fd >= 0 && (fd = dup(tmp_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
 		while ((de = readdir(d)) != NULL)
 			if (de->d_name[0] != '.')
-				unlinkat(Q.tmp_fd, de->d_name, 0);
+				unlinkat(tmp_fd, de->d_name, 0);
 		closedir(d);
 	}
+	if (tmp_fd >= 0)
+		close(tmp_fd);
 	if ((fd = dup(Q.q_fd)) < 0 || (d = fdopendir(fd)) == NULL)
 		fatal("queue: cannot read spool/queue: %s", strerror(errno));
 	size_t n = 0;
@@ -524,6 +526,14 @@ recover(void)
 		struct stat st;
 		snprintf(m->qid, sizeof m->qid, "%.*s", (int)(sizeof m->qid - 1), de->d_name);
 		m->fd = openat(Q.q_fd, de->d_name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (spool_qid_valid(de->d_name) && m->fd >= 0 && fstat(m->fd, &st) == 0 &&
+		    (st.st_mode & 0777) == SPOOL_MODE_OPEN) {
+			/* never committed: nobody was told 250 for it */
+			log_info("queue event=recover file=%s action=removed-uncommitted", de->d_name);
+			unlinkat(Q.q_fd, de->d_name, 0);
+			qmsg_free(m);
+			continue;
+		}
 		if (spool_qid_valid(de->d_name) && (m->fd < 0 || fstat(m->fd, &st) < 0)) {
 			/* an operational problem (permissions, I/O), not a bad
 			 * file: leave it where it is for the admin */
@@ -630,7 +640,6 @@ queue_main(const struct conf *conf, int parent_fd, int spool_fd)
 	if (Q.loop == NULL)
 		fatal("queue: cannot create event loop");
 	Q.spool_fd = spool_fd;
-	Q.tmp_fd = subdir(spool_fd, "tmp");
 	Q.q_fd = subdir(spool_fd, "queue");
 	fsync(spool_fd);
 	Q.pool = syncpool_new(8);

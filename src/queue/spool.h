@@ -2,8 +2,8 @@
  * queue/spool.h - the spool file format.
  *
  * One file per message, written by the smtp worker into a descriptor the
- * queue handed it, committed by the queue (fsync, rename into queue/,
- * directory fsync):
+ * queue handed it, committed by the queue (mode 0640, file and directory
+ * fsync):
  *
  *   "TALONQ1\n"                        8 bytes magic
  *   content                            the message, LF line ends, our
@@ -32,6 +32,10 @@
 #define SPOOL_TRAILER_LEN	24
 #define SPOOL_RECORDS_MAX	(1u << 20)
 #define SPOOL_QID_MAX		24
+/* A spool file is created 0600 and made 0640 when the queue commits it:
+ * after a crash, a 0600 file was never acknowledged and is removed. */
+#define SPOOL_MODE_OPEN		0600
+#define SPOOL_MODE_COMMITTED	0640
 
 enum spool_rec {
 	SPOOL_R_QID = 1,	/* text */
