@@ -439,3 +439,26 @@ def test_reload_picks_up_a_new_certificate(talon_factory, tmp_path):
     while "renewed.test.example" not in served_cn():
         assert time.time() < deadline, "the new certificate is not served"
         time.sleep(0.2)
+
+
+def test_recovery_removes_uncommitted_and_keeps_corrupt(talon_factory):
+    """At start, a spool file still at mode 0600 was never acknowledged and
+    is removed; a committed (0640) file that does not parse is moved to
+    spool/corrupt/, never deleted."""
+    t = talon_factory()
+    q = os.path.join(t.dir, "spool", "queue")
+    os.makedirs(q)
+    for name, mode in (("1K0XZ9F46ST01", 0o600), ("1K0XZ9F46ST02", 0o640)):
+        p = os.path.join(q, name)
+        with open(p, "wb") as f:
+            f.write(b"TALONQ1\nhalf a message")
+        os.chmod(p, mode)
+        if os.geteuid() == 0:     # as if the queue (_talonq) had written them
+            import pwd
+            pw = pwd.getpwnam("_talonq")
+            os.chown(p, pw.pw_uid, pw.pw_gid)
+    t.start()
+    t.wait_log(r"event=recover file=1K0XZ9F46ST01 action=removed-uncommitted")
+    t.wait_log(r"event=recover file=1K0XZ9F46ST02 error=.* action=moved-to-corrupt")
+    assert os.listdir(q) == []
+    assert os.listdir(os.path.join(t.dir, "spool", "corrupt")) == ["1K0XZ9F46ST02"]
