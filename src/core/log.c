@@ -10,9 +10,11 @@
 #include <string.h>
 #include <syslog.h>
 #include <time.h>
+#include <sys/types.h>
 #include <unistd.h>
 
 static char log_proc[16] = "talon";
+static pid_t log_pid;	/* cached: set again by log_set_proc after fork */
 static bool log_stderr = true, log_syslog, log_debug_on;
 
 void
@@ -29,6 +31,7 @@ void
 log_set_proc(const char *proc)
 {
 	snprintf(log_proc, sizeof log_proc, "%s", proc);
+	log_pid = getpid();
 }
 
 void
@@ -58,7 +61,8 @@ vlog(enum log_level lvl, const char *fmt, va_list ap)
 		int n = snprintf(line, sizeof line,
 		    "%04d-%02d-%02dT%02d:%02d:%02d.%03ldZ talon[%d]: %s %s: %s\n",
 		    tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday, tm.tm_hour,
-		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000, (int)getpid(),
+		    tm.tm_min, tm.tm_sec, ts.tv_nsec / 1000000,
+		    (int)(log_pid ? log_pid : getpid()),
 		    log_proc, names[lvl], msg);
 		if (n < 0)
 			return;
