@@ -79,7 +79,10 @@ unit: $(UNIT_BIN)
 integration: build-asan/talon build/talon
 	TALON_BIN=$(CURDIR)/build-asan/talon /usr/bin/python3 -m pytest -q tests/integration
 
-test: asan build/talon
+# deps first: on a fresh machine the compilers and libraries may be missing
+test:
+	scripts/install-deps.sh
+	$(MAKE) asan build/talon
 	scripts/test.sh
 
 deps:
