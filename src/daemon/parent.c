@@ -46,7 +46,6 @@
 #include "queue/users.h"
 #include "smtp/server.h"
 
-#define MAX_SLOTS 64
 
 enum ckind { C_SMTP, C_QUEUE, C_DELIVER };
 

@@ -43,7 +43,6 @@
 #include "queue/spool.h"
 
 #define RETRY_MS	(60 * 1000)
-#define DELIVER_BATCH	64
 
 struct peer {
 	struct peer *next;

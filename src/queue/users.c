@@ -21,6 +21,7 @@
 #include "queue/users.h"
 
 #include <errno.h>
+#include <stddef.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -212,17 +213,23 @@ name_key(char key[NAME_MAX_LEN + 1], const char *s, size_t n)
 	return true;
 }
 
-/* Binary searches by hand: bsearch() with a NULL base and no elements is
- * undefined, and an empty users or aliases file is legitimate. */
-static const struct user_ent *
-user_lookup(const struct users *u, const char *key)
+/* Binary search by hand: bsearch() with a NULL base and no elements is
+ * undefined, and an empty users or aliases file is legitimate.  Both entry
+ * types start with their name, so one search serves both tables. */
+_Static_assert(offsetof(struct user_ent, name) == 0, "name first");
+_Static_assert(offsetof(struct alias_ent, name) == 0, "name first");
+
+static const void *
+name_search(const void *base, size_t n, size_t stride, const char *key)
 {
-	size_t lo = 0, hi = u ? u->n : 0;
+	const char *b = base;
+	size_t lo = 0, hi = base ? n : 0;
 	while (lo < hi) {
 		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key, u->v[mid].name);
+		const char *name = *(char *const *)(const void *)(b + mid * stride);
+		int c = strcmp(key, name);
 		if (c == 0)
-			return &u->v[mid];
+			return b + mid * stride;
 		if (c < 0)
 			hi = mid;
 		else
@@ -231,21 +238,16 @@ user_lookup(const struct users *u, const char *key)
 	return NULL;
 }
 
+static const struct user_ent *
+user_lookup(const struct users *u, const char *key)
+{
+	return u ? name_search(u->v, u->n, sizeof *u->v, key) : NULL;
+}
+
 static const struct alias_ent *
 alias_lookup(const struct aliases *a, const char *key)
 {
-	size_t lo = 0, hi = a ? a->n : 0;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		int c = strcmp(key, a->v[mid].name);
-		if (c == 0)
-			return &a->v[mid];
-		if (c < 0)
-			hi = mid;
-		else
-			lo = mid + 1;
-	}
-	return NULL;
+	return a ? name_search(a->v, a->n, sizeof *a->v, key) : NULL;
 }
 
 /* The local part s[0..n), any case: an alias first, else a user; when the
