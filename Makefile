@@ -11,7 +11,7 @@ PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypt -pthread
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -pthread -Isrc $(WARN) $(PKG_CFLAGS)
 
-SRC_LIB   := $(sort $(wildcard src/core/*.c src/smtp/*.c src/queue/*.c src/daemon/*.c src/cli/*.c))
+SRC_LIB   := $(sort $(wildcard src/*/*.c))
 SRC_LIB   := $(filter-out src/cli/main.c,$(SRC_LIB))
 UNIT_SRC  := $(sort $(wildcard tests/unit/test_*.c))
 FUZZ_SRC  := $(sort $(wildcard fuzz/fuzz_*.c))

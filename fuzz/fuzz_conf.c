@@ -17,7 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "core/conf.h"
+#include "mail/conf.h"
 #include "core/diag.h"
 #include "core/util.h"
 

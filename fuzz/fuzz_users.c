@@ -21,7 +21,7 @@
 
 #include "core/diag.h"
 #include "core/util.h"
-#include "queue/users.h"
+#include "mail/users.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

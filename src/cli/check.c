@@ -12,11 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/conf.h"
+#include "mail/conf.h"
 #include "core/diag.h"
 #include "core/tls.h"
 #include "core/util.h"
-#include "queue/users.h"
+#include "mail/users.h"
 
 static void
 check_dir(struct diag *d, const struct conf *c, const char *what, const char *path)

@@ -34,16 +34,16 @@
 #include <unistd.h>
 
 #include "core/compat.h"
-#include "core/conf.h"
+#include "mail/conf.h"
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/tls.h"
 #include "core/util.h"
 #include "daemon/msg.h"
-#include "queue/deliver.h"
+#include "deliver/deliver.h"
 #include "queue/queue.h"
-#include "queue/users.h"
+#include "mail/users.h"
 #include "smtp/server.h"
 
 

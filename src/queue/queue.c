@@ -33,14 +33,14 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/conf.h"
+#include "mail/conf.h"
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/syncpool.h"
 #include "core/util.h"
 #include "daemon/msg.h"
-#include "queue/spool.h"
+#include "mail/spool.h"
 
 #define RETRY_MS	(60 * 1000)
 

@@ -33,7 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "core/conf.h"
+#include "mail/conf.h"
 #include "core/io.h"
 #include "core/ipc.h"
 #include "core/log.h"
@@ -41,8 +41,8 @@
 #include "core/tls.h"
 #include "core/util.h"
 #include "daemon/msg.h"
-#include "queue/spool.h"
-#include "queue/users.h"
+#include "mail/spool.h"
+#include "mail/users.h"
 #include "smtp/addr.h"
 #include "smtp/cmd.h"
 #include "smtp/data.h"

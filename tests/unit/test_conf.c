@@ -11,7 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/conf.h"
+#include "mail/conf.h"
 #include "core/diag.h"
 #include "core/util.h"
 #include "t.h"
@@ -168,8 +168,13 @@ T(test_defaults)
 	CHECK_STR(diag_text(&d), "");
 	CHECK_INT(d.n_err, 0);
 	CHECK_INT(d.n_warn, 0);
-	CHECK(c->tls_cert == NULL && c->tls_key == NULL && c->control == NULL);
-	CHECK(c->run_as == NULL && c->queue_user == NULL);
+	CHECK(c->tls_cert == NULL && c->tls_key == NULL);
+	/* the control socket defaults to the state directory */
+	CHECK(c->control != NULL && strlen(c->control) > 13 &&
+	    strcmp(c->control + strlen(c->control) - 13, "/control.sock") == 0);
+	CHECK(c->run_as == NULL && c->queue_user == NULL && c->policy_user == NULL &&
+	    c->admin_group == NULL);
+	CHECK_INT(c->ipv6_client_prefix, 64);
 	CHECK_INT(c->workers, 1);
 	CHECK_INT(c->max_message_size, 25 * 1024 * 1024);
 	CHECK_INT(c->max_rcpts, 100);
@@ -487,7 +492,7 @@ T(test_limits)
 		{ "limit size 10m\n",
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
-		  "errors, shutdown-grace)\n" },
+		  "errors, shutdown-grace, ipv6-client-prefix)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },
@@ -565,15 +570,15 @@ T(test_unknown_and_duplicate)
 		{ "lisen smtp 127.0.0.1:25\n",
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
 		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, deliver-user, workers, limit, log)\n" },
+		  "run-as, queue-user, deliver-user, policy-user, admin-group, workers, limit, log)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
 		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, deliver-user, workers, limit, log)\n" },
+		  "run-as, queue-user, deliver-user, policy-user, admin-group, workers, limit, log)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
 		  "domain, listen, tls-cert, tls-key, store, spool, state, users, aliases, "
-		  "control, run-as, queue-user, deliver-user, workers, limit, log)\n" },
+		  "control, run-as, queue-user, deliver-user, policy-user, admin-group, workers, limit, log)\n" },
 		{ "hostname other.example\n",
 		  "talon.conf:9: hostname given twice (first at line 1)\n" },
 		{ "store /x\n", "talon.conf:9: store given twice (first at line 4)\n" },

@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-#include "queue/spool.h"
+#include "mail/spool.h"
 #include "t.h"
 
 static struct spool_env

@@ -11,7 +11,7 @@
 
 #include "core/diag.h"
 #include "core/util.h"
-#include "queue/users.h"
+#include "mail/users.h"
 #include "t.h"
 
 #define YESCRYPT "$y$j9T$abcdefghijklmnop$wRwvHNqzMkHLG74uLLCRVTwaZ.a1aIothEUeYGf9oED"

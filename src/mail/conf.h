@@ -1,5 +1,5 @@
 /*
- * core/conf.h - talon.conf: line-based directives, errors with file:line.
+ * mail/conf.h - talon.conf: line-based directives, errors with file:line.
  *
  * Input:   the config file (trusted to be written by the admin, but still
  *          parsed defensively: any byte may appear).
@@ -15,10 +15,12 @@
  *        KIND is "smtp"; ADDR is IPv4, "[IPv6]" or "*"
  *   tls-cert PATH / tls-key PATH
  *   store PATH / spool PATH / state PATH / users PATH / aliases PATH
- *   control PATH
+ *   control PATH           control socket (default STATE/control.sock)
  *   run-as USER            smtp workers' user when started as root
  *   deliver-user USER      Maildir delivery user (owner of the store)
- *   queue-user USER        queue/delivery process user when started as root
+ *   queue-user USER        queue process user when started as root
+ *   policy-user USER       policy process user when started as root
+ *   admin-group GROUP      members may use the control socket (root always)
  *   workers N              smtp worker processes (SO_REUSEPORT), 1..64
  *   limit message-size BYTES[k|m]
  *   limit recipients N
@@ -28,6 +30,7 @@
  *   limit data-timeout SECONDS
  *   limit errors N
  *   limit shutdown-grace SECONDS
+ *   limit ipv6-client-prefix N   connections-per-ip counts IPv6 by /N (1..128)
  *   log stderr|syslog|both
  *
  * Details fixed by conf.c: '#' anywhere starts a comment; a CR before the
@@ -72,7 +75,8 @@ struct conf {
 	size_t n_listens;
 	char *tls_cert, *tls_key;	/* NULL when not set */
 	char *store, *spool, *state, *users, *aliases, *control;
-	char *run_as, *queue_user, *deliver_user;	/* NULL: defaults */
+	char *run_as, *queue_user, *deliver_user, *policy_user;	/* NULL: defaults */
+	char *admin_group;	/* may use the control socket besides root */
 	unsigned workers;
 	uint64_t max_message_size;	/* default 25 MiB */
 	unsigned max_rcpts;		/* default 100 */
@@ -82,6 +86,7 @@ struct conf {
 	unsigned data_timeout;		/* seconds, default 600 */
 	unsigned max_errors;		/* default 10 */
 	unsigned shutdown_grace;	/* seconds, default 10 */
+	unsigned ipv6_client_prefix;	/* an IPv6 client is its /N, default 64 */
 	bool log_stderr, log_syslog;	/* default stderr only */
 };
 

@@ -1,9 +1,9 @@
 /*
- * queue/spool.c - spool file records and trailer, queue IDs.
+ * mail/spool.c - spool file records and trailer, queue IDs.
  * Input:  files written by the smtp worker (less trusted than us).
  * Runs in: smtp worker (encode), queue (decode).
  */
-#include "queue/spool.h"
+#include "mail/spool.h"
 
 #include <errno.h>
 #include <stdlib.h>

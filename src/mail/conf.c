@@ -1,5 +1,5 @@
 /*
- * core/conf.c - the talon.conf parser (grammar in conf.h).
+ * mail/conf.c - the talon.conf parser (grammar in conf.h).
  *
  * Input:   the config text, any bytes, not NUL-terminated.  Lines end with
  *          LF; a CR right before the LF is dropped (files edited on other
@@ -15,7 +15,7 @@
  * Not here: whether the named files and directories exist or are readable,
  *          whether run-as/queue-user/deliver-user exist (callers check both).
  */
-#include "core/conf.h"
+#include "mail/conf.h"
 
 #include <arpa/inet.h>
 #include <errno.h>
@@ -502,6 +502,7 @@ static const struct limit_def {
 	{ "data-timeout", offsetof(struct conf, data_timeout), 1, 86400 },
 	{ "errors", offsetof(struct conf, max_errors), 1, 1000000 },
 	{ "shutdown-grace", offsetof(struct conf, shutdown_grace), 0, 3600 },
+	{ "ipv6-client-prefix", offsetof(struct conf, ipv6_client_prefix), 1, 128 },
 };
 
 enum { LIMIT_PER_IP = 3 };	/* index of connections-per-ip above */
@@ -517,7 +518,7 @@ do_limit(struct pctx *p, const struct directive_def *dd, char **av, unsigned ac)
 	if (i == NELEM(limit_defs)) {
 		perr(p, "unknown limit \"%s\" (expected one of: message-size, recipients, "
 		    "connections, connections-per-ip, command-timeout, data-timeout, errors, "
-		    "shutdown-grace)", esc(e, av[0]));
+		    "shutdown-grace, ipv6-client-prefix)", esc(e, av[0]));
 		return;
 	}
 	const struct limit_def *ld = &limit_defs[i];
@@ -575,6 +576,10 @@ static const struct directive_def directives[] = {
 	    offsetof(struct conf, queue_user) },
 	{ "deliver-user", "deliver-user USER", 1, 1, false, do_sys_user,
 	    offsetof(struct conf, deliver_user) },
+	{ "policy-user", "policy-user USER", 1, 1, false, do_sys_user,
+	    offsetof(struct conf, policy_user) },
+	{ "admin-group", "admin-group GROUP", 1, 1, false, do_sys_user,
+	    offsetof(struct conf, admin_group) },
 	{ "workers", "workers N", 1, 1, false, do_workers, 0 },
 	{ "limit", "limit NAME VALUE", 2, 2, true, do_limit, 0 },
 	{ "log", "log stderr|syslog|both", 1, 1, false, do_log, 0 },
@@ -758,6 +763,7 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->data_timeout = 600;
 	c->max_errors = 10;
 	c->shutdown_grace = 10;
+	c->ipv6_client_prefix = 64;
 	c->log_stderr = true;
 	c->log_syslog = false;
 
@@ -795,6 +801,9 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	}
 	if (!stopped)
 		final_checks(&p);
+	/* the control socket lives in the state directory unless named */
+	if (c->control == NULL && c->state != NULL)
+		c->control = xasprintf("%s/control.sock", c->state);
 	free(line);
 	free(p.base);
 	return c;
@@ -869,6 +878,8 @@ conf_free(struct conf **cp)
 	free(c->run_as);
 	free(c->queue_user);
 	free(c->deliver_user);
+	free(c->policy_user);
+	free(c->admin_group);
 	free(c);
 	*cp = NULL;
 }

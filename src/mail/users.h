@@ -1,5 +1,5 @@
 /*
- * queue/users.h - the users file (Dovecot passwd-file style) and the
+ * mail/users.h - the users file (Dovecot passwd-file style) and the
  * aliases file (aliases(5)), and recipient resolution over both.
  *
  * users:   user:{SCHEME}hash[:uid:gid:gecos:home:shell:extra]

@@ -1,5 +1,5 @@
 /*
- * queue/maildir.h - local delivery into Maildir (one file per recipient).
+ * store/maildir.h - local delivery into Maildir (one file per recipient).
  *
  * For each recipient: write Return-Path, Delivered-To and the content to
  * store/<user>/Maildir/tmp/NAME, fsync it, link it to new/NAME (link, not
@@ -18,7 +18,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "queue/spool.h"
+#include "mail/spool.h"
 
 struct maildir_store;
 struct syncpool;

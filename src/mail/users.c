@@ -1,5 +1,5 @@
 /*
- * queue/users.c - the users file, the aliases file, and resolution of a
+ * mail/users.c - the users file, the aliases file, and resolution of a
  * recipient's local part to mailbox names (rules in users.h).
  *
  * Input:   admin-written files, any bytes: lines end with LF (a CR before
@@ -18,7 +18,7 @@
  * targets are lowercased because aliases(5) matches them without case.
  * Password hashes never appear in messages, only their scheme prefix.
  */
-#include "queue/users.h"
+#include "mail/users.h"
 
 #include <errno.h>
 #include <stddef.h>

@@ -1,5 +1,5 @@
 /*
- * queue/deliver.c - the deliver process: copies committed spool files into
+ * deliver/deliver.c - the deliver process: copies committed spool files into
  * Maildir for the queue.
  *
  * The queue sends DELIVER with a read-only descriptor of a committed spool
@@ -13,7 +13,7 @@
  * it never sees the spool directory, only the descriptors it is handed.
  * Trusts: the queue, and the spool file only as far as spool_read checks.
  */
-#include "queue/deliver.h"
+#include "deliver/deliver.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -22,15 +22,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "core/conf.h"
+#include "mail/conf.h"
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/syncpool.h"
 #include "core/util.h"
 #include "daemon/msg.h"
-#include "queue/maildir.h"
-#include "queue/spool.h"
+#include "store/maildir.h"
+#include "mail/spool.h"
 
 #define ROUND_JOBS 256	/* copies per batch (a bigger single request still goes whole) */
 

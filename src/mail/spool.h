@@ -1,5 +1,5 @@
 /*
- * queue/spool.h - the spool file format.
+ * mail/spool.h - the spool file format.
  *
  * One file per message, written by the smtp worker into a descriptor the
  * queue handed it, committed by the queue (mode 0640, file and directory

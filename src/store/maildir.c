@@ -1,7 +1,7 @@
 /*
- * queue/maildir.c - durable Maildir delivery.
+ * store/maildir.c - durable Maildir delivery.
  */
-#include "queue/maildir.h"
+#include "store/maildir.h"
 
 #include <dirent.h>
 #include <errno.h>

@@ -1,5 +1,5 @@
 /*
- * queue/deliver.h - the deliver process: local delivery into Maildir.
+ * deliver/deliver.h - the deliver process: local delivery into Maildir.
  */
 #ifndef TALON_DELIVER_H
 #define TALON_DELIVER_H
