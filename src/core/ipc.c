@@ -1,11 +1,13 @@
 /*
  * core/ipc.c - SOCK_SEQPACKET message channels with fd passing.
- * Trusts: its peers are our own processes; still bounds-checks everything
- * and treats violations as fatal bugs.  Runs in: every daemon process.
+ * Trusts: nothing a peer sends: a bad header, a refused message or a peer
+ * that stops reading closes the channel (see ipc.h), never the process.
+ * Runs in: every daemon process.
  */
 #include "core/ipc.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
@@ -16,11 +18,38 @@
 #include "core/loop.h"
 #include "core/util.h"
 
+/* Header on the wire: u32 type, u32 payload length, u64 request id, all
+ * big-endian (16 bytes). */
 struct hdr {
 	uint32_t type;
 	uint32_t len;
 	uint64_t id;
 };
+#define HDR_LEN 16
+
+static void
+hdr_put(uint8_t *p, const struct hdr *h)
+{
+	for (int i = 0; i < 4; i++) {
+		p[i] = (uint8_t)(h->type >> (24 - 8 * i));
+		p[4 + i] = (uint8_t)(h->len >> (24 - 8 * i));
+	}
+	for (int i = 0; i < 8; i++)
+		p[8 + i] = (uint8_t)(h->id >> (56 - 8 * i));
+}
+
+static void
+hdr_get(const uint8_t *p, struct hdr *h)
+{
+	h->type = h->len = 0;
+	h->id = 0;
+	for (int i = 0; i < 4; i++) {
+		h->type = h->type << 8 | p[i];
+		h->len = h->len << 8 | p[4 + i];
+	}
+	for (int i = 0; i < 8; i++)
+		h->id = h->id << 8 | p[8 + i];
+}
 
 struct outmsg {
 	struct outmsg *next;
@@ -36,12 +65,17 @@ struct ipc {
 	ipc_close_cb on_close;
 	void *arg;
 	struct outmsg *head, **tail;
+	size_t queued;		/* bytes in head..tail */
+	const char *reason;	/* why we close it, NULL for a plain EOF */
+	char why[112];		/* reason with the message type, for logs */
+	struct timer bad;	/* delivers a close decided inside ipc_send */
 	bool dead;
 	bool in_cb;		/* inside on_msg: ipc_free must defer */
 	bool freed;		/* ipc_free was called from on_msg */
 };
 
 static void ipc_event(struct loop *l, int fd, unsigned ev, void *arg);
+static void ipc_bad_cb(struct loop *l, void *arg);
 
 struct ipc *
 ipc_new(struct loop *l, int fd, ipc_msg_cb on_msg, ipc_close_cb on_close, void *arg)
@@ -53,15 +87,16 @@ ipc_new(struct loop *l, int fd, ipc_msg_cb on_msg, ipc_close_cb on_close, void *
 	c->on_close = on_close;
 	c->arg = arg;
 	c->tail = &c->head;
+	timer_init(&c->bad, ipc_bad_cb, c);
 	if (loop_add(l, fd, LOOP_READ, ipc_event, c) < 0)
 		fatal("ipc: cannot watch fd %d", fd);
 	return c;
 }
 
-int
-ipc_fd(const struct ipc *c)
+const char *
+ipc_close_reason(const struct ipc *c)
 {
-	return c->fd;
+	return c->why[0] ? c->why : c->reason;
 }
 
 void
@@ -71,6 +106,7 @@ ipc_free(struct ipc **cp)
 	if (c == NULL)
 		return;
 	*cp = NULL;
+	timer_cancel(c->loop, &c->bad);
 	if (c->fd >= 0) {
 		loop_del(c->loop, c->fd);
 		close(c->fd);
@@ -131,45 +167,81 @@ flush_out(struct ipc *c)
 		c->head = o->next;
 		if (c->head == NULL)
 			c->tail = &c->head;
+		c->queued -= o->len;
 		if (o->fd >= 0)
 			close(o->fd);
 		free(o);
 	}
+	if (c->fd < 0)
+		return;
 	loop_mod(c->loop, c->fd, LOOP_READ | (c->head && !c->dead ? LOOP_WRITE : 0));
+}
+
+/* Close the channel from the loop, not from inside the caller's send. */
+static void
+fail_later(struct ipc *c, const char *why)
+{
+	if (c->reason == NULL)
+		c->reason = why;
+	c->dead = true;
+	timer_set(c->loop, &c->bad, 0);
+}
+
+static void
+ipc_bad_cb(struct loop *l, void *arg)
+{
+	struct ipc *c = arg;
+	if (c->fd >= 0)
+		loop_del(l, c->fd);
+	c->on_close(c, c->arg);	/* owner frees c */
 }
 
 void
 ipc_send(struct ipc *c, uint32_t type, uint64_t id, int fd, const void *data, size_t len)
 {
-	if (len > IPC_MAX - sizeof(struct hdr))
-		fatal("ipc: message type %u too large (%zu bytes)", type, len);
-	struct outmsg *o = xmalloc(sizeof *o + sizeof(struct hdr) + len);
+	if (c->dead || len > IPC_MAX - HDR_LEN ||
+	    c->queued + len > IPC_QUEUE_MAX) {
+		/* a message of ours that is too big is our bug, but the peer
+		 * that stopped reading is the usual cause: either way this
+		 * channel is done, and the process goes on */
+		if (!c->dead)
+			log_err("ipc: cannot queue message type %u (%zu bytes, %zu waiting)",
+			    type, len, c->queued);
+		if (fd >= 0)
+			close(fd);
+		fail_later(c, len > IPC_MAX - HDR_LEN ? "message too large" :
+		    "peer does not read");
+		return;
+	}
+	struct outmsg *o = xmalloc(sizeof *o + HDR_LEN + len);
 	struct hdr h = { type, (uint32_t)len, id };
-	memcpy(o->data, &h, sizeof h);
+	hdr_put(o->data, &h);
 	if (len)
-		memcpy(o->data + sizeof h, data, len);
-	o->len = sizeof h + len;
+		memcpy(o->data + HDR_LEN, data, len);
+	o->len = HDR_LEN + len;
 	o->fd = fd;
 	o->next = NULL;
 	*c->tail = o;
 	c->tail = &o->next;
+	c->queued += o->len;
 	if (c->head == o)
 		flush_out(c);
 	else
 		loop_mod(c->loop, c->fd, LOOP_READ | LOOP_WRITE);
 }
 
-int
-ipc_send_blocking(int sock, uint32_t type, uint64_t id, int fd, const void *data, size_t len)
+void
+ipc_send_buf(struct ipc *c, uint32_t type, uint64_t id, int fd, struct buf *b)
 {
-	uint8_t tmp[IPC_MAX];
-	struct hdr h = { type, (uint32_t)len, id };
-	if (len > sizeof tmp - sizeof h)
-		return -1;
-	memcpy(tmp, &h, sizeof h);
-	if (len)
-		memcpy(tmp + sizeof h, data, len);
-	return send_one(sock, tmp, sizeof h + len, fd);
+	if (b->err) {
+		log_err("ipc: message type %u does not fit", type);
+		if (fd >= 0)
+			close(fd);
+		fail_later(c, "message too large");
+	} else {
+		ipc_send(c, type, id, fd, b->data, b->len);
+	}
+	buf_reset(b);
 }
 
 static void
@@ -201,10 +273,7 @@ ipc_event(struct loop *l, int fd, unsigned ev, void *arg)
 		}
 		if (n == 0) {
 			loop_del(l, fd);
-			if (c->on_close == NULL)
-				fatal("ipc: peer closed fd %d", fd);
-			else
-				c->on_close(c, c->arg);	/* owner frees c */
+			c->on_close(c, c->arg);	/* owner frees c */
 			return;
 		}
 		int rfd = -1;
@@ -221,98 +290,37 @@ ipc_event(struct loop *l, int fd, unsigned ev, void *arg)
 				}
 			}
 		}
-		if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < sizeof(struct hdr))
-			fatal("ipc: malformed message on fd %d (%zd bytes)", fd, n);
-		struct hdr h;
-		memcpy(&h, rbuf, sizeof h);
-		if (h.len != (size_t)n - sizeof h)
-			fatal("ipc: length mismatch type %u: %u vs %zd", h.type, h.len, n);
-		struct ipc_msg m = { .type = h.type, .id = h.id, .fd = rfd,
-			.p = rbuf + sizeof h, .end = rbuf + n };
-		c->in_cb = true;
-		c->on_msg(c, &m, c->arg);
-		c->in_cb = false;
-		if (c->freed) {	/* the handler closed the channel */
-			ipc_free(&c);
+		struct hdr h = { 0 };
+		const char *bad = NULL;
+		if ((size_t)n >= HDR_LEN)
+			hdr_get(rbuf, &h);
+		if ((mh.msg_flags & (MSG_TRUNC | MSG_CTRUNC)) || (size_t)n < HDR_LEN)
+			bad = "malformed datagram";
+		else if (h.len != (size_t)n - HDR_LEN)
+			bad = "length does not match the datagram";
+		if (bad == NULL) {
+			struct ipc_msg m = { .type = h.type, .id = h.id, .fd = rfd,
+				.data = rbuf + HDR_LEN, .len = (size_t)n - HDR_LEN };
+			c->in_cb = true;
+			bad = c->on_msg(c, &m, c->arg);
+			c->in_cb = false;
+			rfd = m.fd;	/* still ours unless the handler took it */
+			if (c->freed) {	/* the handler closed the channel */
+				if (rfd >= 0)
+					close(rfd);
+				ipc_free(&c);
+				return;
+			}
+		}
+		if (rfd >= 0)
+			close(rfd);
+		if (bad != NULL) {
+			c->reason = bad;
+			snprintf(c->why, sizeof c->why, "%s (message type %u)", bad, h.type);
+			c->dead = true;
+			loop_del(l, fd);
+			c->on_close(c, c->arg);	/* owner frees c */
 			return;
 		}
 	}
-}
-
-static void
-need(struct ipc_msg *m, size_t n)
-{
-	if ((size_t)(m->end - m->p) < n)
-		fatal("ipc: truncated message type %u", m->type);
-}
-
-void
-ipc_put_u32(struct buf *b, uint32_t v)
-{
-	buf_append(b, &v, sizeof v);
-}
-
-void
-ipc_put_u64(struct buf *b, uint64_t v)
-{
-	buf_append(b, &v, sizeof v);
-}
-
-void
-ipc_put_str(struct buf *b, const char *s)
-{
-	size_t n = s ? strlen(s) : 0;
-	ipc_put_u32(b, (uint32_t)n);
-	buf_append(b, s, n);
-}
-
-void
-ipc_put_bytes(struct buf *b, const void *p, size_t n)
-{
-	buf_append(b, p, n);
-}
-
-uint32_t
-ipc_get_u32(struct ipc_msg *m)
-{
-	uint32_t v;
-	need(m, sizeof v);
-	memcpy(&v, m->p, sizeof v);
-	m->p += sizeof v;
-	return v;
-}
-
-uint64_t
-ipc_get_u64(struct ipc_msg *m)
-{
-	uint64_t v;
-	need(m, sizeof v);
-	memcpy(&v, m->p, sizeof v);
-	m->p += sizeof v;
-	return v;
-}
-
-char *
-ipc_get_str(struct ipc_msg *m)
-{
-	uint32_t n = ipc_get_u32(m);
-	need(m, n);
-	char *s = xstrndup((const char *)m->p, n);
-	m->p += n;
-	return s;
-}
-
-void
-ipc_get_bytes(struct ipc_msg *m, void *dst, size_t n)
-{
-	need(m, n);
-	memcpy(dst, m->p, n);
-	m->p += n;
-}
-
-void
-ipc_get_end(struct ipc_msg *m)
-{
-	if (m->p != m->end)
-		fatal("ipc: %zd trailing bytes in message type %u", m->end - m->p, m->type);
 }

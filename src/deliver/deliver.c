@@ -22,15 +22,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mail/conf.h"
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/syncpool.h"
 #include "core/util.h"
-#include "daemon/msg.h"
-#include "store/maildir.h"
 #include "mail/spool.h"
+#include "proto/parent.h"
+#include "proto/queue_deliver.h"
+#include "store/maildir.h"
 
 #define ROUND_JOBS 256	/* copies per batch (a bigger single request still goes whole) */
 
@@ -55,6 +55,8 @@ static struct {
 	struct req *reqs, **tail;
 	struct timer kick;
 	bool stopping;
+	struct proto_deliver_settings set;
+	int store_fd;
 } D;
 
 static void
@@ -79,37 +81,40 @@ drop_all(void)
 	D.tail = &D.reqs;
 }
 
-static void
+/* A request from the queue.  One that does not decode closes the channel
+ * (the queue is a peer like any other); the parent reconnects us. */
+static const char *
 queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
-	if (m->type != MSG_DELIVER)
-		fatal("deliver: unexpected message type %u from queue", m->type);
+	struct proto_deliver d;
+	if (m->type != PROTO_DELIVER)
+		return "unexpected message";
+	if (proto_deliver_dec(m, &d) < 0)
+		return "bad DELIVER";
 	struct req *r = xcalloc(1, sizeof *r);
 	r->id = m->id;
 	r->fd = m->fd;
 	m->fd = -1;
-	r->recovering = ipc_get_u32(m) != 0;
-	uint32_t n = ipc_get_u32(m);
-	if (n == 0 || n > 100000)
-		fatal("deliver: bad recipient count %u", n);
-	r->idx = xcalloc(n, sizeof *r->idx);
-	for (uint32_t i = 0; i < n; i++)
-		r->idx[i] = ipc_get_u32(m);
-	r->n_idx = n;
-	ipc_get_end(m);
+	r->recovering = d.recovering;
+	r->idx = xcalloc(d.n, sizeof *r->idx);
+	memcpy(r->idx, d.idx, d.n * sizeof *r->idx);
+	r->n_idx = d.n;
 	struct stat st;
-	if (r->fd < 0 || fstat(r->fd, &st) < 0)
+	if (fstat(r->fd, &st) < 0)
 		r->bad = "no spool file descriptor";
 	else if (spool_read(r->fd, (uint64_t)st.st_size, &r->env, &r->off, &r->len, &r->bad) == 0)
 		r->have_env = true;
 	*D.tail = r;
 	D.tail = &r->next;
+	return NULL;
 }
 
 static void
 queue_close(struct ipc *c, void *arg)
 {
 	/* the queue died: nobody to answer; it redelivers what it had */
+	if (ipc_close_reason(c) != NULL)
+		log_err("deliver event=peer-refused role=queue reason=\"%s\"", ipc_close_reason(c));
 	log_warn("deliver event=queue-gone");
 	ipc_free(&D.queue);
 	drop_all();
@@ -124,9 +129,8 @@ struct job {
 static void
 reply(struct req *r, struct job *jobs, size_t nj)
 {
-	struct buf b;
-	buf_init(&b, IPC_MAX);
-	ipc_put_u32(&b, (uint32_t)r->n_idx);
+	static struct proto_deliver_done dd;	/* 50 KB: not on the stack */
+	dd.n = (uint32_t)r->n_idx;
 	for (size_t i = 0; i < r->n_idx; i++) {
 		struct job *j = NULL;
 		for (size_t k = 0; k < nj; k++)
@@ -144,15 +148,13 @@ reply(struct req *r, struct job *jobs, size_t nj)
 				text = j->mj.why;
 			}
 		}
-		ipc_put_u32(&b, r->idx[i]);
-		ipc_put_u32(&b, e);
-		ipc_put_str(&b, text);
+		dd.item[i].idx = r->idx[i];
+		dd.item[i].err = e;
+		/* a path that does not fit is cut: it is only for the log */
+		snprintf(dd.item[i].text, sizeof dd.item[i].text, "%.*s", PROTO_DONE_TEXT_MAX, text);
 	}
-	if (b.err)
-		fatal("deliver: reply for %s too large", r->env.qid);
 	if (D.queue != NULL)
-		ipc_send(D.queue, MSG_DELIVER_DONE, r->id, -1, b.data, b.len);
-	buf_free(&b);
+		proto_deliver_done_send(D.queue, r->id, &dd);
 }
 
 static void
@@ -246,29 +248,47 @@ before_sleep(struct loop *l, void *arg)
 		loop_stop(l);
 }
 
-static void
+static const char *
 parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
 	switch (m->type) {
-	case MSG_DELIVER_PEER:
-		ipc_get_end(m);
-		if (m->fd < 0)
-			fatal("deliver: DELIVER_PEER without descriptor");
+	case PROTO_DELIVER_SETTINGS: {
+		struct proto_deliver_settings set;
+		if (proto_deliver_settings_dec(m, &set) < 0)
+			return "bad DELIVER_SETTINGS";
+		if (D.set.gen != 0 && set.gen != D.set.gen)
+			log_info("deliver event=reload generation=%u hostname=%s", set.gen,
+			    set.hostname);
+		D.set = set;
+		if (D.store == NULL)
+			D.store = maildir_store_new(D.store_fd, set.hostname);
+		else
+			maildir_store_set_host(D.store, set.hostname);
+		break;
+	}
+	case PROTO_PEER: {
+		struct proto_peer pe;
+		if (proto_peer_dec(m, &pe) < 0 || pe.role != ROLE_QUEUE)
+			return "bad PEER";
+		if (D.store == NULL)
+			return "PEER before settings";
 		ipc_free(&D.queue);
 		drop_all();
 		D.queue = ipc_new(D.loop, m->fd, queue_msg, queue_close, NULL);
 		m->fd = -1;
 		break;
-	case MSG_STOP:
-		(void)ipc_get_u32(m);
-		ipc_get_end(m);
+	}
+	case PROTO_STOP: {
+		struct proto_stop st;
+		if (proto_stop_dec(m, &st) < 0)
+			return "bad STOP";
 		D.stopping = true;
 		break;
-	default:
-		fatal("deliver: unexpected message type %u from parent", m->type);
 	}
-	if (m->fd >= 0)
-		close(m->fd);
+	default:
+		return "unexpected message";
+	}
+	return NULL;
 }
 
 static void
@@ -280,14 +300,14 @@ parent_close(struct ipc *c, void *arg)
 }
 
 void
-deliver_main(const struct conf *conf, int parent_fd, int store_fd)
+deliver_main(int parent_fd, int store_fd)
 {
 	memset(&D, 0, sizeof D);
 	D.tail = &D.reqs;
 	D.loop = loop_new();
 	if (D.loop == NULL)
 		fatal("deliver: cannot create event loop");
-	D.store = maildir_store_new(store_fd, conf->hostname);
+	D.store_fd = store_fd;	/* the store is made when the settings come */
 	D.pool = syncpool_new(8);
 	timer_init(&D.kick, kick_cb, NULL);
 	D.parent = ipc_new(D.loop, parent_fd, parent_msg, parent_close, NULL);

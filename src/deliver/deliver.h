@@ -4,11 +4,9 @@
 #ifndef TALON_DELIVER_H
 #define TALON_DELIVER_H
 
-struct conf;
-
 /* Never returns.  parent_fd: channel to the parent (which later sends the
  * channel to the queue); store_fd: the mail store. */
-void deliver_main(const struct conf *conf, int parent_fd, int store_fd)
+void deliver_main(int parent_fd, int store_fd)
 	__attribute__((noreturn));
 
 #endif

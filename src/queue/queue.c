@@ -33,14 +33,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mail/conf.h"
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/syncpool.h"
 #include "core/util.h"
-#include "daemon/msg.h"
 #include "mail/spool.h"
+#include "proto/parent.h"
+#include "proto/queue_deliver.h"
+#include "proto/smtp_queue.h"
 
 #define RETRY_MS	(60 * 1000)
 
@@ -52,7 +53,6 @@ struct peer {
 
 enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DELIVERING, Q_DEFERRED };
 
-#define DELIVER_CHUNK	200	/* recipients per DELIVER request (reply fits IPC_MAX) */
 #define DELIVER_INFLIGHT 512	/* messages handed to deliver at once */
 
 struct qmsg {
@@ -73,7 +73,7 @@ struct qmsg {
 
 static struct {
 	struct loop *loop;
-	const struct conf *conf;
+	struct proto_queue_settings set;
 	struct ipc *parent;
 	struct peer *peers;
 	struct qmsg *msgs;	/* all messages we know of */
@@ -112,31 +112,17 @@ qmsg_find(const char *qid, enum qstate st)
 	return NULL;
 }
 
-static void
-reply(struct peer *p, uint32_t type, uint64_t id, int fd, const struct buf *b)
-{
-	if (p == NULL) {
-		if (fd >= 0)
-			close(fd);
-		return;
-	}
-	ipc_send(p->ipc, type, id, fd, b ? b->data : NULL, b ? b->len : 0);
-}
-
+/* Replies go nowhere once the worker is gone (peer NULL). */
 static void
 reply_errno(struct peer *p, uint32_t type, uint64_t id, int e)
 {
-	struct buf b;
-	buf_init(&b, IPC_MAX);
-	ipc_put_u32(&b, (uint32_t)e);
-	reply(p, type, id, -1, &b);
-	buf_free(&b);
+	if (p != NULL)
+		proto_errno_send(p->ipc, type, id, e);
 }
 
 static void
 do_open(struct peer *p, struct ipc_msg *im)
 {
-	ipc_get_end(im);
 	struct qmsg *m = xcalloc(1, sizeof *m);
 	m->serial = ++Q.serial;
 	spool_new_qid(m->qid);
@@ -145,7 +131,7 @@ do_open(struct peer *p, struct ipc_msg *im)
 		int e = errno;
 		log_err("queue event=open queue=%s error=\"%s\"", m->qid, strerror(e));
 		free(m);
-		reply_errno(p, MSG_OPEN_FAIL, im->id, e);
+		reply_errno(p, PROTO_OPEN_FAIL, im->id, e);
 		return;
 	}
 	m->st = Q_OPEN;
@@ -157,14 +143,10 @@ do_open(struct peer *p, struct ipc_msg *im)
 		int e = errno;
 		unlinkat(Q.q_fd, m->qid, 0);
 		qmsg_free(m);
-		reply_errno(p, MSG_OPEN_FAIL, im->id, e);
+		reply_errno(p, PROTO_OPEN_FAIL, im->id, e);
 		return;
 	}
-	struct buf b;
-	buf_init(&b, IPC_MAX);
-	ipc_put_str(&b, m->qid);
-	reply(p, MSG_OPEN_OK, im->id, dfd, &b);
-	buf_free(&b);
+	proto_open_ok_send(p->ipc, im->id, dfd, m->qid);
 }
 
 /* Drop a file nobody was told 250 for. */
@@ -176,16 +158,13 @@ drop_tmp(struct qmsg *m)
 }
 
 static void
-do_commit(struct peer *p, struct ipc_msg *im)
+do_commit(struct peer *p, struct ipc_msg *im, const struct proto_commit *c)
 {
-	char *qid = ipc_get_str(im);
-	uint64_t size = ipc_get_u64(im);
-	ipc_get_end(im);
-	struct qmsg *m = qmsg_find(qid, Q_OPEN);
-	free(qid);
+	uint64_t size = c->size;
+	struct qmsg *m = qmsg_find(c->qid, Q_OPEN);
 	if (m == NULL || m->peer != p) {
 		log_err("queue event=commit error=\"unknown queue id from worker %u\"", p->slot);
-		reply_errno(p, MSG_COMMIT_FAIL, im->id, ENOENT);
+		reply_errno(p, PROTO_COMMIT_FAIL, im->id, ENOENT);
 		return;
 	}
 	struct stat st;
@@ -197,7 +176,7 @@ do_commit(struct peer *p, struct ipc_msg *im)
 	if (why != NULL) {
 		log_err("queue event=commit queue=%s error=\"bad spool file: %s\"", m->qid, why);
 		drop_tmp(m);
-		reply_errno(p, MSG_COMMIT_FAIL, im->id, EINVAL);
+		reply_errno(p, PROTO_COMMIT_FAIL, im->id, EINVAL);
 		return;
 	}
 	m->req = im->id;
@@ -205,41 +184,51 @@ do_commit(struct peer *p, struct ipc_msg *im)
 }
 
 static void
-do_abort(struct peer *p, struct ipc_msg *im)
+do_abort(struct peer *p, const char *qid)
 {
-	char *qid = ipc_get_str(im);
-	ipc_get_end(im);
 	struct qmsg *m = qmsg_find(qid, Q_OPEN);
-	free(qid);
 	if (m != NULL && m->peer == p)
 		drop_tmp(m);
 }
 
-static void
+/* A worker's request.  Anything that does not decode closes the channel
+ * (peer_close then drops the worker's open files): a worker is the first
+ * process an attacker would own, and nothing it sends stops the queue. */
+static const char *
 peer_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 {
 	struct peer *p = arg;
+	struct proto_commit cm;
+	struct proto_qid q;
 	switch (im->type) {
-	case MSG_OPEN:
+	case PROTO_OPEN:
+		if (proto_empty_dec(im) < 0)
+			return "bad OPEN";
 		do_open(p, im);
 		break;
-	case MSG_COMMIT:
-		do_commit(p, im);
+	case PROTO_COMMIT:
+		if (proto_commit_dec(im, &cm) < 0)
+			return "bad COMMIT";
+		do_commit(p, im, &cm);
 		break;
-	case MSG_ABORT:
-		do_abort(p, im);
+	case PROTO_ABORT:
+		if (proto_qid_dec(im, &q) < 0)
+			return "bad ABORT";
+		do_abort(p, q.qid);
 		break;
 	default:
-		fatal("queue: unexpected message type %u from worker %u", im->type, p->slot);
+		return "unexpected message";
 	}
-	if (im->fd >= 0)
-		close(im->fd);
+	return NULL;
 }
 
 static void
 peer_close(struct ipc *c, void *arg)
 {
 	struct peer *p = arg;
+	if (ipc_close_reason(c) != NULL)
+		log_err("queue event=peer-refused role=smtp worker=%u reason=\"%s\"", p->slot,
+		    ipc_close_reason(c));
 	/* Files the worker had open were never acknowledged with 250: drop
 	 * them.  Commits already under way still complete; their reply goes
 	 * nowhere (the client saw the connection drop and will retry). */
@@ -280,7 +269,7 @@ commit_round(void)
 		if (fchmod(m->fd, SPOOL_MODE_COMMITTED) < 0) {
 			int e = errno;
 			log_err("queue event=commit queue=%s error=\"fchmod: %s\"", m->qid, strerror(e));
-			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
+			reply_errno(m->peer, PROTO_COMMIT_FAIL, m->req, e);
 			drop_tmp(m);
 			continue;
 		}
@@ -304,7 +293,7 @@ commit_round(void)
 			/* we cannot promise durability: refuse, deliver nothing
 			 * of it (the client will retry) */
 			log_err("queue event=commit queue=%s error=\"fsync: %s\"", m->qid, strerror(e));
-			reply_errno(m->peer, MSG_COMMIT_FAIL, m->req, e);
+			reply_errno(m->peer, PROTO_COMMIT_FAIL, m->req, e);
 			drop_tmp(m);
 			continue;
 		}
@@ -313,7 +302,8 @@ commit_round(void)
 		log_info("queue event=queued queue=%s session=%s from=<%s> nrcpt=%zu size=%llu",
 		    m->qid, m->env.session, m->env.sender, m->env.n_rcpts,
 		    (unsigned long long)m->len);
-		reply(m->peer, MSG_COMMIT_OK, m->req, -1, NULL);
+		if (m->peer != NULL)
+			ipc_send(m->peer->ipc, PROTO_COMMIT_OK, m->req, -1, NULL, 0);
 		m->req = 0;
 		Q.work = true;
 	}
@@ -330,21 +320,12 @@ send_deliver(struct qmsg *m)
 		m->st = Q_DEFERRED;
 		return;
 	}
-	struct buf b;
-	buf_init(&b, IPC_MAX);
-	ipc_put_u32(&b, m->recovering ? 1 : 0);
-	size_t pos = b.len, n = 0;
-	ipc_put_u32(&b, 0);
-	for (size_t i = 0; i < m->env.n_rcpts && n < DELIVER_CHUNK; i++)
-		if (!m->done[i]) {
-			ipc_put_u32(&b, m->env.rcpts[i].idx);
-			n++;
-		}
-	uint32_t n32 = (uint32_t)n;
-	memcpy(b.data + pos, &n32, sizeof n32);
+	struct proto_deliver d = { .recovering = m->recovering, .n = 0 };
+	for (size_t i = 0; i < m->env.n_rcpts && d.n < PROTO_DELIVER_MAX; i++)
+		if (!m->done[i])
+			d.idx[d.n++] = m->env.rcpts[i].idx;
 	/* the reply finds the message by this serial (never a pointer) */
-	ipc_send(Q.deliver, MSG_DELIVER, m->serial, fd, b.data, b.len);
-	buf_free(&b);
+	proto_deliver_send(Q.deliver, m->serial, fd, &d);
 	m->st = Q_DELIVERING;
 	Q.n_inflight++;
 }
@@ -376,23 +357,34 @@ qmsg_by_serial(uint64_t serial)
 	return NULL;
 }
 
-static void
+/* deliver's answer for one message: each recipient it names must be one
+ * we asked for (else the channel is refused and everything in flight is
+ * done again, finding the copies already there). */
+static const char *
 deliver_done(struct ipc_msg *im)
 {
+	static struct proto_deliver_done dd;	/* 50 KB: not on the stack */
+	if (proto_deliver_done_dec(im, &dd) < 0)
+		return "bad DELIVER_DONE";
 	struct qmsg *m = qmsg_by_serial(im->id);
-	uint32_t n = ipc_get_u32(im);
 	if (m == NULL)
-		fatal("queue: DELIVER_DONE for unknown message %llu", (unsigned long long)im->id);
+		return "DELIVER_DONE for a message not in delivery";
+	for (uint32_t k = 0; k < dd.n; k++) {
+		size_t i = 0;
+		while (i < m->env.n_rcpts && m->env.rcpts[i].idx != dd.item[k].idx)
+			i++;
+		if (i == m->env.n_rcpts)
+			return "DELIVER_DONE names a recipient not in the message";
+	}
 	Q.n_inflight--;
 	Q.work = true;
-	for (uint32_t k = 0; k < n; k++) {
-		uint32_t idx = ipc_get_u32(im), e = ipc_get_u32(im);
-		char *text = ipc_get_str(im);
+	for (uint32_t k = 0; k < dd.n; k++) {
+		uint32_t idx = dd.item[k].idx, e = dd.item[k].err;
+		char text[PROTO_DONE_TEXT_MAX * 4 + 1];
+		log_escape(text, sizeof text, dd.item[k].text, strlen(dd.item[k].text));
 		size_t i = 0;
 		while (i < m->env.n_rcpts && m->env.rcpts[i].idx != idx)
 			i++;
-		if (i == m->env.n_rcpts)
-			fatal("queue: DELIVER_DONE names recipient %u not in %s", idx, m->qid);
 		const struct spool_rcpt *r = &m->env.rcpts[i];
 		if (e == 0) {
 			m->done[i] = true;
@@ -404,9 +396,7 @@ deliver_done(struct ipc_msg *im)
 			    m->qid, r->addr, r->user, text,
 			    (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.3.0");
 		}
-		free(text);
 	}
-	ipc_get_end(im);
 	bool all = true;
 	for (size_t i = 0; i < m->env.n_rcpts; i++)
 		all = all && m->done[i];
@@ -423,23 +413,24 @@ deliver_done(struct ipc_msg *im)
 	} else {
 		m->st = Q_READY;	/* the next chunk of recipients */
 	}
+	return NULL;
 }
 
-static void
+static const char *
 deliver_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 {
-	if (im->type != MSG_DELIVER_DONE)
-		fatal("queue: unexpected message type %u from deliver", im->type);
-	deliver_done(im);
-	if (im->fd >= 0)
-		close(im->fd);
+	if (im->type != PROTO_DELIVER_DONE)
+		return "unexpected message";
+	return deliver_done(im);
 }
 
 static void
 deliver_close(struct ipc *c, void *arg)
 {
-	/* the deliver process died: what it had may be half done; it is
-	 * done again, looking for copies already there */
+	/* the deliver process died (or sent what we refuse): what it had may
+	 * be half done; it is done again, looking for copies already there */
+	if (c != NULL && ipc_close_reason(c) != NULL)
+		log_err("queue event=peer-refused role=deliver reason=\"%s\"", ipc_close_reason(c));
 	log_warn("queue event=deliver-gone");
 	ipc_free(&Q.deliver);
 	for (struct qmsg *m = Q.msgs; m; m = m->next)
@@ -573,41 +564,51 @@ recover(void)
 
 /* --- parent channel ------------------------------------------------------ */
 
-static void
+static const char *
 parent_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 {
 	switch (im->type) {
-	case MSG_PEER_NEW: {
-		ipc_get_end(im);
-		if (im->fd < 0)
-			fatal("queue: PEER_NEW without descriptor");
-		struct peer *p = xcalloc(1, sizeof *p);
-		p->slot = (unsigned)im->id;
-		p->ipc = ipc_new(Q.loop, im->fd, peer_msg, peer_close, p);
-		p->next = Q.peers;
-		Q.peers = p;
-		return;
-	}
-	case MSG_DELIVER_PEER:
-		ipc_get_end(im);
-		if (im->fd < 0)
-			fatal("queue: DELIVER_PEER without descriptor");
-		if (Q.deliver != NULL)
-			deliver_close(Q.deliver, NULL);
-		Q.deliver = ipc_new(Q.loop, im->fd, deliver_msg, deliver_close, NULL);
-		im->fd = -1;
-		Q.work = true;
+	case PROTO_QUEUE_SETTINGS: {
+		struct proto_queue_settings set;
+		if (proto_queue_settings_dec(im, &set) < 0)
+			return "bad QUEUE_SETTINGS";
+		if (Q.set.gen != 0 && set.gen != Q.set.gen)
+			log_info("queue event=reload generation=%u", set.gen);
+		Q.set = set;
 		break;
-	case MSG_STOP:
-		(void)ipc_get_u32(im);
-		ipc_get_end(im);
+	}
+	case PROTO_PEER: {
+		struct proto_peer pe;
+		if (proto_peer_dec(im, &pe) < 0)
+			return "bad PEER";
+		if (pe.role == ROLE_SMTP) {
+			struct peer *p = xcalloc(1, sizeof *p);
+			p->slot = pe.slot;
+			p->ipc = ipc_new(Q.loop, im->fd, peer_msg, peer_close, p);
+			p->next = Q.peers;
+			Q.peers = p;
+		} else if (pe.role == ROLE_DELIVER) {
+			if (Q.deliver != NULL)
+				deliver_close(NULL, NULL);
+			Q.deliver = ipc_new(Q.loop, im->fd, deliver_msg, deliver_close, NULL);
+			Q.work = true;
+		} else {
+			return "PEER of a role the queue does not talk to";
+		}
+		im->fd = -1;
+		break;
+	}
+	case PROTO_STOP: {
+		struct proto_stop st;
+		if (proto_stop_dec(im, &st) < 0)
+			return "bad STOP";
 		Q.stopping = true;
 		break;
-	default:
-		fatal("queue: unexpected message type %u from parent", im->type);
 	}
-	if (im->fd >= 0)
-		close(im->fd);
+	default:
+		return "unexpected message";
+	}
+	return NULL;
 }
 
 static void
@@ -631,10 +632,9 @@ subdir(int dirfd, const char *name)
 }
 
 void
-queue_main(const struct conf *conf, int parent_fd, int spool_fd)
+queue_main(int parent_fd, int spool_fd)
 {
 	memset(&Q, 0, sizeof Q);
-	Q.conf = conf;
 	Q.loop = loop_new();
 	if (Q.loop == NULL)
 		fatal("queue: cannot create event loop");

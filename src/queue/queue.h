@@ -5,11 +5,9 @@
 #ifndef TALON_QUEUE_H
 #define TALON_QUEUE_H
 
-struct conf;
-
 /* Never returns.  parent_fd: channel to the parent; spool_fd: the spool
  * directory opened by the parent. */
-void queue_main(const struct conf *conf, int parent_fd, int spool_fd)
+void queue_main(int parent_fd, int spool_fd)
 	__attribute__((noreturn));
 
 #endif

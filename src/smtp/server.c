@@ -40,7 +40,9 @@
 #include "core/loop.h"
 #include "core/tls.h"
 #include "core/util.h"
-#include "daemon/msg.h"
+#include "proto/parent.h"
+#include "proto/smtp_policy.h"
+#include "proto/smtp_queue.h"
 #include "mail/spool.h"
 #include "mail/users.h"
 #include "smtp/addr.h"
@@ -128,7 +130,7 @@ static struct {
 	const struct users *users;
 	const struct aliases *aliases;
 	SSL_CTX *tls;
-	struct ipc *parent, *queue;
+	struct ipc *parent, *queue, *policy;
 	int *lfds;
 	size_t n_lfds;
 	struct session *sessions;
@@ -140,7 +142,6 @@ static struct {
 } W;
 
 static void session_process(struct session *s);
-static void smtp_queue_attach(int fd);
 static void session_update(struct session *s);
 static void session_free(struct session *s);
 
@@ -212,13 +213,8 @@ reject_cmd(struct session *s, const char *code_text, const uint8_t *line, size_t
 static void
 spool_abort(struct session *s)
 {
-	if (s->qid[0] != '\0' && W.queue != NULL) {
-		struct buf b;
-		buf_init(&b, IPC_MAX);
-		ipc_put_str(&b, s->qid);
-		ipc_send(W.queue, MSG_ABORT, s->id, -1, b.data, b.len);
-		buf_free(&b);
-	}
+	if (s->qid[0] != '\0' && W.queue != NULL)
+		proto_abort_send(W.queue, s->id, s->qid);
 	if (s->spool_fd >= 0)
 		close(s->spool_fd);
 	s->spool_fd = -1;
@@ -381,12 +377,7 @@ content_end(struct session *s)
 	}
 	close(s->spool_fd);	/* the queue has its own descriptor */
 	s->spool_fd = -1;
-	struct buf b;
-	buf_init(&b, IPC_MAX);
-	ipc_put_str(&b, s->qid);
-	ipc_put_u64(&b, s->spool_len);
-	ipc_send(W.queue, MSG_COMMIT, s->id, -1, b.data, b.len);
-	buf_free(&b);
+	proto_commit_send(W.queue, s->id, s->qid, s->spool_len);
 	s->st = S_WAIT_COMMIT;
 	timer_cancel(W.loop, &s->timer);	/* re-armed for the wait */
 }
@@ -569,7 +560,7 @@ request_spool(struct session *s)
 		queue_gone_fail(s);
 		return;
 	}
-	ipc_send(W.queue, MSG_OPEN, s->id, -1, NULL, 0);
+	proto_open_send(W.queue, s->id);
 	s->st = S_WAIT_OPEN;
 	timer_cancel(W.loop, &s->timer);	/* re-armed for the wait */
 }
@@ -1047,8 +1038,8 @@ session_free(struct session *s)
 	timer_cancel(W.loop, &s->timer);
 	loop_del(W.loop, s->io.fd);
 	io_close(&s->io);
-	if (s->admitted && W.parent != NULL)
-		ipc_send(W.parent, MSG_CONN_END, s->id, -1, NULL, 0);
+	if (s->admitted && W.policy != NULL)
+		proto_admit_end_send(W.policy, s->id);
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -1111,7 +1102,10 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		W.n_sessions++;
 		loop_add(W.loop, fd, 0, session_event, s);
 		log_info("smtp session=%s event=connect client=[%s] listener=%s", s->sid, s->ip, lis->text);
-		ipc_send(W.parent, MSG_CONN_ASK, s->id, -1, &s->peer, s->peerlen);
+		/* without a policy process (it is restarting) the session waits
+		 * in S_ADMIT and is asked for when the new one is connected */
+		if (W.policy != NULL)
+			proto_admit_send(W.policy, PROTO_ADMIT, s->id, &s->peer, s->peerlen);
 	}
 }
 
@@ -1127,8 +1121,8 @@ accept_resume(struct loop *l, void *arg)
 static void
 admitted(struct session *s, uint32_t verdict)
 {
-	if (verdict != CONN_OK) {
-		const char *why = verdict == CONN_TOO_MANY_IP ?
+	if (verdict != ADMIT_OK) {
+		const char *why = verdict == ADMIT_TOO_MANY_IP ?
 		    "too many connections from your address" : "too many connections";
 		log_info("smtp session=%s event=reject client=[%s] result=\"421 4.7.0\" reason=\"%s\"",
 		    s->sid, s->ip, why);
@@ -1168,29 +1162,17 @@ stop_sessions_now(struct loop *l, void *arg)
 	}
 }
 
-static void
+static void smtp_queue_attach(int fd);
+static void smtp_policy_attach(int fd);
+
+static const char *
 parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
 	switch (m->type) {
-	case MSG_CONN_REPLY: {
-		uint32_t v = ipc_get_u32(m);
-		ipc_get_end(m);
-		struct session *s = session_find(m->id);
-		if (s != NULL && s->st == S_ADMIT) {
-			if (v == CONN_OK)
-				s->admitted = true;
-			admitted(s, v);
-			session_process(s);
-			session_update(s);
-		} else if (s == NULL && v == CONN_OK) {
-			/* the session died while we asked: give the slot back */
-			ipc_send(W.parent, MSG_CONN_END, m->id, -1, NULL, 0);
-		}
-		break;
-	}
-	case MSG_STOP: {
-		uint32_t grace = ipc_get_u32(m);
-		ipc_get_end(m);
+	case PROTO_STOP: {
+		struct proto_stop st;
+		if (proto_stop_dec(m, &st) < 0)
+			return "bad STOP";
 		if (W.draining)
 			break;
 		W.draining = true;
@@ -1198,27 +1180,30 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 			loop_del(W.loop, W.lfds[i]);
 			close(W.lfds[i]);
 		}
-		log_info("smtp event=drain sessions=%zu grace=%u", W.n_sessions, grace);
+		log_info("smtp event=drain sessions=%zu grace=%u", W.n_sessions, st.grace);
 		if (W.n_sessions == 0)
 			loop_stop(W.loop);
 		else
-			timer_set(W.loop, &W.grace, (uint64_t)grace * 1000);
+			timer_set(W.loop, &W.grace, (uint64_t)st.grace * 1000);
 		break;
 	}
-	case MSG_QUEUE_PEER:
-		ipc_get_end(m);
-		if (m->fd < 0)
-			fatal("smtp: QUEUE_PEER without descriptor");
-		ipc_free(&W.queue);
-		W.queue = NULL;
-		smtp_queue_attach(m->fd);
+	case PROTO_PEER: {
+		struct proto_peer pe;
+		if (proto_peer_dec(m, &pe) < 0)
+			return "bad PEER";
+		if (pe.role == ROLE_QUEUE)
+			smtp_queue_attach(m->fd);
+		else if (pe.role == ROLE_POLICY)
+			smtp_policy_attach(m->fd);
+		else
+			return "PEER of a role smtp does not talk to";
 		m->fd = -1;
 		break;
-	default:
-		fatal("smtp: unexpected message type %u from parent", m->type);
 	}
-	if (m->fd >= 0)
-		close(m->fd);
+	default:
+		return "unexpected message";
+	}
+	return NULL;
 }
 
 static void
@@ -1226,31 +1211,28 @@ parent_close(struct ipc *c, void *arg)
 {
 	/* the parent died: nobody supervises us; stop like on SIGTERM */
 	ipc_free(&W.parent);
-	W.parent = NULL;
 	log_warn("smtp event=parent-gone");
 	exit(1);
 }
 
-static void
+/* The queue's answers.  A reply for a session that is gone (or no longer
+ * waiting) is handled so that nothing leaks: a spool file handed to a dead
+ * session is given back with ABORT. */
+static const char *
 queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
 	struct session *s = session_find(m->id);
 	switch (m->type) {
-	case MSG_OPEN_OK: {
-		char *qid = ipc_get_str(m);
-		ipc_get_end(m);
-		if (s == NULL || s->st != S_WAIT_OPEN || m->fd < 0) {
+	case PROTO_OPEN_OK: {
+		struct proto_qid q;
+		if (proto_qid_dec(m, &q) < 0)
+			return "bad OPEN_OK";
+		if (s == NULL || s->st != S_WAIT_OPEN) {
 			/* the session is gone: hand the file back */
-			struct buf b;
-			buf_init(&b, IPC_MAX);
-			ipc_put_str(&b, qid);
-			ipc_send(W.queue, MSG_ABORT, m->id, -1, b.data, b.len);
-			buf_free(&b);
-			free(qid);
+			proto_abort_send(W.queue, m->id, q.qid);
 			break;
 		}
-		snprintf(s->qid, sizeof s->qid, "%s", qid);
-		free(qid);
+		snprintf(s->qid, sizeof s->qid, "%s", q.qid);
 		s->spool_fd = m->fd;
 		m->fd = -1;
 		content_begin(s);
@@ -1266,16 +1248,18 @@ queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		session_update(s);
 		break;
 	}
-	case MSG_OPEN_FAIL: {
-		uint32_t e = ipc_get_u32(m);
-		ipc_get_end(m);
+	case PROTO_OPEN_FAIL: {
+		struct proto_errno pe;
+		if (proto_errno_dec(m, &pe) < 0)
+			return "bad OPEN_FAIL";
 		if (s == NULL || s->st != S_WAIT_OPEN)
 			break;
+		int e = (int)pe.err;
 		const char *err = (e == ENOSPC || e == EDQUOT) ?
 		    "452 4.3.1 Insufficient system storage" :
 		    "451 4.3.0 Error: local error in processing";
 		log_warn("smtp session=%s event=reject result=\"%.9s\" reason=\"spool: %s\"",
-		    s->sid, err, strerror((int)e));
+		    s->sid, err, strerror(e));
 		if (s->want_bdat_chunk) {
 			/* the chunk bytes still follow: read them, then refuse */
 			s->bdat_failed = true;
@@ -1290,14 +1274,15 @@ queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		session_update(s);
 		break;
 	}
-	case MSG_COMMIT_OK:
-	case MSG_COMMIT_FAIL: {
-		uint32_t e = 0;
-		if (m->type == MSG_COMMIT_FAIL)
-			e = ipc_get_u32(m);
-		ipc_get_end(m);
+	case PROTO_COMMIT_OK:
+	case PROTO_COMMIT_FAIL: {
+		struct proto_errno pe = { 0 };
+		if (m->type == PROTO_COMMIT_FAIL ? proto_errno_dec(m, &pe) < 0 :
+		    proto_empty_dec(m) < 0)
+			return "bad COMMIT reply";
 		if (s == NULL || s->st != S_WAIT_COMMIT)
 			break;
+		int e = (int)pe.err;
 		if (e == 0) {
 			char sender[SMTP_PATH_MAX * 4];
 			log_path(&s->sender, sender, sizeof sender);
@@ -1320,10 +1305,9 @@ queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		break;
 	}
 	default:
-		fatal("smtp: unexpected message type %u from queue", m->type);
+		return "unexpected message";
 	}
-	if (m->fd >= 0)
-		close(m->fd);
+	return NULL;
 }
 
 static void
@@ -1332,6 +1316,8 @@ queue_close(struct ipc *c, void *arg)
 	/* The queue crashed.  Sessions waiting on it get 451 (their message
 	 * may or may not be on disk; a retry at worst duplicates it, it never
 	 * loses it).  The parent will send a channel to the new queue. */
+	if (ipc_close_reason(c) != NULL)
+		log_err("smtp event=peer-refused role=queue reason=\"%s\"", ipc_close_reason(c));
 	log_warn("smtp event=queue-gone");
 	ipc_free(&W.queue);
 	W.queue = NULL;
@@ -1363,7 +1349,56 @@ queue_close(struct ipc *c, void *arg)
 static void
 smtp_queue_attach(int fd)
 {
+	ipc_free(&W.queue);
 	W.queue = ipc_new(W.loop, fd, queue_msg, queue_close, NULL);
+}
+
+/* --- policy channel -------------------------------------------------------- */
+
+static const char *
+policy_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	struct proto_admit_reply r;
+	if (m->type != PROTO_ADMIT_REPLY)
+		return "unexpected message";
+	if (proto_admit_reply_dec(m, &r) < 0)
+		return "bad ADMIT_REPLY";
+	struct session *s = session_find(m->id);
+	if (s != NULL && s->st == S_ADMIT) {
+		admitted(s, r.verdict);
+		session_process(s);
+		session_update(s);
+	} else if (s == NULL && r.verdict == ADMIT_OK) {
+		/* the session died while we asked: give the slot back */
+		proto_admit_end_send(W.policy, m->id);
+	}
+	return NULL;
+}
+
+static void
+policy_close(struct ipc *c, void *arg)
+{
+	/* admitted sessions go on; new ones wait for the next policy
+	 * process, which the parent connects us to */
+	if (ipc_close_reason(c) != NULL)
+		log_err("smtp event=peer-refused role=policy reason=\"%s\"", ipc_close_reason(c));
+	log_warn("smtp event=policy-gone");
+	ipc_free(&W.policy);
+}
+
+static void
+smtp_policy_attach(int fd)
+{
+	ipc_free(&W.policy);
+	W.policy = ipc_new(W.loop, fd, policy_msg, policy_close, NULL);
+	/* a new policy process knows nothing: tell it what runs, ask again
+	 * what waits */
+	for (struct session *s = W.sessions; s; s = s->next) {
+		if (s->admitted)
+			proto_admit_send(W.policy, PROTO_ADMIT_HOLD, s->id, &s->peer, s->peerlen);
+		else if (s->st == S_ADMIT)
+			proto_admit_send(W.policy, PROTO_ADMIT, s->id, &s->peer, s->peerlen);
+	}
 }
 
 void
@@ -1380,7 +1415,6 @@ smtp_worker_main(const struct smtp_worker_args *a)
 		fatal("smtp: cannot create event loop");
 	signal(SIGPIPE, SIG_IGN);
 	W.parent = ipc_new(W.loop, a->parent_fd, parent_msg, parent_close, NULL);
-	smtp_queue_attach(a->queue_fd);
 	W.n_lfds = a->conf->n_listens;
 	W.lfds = a->listen_fds;
 	for (size_t i = 0; i < W.n_lfds; i++)

@@ -18,8 +18,7 @@ struct smtp_worker_args {
 	const struct aliases *aliases;
 	SSL_CTX *tls;			/* NULL when no listener uses TLS */
 	int *listen_fds;		/* one per conf->listens[i] */
-	int parent_fd;
-	int queue_fd;
+	int parent_fd;		/* the parent sends STOP and PEER (queue, policy) */
 	unsigned slot;
 };
 

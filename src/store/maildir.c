@@ -32,11 +32,9 @@ struct maildir_store {
 	uint64_t clock;
 };
 
-struct maildir_store *
-maildir_store_new(int store_dirfd, const char *hostname)
+void
+maildir_store_set_host(struct maildir_store *s, const char *hostname)
 {
-	struct maildir_store *s = xcalloc(1, sizeof *s);
-	s->store_fd = store_dirfd;
 	/* ':' and '/' would break Maildir file names; hostname is a validated
 	 * domain, but be safe. */
 	size_t j = 0;
@@ -44,6 +42,15 @@ maildir_store_new(int store_dirfd, const char *hostname)
 		char c = hostname[i];
 		s->host[j++] = (c == '/' || c == ':') ? '_' : c;
 	}
+	s->host[j] = '\0';
+}
+
+struct maildir_store *
+maildir_store_new(int store_dirfd, const char *hostname)
+{
+	struct maildir_store *s = xcalloc(1, sizeof *s);
+	s->store_fd = store_dirfd;
+	maildir_store_set_host(s, hostname);
 	for (int i = 0; i < MBOX_CACHE; i++)
 		s->cache[i].tmp_fd = s->cache[i].new_fd = s->cache[i].cur_fd = -1;
 	return s;
@@ -129,11 +136,14 @@ mbox_get(struct maildir_store *s, const char *user)
 	return victim;
 }
 
-/* A reader (IMAP, mutt) may have moved new/NAME to cur/NAME:2,FLAGS. */
+/* Is a copy of this recipient's message in dir already?  Matched by the
+ * name's stable part "TIME.QqidIidx." only: a reader (IMAP, mutt) may
+ * have moved new/NAME to cur/NAME:2,FLAGS, and a reload may have changed
+ * the host name part since the first attempt. */
 static bool
-in_cur(int cur_fd, const char *name)
+has_copy(int dir_fd, const char *key)
 {
-	int fd = dup(cur_fd);
+	int fd = dup(dir_fd);
 	if (fd < 0)
 		return false;
 	DIR *d = fdopendir(fd);
@@ -141,12 +151,11 @@ in_cur(int cur_fd, const char *name)
 		close(fd);
 		return false;
 	}
-	size_t n = strlen(name);
+	size_t n = strlen(key);
 	bool found = false;
 	struct dirent *de;
 	while ((de = readdir(d)) != NULL) {
-		if (strncmp(de->d_name, name, n) == 0 &&
-		    (de->d_name[n] == '\0' || de->d_name[n] == ':')) {
+		if (strncmp(de->d_name, key, n) == 0) {
 			found = true;
 			break;
 		}
@@ -247,8 +256,11 @@ maildir_write(struct maildir_store *s, const struct spool_env *env,
 	struct mbox *m = mbox_get(s, r->user);
 	if (m == NULL)
 		return job_fail(s, job, "cannot open mailbox");
+	char key[200];
+	snprintf(key, sizeof key, "%llu.Q%sI%u.", (unsigned long long)env->time, env->qid,
+	    r->idx);
 	if (recovering && (faccessat(m->new_fd, job->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
-	    in_cur(m->cur_fd, job->name))) {
+	    has_copy(m->new_fd, key) || has_copy(m->cur_fd, key))) {
 		job->done = true;	/* delivered before the crash */
 		return 0;
 	}

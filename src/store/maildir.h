@@ -8,7 +8,7 @@
  * The new/ directories touched by a batch are fsynced once at its end
  * (maildir_sync).  NAME is derived from the arrival time, the queue ID and
  * the recipient index, so it is the same on every attempt.
- * Runs in: queue process (as the store's owner).  Trusts: the envelope was
+ * Runs in: deliver process (as the store's owner).  Trusts: the envelope was
  * validated by spool_read (user names are safe path components).
  */
 #ifndef TALON_MAILDIR_H
@@ -25,6 +25,9 @@ struct syncpool;
 
 struct maildir_store *maildir_store_new(int store_dirfd, const char *hostname);
 void maildir_store_free(struct maildir_store **s);
+/* The host name part of new file names (a reload may change it; copies
+ * made under the old one are still found on a retry). */
+void maildir_store_set_host(struct maildir_store *s, const char *hostname);
 
 /* One recipient's copy on its way into a Maildir.  Delivery has three
  * steps so a batch can share its fsyncs: maildir_write() for every copy,

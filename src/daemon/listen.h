@@ -1,0 +1,22 @@
+/*
+ * daemon/listen.h - the parent's listening sockets: one per (listen
+ * address, worker slot), bound with SO_REUSEPORT, kept across reloads so
+ * that no queued connection is lost.  Runs in: parent.
+ */
+#ifndef TALON_LISTEN_H
+#define TALON_LISTEN_H
+
+#include <stddef.h>
+
+struct conf;
+
+/* Make sure every (listener, slot) of cf has a socket, reusing ours.
+ * Marks the ones cf uses.  -1 with err on a bind failure. */
+int listen_setup(const struct conf *cf, char *err, size_t errlen);
+/* Close the sockets the last listen_setup did not mark. */
+void listen_close_unused(void);
+/* Fill fds[i] for cf->listens[i] of worker slot; -1 if any is missing. */
+int listen_fds(const struct conf *cf, unsigned slot, int *fds);
+void listen_close_all(void);
+
+#endif

@@ -1,0 +1,560 @@
+/*
+ * daemon/role.c - the role table, spawning, peer wiring, restarts and the
+ * ordered stop.
+ *
+ *   role     user        gets               chroot  peers          reload
+ *   smtp     _talon      listeners, TLS     empty   queue, policy  replaced
+ *   queue    _talonq     spool dir          no      smtp, deliver  in place
+ *   deliver  _talonmail  store dir          no      queue          in place
+ *   policy   _talonpol   -                  no      smtp           in place
+ *
+ * Every child has one channel to the parent.  Channels between roles are
+ * the edges below: whenever a process starts, connect_peers() gives it a
+ * fresh socketpair to every live process of each role it is linked to (a
+ * PEER message to both ends), so a restarted role is rewired by the same
+ * code that wired it first.  Any child that dies is restarted (after 1 s
+ * when it died within 1 s of starting, so a crash at start is no busy
+ * loop); a failed fork or socketpair is retried on the same timer.  A
+ * child that sends the parent anything at all is killed: no role has
+ * anything to tell the parent, and the parent parses nothing of theirs.
+ *
+ * Runs in: parent.  Trusts: nothing a child sends.
+ */
+#include "daemon/role.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/ipc.h"
+#include "core/log.h"
+#include "core/loop.h"
+#include "core/proc.h"
+#include "core/util.h"
+#include "daemon/listen.h"
+#include "deliver/deliver.h"
+#include "mail/conf.h"
+#include "policy/policy.h"
+#include "proto/parent.h"
+#include "queue/queue.h"
+#include "smtp/server.h"
+
+#define SLOTS_MAX 64		/* conf allows at most 64 workers */
+
+enum role_dir { DIR_NONE, DIR_SPOOL, DIR_STORE };
+enum role_reload { RELOAD_IN_PLACE, RELOAD_REPLACE };
+
+struct child;
+
+struct role_def {
+	enum proto_role id;
+	const char *default_user;
+	size_t user_off;	/* char * field of struct conf naming the user */
+	enum role_dir dir;
+	bool listeners;		/* gets the listening sockets of its slot */
+	bool jail;		/* chrooted into the empty directory */
+	bool keeps_tls;		/* keeps the TLS context (and key) */
+	bool per_worker;	/* conf->workers instances, else one */
+	enum role_reload reload;
+	int stop_after;		/* gets STOP once no process of this role is left; -1: first */
+	void (*settings)(struct ipc *c, const struct gen *g);
+};
+
+static void settings_queue(struct ipc *c, const struct gen *g);
+static void settings_deliver(struct ipc *c, const struct gen *g);
+static void settings_policy(struct ipc *c, const struct gen *g);
+
+static const struct role_def roles[ROLE_COUNT] = {
+	[ROLE_SMTP] = { ROLE_SMTP, "_talon", offsetof(struct conf, run_as), DIR_NONE,
+	    true, true, true, true, RELOAD_REPLACE, -1, NULL },
+	[ROLE_QUEUE] = { ROLE_QUEUE, "_talonq", offsetof(struct conf, queue_user), DIR_SPOOL,
+	    false, false, false, false, RELOAD_IN_PLACE, ROLE_SMTP, settings_queue },
+	[ROLE_DELIVER] = { ROLE_DELIVER, "_talonmail", offsetof(struct conf, deliver_user),
+	    DIR_STORE, false, false, false, false, RELOAD_IN_PLACE, ROLE_QUEUE, settings_deliver },
+	[ROLE_POLICY] = { ROLE_POLICY, "_talonpol", offsetof(struct conf, policy_user), DIR_NONE,
+	    false, false, false, false, RELOAD_IN_PLACE, ROLE_SMTP, settings_policy },
+};
+
+/* Which roles talk to each other (one channel per pair of processes). */
+static const struct { enum proto_role a, b; } edges[] = {
+	{ ROLE_SMTP, ROLE_QUEUE },
+	{ ROLE_SMTP, ROLE_POLICY },
+	{ ROLE_QUEUE, ROLE_DELIVER },
+};
+
+/* Start order: the roles the smtp workers need come first. */
+static const enum proto_role start_order[] = { ROLE_DELIVER, ROLE_QUEUE, ROLE_POLICY, ROLE_SMTP };
+
+struct child {
+	struct child *next;
+	const struct role_def *role;
+	pid_t pid;
+	unsigned slot;
+	unsigned gen;		/* config generation it runs */
+	struct ipc *ipc;
+	bool draining;		/* told to stop (reload or shutdown) */
+	uint64_t started;
+};
+
+static struct {
+	struct loop *loop;
+	const struct role_env *env;
+	const struct gen *g;
+	struct child *children;
+	struct timer respawn;
+	bool stopping;
+	uint32_t grace;
+	unsigned restarts[ROLE_COUNT][SLOTS_MAX];
+	uint64_t parent_started;
+} R;
+
+const char *
+role_user_name(const struct conf *cf, unsigned role)
+{
+	if (role >= ROLE_COUNT)
+		return "?";
+	const char *u = *(char *const *)(const void *)((const char *)cf + roles[role].user_off);
+	return u ? u : roles[role].default_user;
+}
+
+static unsigned
+instances(const struct role_def *r)
+{
+	return r->per_worker ? R.g->conf->workers : 1;
+}
+
+/* --- settings (in-place roles) ------------------------------------------ */
+
+static void
+settings_queue(struct ipc *c, const struct gen *g)
+{
+	struct proto_queue_settings s = { .gen = g->id };
+	struct buf b;
+	snprintf(s.hostname, sizeof s.hostname, "%s", g->conf->hostname);
+	buf_init(&b, IPC_MAX);
+	proto_queue_settings_enc(&b, &s);
+	ipc_send_buf(c, PROTO_QUEUE_SETTINGS, 0, -1, &b);
+	buf_free(&b);
+}
+
+static void
+settings_deliver(struct ipc *c, const struct gen *g)
+{
+	struct proto_deliver_settings s = { .gen = g->id };
+	struct buf b;
+	snprintf(s.hostname, sizeof s.hostname, "%s", g->conf->hostname);
+	buf_init(&b, IPC_MAX);
+	proto_deliver_settings_enc(&b, &s);
+	ipc_send_buf(c, PROTO_DELIVER_SETTINGS, 0, -1, &b);
+	buf_free(&b);
+}
+
+static void
+settings_policy(struct ipc *c, const struct gen *g)
+{
+	struct proto_policy_settings s = {
+		.gen = g->id, .max_conns = g->conf->max_conns,
+		.max_conns_per_ip = g->conf->max_conns_per_ip,
+		.ipv6_prefix = g->conf->ipv6_client_prefix,
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_policy_settings_enc(&b, &s);
+	ipc_send_buf(c, PROTO_POLICY_SETTINGS, 0, -1, &b);
+	buf_free(&b);
+}
+
+/* --- children -------------------------------------------------------------- */
+
+static const char *
+child_msg(struct ipc *ipc, struct ipc_msg *m, void *arg)
+{
+	return "children send the parent nothing";
+}
+
+static void
+child_close(struct ipc *ipc, void *arg)
+{
+	struct child *c = arg;
+	const char *why = ipc_close_reason(ipc);
+	if (why != NULL) {
+		/* it misbehaved (or stopped reading): it is not ours any more */
+		log_err("parent event=kill role=%s pid=%d reason=\"%s\"",
+		    proto_role_name(c->role->id), (int)c->pid, why);
+		kill(c->pid, SIGKILL);
+	}
+	/* otherwise the process is exiting; SIGCHLD does the bookkeeping */
+	ipc_free(&c->ipc);
+}
+
+static void
+connect_pair(struct child *a, struct child *b)
+{
+	int sp[2];
+	if (a->ipc == NULL || b->ipc == NULL)
+		return;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0, sp) < 0) {
+		/* the two stay apart until one restarts; log loudly */
+		log_err("parent event=peer role=%s peer=%s error=\"socketpair: %s\"",
+		    proto_role_name(a->role->id), proto_role_name(b->role->id), strerror(errno));
+		return;
+	}
+	proto_peer_send(a->ipc, b->role->id, b->slot, sp[0]);
+	proto_peer_send(b->ipc, a->role->id, a->slot, sp[1]);
+}
+
+/* The one place that wires a process to its peers (at start and after
+ * a restart of either side). */
+static void
+connect_peers(struct child *c)
+{
+	for (size_t i = 0; i < NELEM(edges); i++) {
+		enum proto_role other;
+		if (edges[i].a == c->role->id)
+			other = edges[i].b;
+		else if (edges[i].b == c->role->id)
+			other = edges[i].a;
+		else
+			continue;
+		for (struct child *o = R.children; o; o = o->next)
+			if (o != c && o->role->id == other)
+				connect_pair(c, o);
+	}
+}
+
+static void
+child_remove(struct child *c)
+{
+	struct child **pp = &R.children;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	ipc_free(&c->ipc);
+	free(c);
+}
+
+static int
+role_dir_fd(const struct role_def *r)
+{
+	return r->dir == DIR_SPOOL ? R.env->spool_fd : r->dir == DIR_STORE ? R.env->store_fd : -1;
+}
+
+/* In the new child: becomes the role, never returns. */
+static void __attribute__((noreturn))
+child_run(const struct role_def *r, unsigned slot, int chan, int *lfds, size_t n_lfds)
+{
+	const char *name = proto_role_name(r->id);
+	const struct gen *g = R.g;
+	int dirfd = role_dir_fd(r);
+	proc_child_setup(name);
+	if (!r->keeps_tls && g->tls != NULL) {
+		/* freeing the context wipes the key material in our copy */
+		SSL_CTX_free(g->tls);
+		((struct gen *)g)->tls = NULL;
+	}
+	size_t nk = 0;
+	int *keep = xcalloc(n_lfds + 2, sizeof *keep);
+	keep[nk++] = chan;
+	if (dirfd >= 0)
+		keep[nk++] = dirfd;
+	for (size_t i = 0; i < n_lfds; i++)
+		keep[nk++] = lfds[i];
+	proc_close_except(keep, nk);
+	free(keep);
+	proc_drop(name, R.env->is_root, R.env->uid[r->id], R.env->gid[r->id],
+	    r->jail ? R.env->jail : NULL);
+	fcntl(chan, F_SETFL, O_NONBLOCK);
+	switch (r->id) {
+	case ROLE_SMTP: {
+		struct smtp_worker_args a = {
+			.conf = g->conf, .users = &g->users, .aliases = &g->aliases,
+			.tls = g->tls, .listen_fds = lfds, .parent_fd = chan, .slot = slot,
+		};
+		smtp_worker_main(&a);
+	}
+	case ROLE_QUEUE:
+		queue_main(chan, dirfd);
+	case ROLE_DELIVER:
+		deliver_main(chan, dirfd);
+	case ROLE_POLICY:
+		policy_main(chan);
+	default:
+		break;
+	}
+	_exit(1);
+}
+
+/* Start one process of a role.  -1 (logged) when it could not be started;
+ * the respawn timer tries again. */
+static int
+spawn(const struct role_def *r, unsigned slot)
+{
+	const char *name = proto_role_name(r->id);
+	const struct conf *cf = R.g->conf;
+	size_t n_lfds = r->listeners ? cf->n_listens : 0;
+	int *lfds = xcalloc(n_lfds + 1, sizeof *lfds);
+	int sp[2];
+	if (r->listeners && listen_fds(cf, slot, lfds) < 0) {
+		log_err("parent event=spawn role=%s worker=%u error=\"no listening socket\"", name, slot);
+		free(lfds);
+		return -1;
+	}
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sp) < 0) {
+		log_err("parent event=spawn role=%s error=\"socketpair: %s\"", name, strerror(errno));
+		free(lfds);
+		return -1;
+	}
+	pid_t pid = fork();
+	if (pid < 0) {
+		log_err("parent event=spawn role=%s error=\"fork: %s\"", name, strerror(errno));
+		close(sp[0]);
+		close(sp[1]);
+		free(lfds);
+		return -1;
+	}
+	if (pid == 0) {
+		close(sp[0]);
+		child_run(r, slot, sp[1], lfds, n_lfds);
+	}
+	free(lfds);
+	close(sp[1]);
+	fcntl(sp[0], F_SETFL, O_NONBLOCK);
+	struct child *c = xcalloc(1, sizeof *c);
+	c->role = r;
+	c->pid = pid;
+	c->slot = slot;
+	c->gen = R.g->id;
+	c->started = now_ms();
+	c->ipc = ipc_new(R.loop, sp[0], child_msg, child_close, c);
+	c->next = R.children;
+	R.children = c;
+	/* settings first: a role reads them before any peer can ask it */
+	if (r->settings != NULL)
+		r->settings(c->ipc, R.g);
+	connect_peers(c);
+	if (r->per_worker)
+		log_info("parent event=spawn role=%s worker=%u pid=%d", name, slot, (int)pid);
+	else
+		log_info("parent event=spawn role=%s pid=%d", name, (int)pid);
+	return 0;
+}
+
+static bool
+slot_running(enum proto_role id, unsigned slot)
+{
+	for (struct child *c = R.children; c; c = c->next)
+		if (c->role->id == id && !c->draining && c->slot == slot)
+			return true;
+	return false;
+}
+
+/* Start whatever should run and does not: at start, after a crash, after
+ * a failed spawn. */
+static void
+respawn_cb(struct loop *l, void *arg)
+{
+	bool failed = false;
+	if (R.stopping)
+		return;
+	for (size_t i = 0; i < NELEM(start_order); i++) {
+		const struct role_def *r = &roles[start_order[i]];
+		for (unsigned s = 0; s < instances(r); s++)
+			if (!slot_running(r->id, s) && spawn(r, s) < 0)
+				failed = true;
+	}
+	if (failed)
+		timer_set(R.loop, &R.respawn, 1000);
+}
+
+void
+roles_init(struct loop *l, const struct role_env *env, const struct gen *g)
+{
+	memset(&R, 0, sizeof R);
+	R.loop = l;
+	R.env = env;
+	R.g = g;
+	R.parent_started = now_ms();
+	timer_init(&R.respawn, respawn_cb, NULL);
+}
+
+void
+roles_start(void)
+{
+	respawn_cb(R.loop, NULL);
+}
+
+void
+roles_reload(const struct gen *g)
+{
+	R.g = g;
+	uint32_t grace = 0;
+	for (struct child *c = R.children; c; c = c->next) {
+		if (c->draining)
+			continue;
+		if (c->role->reload == RELOAD_IN_PLACE) {
+			if (c->ipc != NULL && c->role->settings != NULL) {
+				c->role->settings(c->ipc, g);
+				c->gen = g->id;
+			}
+			continue;
+		}
+		/* replaced: stop taking work, finish the sessions, exit; the
+		 * new generation takes over the same sockets at once */
+		grace = g->conf->data_timeout > g->conf->cmd_timeout ? g->conf->data_timeout :
+		    g->conf->cmd_timeout;
+		c->draining = true;
+		if (c->ipc != NULL)
+			proto_stop_send(c->ipc, grace);
+	}
+	respawn_cb(R.loop, NULL);
+}
+
+static unsigned
+n_role(enum proto_role id)
+{
+	unsigned n = 0;
+	for (struct child *c = R.children; c; c = c->next)
+		if (c->role->id == id)
+			n++;
+	return n;
+}
+
+/* During a stop: each role gets STOP once the role it waits for is gone
+ * (smtp first; the queue finishes its commits; deliver finishes what the
+ * queue handed it). */
+static void
+stop_step(void)
+{
+	for (struct child *c = R.children; c; c = c->next) {
+		int after = c->role->stop_after;
+		if (c->draining || c->ipc == NULL || (after >= 0 && n_role((enum proto_role)after) > 0))
+			continue;
+		c->draining = true;
+		proto_stop_send(c->ipc, R.grace);
+	}
+	if (R.children == NULL)
+		loop_stop(R.loop);
+}
+
+void
+roles_stop(uint32_t grace)
+{
+	R.stopping = true;
+	R.grace = grace;
+	timer_cancel(R.loop, &R.respawn);
+	stop_step();
+}
+
+static void
+describe_status(int st, char *dst, size_t n)
+{
+	if (WIFEXITED(st))
+		snprintf(dst, n, "exit=%d", WEXITSTATUS(st));
+	else if (WIFSIGNALED(st))
+		snprintf(dst, n, "signal=%d (%s)", WTERMSIG(st), strsignal(WTERMSIG(st)));
+	else
+		snprintf(dst, n, "status=%d", st);
+}
+
+void
+roles_reap(void)
+{
+	int st;
+	pid_t pid;
+	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+		struct child *c = R.children;
+		while (c && c->pid != pid)
+			c = c->next;
+		if (c == NULL)
+			continue;
+		char why[80];
+		describe_status(st, why, sizeof why);
+		bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;
+		const char *role = proto_role_name(c->role->id);
+		bool expected = R.stopping || c->draining;
+		if (expected && clean)
+			log_info("parent event=exit role=%s pid=%d %s", role, (int)pid, why);
+		else
+			log_err("parent event=crash role=%s pid=%d %s action=%s", role, (int)pid,
+			    why, R.stopping ? "none" : (c->draining ? "none (was draining)" : "restart"));
+		bool quick = now_ms() - c->started < 1000;
+		bool was_active = !c->draining;
+		if (was_active && !R.stopping && c->slot < SLOTS_MAX)
+			R.restarts[c->role->id][c->slot]++;
+		child_remove(c);
+		if (R.stopping || !was_active)
+			continue;
+		/* restart, but not in a tight loop if it dies at once */
+		if (!timer_armed(&R.respawn))
+			timer_set(R.loop, &R.respawn, quick ? 1000 : 0);
+	}
+	if (R.stopping)
+		stop_step();
+}
+
+void
+roles_kill_all(void)
+{
+	for (struct child *c = R.children; c; c = c->next) {
+		log_warn("parent event=kill role=%s pid=%d reason=\"did not stop in time\"",
+		    proto_role_name(c->role->id), (int)c->pid);
+		kill(c->pid, SIGKILL);
+	}
+}
+
+bool
+roles_none_left(void)
+{
+	return R.children == NULL;
+}
+
+/* --- status ------------------------------------------------------------------- */
+
+void
+roles_status(struct buf *out, bool json)
+{
+	uint64_t now = now_ms();
+	const struct conf *cf = R.g->conf;
+	if (json) {
+		buf_printf(out, "{\"generation\":%u,\"pid\":%d,\"uptime\":%llu,\"roles\":[",
+		    R.g->id, (int)getpid(), (unsigned long long)((now - R.parent_started) / 1000));
+	} else {
+		buf_printf(out, "%-8s %-6s %-7s %-11s %-8s %-8s %-10s %s\n", "role", "worker", "pid",
+		    "user", "uptime", "restarts", "generation", "state");
+		buf_printf(out, "%-8s %-6s %-7d %-11s %-8llu %-8s %-10u %s\n", "parent", "-",
+		    (int)getpid(), R.env->is_root ? "root" : "invoking",
+		    (unsigned long long)((now - R.parent_started) / 1000), "-", R.g->id, "running");
+	}
+	bool first = true;
+	for (size_t i = 0; i < NELEM(start_order); i++) {
+		enum proto_role id = start_order[i];
+		for (struct child *c = R.children; c; c = c->next) {
+			if (c->role->id != id)
+				continue;
+			const char *user = R.env->is_root ? role_user_name(cf, id) : "invoking";
+			unsigned long long up = (now - c->started) / 1000;
+			unsigned restarts = c->slot < SLOTS_MAX ? R.restarts[id][c->slot] : 0;
+			const char *state = c->draining ? "draining" : "running";
+			if (json)
+				buf_printf(out, "%s{\"role\":\"%s\",\"worker\":%u,\"pid\":%d,\"user\":\"%s\","
+				    "\"uptime\":%llu,\"restarts\":%u,\"generation\":%u,\"state\":\"%s\"}",
+				    first ? "" : ",", proto_role_name(id), c->slot, (int)c->pid, user,
+				    up, restarts, c->gen, state);
+			else
+				buf_printf(out, "%-8s %-6u %-7d %-11s %-8llu %-8u %-10u %s\n",
+				    proto_role_name(id), c->slot, (int)c->pid, user, up, restarts,
+				    c->gen, state);
+			first = false;
+		}
+	}
+	if (json)
+		buf_printf(out, "]}\n");
+}

@@ -1,0 +1,132 @@
+/*
+ * proto/parent.c - encode/decode for the parent-child channel (parent.h).
+ * Input: payloads from a peer process, trusted no further than wire.h
+ * checks.  Runs in: parent and every child.
+ */
+#include "proto/parent.h"
+
+#include <string.h>
+
+#include "core/ipc.h"
+#include "core/wire.h"
+
+const char *
+proto_role_name(unsigned role)
+{
+	static const char *const names[ROLE_COUNT] = {
+		[ROLE_SMTP] = "smtp", [ROLE_QUEUE] = "queue",
+		[ROLE_DELIVER] = "deliver", [ROLE_POLICY] = "policy",
+	};
+	return role < ROLE_COUNT ? names[role] : "unknown";
+}
+
+void
+proto_stop_enc(struct buf *b, const struct proto_stop *v)
+{
+	wire_put_u32(b, v->grace);
+}
+
+int
+proto_stop_dec(const struct ipc_msg *m, struct proto_stop *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->grace = wire_u32(&r);
+	return wire_end(&r);
+}
+
+void
+proto_stop_send(struct ipc *c, uint32_t grace)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_stop_enc(&b, &(struct proto_stop){ .grace = grace });
+	ipc_send_buf(c, PROTO_STOP, 0, -1, &b);
+	buf_free(&b);
+}
+
+void
+proto_peer_enc(struct buf *b, const struct proto_peer *v)
+{
+	wire_put_u32(b, v->role);
+	wire_put_u32(b, v->slot);
+}
+
+int
+proto_peer_dec(const struct ipc_msg *m, struct proto_peer *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->role = wire_u32(&r);
+	v->slot = wire_u32(&r);
+	if (wire_end(&r) < 0 || v->role >= ROLE_COUNT || m->fd < 0)
+		return -1;
+	return 0;
+}
+
+void
+proto_peer_send(struct ipc *c, uint32_t role, uint32_t slot, int fd)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_peer_enc(&b, &(struct proto_peer){ .role = role, .slot = slot });
+	ipc_send_buf(c, PROTO_PEER, 0, fd, &b);
+	buf_free(&b);
+}
+
+void
+proto_queue_settings_enc(struct buf *b, const struct proto_queue_settings *v)
+{
+	wire_put_u32(b, v->gen);
+	wire_put_str(b, v->hostname);
+}
+
+int
+proto_queue_settings_dec(const struct ipc_msg *m, struct proto_queue_settings *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->gen = wire_u32(&r);
+	wire_str(&r, v->hostname, sizeof v->hostname);
+	return wire_end(&r);
+}
+
+void
+proto_deliver_settings_enc(struct buf *b, const struct proto_deliver_settings *v)
+{
+	wire_put_u32(b, v->gen);
+	wire_put_str(b, v->hostname);
+}
+
+int
+proto_deliver_settings_dec(const struct ipc_msg *m, struct proto_deliver_settings *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->gen = wire_u32(&r);
+	wire_str(&r, v->hostname, sizeof v->hostname);
+	return wire_end(&r);
+}
+
+void
+proto_policy_settings_enc(struct buf *b, const struct proto_policy_settings *v)
+{
+	wire_put_u32(b, v->gen);
+	wire_put_u32(b, v->max_conns);
+	wire_put_u32(b, v->max_conns_per_ip);
+	wire_put_u32(b, v->ipv6_prefix);
+}
+
+int
+proto_policy_settings_dec(const struct ipc_msg *m, struct proto_policy_settings *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->gen = wire_u32(&r);
+	v->max_conns = wire_u32(&r);
+	v->max_conns_per_ip = wire_u32(&r);
+	v->ipv6_prefix = wire_u32(&r);
+	if (wire_end(&r) < 0 || v->ipv6_prefix < 1 || v->ipv6_prefix > 128)
+		return -1;
+	return 0;
+}

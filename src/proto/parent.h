@@ -1,0 +1,69 @@
+/*
+ * proto/parent.h - the parent's channel to each child (every role).
+ *
+ *   STOP             parent -> child   stop taking work, finish, exit
+ *   PEER             parent -> child   fd: a channel to another role's
+ *                                      process (sent at start and after
+ *                                      either side restarts)
+ *   QUEUE_SETTINGS   parent -> queue   the queue's part of a config
+ *   DELIVER_SETTINGS parent -> deliver   generation, sent first and on
+ *   POLICY_SETTINGS  parent -> policy    every reload (applied in place)
+ *
+ * Runs in: parent and every child.
+ */
+#ifndef TALON_PROTO_PARENT_H
+#define TALON_PROTO_PARENT_H
+
+#include <stdint.h>
+
+#include "core/buf.h"
+#include "proto/proto.h"
+
+struct ipc;
+struct ipc_msg;
+
+#define PROTO_HOSTNAME_MAX 253
+
+struct proto_stop {
+	uint32_t grace;		/* seconds sessions may take to finish */
+};
+
+struct proto_peer {
+	uint32_t role;		/* enum proto_role of the process at the other end */
+	uint32_t slot;		/* its instance number (smtp workers) */
+};
+
+struct proto_queue_settings {
+	uint32_t gen;
+	char hostname[PROTO_HOSTNAME_MAX + 1];
+};
+
+struct proto_deliver_settings {
+	uint32_t gen;
+	char hostname[PROTO_HOSTNAME_MAX + 1];
+};
+
+struct proto_policy_settings {
+	uint32_t gen;
+	uint32_t max_conns;
+	uint32_t max_conns_per_ip;
+	uint32_t ipv6_prefix;
+};
+
+void proto_stop_enc(struct buf *b, const struct proto_stop *v);
+int proto_stop_dec(const struct ipc_msg *m, struct proto_stop *v);
+void proto_stop_send(struct ipc *c, uint32_t grace);
+
+/* fd is required: decoding fails without one */
+void proto_peer_enc(struct buf *b, const struct proto_peer *v);
+int proto_peer_dec(const struct ipc_msg *m, struct proto_peer *v);
+void proto_peer_send(struct ipc *c, uint32_t role, uint32_t slot, int fd);
+
+void proto_queue_settings_enc(struct buf *b, const struct proto_queue_settings *v);
+int proto_queue_settings_dec(const struct ipc_msg *m, struct proto_queue_settings *v);
+void proto_deliver_settings_enc(struct buf *b, const struct proto_deliver_settings *v);
+int proto_deliver_settings_dec(const struct ipc_msg *m, struct proto_deliver_settings *v);
+void proto_policy_settings_enc(struct buf *b, const struct proto_policy_settings *v);
+int proto_policy_settings_dec(const struct ipc_msg *m, struct proto_policy_settings *v);
+
+#endif

@@ -1,0 +1,63 @@
+/*
+ * proto/proto.h - the IPC catalog: every message type our processes send
+ * each other, and the roles they run as.
+ *
+ *   channel          header            messages
+ *   parent-child     proto/parent.h    STOP, PEER, *_SETTINGS
+ *   smtp-queue       proto/smtp_queue.h   OPEN, OPEN_OK, OPEN_FAIL, COMMIT,
+ *                                      COMMIT_OK, COMMIT_FAIL, ABORT
+ *   queue-deliver    proto/queue_deliver.h DELIVER, DELIVER_DONE
+ *   smtp-policy      proto/smtp_policy.h  ADMIT, ADMIT_REPLY, ADMIT_END, ADMIT_HOLD
+ *
+ * Each message has an encode function (into a struct buf, or straight onto
+ * a channel: proto_*_send) and a decode function that returns -1 for a
+ * truncated, oversized or trailing-byte payload.  Type numbers are unique
+ * across channels, so a message that reaches the wrong channel is refused
+ * as unknown.  Every request carries an id (a session id, a message
+ * serial); its reply carries the same id.
+ */
+#ifndef TALON_PROTO_H
+#define TALON_PROTO_H
+
+#include <stdint.h>
+
+enum proto_type {
+	/* parent -> any child */
+	PROTO_STOP = 1,
+	PROTO_PEER,
+	PROTO_QUEUE_SETTINGS,
+	PROTO_DELIVER_SETTINGS,
+	PROTO_POLICY_SETTINGS,
+
+	/* smtp <-> queue */
+	PROTO_OPEN = 20,
+	PROTO_OPEN_OK,
+	PROTO_OPEN_FAIL,
+	PROTO_COMMIT,
+	PROTO_COMMIT_OK,
+	PROTO_COMMIT_FAIL,
+	PROTO_ABORT,
+
+	/* queue <-> deliver */
+	PROTO_DELIVER = 40,
+	PROTO_DELIVER_DONE,
+
+	/* smtp <-> policy */
+	PROTO_ADMIT = 60,
+	PROTO_ADMIT_REPLY,
+	PROTO_ADMIT_END,
+	PROTO_ADMIT_HOLD,
+};
+
+/* The roles of the role table (daemon/role.c); PEER names one. */
+enum proto_role {
+	ROLE_SMTP = 0,
+	ROLE_QUEUE,
+	ROLE_DELIVER,
+	ROLE_POLICY,
+	ROLE_COUNT
+};
+
+const char *proto_role_name(unsigned role);
+
+#endif
