@@ -23,9 +23,13 @@ usage(FILE *f)
 	    "commands:\n"
 	    "  serve [-d]       run the mail server in the foreground (-d: debug log)\n"
 	    "  config check     validate the configuration and every file it names\n"
+	    "  reload           make the running daemon load its configuration again\n"
+	    "  status [--json]  each process of the running daemon: pid, user, uptime,\n"
+	    "                   restarts, config generation\n"
 	    "  version          print the version\n"
 	    "\n"
-	    "Send SIGHUP to the serve process to reload, SIGTERM to stop.\n");
+	    "reload and status use the control socket named in the config (SIGHUP\n"
+	    "reloads too); SIGTERM stops the daemon.\n");
 }
 
 int
@@ -87,6 +91,34 @@ main(int argc, char **argv)
 			return 0;
 		}
 		fprintf(stderr, "usage: talon [-c FILE] config check\n");
+		return 2;
+	}
+	if (strcmp(cmd, "reload") == 0) {
+		if (i < argc && strcmp(argv[i], "--help") == 0) {
+			printf("usage: talon [-c FILE] reload\n"
+			    "Load the configuration, users, aliases and certificate again in every\n"
+			    "process of the running daemon.  A configuration with errors is refused\n"
+			    "(with file:line) and the running one stays in force.\n");
+			return 0;
+		}
+		if (i < argc) {
+			fprintf(stderr, "usage: talon [-c FILE] reload\n");
+			return 2;
+		}
+		return cmd_control(conf, "reload");
+	}
+	if (strcmp(cmd, "status") == 0) {
+		if (i < argc && strcmp(argv[i], "--help") == 0) {
+			printf("usage: talon [-c FILE] status [--json]\n"
+			    "Show each process of the running daemon: role, worker, pid, user,\n"
+			    "uptime (s), restarts, config generation and state.\n");
+			return 0;
+		}
+		if (i == argc)
+			return cmd_control(conf, "status");
+		if (i + 1 == argc && strcmp(argv[i], "--json") == 0)
+			return cmd_control(conf, "status --json");
+		fprintf(stderr, "usage: talon [-c FILE] status [--json]\n");
 		return 2;
 	}
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {

@@ -536,8 +536,9 @@ roles_status(struct buf *out, bool json)
 	bool first = true;
 	for (size_t i = 0; i < NELEM(start_order); i++) {
 		enum proto_role id = start_order[i];
+		for (unsigned slot = 0; slot < SLOTS_MAX; slot++)
 		for (struct child *c = R.children; c; c = c->next) {
-			if (c->role->id != id)
+			if (c->role->id != id || c->slot != slot)
 				continue;
 			const char *user = R.env->is_root ? role_user_name(cf, id) : "invoking";
 			unsigned long long up = (now - c->started) / 1000;
