@@ -1,14 +1,16 @@
 /*
- * fuzz/fuzz_conf.c - libFuzzer harness for core/conf.c (talon.conf).
+ * fuzz/fuzz_conf.c - libFuzzer harness for mail/conf.c (talon.conf) and the
+ * config engine under it (core/cfg.c, core/afile.c).
  *
  * Input:   arbitrary bytes, parsed as a config file.
  * Checks:  conf_parse never fails to return a conf; every diagnostic line
  *          names the file; a config without errors has every required
- *          directive, lowercased local domains that conf_is_local_domain
+ *          directive, a hostname and lowercased local domains that pass the
+ *          one domain check (mail/domain.h) and that conf_is_local_domain
  *          finds in any case, listeners whose address family, length and
- *          text agree, TLS material when a listener needs it, absolute and
- *          clean paths, and limits within their documented ranges.  No
- *          leaks (LeakSanitizer).
+ *          text agree (sockaddr_text), TLS material when a listener needs
+ *          it, absolute and clean paths, and limits within their documented
+ *          ranges.  No leaks (LeakSanitizer).
  * Seeds:   fuzz/corpus/conf/, dictionary fuzz/conf.dict.
  */
 #include <assert.h>
@@ -19,7 +21,9 @@
 
 #include "mail/conf.h"
 #include "core/diag.h"
+#include "core/sockaddr.h"
 #include "core/util.h"
+#include "mail/domain.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -42,9 +46,11 @@ static void
 check_clean(const struct conf *c)
 {
 	assert(c->hostname != NULL && c->hostname[0] != '\0');
+	assert(domain_valid(c->hostname, strlen(c->hostname), DOMAIN_HOSTNAME));
 	assert(c->n_domains >= 1 && c->n_listens >= 1);
 	assert(c->store && c->spool && c->state && c->users && c->aliases);
 	for (size_t i = 0; i < c->n_domains; i++) {
+		assert(domain_valid(c->domains[i], strlen(c->domains[i]), DOMAIN_HOSTNAME));
 		char *up = xstrdup(c->domains[i]);
 		for (char *q = up; *q; q++) {
 			assert(!(*q >= 'A' && *q <= 'Z'));
@@ -60,14 +66,19 @@ check_clean(const struct conf *c)
 		const struct conf_listen *l = &c->listens[i];
 		assert(l->kind == CONF_LISTEN_SMTP);
 		assert(memchr(l->text, '\0', sizeof l->text) != NULL && l->text[0] != '\0');
+		char text[SOCKADDR_TEXT_MAX];
+		sockaddr_text(&l->addr, l->addrlen, text);
+		assert(strcmp(text, l->text) == 0);
 		if (l->addr.ss_family == AF_INET) {
 			assert(l->addrlen == sizeof(struct sockaddr_in));
 			assert(((const struct sockaddr_in *)&l->addr)->sin_port != 0);
 		} else {
 			assert(l->addr.ss_family == AF_INET6);
 			assert(l->addrlen == sizeof(struct sockaddr_in6));
-			assert(((const struct sockaddr_in6 *)&l->addr)->sin6_port != 0);
-			assert(l->text[0] == '[');
+			const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)&l->addr;
+			assert(sin6->sin6_port != 0);
+			/* a v4-mapped address reads as IPv4 */
+			assert((l->text[0] == '[') == !IN6_IS_ADDR_V4MAPPED(&sin6->sin6_addr));
 		}
 		if (l->tls != CONF_TLS_NONE)
 			assert(c->tls_cert != NULL && c->tls_key != NULL);

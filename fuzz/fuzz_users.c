@@ -1,12 +1,14 @@
 /*
- * fuzz/fuzz_users.c - libFuzzer harness for queue/users.c: the users file,
- * the aliases file, aliases_check and rcpt_resolve.
+ * fuzz/fuzz_users.c - libFuzzer harness for mail/users.c (read through
+ * core/afile.c): the users file, the aliases file, aliases_check and
+ * rcpt_resolve.
  *
  * Input:   "USERS\n%%\nALIASES\n%%\nLOCAL": the users file, the aliases
  *          file and a local part as the network would send it (missing
  *          parts are empty).  Local domains: example.org, example.net.
  * Checks:  users and aliases arrays strictly sorted, names valid and
- *          lowercase; rcpt_resolve returns -1..RCPT_EXPAND_MAX distinct
+ *          lowercase, the domain of every local@domain target valid for
+ *          mail/domain.h; rcpt_resolve returns -1..RCPT_EXPAND_MAX distinct
  *          pointers into the users array, the same for the local part in
  *          upper case; when the files passed every check, every alias
  *          resolves to at least one user and every user that is not an
@@ -21,6 +23,7 @@
 
 #include "core/diag.h"
 #include "core/util.h"
+#include "mail/domain.h"
 #include "mail/users.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -102,6 +105,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	for (size_t i = 0; i < a.n; i++) {
 		assert(name_ok(a.v[i].name) && a.v[i].n_targets > 0);
 		assert(i == 0 || strcmp(a.v[i - 1].name, a.v[i].name) < 0);
+		for (size_t j = 0; j < a.v[i].n_targets; j++) {
+			const char *at = strrchr(a.v[i].targets[j], '@');
+			if (at != NULL)
+				assert(domain_valid(at + 1, strlen(at + 1), 0));
+		}
 	}
 	aliases_check(&a, &u, domains, 2, "aliases", &d);
 	bool clean = d.n_err == 0;

@@ -53,7 +53,8 @@ uint64_t
 wire_u64(struct wire_rd *r)
 {
 	uint64_t hi = wire_u32(r);
-	return hi << 32 | wire_u32(r);
+	uint64_t lo = wire_u32(r);
+	return r->err ? 0 : hi << 32 | lo;
 }
 
 /* The bytes of a string field, checked for length and NUL. */
@@ -100,7 +101,10 @@ wire_sockaddr(struct wire_rd *r, struct sockaddr_storage *ss, socklen_t *len)
 	uint32_t port = wire_u32(r);
 	memset(ss, 0, sizeof *ss);
 	*len = 0;
-	if (r->err == NULL && (port > 65535 || (fam != 4 && fam != 6)))
+	/* one encoding per address: an IPv4 address leaves 12 zero bytes */
+	static const uint8_t zero[12];
+	if (r->err == NULL && (port > 65535 || (fam != 4 && fam != 6) ||
+	    (fam == 4 && memcmp(a + 4, zero, sizeof zero) != 0)))
 		r->err = "bad address";
 	if (r->err != NULL)
 		return;

@@ -22,7 +22,7 @@
  *   policy-user USER       policy process user when started as root
  *   admin-group GROUP      members may use the control socket (root always)
  *   workers N              smtp worker processes (SO_REUSEPORT), 1..64
- *   limit message-size BYTES[k|m]
+ *   limit message-size BYTES[k|m|g]
  *   limit recipients N
  *   limit connections N
  *   limit connections-per-ip N
@@ -33,16 +33,20 @@
  *   limit ipv6-client-prefix N   connections-per-ip counts IPv6 by /N (1..128)
  *   log stderr|syslog|both
  *
- * Details fixed by conf.c: '#' anywhere starts a comment; a CR before the
- * LF is ignored; a line holds at most 4096 bytes and no NUL or control
- * byte other than tab.  Sizes take k/m/g (1024 multiples).  Limits' ranges:
+ * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
+ * comment; a CR before the LF is ignored; a line holds at most 4096 bytes
+ * and no NUL or control byte other than tab (outside its comment); sizes
+ * take k/m/g (1024 multiples).  Fixed by conf.c: hostname and domains are
+ * host names (mail/domain.h, DOMAIN_HOSTNAME).  Limits' ranges:
  * recipients 1..100000, connections and connections-per-ip 1..1000000,
  * command-/data-timeout 1..86400, errors 1..1000000, shutdown-grace
  * 0..3600, message-size at least 1.  "*" in listen means 0.0.0.0 (use
  * "[::]" for all IPv6); two listeners on one port where one is a wildcard
- * of the same family are an error.  Paths are made absolute and cleaned
- * lexically ("//" and "." dropped, ".." kept).  A domain given twice is a
- * warning.  The same "limit NAME" twice is an error like other directives.
+ * of the same family are an error, and so are two with the same text
+ * (sockaddr_text: an IPv4-mapped IPv6 address reads as its IPv4 address).
+ * Paths are made absolute and cleaned lexically ("//" and "." dropped,
+ * ".." kept).  A domain given twice is a warning.  The same "limit NAME"
+ * twice is an error like other directives.
  */
 #ifndef TALON_CONF_H
 #define TALON_CONF_H
@@ -53,6 +57,7 @@
 #include <sys/socket.h>
 
 #include "core/diag.h"
+#include "core/sockaddr.h"
 
 enum conf_tls { CONF_TLS_NONE = 0, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_listen_kind { CONF_LISTEN_SMTP = 0 };
@@ -62,7 +67,7 @@ struct conf_listen {
 	enum conf_tls tls;
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
-	char text[80];		/* "127.0.0.1:2525" / "[::1]:2525", for logs */
+	char text[SOCKADDR_TEXT_MAX];	/* sockaddr_text: "127.0.0.1:2525", "[::1]:2525" */
 	unsigned line;		/* where it was declared */
 };
 
@@ -97,10 +102,12 @@ struct conf {
  * listen, store, spool, state, users, aliases), tls-cert/tls-key required
  * when a listener uses TLS, duplicate listeners. */
 struct conf *conf_parse(const char *text, size_t len, const char *file, struct diag *d);
-/* Read and parse a file; a read error is reported in d as "file: ..." */
+/* Read (core/afile.h, at most 1 MiB) and parse a file; a read error is
+ * reported in d as "file: ..." and gives NULL. */
 struct conf *conf_load(const char *file, struct diag *d);
 void conf_free(struct conf **c);
-/* Is domain (any case) one of our local domains? */
+/* Is domain (any case) one of our local domains?  domain_in_list() over
+ * c->domains; false for a NULL c or domain. */
 bool conf_is_local_domain(const struct conf *c, const char *domain);
 
 #endif

@@ -2,15 +2,17 @@
  * mail/users.c - the users file, the aliases file, and resolution of a
  * recipient's local part to mailbox names (rules in users.h).
  *
- * Input:   admin-written files, any bytes: lines end with LF (a CR before
- *          it is dropped), at most LINE_MAX bytes, no NUL.  rcpt_resolve()
- *          takes a local part straight from the network: any C string, any
- *          length, never trusted.
+ * Input:   admin-written files, any bytes, read and split into lines by
+ *          core/afile.c: lines end with LF (a CR before it is dropped), at
+ *          most LINE_MAX_LEN bytes, no NUL.  rcpt_resolve() takes a local
+ *          part straight from the network: any C string, any length, never
+ *          trusted.
  * Output:  arrays sorted by name (looked up by binary search, O(log n) per
  *          name); every problem as "file:line: found ... (expected ...)".
  * Trusts:  nothing.  Runs in: parent and CLI (parse, check), smtp workers
  *          (rcpt_resolve, read-only after fork).
- * Not here: password verification (auth), delivery (queue).
+ * Not here: password verification (auth), delivery (queue), domain
+ *          syntax and which domains are ours (mail/domain.c).
  *
  * Decisions (also in users.h): an uppercase user name in the users file is
  * an error, not silently lowercased, because the name is a directory under
@@ -20,98 +22,23 @@
  */
 #include "mail/users.h"
 
-#include <errno.h>
 #include <stddef.h>
-#include <fcntl.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
 
+#include "core/afile.h"
 #include "core/util.h"
+#include "mail/domain.h"
 
 #define LINE_MAX_LEN	4096		/* bytes per physical line, without LF */
 #define FILE_MAX_LEN	(256u << 20)	/* a users file of ~2 million accounts */
 #define NAME_MAX_LEN	64		/* user and alias names (RFC 5321 local part) */
-#define ERRORS_MAX	100		/* per file; then stop */
-#define ESC_MAX		96
 #define ALIAS_DEPTH_MAX	8		/* nested aliases one expansion may pass */
 #define ALIAS_VISITS_MAX 1024		/* aliases one expansion may open (fan-out) */
 #define ALIAS_TARGETS_MAX 1024		/* targets one alias may list */
 
-static const char *
-esc(char dst[ESC_MAX], const char *s, size_t n)
-{
-	log_escape(dst, ESC_MAX, s, n);
-	return dst;
-}
-
 /* --- reading lines ------------------------------------------------------ */
-
-struct rd {
-	const char *p, *end;
-	const char *file;
-	struct diag *d;
-	unsigned line;
-	unsigned n_err;
-	bool stopped;
-};
-
-static void rerr(struct rd *r, unsigned line, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-
-static void
-rerr(struct rd *r, unsigned line, const char *fmt, ...)
-{
-	char msg[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	vsnprintf(msg, sizeof msg, fmt, ap);
-	va_end(ap);
-	diag_err(r->d, r->file, line, "%s", msg);
-	r->n_err++;
-}
-
-/* Next physical line that is fit to parse, in *s and *n (no LF, no final CR).
- * Too long lines and lines with NUL are reported and skipped.  After
- * ERRORS_MAX errors the reader stops with one more message. */
-static bool
-next_line(struct rd *r, const char **s, size_t *n)
-{
-	while (r->p < r->end) {
-		if (r->n_err >= ERRORS_MAX) {
-			diag_err(r->d, r->file, 0, "too many errors, stopped after line %u", r->line);
-			r->stopped = true;
-			r->p = r->end;
-			return false;
-		}
-		const char *nl = memchr(r->p, '\n', (size_t)(r->end - r->p));
-		const char *eol = nl ? nl : r->end;
-		const char *b = r->p;
-		size_t len = (size_t)(eol - b);
-		r->p = nl ? nl + 1 : r->end;
-		r->line++;
-		if (len > 0 && b[len - 1] == '\r')
-			len--;
-		const char *nul = memchr(b, '\0', len);
-		if (len > LINE_MAX_LEN) {
-			rerr(r, r->line, "line is %zu bytes long (expected at most %d)", len,
-			    LINE_MAX_LEN);
-			continue;
-		}
-		if (nul != NULL) {
-			rerr(r, r->line, "NUL byte at column %zu (expected text)",
-			    (size_t)(nul - b) + 1);
-			continue;
-		}
-		*s = b;
-		*n = len;
-		return true;
-	}
-	return false;
-}
 
 static bool
 is_blank_or_comment(const char *s, size_t n)
@@ -120,64 +47,6 @@ is_blank_or_comment(const char *s, size_t n)
 	while (i < n && (s[i] == ' ' || s[i] == '\t'))
 		i++;
 	return i == n || s[i] == '#';
-}
-
-static int
-read_file(const char *file, char **text, size_t *len, struct diag *d)
-{
-	int fd = open(file, O_RDONLY | O_CLOEXEC | O_NOCTTY);
-	struct stat st;
-	size_t cap, n = 0;
-	char *b = NULL;
-	int rc = -1;
-
-	if (fd < 0) {
-		diag_err(d, file, 0, "cannot open: %s", strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) < 0) {
-		diag_err(d, file, 0, "cannot stat: %s", strerror(errno));
-		goto out;
-	}
-	if (S_ISDIR(st.st_mode)) {
-		diag_err(d, file, 0, "is a directory (expected a file)");
-		goto out;
-	}
-	cap = st.st_size > 0 && (uint64_t)st.st_size < FILE_MAX_LEN ?
-	    (size_t)st.st_size + 1 : 4096;
-	b = xmalloc(cap);
-	for (;;) {
-		if (n == cap) {
-			if (cap > FILE_MAX_LEN) {
-				diag_err(d, file, 0, "file is larger than %u bytes", FILE_MAX_LEN);
-				goto out;
-			}
-			cap *= 2;
-			b = xreallocarray(b, cap, 1);
-		}
-		ssize_t r = read(fd, b + n, cap - n);
-		if (r < 0 && errno == EINTR)
-			continue;
-		if (r < 0) {
-			diag_err(d, file, 0, "cannot read: %s", strerror(errno));
-			goto out;
-		}
-		if (r == 0)
-			break;
-		n += (size_t)r;
-	}
-	if (n > FILE_MAX_LEN) {
-		diag_err(d, file, 0, "file is larger than %u bytes", FILE_MAX_LEN);
-		goto out;
-	}
-	*text = b;
-	*len = n;
-	b = NULL;
-	rc = 0;
-out:
-	free(b);
-	close(fd);
-	return rc;
 }
 
 /* --- names ---------------------------------------------------------------- */
@@ -319,24 +188,24 @@ valid_bcrypt(const char *h, size_t n)
  * its {SCHEME} prefix.  On failure returns a message that shows the scheme
  * or crypt prefix only, never the secret. */
 static bool
-check_hash(struct rd *r, const char *h, size_t n, const char **val, size_t *vlen)
+check_hash(struct afile *r, const char *h, size_t n, const char **val, size_t *vlen)
 {
-	char e[ESC_MAX];
+	char e[AFILE_TOKEN_MAX];
 	const char *v = h;
 	size_t vl = n;
 	if (n > 0 && h[0] == '{') {
 		const char *rb = memchr(h, '}', n);
 		if (rb == NULL) {
-			rerr(r, r->line, "unterminated {SCHEME} prefix (expected {CRYPT} or "
+			afile_err(r, r->line, "unterminated {SCHEME} prefix (expected {CRYPT} or "
 			    "{BLF-CRYPT})");
 			return false;
 		}
 		size_t sl = (size_t)(rb - h) + 1;
 		if (!(sl == 7 && ascii_memcaseeq(h, "{CRYPT}", 7)) &&
 		    !(sl == 11 && ascii_memcaseeq(h, "{BLF-CRYPT}", 11))) {
-			rerr(r, r->line, "only yescrypt or bcrypt hashes are accepted (found scheme "
-			    "%s; expected {CRYPT}$y$..., {BLF-CRYPT}$2b$... or nothing)",
-			    esc(e, h, sl));
+			log_escape(e, sizeof e, h, sl);
+			afile_err(r, r->line, "only yescrypt or bcrypt hashes are accepted (found "
+			    "scheme %s; expected {CRYPT}$y$..., {BLF-CRYPT}$2b$... or nothing)", e);
 			return false;
 		}
 		v = rb + 1;
@@ -346,24 +215,25 @@ check_hash(struct rd *r, const char *h, size_t n, const char **val, size_t *vlen
 		/* no password: the account receives mail but cannot log in */
 	} else if (vl >= 3 && memcmp(v, "$y$", 3) == 0) {
 		if (!valid_yescrypt(v, vl)) {
-			rerr(r, r->line, "malformed yescrypt hash (expected $y$PARAMS$SALT$ and "
-			    "43 characters of [./0-9A-Za-z], as crypt(3) writes it)");
+			afile_err(r, r->line, "malformed yescrypt hash (expected $y$PARAMS$SALT$ "
+			    "and 43 characters of [./0-9A-Za-z], as crypt(3) writes it)");
 			return false;
 		}
 	} else if (vl >= 4 && (memcmp(v, "$2b$", 4) == 0 || memcmp(v, "$2y$", 4) == 0)) {
 		if (!valid_bcrypt(v, vl)) {
-			rerr(r, r->line, "malformed bcrypt hash (expected %.4sNN$ and 53 characters "
-			    "of [./0-9A-Za-z])", v);
+			afile_err(r, r->line, "malformed bcrypt hash (expected %.4sNN$ and 53 "
+			    "characters of [./0-9A-Za-z])", v);
 			return false;
 		}
 	} else if (v[0] == '$') {
 		const char *d2 = vl > 1 ? memchr(v + 1, '$', vl - 1) : NULL;
 		size_t pl = d2 && d2 - v < 16 ? (size_t)(d2 - v) + 1 : 1;
-		rerr(r, r->line, "only yescrypt or bcrypt hashes are accepted (found %s...; "
-		    "expected $y$ or $2b$/$2y$)", esc(e, v, pl));
+		log_escape(e, sizeof e, v, pl);
+		afile_err(r, r->line, "only yescrypt or bcrypt hashes are accepted (found %s...; "
+		    "expected $y$ or $2b$/$2y$)", e);
 		return false;
 	} else {
-		rerr(r, r->line, "only yescrypt or bcrypt hashes are accepted (found a value "
+		afile_err(r, r->line, "only yescrypt or bcrypt hashes are accepted (found a value "
 		    "that is not a crypt hash; expected $y$..., $2b$..., $2y$... or nothing)");
 		return false;
 	}
@@ -383,18 +253,19 @@ cmp_user(const void *x, const void *y)
 }
 
 static void
-parse_user_line(struct rd *r, const char *s, size_t n, struct users *out, size_t *cap)
+parse_user_line(struct afile *r, const char *s, size_t n, struct users *out, size_t *cap)
 {
-	char e[ESC_MAX];
+	char e[AFILE_TOKEN_MAX];
 	const char *colon = memchr(s, ':', n);
 	if (colon == NULL) {
 		/* the line is not echoed: it may be a password pasted by mistake */
-		rerr(r, r->line, "no ':' on the line (expected name:hash, where the hash may be "
-		    "empty)");
+		afile_err(r, r->line, "no ':' on the line (expected name:hash, where the hash "
+		    "may be empty)");
 		return;
 	}
 	size_t nl = (size_t)(colon - s);
 	if (!valid_name(s, nl, false)) {
+		log_escape(e, sizeof e, s, nl);
 		bool upper = nl > 0 && nl <= NAME_MAX_LEN;
 		bool has_upper = false;
 		char low[NAME_MAX_LEN + 1];
@@ -405,12 +276,11 @@ parse_user_line(struct rd *r, const char *s, size_t n, struct users *out, size_t
 		}
 		if (upper && has_upper && valid_name(low, nl, false)) {
 			low[nl] = '\0';
-			rerr(r, r->line, "user name \"%s\" has uppercase letters (expected "
-			    "lowercase: \"%s\"; the name is the mailbox directory)",
-			    esc(e, s, nl), low);
+			afile_err(r, r->line, "user name \"%s\" has uppercase letters (expected "
+			    "lowercase: \"%s\"; the name is the mailbox directory)", e, low);
 		} else {
-			rerr(r, r->line, "invalid user name \"%s\" (expected [a-z0-9][a-z0-9._-]*, "
-			    "at most %d bytes)", esc(e, s, nl), NAME_MAX_LEN);
+			afile_err(r, r->line, "invalid user name \"%s\" (expected "
+			    "[a-z0-9][a-z0-9._-]*, at most %d bytes)", e, NAME_MAX_LEN);
 		}
 		return;
 	}
@@ -448,13 +318,14 @@ user_ent_clear(struct user_ent *ue)
 int
 users_parse(const char *text, size_t len, const char *file, struct users *out, struct diag *d)
 {
-	struct rd r = { .p = text, .end = text + len, .file = file, .d = d };
+	struct afile r;
 	const char *s;
 	size_t n, cap = 0;
 
+	afile_init(&r, text, len, file, LINE_MAX_LEN, d);
 	out->v = NULL;
 	out->n = 0;
-	while (next_line(&r, &s, &n)) {
+	while (afile_next(&r, &s, &n)) {
 		if (is_blank_or_comment(s, n))
 			continue;
 		parse_user_line(&r, s, n, out, &cap);
@@ -465,11 +336,9 @@ users_parse(const char *text, size_t len, const char *file, struct users *out, s
 	size_t w = 0;
 	for (size_t i = 0; i < out->n; i++) {
 		if (w > 0 && strcmp(out->v[w - 1].name, out->v[i].name) == 0) {
-			if (!r.stopped) {
-				diag_err(d, file, out->v[i].line, "duplicate user \"%s\" (first at line %u)",
-				    out->v[i].name, out->v[w - 1].line);
-				r.n_err++;
-			}
+			if (!r.stopped)
+				afile_err(&r, out->v[i].line, "duplicate user \"%s\" (first at "
+				    "line %u)", out->v[i].name, out->v[w - 1].line);
 			user_ent_clear(&out->v[i]);
 			continue;
 		}
@@ -486,11 +355,10 @@ users_load(const char *file, struct users *out, struct diag *d)
 	size_t len;
 	out->v = NULL;
 	out->n = 0;
-	if (read_file(file, &text, &len, d) < 0)
+	if (afile_read(file, FILE_MAX_LEN, "a users file", &text, &len, d) < 0)
 		return -1;
 	int rc = users_parse(text, len, file, out, d);
-	explicit_bzero(text, len);	/* it held password hashes */
-	free(text);
+	afile_text_free(&text, len);	/* wiped: it held password hashes */
 	return rc;
 }
 
@@ -528,7 +396,7 @@ users_forget_hashes(struct users *u)
 /* --- aliases -------------------------------------------------------------- */
 
 struct apctx {
-	struct rd r;
+	struct afile r;
 	struct aliases *out;
 	size_t cap;
 	struct alias_ent cur;	/* entry being read (continuation lines) */
@@ -554,8 +422,9 @@ finish_entry(struct apctx *a)
 	if (a->in_entry && !a->cur_bad) {
 		if (a->cur.n_targets == 0) {
 			if (!a->cur_err)
-				rerr(&a->r, a->cur.line, "alias \"%s\" has no targets (expected "
-				    "\"%s: target[, target...]\")", a->cur.name, a->cur.name);
+				afile_err(&a->r, a->cur.line, "alias \"%s\" has no targets "
+				    "(expected \"%s: target[, target...]\")", a->cur.name,
+				    a->cur.name);
 			alias_ent_clear(&a->cur);
 		} else {
 			if (a->out->n == a->cap) {
@@ -576,7 +445,7 @@ finish_entry(struct apctx *a)
 static bool
 add_target(struct apctx *a, const char *t, size_t n)
 {
-	char e[ESC_MAX];
+	char e[AFILE_TOKEN_MAX];
 	const char *why = NULL;
 	if (t[0] == '"')
 		why = "quoted targets are not supported (expected a user or alias name, or "
@@ -605,25 +474,23 @@ add_target(struct apctx *a, const char *t, size_t n)
 			low[n] = '\0';
 			size_t ll = at ? (size_t)(at - low) : n;
 			ok = valid_name(low, ll, true);
-			if (ok && at != NULL) {
-				const char *dom = at + 1;
-				ok = *dom != '\0';
-				for (const char *q = dom; ok && *q; q++)
-					if (!is_lower_alnum(*q) && *q != '.' && *q != '-')
-						ok = false;
-			}
+			/* the domain as SMTP would take it; whether it is ours is
+			 * aliases_check's question */
+			if (ok && at != NULL)
+				ok = domain_valid(at + 1, (size_t)(low + n - at - 1), 0);
 		}
 		if (!ok)
 			why = "invalid target (expected a user or alias name [a-z0-9][a-z0-9._+-]* "
 			    "of at most 64 bytes, or local@domain)";
 	}
 	if (why != NULL) {
-		rerr(&a->r, a->r.line, "\"%s\": %s", esc(e, t, n), why);
+		log_escape(e, sizeof e, t, n);
+		afile_err(&a->r, a->r.line, "\"%s\": %s", e, why);
 		a->cur_err = true;
 		return false;
 	}
 	if (a->cur.n_targets >= ALIAS_TARGETS_MAX) {
-		rerr(&a->r, a->r.line, "alias \"%s\" has more than %d targets", a->cur.name,
+		afile_err(&a->r, a->r.line, "alias \"%s\" has more than %d targets", a->cur.name,
 		    ALIAS_TARGETS_MAX);
 		a->cur_err = true;
 		return false;
@@ -660,10 +527,10 @@ parse_targets(struct apctx *a, const char *s, size_t n)
 static void
 parse_alias_line(struct apctx *a, const char *s, size_t n)
 {
-	char e[ESC_MAX];
+	char e[AFILE_TOKEN_MAX];
 	if (s[0] == ' ' || s[0] == '\t') {
 		if (!a->in_entry) {
-			rerr(&a->r, a->r.line, "continuation line without an alias before it "
+			afile_err(&a->r, a->r.line, "continuation line without an alias before it "
 			    "(expected \"name: target, ...\" first)");
 			/* report it once, not for each following line */
 			a->in_entry = a->cur_bad = true;
@@ -677,8 +544,10 @@ parse_alias_line(struct apctx *a, const char *s, size_t n)
 	a->in_entry = true;
 	const char *colon = memchr(s, ':', n);
 	if (colon == NULL) {
-		rerr(&a->r, a->r.line, "found \"%s\" without ':' (expected \"name: target[, "
-		    "target...]\")", esc(e, s, n > 32 ? 32 : n));
+		/* the start only: the line may be a users line pasted by mistake */
+		log_escape(e, sizeof e, s, n > 32 ? 32 : n);
+		afile_err(&a->r, a->r.line, "found \"%s\" without ':' (expected \"name: target[, "
+		    "target...]\")", e);
 		a->cur_bad = true;
 		return;
 	}
@@ -687,8 +556,9 @@ parse_alias_line(struct apctx *a, const char *s, size_t n)
 		nl--;
 	char low[NAME_MAX_LEN + 1];
 	if (!name_key(low, s, nl) || !valid_name(low, nl, false)) {
-		rerr(&a->r, a->r.line, "invalid alias name \"%s\" (expected [a-z0-9][a-z0-9._-]*, "
-		    "at most %d bytes, any case)", esc(e, s, nl), NAME_MAX_LEN);
+		log_escape(e, sizeof e, s, nl);
+		afile_err(&a->r, a->r.line, "invalid alias name \"%s\" (expected "
+		    "[a-z0-9][a-z0-9._-]*, at most %d bytes, any case)", e, NAME_MAX_LEN);
 		a->cur_bad = true;
 		return;
 	}
@@ -718,11 +588,11 @@ aliases_parse(const char *text, size_t len, const char *file, struct aliases *ou
 	size_t n;
 
 	memset(&a, 0, sizeof a);
-	a.r = (struct rd){ .p = text, .end = text + len, .file = file, .d = d };
+	afile_init(&a.r, text, len, file, LINE_MAX_LEN, d);
 	a.out = out;
 	out->v = NULL;
 	out->n = 0;
-	while (next_line(&a.r, &s, &n)) {
+	while (afile_next(&a.r, &s, &n)) {
 		/* blank and comment lines neither end an entry nor continue it, as
 		 * in Postfix; an indented line after them still continues */
 		if (is_blank_or_comment(s, n))
@@ -754,10 +624,10 @@ aliases_load(const char *file, struct aliases *out, struct diag *d)
 	size_t len;
 	out->v = NULL;
 	out->n = 0;
-	if (read_file(file, &text, &len, d) < 0)
+	if (afile_read(file, FILE_MAX_LEN, "an aliases file", &text, &len, d) < 0)
 		return -1;
 	int rc = aliases_parse(text, len, file, out, d);
-	free(text);
+	afile_text_free(&text, len);
 	return rc;
 }
 
@@ -791,15 +661,6 @@ struct xctx {
 	const struct alias_ent *loop_to;	/* XE_LOOP: the alias met again */
 };
 
-static bool
-is_local_domain(const struct xctx *x, const char *dom)
-{
-	for (size_t i = 0; i < x->n_domains; i++)
-		if (ascii_strcaseeq(x->domains[i], dom))
-			return true;
-	return false;
-}
-
 static void
 add_user(struct xctx *x, const struct user_ent *ue)
 {
@@ -824,7 +685,7 @@ target_local(const struct xctx *x, const char *t, size_t *len)
 		return true;
 	}
 	*len = (size_t)(at - t);
-	return is_local_domain(x, at + 1);
+	return domain_in_list(x->domains, x->n_domains, at + 1);
 }
 
 /*
@@ -956,7 +817,7 @@ aliases_check(const struct aliases *a, const struct users *u,
     const char *const *domains, size_t n_domains, const char *file, struct diag *d)
 {
 	const char *out[RCPT_EXPAND_MAX];
-	char e[ESC_MAX], chain[600];
+	char e[AFILE_TOKEN_MAX], chain[600];
 	struct xctx x;
 
 	/* report in file order, not name order */
@@ -977,17 +838,18 @@ aliases_check(const struct aliases *a, const struct users *u,
 			const struct alias_ent *ta;
 			const struct user_ent *tu;
 			size_t ll;
+			log_escape(e, sizeof e, t, strlen(t));
 			if (!target_local(&x, t, &ll)) {
 				diag_err(d, file, al->line, "alias \"%s\": target \"%s\": forwarding to "
 				    "remote addresses is not supported yet (expected a local domain)",
-				    al->name, esc(e, t, strlen(t)));
+				    al->name, e);
 				bad = true;
 				continue;
 			}
 			lookup(u, a, t, ll, &ta, &tu);
 			if (ta == NULL && tu == NULL) {
 				diag_err(d, file, al->line, "alias \"%s\": target \"%s\" is neither a "
-				    "user nor an alias", al->name, esc(e, t, strlen(t)));
+				    "user nor an alias", al->name, e);
 				bad = true;
 			}
 		}

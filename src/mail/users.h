@@ -30,7 +30,8 @@
  *   - one expansion passes at most 8 nested aliases, opens at most 1024
  *     aliases in all and yields at most RCPT_EXPAND_MAX users.
  *
- * Input: admin-written files, parsed defensively (file:line errors).
+ * Input: admin-written files, read by core/afile.h and parsed defensively
+ * (file:line errors).  The _load functions read at most 256 MiB.
  * Runs in: parent (parse), smtp workers (lookup, read-only after fork).
  */
 #ifndef TALON_USERS_H
@@ -78,8 +79,9 @@ const struct user_ent *users_find(const struct users *u, const char *name);
 /* Wipe and drop hashes (processes that only need names); hash becomes NULL. */
 void users_forget_hashes(struct users *u);
 
-/* "local@domain" targets are only checked for syntax here; whether the
- * domain is ours is aliases_check's job (it has the local domains). */
+/* "local@domain" targets are only checked for syntax here (the domain with
+ * domain_valid, mail/domain.h); whether the domain is ours is
+ * aliases_check's job (it has the local domains, domain_in_list). */
 int aliases_parse(const char *text, size_t len, const char *file, struct aliases *out, struct diag *d);
 int aliases_load(const char *file, struct aliases *out, struct diag *d);
 void aliases_free(struct aliases *a);

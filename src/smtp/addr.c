@@ -10,7 +10,8 @@
  *          struct (no half-parsed path ever reaches the caller).
  * Trusts:  nothing.  Runs in: smtp worker (unprivileged).
  * Not here: policy (policy/), recipient lookup (queue/), ESMTP parameters
- *          (smtp/cmd.c), IDNA2008 rules beyond UTF-8 well-formedness.
+ *          (smtp/cmd.c), domain-name syntax and UTF-8 well-formedness
+ *          (mail/domain.c), IDNA2008 rules.
  *
  * The parser is one left-to-right pass over a cursor with a sticky error
  * (STYLE.md 5): the first problem found is the one reported.  Without
@@ -28,8 +29,7 @@
 #include <sys/socket.h>
 
 #include "core/util.h"
-
-#define LABEL_MAX 63	/* RFC 1035 2.3.4 */
+#include "mail/domain.h"
 
 struct cur {
 	const unsigned char *p, *end;
@@ -95,42 +95,6 @@ is_atext(int b)
 	return is_alnum(b) || (b > 0 && memchr(specials, b, sizeof specials - 1) != NULL);
 }
 
-/*
- * Length of the well-formed UTF-8 sequence at p (2..4 bytes), or 0 when it
- * is malformed: truncated, overlong (C0, C1, E0 80-9F, F0 80-8F),
- * a surrogate (ED A0-BF) or above U+10FFFF (F4 90-BF, F5-FF).  RFC 3629 4.
- */
-static size_t
-utf8_seq(const unsigned char *p, size_t avail)
-{
-	unsigned char b = p[0], lo = 0x80, hi = 0xBF;	/* range of byte 2 */
-	size_t n;
-
-	if (b >= 0xC2 && b <= 0xDF) {
-		n = 2;
-	} else if (b >= 0xE0 && b <= 0xEF) {
-		n = 3;
-		if (b == 0xE0)
-			lo = 0xA0;
-		if (b == 0xED)
-			hi = 0x9F;
-	} else if (b >= 0xF0 && b <= 0xF4) {
-		n = 4;
-		if (b == 0xF0)
-			lo = 0x90;
-		if (b == 0xF4)
-			hi = 0x8F;
-	} else {
-		return 0;
-	}
-	if (avail < n || p[1] < lo || p[1] > hi)
-		return 0;
-	for (size_t i = 2; i < n; i++)
-		if (p[i] < 0x80 || p[i] > 0xBF)
-			return 0;
-	return n;
-}
-
 /* Consume one UTF8-non-ascii character where RFC 6531 3.3 allows one
  * (atext, qtextSMTP, sub-domain).  The cursor is at a byte >= 0x80. */
 static void
@@ -140,7 +104,7 @@ take_utf8(struct cur *c)
 		fail(c, SMTP_ADDR_UTF8);
 		return;
 	}
-	size_t n = utf8_seq(c->p, (size_t)(c->end - c->p));
+	size_t n = domain_utf8_len(c->p, (size_t)(c->end - c->p));
 	if (n == 0) {
 		fail(c, SMTP_ADDR_SYNTAX);
 		return;
@@ -218,46 +182,35 @@ quoted_string(struct cur *c, unsigned char *buf, size_t bufsz)
 }
 
 /*
- * Domain = sub-domain *("." sub-domain), sub-domain = Let-dig [Ldh-str]
- * (RFC 5321 4.1.2): letters, digits and inner hyphens; no empty label, so
- * no leading, double or trailing dot.  With SMTPUTF8 a label may hold
- * UTF-8 (U-label, RFC 6531 3.3).  We check only that the UTF-8 is well
- * formed, not the IDNA2008 rules, and count the 63-octet label limit in
- * received octets, so a U-label whose A-label form would exceed 63 passes
- * (known gap; we compare domains as bytes and never turn them into DNS
- * queries here).  A label over 63 octets is syntax, a name over 255
- * octets SMTP_ADDR_TOO_LONG.
+ * Domain (RFC 5321 4.1.2), with U-labels under SMTPUTF8 (RFC 6531 3.3):
+ * the one domain check, mail/domain.c, which stops at the first byte that
+ * cannot continue the name; what follows is the caller's business.  Its
+ * first problem becomes ours: a label over 63 octets or malformed UTF-8 is
+ * syntax, a name over 255 octets SMTP_ADDR_TOO_LONG, a byte >= 0x80
+ * without SMTPUTF8 SMTP_ADDR_UTF8.
  */
 static void
 domain_name(struct cur *c)
 {
-	const unsigned char *start = c->p;
+	enum domain_err e;
 
-	do {
-		const unsigned char *label = c->p;
-		for (;;) {
-			int b = peek(c);
-			if (is_alnum(b) || b == '-')
-				c->p++;
-			else if (b >= 0x80)
-				take_utf8(c);
-			else
-				break;
-			if (c->p - start > SMTP_DOMAIN_MAX)
-				fail(c, SMTP_ADDR_TOO_LONG);
-		}
-		if (c->err != SMTP_ADDR_OK)
-			return;
-		size_t n = (size_t)(c->p - label);
-		if (n == 0) {
-			bad(c);
-			return;
-		}
-		if (label[0] == '-' || c->p[-1] == '-' || n > LABEL_MAX) {
-			fail(c, SMTP_ADDR_SYNTAX);
-			return;
-		}
-	} while (take(c, '.'));
+	if (c->err != SMTP_ADDR_OK)
+		return;
+	c->p += domain_scan((const char *)c->p, (size_t)(c->end - c->p),
+	    c->allow_utf8 ? DOMAIN_UTF8 : 0, &e);
+	switch (e) {
+	case DOMAIN_OK:
+		break;
+	case DOMAIN_ERR_SYNTAX:
+		fail(c, SMTP_ADDR_SYNTAX);
+		break;
+	case DOMAIN_ERR_TOO_LONG:
+		fail(c, SMTP_ADDR_TOO_LONG);
+		break;
+	case DOMAIN_ERR_8BIT:
+		fail(c, SMTP_ADDR_UTF8);
+		break;
+	}
 }
 
 /*
@@ -462,15 +415,12 @@ smtp_path_parse(const char *p, size_t len, bool is_reverse, bool allow_utf8,
 }
 
 /* True when all of (p, len) is a Domain (a name, not a literal; see
- * smtp_addr_literal_valid), at most 255 octets. */
+ * smtp_addr_literal_valid), at most 255 octets: domain_valid() under the
+ * SMTP name, kept for its callers. */
 bool
 smtp_domain_valid(const char *p, size_t len, bool allow_utf8)
 {
-	const unsigned char *s = (const unsigned char *)p;
-	struct cur c = { s, s + len, SMTP_ADDR_OK, allow_utf8 };
-
-	domain_name(&c);
-	return c.err == SMTP_ADDR_OK && c.p == c.end;
+	return domain_valid(p, len, allow_utf8 ? DOMAIN_UTF8 : 0);
 }
 
 /* True when all of (p, len) is an IPv4 or IPv6 address literal with its

@@ -55,7 +55,9 @@ enum smtp_addr_err smtp_path_parse(const char *p, size_t len, bool is_reverse,
     bool allow_utf8, struct smtp_path *out, size_t *consumed);
 
 /* Validate a domain name (RFC 5321 Domain, or U-label UTF-8 when
- * allow_utf8) or an address literal; used also for EHLO/HELO arguments. */
+ * allow_utf8); used also for EHLO/HELO arguments.  A thin wrapper over
+ * domain_valid() (mail/domain.h), the one domain-syntax check.  Address
+ * literals: smtp_addr_literal_valid. */
 bool smtp_domain_valid(const char *p, size_t len, bool allow_utf8);
 bool smtp_addr_literal_valid(const char *p, size_t len);
 

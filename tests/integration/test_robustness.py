@@ -92,8 +92,8 @@ def test_kill9_smtp_and_queue_loses_nothing(talon_factory):
     assert not missing, "accepted but not delivered: %s" % sorted(missing)[:10]
     dups = {x for x in got if got.count(x) > 1}
     assert not dups, "delivered twice: %s" % dups
-    assert kills == 6
-    assert len(re.findall(r"event=crash role=(smtp|queue|deliver) pid=\d+ signal=9", t.log())) == 6
+    # each kill is seen by the parent (the last one may still be reaped)
+    t.wait_log(r"event=crash role=(smtp|queue|deliver) pid=\d+ signal=9", count=kills)
     # the daemon still works afterwards (451 while the last queue restarts)
     t.wait_log(r"event=spawn role=queue", count=3)
     deadline = time.time() + 15
@@ -106,6 +106,24 @@ def test_kill9_smtp_and_queue_loses_nothing(talon_factory):
             assert e.smtp_code == 451 and time.time() < deadline, e
             time.sleep(0.2)
     t.wait_messages("bob", 1)
+
+
+def merge_unfinished(lines):
+    """strace splits a call that another traced process interrupts into
+    "<unfinished ...>" and "<... NAME resumed>": join the halves, placed
+    where the call returned (which is the order that matters here)."""
+    out, pending = [], {}
+    for l in lines:
+        pid = l.split()[0] if l else ""
+        if l.endswith("<unfinished ...>"):
+            pending[pid] = l[:-len("<unfinished ...>")].rstrip()
+            continue
+        m = re.match(r"(\S+)\s+<\.\.\. \S+ resumed>\s?(.*)$", l)
+        if m and m.group(1) in pending:
+            out.append(pending.pop(m.group(1)) + m.group(2))
+            continue
+        out.append(l)
+    return out
 
 
 def test_fsync_order_before_250(talon_factory, tmp_path):
@@ -122,7 +140,7 @@ def test_fsync_order_before_250(talon_factory, tmp_path):
     t.wait_messages("alice", 1)
     time.sleep(0.5)
     t.stop()
-    lines = open(trace).read().splitlines()
+    lines = merge_unfinished(open(trace).read().splitlines())
     qid = re.search(r"event=queued queue=(\S+)", t.log()).group(1)
 
     def find(pred, start=0):

@@ -1,7 +1,7 @@
 /*
- * tests/unit/test_conf.c - core/conf.c: values of a full config, defaults,
- * path resolution, listen forms, limits, and the exact file:line text of
- * every kind of error.
+ * tests/unit/test_conf.c - mail/conf.c over the config engine (core/cfg.c,
+ * core/afile.c): values of a full config, defaults, path resolution, listen
+ * forms, limits, and the exact file:line text of every kind of error.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "mail/conf.h"
@@ -217,6 +218,24 @@ T(test_relative_paths)
 		free(text);
 	}
 
+	/* the default control socket is a clean path too */
+	{
+		struct diag d;
+		const char *text = "hostname h.example\ndomain example.org\nlisten smtp *:25\n"
+		    "store s\nspool s\nstate /\nusers u\naliases a\n";
+		struct conf *c = parse_as(text, strlen(text), "/etc/talon/talon.conf", &d);
+		CHECK_STR(diag_text(&d), "");
+		CHECK_STR(c->control, "/control.sock");
+		conf_free(&c);
+		diag_free(&d);
+		text = "hostname h.example\ndomain example.org\nlisten smtp *:25\n"
+		    "store s\nspool s\nstate st/\nusers u\naliases a\n";
+		c = parse_as(text, strlen(text), "/etc/talon/talon.conf", &d);
+		CHECK_STR(c->control, "/etc/talon/st/control.sock");
+		conf_free(&c);
+		diag_free(&d);
+	}
+
 	/* a relative config file: paths are made absolute from the cwd */
 	char *cwd = getcwd(NULL, 0);
 	struct diag d;
@@ -250,7 +269,8 @@ T(test_listen_forms)
 		{ "[::]:65535", "[::]:65535", AF_INET6, 65535 },
 		{ "[0:0:0:0:0:0:0:1]:587", "[::1]:587", AF_INET6, 587 },
 		{ "[2001:DB8::25]:25", "[2001:db8::25]:25", AF_INET6, 25 },
-		{ "[::ffff:192.0.2.1]:25", "[::ffff:192.0.2.1]:25", AF_INET6, 25 },
+		/* sockaddr_text shows a v4-mapped address as IPv4, as in every log */
+		{ "[::ffff:192.0.2.1]:25", "192.0.2.1:25", AF_INET6, 25 },
 		{ "192.0.2.1:00025", "192.0.2.1:25", AF_INET, 25 },
 	};
 	for (size_t i = 0; i < NELEM(ok); i++) {
@@ -364,6 +384,9 @@ T(test_listen_errors)
 		{ "listen smtp [::]:26\nlisten smtp [::1]:26\n",
 		  "talon.conf:10: listen [::1]:26 overlaps listen [::]:26 at line 9 (expected "
 		  "one listener per port when one is a wildcard)\n" },
+		/* one text is one socket, whatever the family */
+		{ "listen smtp 192.0.2.1:25\nlisten smtp [::ffff:192.0.2.1]:25\n",
+		  "talon.conf:10: listen 192.0.2.1:25 given twice (first at line 9)\n" },
 		/* different family or port: fine */
 		{ "listen smtp [::]:2525\nlisten smtp 127.0.0.2:2525\nlisten smtp *:2526\n", "" },
 		/* TLS material */
@@ -795,7 +818,7 @@ T(test_load)
 	diag_init(&d);
 	c = conf_load(dir, &d);
 	CHECK(c == NULL);
-	want = xasprintf("%s: is a directory (expected the config file)\n", dir);
+	want = xasprintf("%s: is a directory (expected a config file)\n", dir);
 	CHECK_STR(diag_text(&d), want);
 	free(want);
 	diag_free(&d);
@@ -817,10 +840,23 @@ T(test_load)
 	conf_free(&c);
 	diag_free(&d);
 
-	/* larger than the 1 MiB cap */
+	/* exactly the 1 MiB cap is read whole (one comment line too long) */
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	char *big = xcalloc(1, (1 << 20) + 1);
 	memset(big, '#', (1 << 20) + 1);
+	CHECK(write(fd, big, 1 << 20) == 1 << 20);
+	close(fd);
+	diag_init(&d);
+	c = conf_load(path, &d);
+	CHECK(c != NULL);
+	want = xasprintf("%s:1: line is 1048576 bytes long (expected at most 4096)\n", path);
+	CHECK(strncmp(diag_text(&d), want, strlen(want)) == 0);
+	free(want);
+	conf_free(&c);
+	diag_free(&d);
+
+	/* larger than the 1 MiB cap */
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
 	CHECK(write(fd, big, (1 << 20) + 1) == (1 << 20) + 1);
 	close(fd);
 	free(big);
@@ -831,6 +867,33 @@ T(test_load)
 	CHECK_STR(diag_text(&d), want);
 	free(want);
 	diag_free(&d);
+
+	/* a pipe reports no size: read until EOF, growing the buffer */
+	unlink(path);
+	CHECK(mkfifo(path, 0600) == 0);
+	pid_t pid = fork();
+	if (pid == 0) {
+		int wfd = open(path, O_WRONLY);
+		char pad[100];
+		memset(pad, ' ', sizeof pad - 2);
+		pad[0] = '#';
+		pad[sizeof pad - 2] = '\n';
+		pad[sizeof pad - 1] = '\0';
+		for (int i = 0; i < 200; i++)		/* 20 kB of comments */
+			(void)!write(wfd, pad, strlen(pad));
+		(void)!write(wfd, BASE, strlen(BASE));
+		_exit(0);
+	}
+	CHECK(pid > 0);
+	diag_init(&d);
+	c = conf_load(path, &d);
+	CHECK(c != NULL);
+	CHECK_STR(diag_text(&d), "");
+	if (c != NULL)
+		CHECK_STR(c->hostname, "mail.example.org");
+	conf_free(&c);
+	diag_free(&d);
+	waitpid(pid, NULL, 0);
 
 	unlink(path);
 	rmdir(dir);

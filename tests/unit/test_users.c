@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_users.c - queue/users.c: the users file, the aliases file,
+ * tests/unit/test_users.c - mail/users.c: the users file, the aliases file,
  * aliases_check and rcpt_resolve, with the exact file:line text of every
  * kind of error.
  */
@@ -410,6 +410,20 @@ T(test_aliases_errors)
 		{ "team: a@b@example.org\n",
 		  "aliases:1: \"a@b@example.org\": invalid target (expected a user or alias name "
 		  "[a-z0-9][a-z0-9._+-]* of at most 64 bytes, or local@domain)\n", -1 },
+		/* the domain gets the one domain check (mail/domain.c), not a
+		 * character whitelist: these used to pass as "remote" domains */
+		{ "team: bob@a..example\n",
+		  "aliases:1: \"bob@a..example\": invalid target (expected a user or alias name "
+		  "[a-z0-9][a-z0-9._+-]* of at most 64 bytes, or local@domain)\n", -1 },
+		{ "team: bob@-a.example\n",
+		  "aliases:1: \"bob@-a.example\": invalid target (expected a user or alias name "
+		  "[a-z0-9][a-z0-9._+-]* of at most 64 bytes, or local@domain)\n", -1 },
+		{ "team: bob@example.org.\n",
+		  "aliases:1: \"bob@example.org.\": invalid target (expected a user or alias name "
+		  "[a-z0-9][a-z0-9._+-]* of at most 64 bytes, or local@domain)\n", -1 },
+		{ "team: bob@b\xc3\xbc" "cher.example\n",
+		  "aliases:1: \"bob@b\\xc3\\xbccher.example\": invalid target (expected a user or "
+		  "alias name [a-z0-9][a-z0-9._+-]* of at most 64 bytes, or local@domain)\n", -1 },
 		/* a bad entry header hides its continuation lines, nothing more */
 		{ "bad name: x\n  y\ngood: z\n",
 		  "aliases:1: invalid alias name \"bad name\" (expected [a-z0-9][a-z0-9._-]*, at "
@@ -804,7 +818,9 @@ T(test_load_files)
 
 	diag_init(&d);
 	CHECK_INT(users_load(dir, &u, &d), -1);
-	want = xasprintf("%s: is a directory (expected a file)\n", dir);
+	CHECK_INT(aliases_load(dir, &a, &d), -1);
+	want = xasprintf("%s: is a directory (expected a users file)\n"
+	    "%s: is a directory (expected an aliases file)\n", dir, dir);
 	CHECK_STR(diag_text(&d), want);
 	free(want);
 	diag_free(&d);

@@ -1,0 +1,187 @@
+/*
+ * smtp/session.h - what the files of the smtp worker share: the session
+ * and its transaction, the worker's state, and the functions one file
+ * calls in another.
+ *
+ *   worker.c    the process: listeners, accept, the channels to the parent,
+ *               the queue and the policy process, the table of sessions and
+ *               of their pending requests
+ *   session.c   the I/O driver of one session: input framing, TLS,
+ *               timeouts, replies and the refusal helper
+ *   commands.c  the dialogue: one handler per SMTP command, and the
+ *               verdict functions of RCPT and end of data
+ *   message.c   building the stored message: Received header, spooling
+ *               the content, the envelope, asking the queue to commit
+ *
+ * Runs in: smtp worker (unprivileged, chrooted).
+ */
+#ifndef TALON_SMTP_SESSION_H
+#define TALON_SMTP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include <openssl/ssl.h>
+
+#include "core/buf.h"
+#include "core/htab.h"
+#include "core/io.h"
+#include "core/loop.h"
+#include "core/sockaddr.h"
+#include "mail/spool.h"
+#include "policy/verdict.h"
+#include "smtp/addr.h"
+#include "smtp/cmd.h"
+#include "smtp/data.h"
+
+struct conf;
+struct conf_listen;
+struct users;
+struct aliases;
+struct ipc;
+
+/* A command line may be longer than RFC 5321's 512 octets once extensions
+ * add parameters (RFC 1870 4, RFC 6531 3.4); 2048 like Postfix. */
+#define CMD_LINE_MAX	2048
+#define IN_MAX		65536	/* input buffer: also bounds pipelined bytes */
+#define OUT_MAX		(256 * 1024)
+#define OUT_PAUSE	(32 * 1024)	/* stop reading while this much is unsent */
+#define CONTENT_FLUSH	(64 * 1024)
+#define RCPT_USERS_MAX	1000	/* mailboxes one message may reach */
+
+enum sstate {
+	S_WAIT,		/* waiting for another process (see enum swait) */
+	S_HANDSHAKE,	/* TLS handshake (implicit TLS or after STARTTLS) */
+	S_CMD,		/* reading commands */
+	S_SKIP,		/* discarding the rest of an over-long line */
+	S_DATA,		/* reading DATA content */
+	S_BDAT,		/* reading a BDAT chunk */
+	S_CLOSING,	/* flush output, then close */
+};
+
+/* What a session in S_WAIT waits for.  It reads nothing meanwhile, so
+ * pipelined commands simply stay buffered. */
+enum swait {
+	WAIT_NONE,
+	WAIT_ADMIT,	/* the policy process: may this client connect? */
+	WAIT_OPEN,	/* the queue: a spool file for DATA/BDAT */
+	WAIT_COMMIT,	/* the queue: the message made durable */
+};
+
+struct srcpt {
+	char user[65];
+	char addr[SMTP_LOCAL_MAX * 2 + 3 + 1 + SMTP_DOMAIN_MAX + 1];
+};
+
+/* One mail transaction, MAIL to the end of the data; reset as a whole. */
+struct txn {
+	bool in_mail;
+	struct smtp_path sender;
+	bool smtputf8;
+	enum smtp_body body;
+	struct srcpt *rcpts;	/* expanded, one per mailbox */
+	size_t n_rcpts, cap_rcpts;
+	unsigned n_rcpt_cmds;	/* accepted RCPT commands */
+	unsigned n_rcpt_tried;	/* RCPT commands, accepted or not */
+	char first_rcpt[SMTP_PATH_MAX * 2];
+
+	/* content */
+	char qid[SPOOL_QID_MAX + 1];
+	int spool_fd;		/* -1 when none */
+	uint64_t spool_len;	/* bytes written to the spool file */
+	struct smtp_data data;
+	struct buf content;
+	bool too_big;
+	int werr;		/* write error while spooling */
+	bool is_bdat;
+	uint64_t bdat_left;
+	bool bdat_last;
+	bool bdat_failed;	/* read the chunk, then refuse it with bdat_err */
+	const char *bdat_err;
+	bool want_bdat_chunk;	/* the spool file was asked for by BDAT */
+	time_t arrival;
+};
+
+struct session {
+	struct session *next, *prev;
+	uint64_t id;
+	char sid[17];
+	struct io io;
+	enum sstate st;
+	enum swait wait;	/* in S_WAIT */
+	uint64_t req;		/* id of the request waited for; 0 when none */
+	uint64_t admit_id;	/* id under which the policy process counts us */
+	const struct conf_listen *lis;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char ip[SOCKADDR_IP_MAX];
+	struct timer timer;
+
+	bool helo_seen, esmtp, is_tls, admitted;
+	char helo[SMTP_DOMAIN_MAX + 1];
+	char tls_desc[128];
+	unsigned n_errors;
+	unsigned n_msgs, n_rcpts_total, n_cmds;
+	bool starttls_pending;	/* 220 queued; handshake when flushed */
+	bool stop_after_reply;	/* worker shutting down: 421 at next chance */
+
+	struct txn t;
+};
+
+/* The worker's state (worker.c). */
+struct smtp_worker {
+	struct loop *loop;
+	const struct conf *conf;
+	const struct users *users;
+	const struct aliases *aliases;
+	SSL_CTX *tls;
+	struct ipc *parent, *queue, *policy;
+	int *lfds;
+	size_t n_lfds;
+	struct session *sessions;
+	size_t n_sessions;
+	struct htab reqs;	/* request id -> session pointer */
+	uint64_t next_req;
+	bool draining;
+	struct timer grace;
+	struct timer accept_pause;
+	unsigned slot;
+};
+extern struct smtp_worker W;
+
+/* worker.c */
+/* Enter S_WAIT for `what` under a new request id (returned). */
+uint64_t smtp_session_wait(struct session *s, enum swait what);
+/* The session waiting for request id as `what`, or NULL; its wait ends. */
+struct session *smtp_session_answer(uint64_t id, enum swait what);
+void smtp_session_free(struct session *s);
+
+/* session.c */
+void smtp_reply(struct session *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* A refusal: writes the reply "CODE ESC TEXT" and one log line
+ * "event=reject ... result="CODE ESC" reason=..." from the same verdict,
+ * with extra log fields (already escaped) in `fields`.  5xx replies to
+ * broken commands count towards the error limit when counts is set. */
+void smtp_refuse(struct session *s, const struct verdict *v, const char *fields, bool counts);
+void smtp_reject_cmd(struct session *s, const char *code_text, const uint8_t *line, size_t len);
+void smtp_log_path(const struct smtp_path *p, char *dst, size_t n);
+const char *smtp_qid(const struct session *s);
+void smtp_admitted(struct session *s, uint32_t verdict);
+void smtp_session_process(struct session *s);
+void smtp_session_update(struct session *s);
+void smtp_session_timeout(struct loop *l, void *arg);
+void smtp_session_event(struct loop *l, int fd, unsigned ev, void *arg);
+
+/* commands.c */
+void smtp_handle_command(struct session *s, const uint8_t *line, size_t len);
+
+/* message.c */
+void smtp_txn_reset(struct session *s);
+void smtp_content_begin(struct session *s);
+void smtp_content_append(struct session *s);
+void smtp_content_end(struct session *s);
+void smtp_queue_gone(struct session *s);
+
+#endif
