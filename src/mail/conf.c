@@ -81,8 +81,17 @@ check_name(struct cfg *g, const char *what, const char *s)
 static void
 do_hostname(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 {
-	if (check_name(g, "hostname", av[0]))
-		conf_of(g)->hostname = xstrdup(av[0]);
+	if (!check_name(g, "hostname", av[0]))
+		return;
+	/* the host name is part of every Maildir file name, which must stay
+	 * under NAME_MAX (255) with its other parts at their longest and a
+	 * reader's ":2,FLAGS" added; a longer one would defer mail for ever */
+	if (strlen(av[0]) > CONF_HOSTNAME_MAX) {
+		cfg_err(g, "hostname: %zu bytes is too long (expected at most %d, so that "
+		    "Maildir file names fit in 255 bytes)", strlen(av[0]), CONF_HOSTNAME_MAX);
+		return;
+	}
+	conf_of(g)->hostname = xstrdup(av[0]);
 }
 
 static void

@@ -59,6 +59,10 @@
 #include "core/diag.h"
 #include "core/sockaddr.h"
 
+/* longest hostname: Maildir names are "TIME.QQIDIIDX.HOST,S=SIZE" (at most
+ * 70 bytes besides HOST) plus ":2,FLAGS" (up to 29) within NAME_MAX */
+#define CONF_HOSTNAME_MAX 150
+
 enum conf_tls { CONF_TLS_NONE = 0, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_listen_kind { CONF_LISTEN_SMTP = 0 };
 

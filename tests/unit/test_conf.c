@@ -900,6 +900,37 @@ T(test_load)
 	free(path);
 }
 
+/* A hostname long enough to push Maildir file names past NAME_MAX would
+ * defer every delivery for ever: refused in the config instead. */
+T(test_hostname_length)
+{
+	struct diag d;
+	char label[64], name[300];
+	memset(label, 'a', 50);
+	label[50] = '\0';
+	/* 50 + 1 + 50 + 1 + 48 = 150 bytes: the longest allowed */
+	snprintf(name, sizeof name, "%s.%s.%.48s", label, label, label);
+	CHECK_INT(strlen(name), 150);
+	char *text = xasprintf("hostname %s\ndomain example.org\nlisten smtp 127.0.0.1:25\n"
+	    "store s\nspool q\nstate st\nusers u\naliases a\n", name);
+	struct conf *c = parse(text, &d);
+	CHECK_STR(diag_text(&d), "");
+	CHECK(c != NULL && c->hostname != NULL && strcmp(c->hostname, name) == 0);
+	conf_free(&c);
+	diag_free(&d);
+	free(text);
+	snprintf(name, sizeof name, "%s.%s.%.49s", label, label, label);
+	text = xasprintf("hostname %s\ndomain example.org\nlisten smtp 127.0.0.1:25\n"
+	    "store s\nspool q\nstate st\nusers u\naliases a\n", name);
+	c = parse(text, &d);
+	CHECK_STR(diag_text(&d), "talon.conf:1: hostname: 151 bytes is too long (expected at "
+	    "most 150, so that Maildir file names fit in 255 bytes)\n");
+	CHECK_INT(d.n_err, 1);
+	conf_free(&c);
+	diag_free(&d);
+	free(text);
+}
+
 T(test_control_path_length)
 {
 	char *extra = xasprintf("control /%0120d\n", 0);
@@ -933,5 +964,6 @@ main(void)
 	RUN(test_escaping_in_messages);
 	RUN(test_load);
 	RUN(test_control_path_length);
+	RUN(test_hostname_length);
 	return t_done("conf");
 }
