@@ -37,6 +37,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_COMMIT_FAIL, PROTO_ABORT,
 	PROTO_DELIVER, PROTO_DELIVER_DONE,
 	PROTO_ADMIT, PROTO_ADMIT_REPLY, PROTO_ADMIT_END, PROTO_ADMIT_HOLD,
+	PROTO_REPORT,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -59,6 +60,7 @@ static union {
 	struct proto_deliver_done done;
 	struct proto_admit admit;
 	struct proto_admit_reply reply;
+	struct proto_report report;
 } out;
 
 /* Decode len bytes at p as a message of this type carrying fd; when that
@@ -80,6 +82,13 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 			return -1;
 		REQUIRE(fd >= 0 && out.peer.role < ROLE_COUNT);
 		proto_peer_enc(re, &out.peer);
+		break;
+	case PROTO_REPORT:
+		if (proto_report_dec(&m, &out.report) < 0)
+			return -1;
+		REQUIRE(out.report.role < ROLE_COUNT &&
+		    strlen(out.report.reason) <= PROTO_REASON_MAX);
+		proto_report_enc(re, &out.report);
 		break;
 	case PROTO_QUEUE_SETTINGS:
 		if (proto_queue_settings_dec(&m, &out.qset) < 0)

@@ -14,9 +14,15 @@
  * PEER message to both ends), so a restarted role is rewired by the same
  * code that wired it first.  Any child that dies is restarted (after 1 s
  * when it died within 1 s of starting, so a crash at start is no busy
- * loop); a failed fork or socketpair is retried on the same timer.  A
- * child that sends the parent anything at all is killed: no role has
- * anything to tell the parent, and the parent parses nothing of theirs.
+ * loop); a failed fork or socketpair is retried on the same timer.
+ *
+ * A child may tell the parent one thing: REPORT, "I closed my channel to
+ * this peer because of what it sent".  The parent then kills the peer,
+ * which restarts and is rewired, unless the reporter is an smtp worker:
+ * workers face the network and are trusted least, so a worker's report
+ * gets the worker itself restarted (with fresh channels), never the queue
+ * or the policy process.  Anything else a child sends, or a channel it
+ * stops reading, gets that child killed.
  *
  * Runs in: parent.  Trusts: nothing a child sends.
  */
@@ -97,6 +103,7 @@ struct child {
 	const struct role_def *role;
 	pid_t pid;
 	unsigned slot;
+	uint32_t id;		/* unique per process: names it in PEER and REPORT */
 	unsigned gen;		/* config generation it runs */
 	struct ipc *ipc;
 	bool draining;		/* told to stop (reload or shutdown) */
@@ -113,6 +120,7 @@ static struct {
 	uint32_t grace;
 	unsigned restarts[ROLE_COUNT][SLOTS_MAX];
 	uint64_t parent_started;
+	uint32_t next_id;
 } R;
 
 const char *
@@ -173,10 +181,48 @@ settings_policy(struct ipc *c, const struct gen *g)
 
 /* --- children -------------------------------------------------------------- */
 
+static struct child *
+child_by_id(uint32_t role, uint32_t id)
+{
+	for (struct child *c = R.children; c; c = c->next)
+		if (c->id == id && c->role->id == role)
+			return c;
+	return NULL;
+}
+
+static void
+kill_child(struct child *c, const char *why)
+{
+	log_err("parent event=kill role=%s pid=%d reason=\"%s\"", proto_role_name(c->role->id),
+	    (int)c->pid, why);
+	kill(c->pid, SIGKILL);
+}
+
 static const char *
 child_msg(struct ipc *ipc, struct ipc_msg *m, void *arg)
 {
-	return "children send the parent nothing";
+	struct child *c = arg;
+	struct proto_report rep;
+	char why[PROTO_REASON_MAX * 4 + 64], reason[PROTO_REASON_MAX * 4 + 1];
+	if (m->type != PROTO_REPORT)
+		return "a child may send the parent only REPORT";
+	if (proto_report_dec(m, &rep) < 0)
+		return "bad REPORT";
+	log_escape(reason, sizeof reason, rep.reason, strlen(rep.reason));
+	struct child *peer = child_by_id(rep.role, rep.id);
+	if (c->role->id == ROLE_SMTP) {
+		/* kill the least trusted side: the reporter */
+		snprintf(why, sizeof why, "reported %s: %s", proto_role_name(rep.role), reason);
+		kill_child(c, why);
+	} else if (peer != NULL) {
+		snprintf(why, sizeof why, "reported by %s: %s", proto_role_name(c->role->id), reason);
+		kill_child(peer, why);
+	} else {
+		log_warn("parent event=report role=%s about=%s result=ignored reason=\"no such "
+		    "process (gone already)\"", proto_role_name(c->role->id),
+		    proto_role_name(rep.role));
+	}
+	return NULL;
 }
 
 static void
@@ -184,12 +230,8 @@ child_close(struct ipc *ipc, void *arg)
 {
 	struct child *c = arg;
 	const char *why = ipc_close_reason(ipc);
-	if (why != NULL) {
-		/* it misbehaved (or stopped reading): it is not ours any more */
-		log_err("parent event=kill role=%s pid=%d reason=\"%s\"",
-		    proto_role_name(c->role->id), (int)c->pid, why);
-		kill(c->pid, SIGKILL);
-	}
+	if (why != NULL)	/* it misbehaved (or stopped reading) */
+		kill_child(c, why);
 	/* otherwise the process is exiting; SIGCHLD does the bookkeeping */
 	ipc_free(&c->ipc);
 }
@@ -206,8 +248,8 @@ connect_pair(struct child *a, struct child *b)
 		    proto_role_name(a->role->id), proto_role_name(b->role->id), strerror(errno));
 		return;
 	}
-	proto_peer_send(a->ipc, b->role->id, b->slot, sp[0]);
-	proto_peer_send(b->ipc, a->role->id, a->slot, sp[1]);
+	proto_peer_send(a->ipc, &(struct proto_peer){ b->role->id, b->slot, b->id }, sp[0]);
+	proto_peer_send(b->ipc, &(struct proto_peer){ a->role->id, a->slot, a->id }, sp[1]);
 }
 
 /* The one place that wires a process to its peers (at start and after
@@ -331,6 +373,7 @@ spawn(const struct role_def *r, unsigned slot)
 	c->role = r;
 	c->pid = pid;
 	c->slot = slot;
+	c->id = ++R.next_id;
 	c->gen = R.g->id;
 	c->started = now_ms();
 	c->ipc = ipc_new(R.loop, sp[0], child_msg, child_close, c);

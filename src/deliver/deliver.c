@@ -57,6 +57,7 @@ static struct {
 	bool stopping;
 	struct proto_deliver_settings set;
 	int store_fd;
+	uint32_t queue_id;	/* names the queue process in a REPORT */
 } D;
 
 static void
@@ -113,8 +114,11 @@ static void
 queue_close(struct ipc *c, void *arg)
 {
 	/* the queue died: nobody to answer; it redelivers what it had */
-	if (ipc_close_reason(c) != NULL)
+	if (ipc_close_reason(c) != NULL) {
 		log_err("deliver event=peer-refused role=queue reason=\"%s\"", ipc_close_reason(c));
+		if (D.parent != NULL)
+			proto_report_send(D.parent, ROLE_QUEUE, D.queue_id, ipc_close_reason(c));
+	}
 	log_warn("deliver event=queue-gone");
 	ipc_free(&D.queue);
 	drop_all();
@@ -275,6 +279,7 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		ipc_free(&D.queue);
 		drop_all();
 		D.queue = ipc_new(D.loop, m->fd, queue_msg, queue_close, NULL);
+		D.queue_id = pe.id;
 		m->fd = -1;
 		break;
 	}

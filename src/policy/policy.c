@@ -29,6 +29,7 @@ struct peer {
 	struct peer *next;
 	struct ipc *ipc;
 	uint32_t slot;
+	uint32_t id;		/* names the worker in a REPORT */
 	uint32_t chan;		/* names this channel's sessions in admit */
 };
 
@@ -86,8 +87,11 @@ peer_close(struct ipc *c, void *arg)
 {
 	struct peer *p = arg;
 	const char *why = ipc_close_reason(c);
-	if (why != NULL)
+	if (why != NULL) {
 		log_err("policy event=peer-refused role=smtp worker=%u reason=\"%s\"", p->slot, why);
+		if (PL.parent != NULL)
+			proto_report_send(PL.parent, ROLE_SMTP, p->id, why);
+	}
 	admit_drop_chan(&PL.admit, p->chan);
 	struct peer **pp = &PL.peers;
 	while (*pp && *pp != p)
@@ -120,6 +124,7 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 			return "bad PEER";
 		struct peer *p = xcalloc(1, sizeof *p);
 		p->slot = pe.slot;
+		p->id = pe.id;
 		p->chan = ++PL.next_chan;
 		p->ipc = ipc_new(PL.loop, m->fd, peer_msg, peer_close, p);
 		m->fd = -1;

@@ -5,6 +5,7 @@
  */
 #include "proto/parent.h"
 
+#include <stdio.h>
 #include <string.h>
 
 #include "core/ipc.h"
@@ -50,6 +51,7 @@ proto_peer_enc(struct buf *b, const struct proto_peer *v)
 {
 	wire_put_u32(b, v->role);
 	wire_put_u32(b, v->slot);
+	wire_put_u32(b, v->id);
 }
 
 int
@@ -59,18 +61,52 @@ proto_peer_dec(const struct ipc_msg *m, struct proto_peer *v)
 	wire_rd_init(&r, m->data, m->len);
 	v->role = wire_u32(&r);
 	v->slot = wire_u32(&r);
+	v->id = wire_u32(&r);
 	if (wire_end(&r) < 0 || v->role >= ROLE_COUNT || m->fd < 0)
 		return -1;
 	return 0;
 }
 
 void
-proto_peer_send(struct ipc *c, uint32_t role, uint32_t slot, int fd)
+proto_peer_send(struct ipc *c, const struct proto_peer *v, int fd)
 {
 	struct buf b;
 	buf_init(&b, IPC_MAX);
-	proto_peer_enc(&b, &(struct proto_peer){ .role = role, .slot = slot });
+	proto_peer_enc(&b, v);
 	ipc_send_buf(c, PROTO_PEER, 0, fd, &b);
+	buf_free(&b);
+}
+
+void
+proto_report_enc(struct buf *b, const struct proto_report *v)
+{
+	wire_put_u32(b, v->role);
+	wire_put_u32(b, v->id);
+	wire_put_str(b, v->reason);
+}
+
+int
+proto_report_dec(const struct ipc_msg *m, struct proto_report *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->role = wire_u32(&r);
+	v->id = wire_u32(&r);
+	wire_str(&r, v->reason, sizeof v->reason);
+	if (wire_end(&r) < 0 || v->role >= ROLE_COUNT)
+		return -1;
+	return 0;
+}
+
+void
+proto_report_send(struct ipc *c, uint32_t role, uint32_t id, const char *reason)
+{
+	struct proto_report v = { .role = role, .id = id };
+	struct buf b;
+	snprintf(v.reason, sizeof v.reason, "%.*s", PROTO_REASON_MAX, reason ? reason : "");
+	buf_init(&b, IPC_MAX);
+	proto_report_enc(&b, &v);
+	ipc_send_buf(c, PROTO_REPORT, 0, -1, &b);
 	buf_free(&b);
 }
 

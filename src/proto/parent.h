@@ -8,6 +8,10 @@
  *   QUEUE_SETTINGS   parent -> queue   the queue's part of a config
  *   DELIVER_SETTINGS parent -> deliver   generation, sent first and on
  *   POLICY_SETTINGS  parent -> policy    every reload (applied in place)
+ *   REPORT           child -> parent   "I closed my channel to this peer
+ *                                      because of what it sent": the parent
+ *                                      kills the peer (or, when an smtp
+ *                                      worker reports, the worker itself)
  *
  * Runs in: parent and every child.
  */
@@ -31,6 +35,15 @@ struct proto_stop {
 struct proto_peer {
 	uint32_t role;		/* enum proto_role of the process at the other end */
 	uint32_t slot;		/* its instance number (smtp workers) */
+	uint32_t id;		/* names that very process in a REPORT */
+};
+
+#define PROTO_REASON_MAX 200
+
+struct proto_report {
+	uint32_t role;		/* the peer's, as its PEER message said */
+	uint32_t id;
+	char reason[PROTO_REASON_MAX + 1];
 };
 
 struct proto_queue_settings {
@@ -57,7 +70,11 @@ void proto_stop_send(struct ipc *c, uint32_t grace);
 /* fd is required: decoding fails without one */
 void proto_peer_enc(struct buf *b, const struct proto_peer *v);
 int proto_peer_dec(const struct ipc_msg *m, struct proto_peer *v);
-void proto_peer_send(struct ipc *c, uint32_t role, uint32_t slot, int fd);
+void proto_peer_send(struct ipc *c, const struct proto_peer *v, int fd);
+void proto_report_enc(struct buf *b, const struct proto_report *v);
+int proto_report_dec(const struct ipc_msg *m, struct proto_report *v);
+/* reason is cut to PROTO_REASON_MAX */
+void proto_report_send(struct ipc *c, uint32_t role, uint32_t id, const char *reason);
 
 void proto_queue_settings_enc(struct buf *b, const struct proto_queue_settings *v);
 int proto_queue_settings_dec(const struct ipc_msg *m, struct proto_queue_settings *v);

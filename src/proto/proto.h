@@ -3,7 +3,7 @@
  * each other, and the roles they run as.
  *
  *   channel          header            messages
- *   parent-child     proto/parent.h    STOP, PEER, *_SETTINGS
+ *   parent-child     proto/parent.h    STOP, PEER, *_SETTINGS, REPORT
  *   smtp-queue       proto/smtp_queue.h   OPEN, OPEN_OK, OPEN_FAIL, COMMIT,
  *                                      COMMIT_OK, COMMIT_FAIL, ABORT
  *   queue-deliver    proto/queue_deliver.h DELIVER, DELIVER_DONE
@@ -28,6 +28,8 @@ enum proto_type {
 	PROTO_QUEUE_SETTINGS,
 	PROTO_DELIVER_SETTINGS,
 	PROTO_POLICY_SETTINGS,
+	/* any child -> parent: the only thing a child may say */
+	PROTO_REPORT,
 
 	/* smtp <-> queue */
 	PROTO_OPEN = 20,

@@ -49,6 +49,7 @@ struct peer {
 	struct peer *next;
 	struct ipc *ipc;
 	unsigned slot;
+	uint32_t id;		/* names the worker in a REPORT */
 };
 
 enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DELIVERING, Q_DEFERRED };
@@ -79,6 +80,7 @@ static struct {
 	struct qmsg *msgs;	/* all messages we know of */
 	int spool_fd, q_fd;
 	struct ipc *deliver;	/* NULL while the deliver process restarts */
+	uint32_t deliver_id;
 	size_t n_inflight;
 	struct syncpool *pool;
 	struct timer retry;	/* deferred messages are tried again */
@@ -226,9 +228,12 @@ static void
 peer_close(struct ipc *c, void *arg)
 {
 	struct peer *p = arg;
-	if (ipc_close_reason(c) != NULL)
+	if (ipc_close_reason(c) != NULL) {
 		log_err("queue event=peer-refused role=smtp worker=%u reason=\"%s\"", p->slot,
 		    ipc_close_reason(c));
+		if (Q.parent != NULL)
+			proto_report_send(Q.parent, ROLE_SMTP, p->id, ipc_close_reason(c));
+	}
 	/* Files the worker had open were never acknowledged with 250: drop
 	 * them.  Commits already under way still complete; their reply goes
 	 * nowhere (the client saw the connection drop and will retry). */
@@ -429,8 +434,11 @@ deliver_close(struct ipc *c, void *arg)
 {
 	/* the deliver process died (or sent what we refuse): what it had may
 	 * be half done; it is done again, looking for copies already there */
-	if (c != NULL && ipc_close_reason(c) != NULL)
+	if (c != NULL && ipc_close_reason(c) != NULL) {
 		log_err("queue event=peer-refused role=deliver reason=\"%s\"", ipc_close_reason(c));
+		if (Q.parent != NULL)
+			proto_report_send(Q.parent, ROLE_DELIVER, Q.deliver_id, ipc_close_reason(c));
+	}
 	log_warn("queue event=deliver-gone");
 	ipc_free(&Q.deliver);
 	for (struct qmsg *m = Q.msgs; m; m = m->next)
@@ -584,6 +592,7 @@ parent_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 		if (pe.role == ROLE_SMTP) {
 			struct peer *p = xcalloc(1, sizeof *p);
 			p->slot = pe.slot;
+			p->id = pe.id;
 			p->ipc = ipc_new(Q.loop, im->fd, peer_msg, peer_close, p);
 			p->next = Q.peers;
 			Q.peers = p;
@@ -591,6 +600,7 @@ parent_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 			if (Q.deliver != NULL)
 				deliver_close(NULL, NULL);
 			Q.deliver = ipc_new(Q.loop, im->fd, deliver_msg, deliver_close, NULL);
+			Q.deliver_id = pe.id;
 			Q.work = true;
 		} else {
 			return "PEER of a role the queue does not talk to";

@@ -138,6 +138,7 @@ struct smtp_worker {
 	const struct aliases *aliases;
 	SSL_CTX *tls;
 	struct ipc *parent, *queue, *policy;
+	uint32_t queue_id, policy_id;	/* the peers' ids, for a REPORT */
 	int *lfds;
 	size_t n_lfds;
 	struct session *sessions;

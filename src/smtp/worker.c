@@ -194,11 +194,13 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		struct proto_peer pe;
 		if (proto_peer_dec(m, &pe) < 0)
 			return "bad PEER";
-		if (pe.role == ROLE_QUEUE)
+		if (pe.role == ROLE_QUEUE) {
+			W.queue_id = pe.id;
 			smtp_queue_attach(m->fd);
-		else if (pe.role == ROLE_POLICY)
+		} else if (pe.role == ROLE_POLICY) {
+			W.policy_id = pe.id;
 			smtp_policy_attach(m->fd);
-		else
+		} else
 			return "PEER of a role smtp does not talk to";
 		m->fd = -1;
 		break;
@@ -322,8 +324,11 @@ queue_close(struct ipc *c, void *arg)
 	/* The queue crashed.  Sessions waiting on it get 451 (their message
 	 * may or may not be on disk; a retry at worst duplicates it, it never
 	 * loses it).  The parent will send a channel to the new queue. */
-	if (ipc_close_reason(c) != NULL)
+	if (ipc_close_reason(c) != NULL) {
 		log_err("smtp event=peer-refused role=queue reason=\"%s\"", ipc_close_reason(c));
+		if (W.parent != NULL)
+			proto_report_send(W.parent, ROLE_QUEUE, W.queue_id, ipc_close_reason(c));
+	}
 	log_warn("smtp event=queue-gone");
 	ipc_free(&W.queue);
 	W.queue = NULL;
@@ -386,8 +391,11 @@ policy_close(struct ipc *c, void *arg)
 {
 	/* admitted sessions go on; new ones wait for the next policy
 	 * process, which the parent connects us to */
-	if (ipc_close_reason(c) != NULL)
+	if (ipc_close_reason(c) != NULL) {
 		log_err("smtp event=peer-refused role=policy reason=\"%s\"", ipc_close_reason(c));
+		if (W.parent != NULL)
+			proto_report_send(W.parent, ROLE_POLICY, W.policy_id, ipc_close_reason(c));
+	}
 	log_warn("smtp event=policy-gone");
 	ipc_free(&W.policy);
 }

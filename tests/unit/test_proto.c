@@ -158,6 +158,7 @@ static struct proto_deliver out_deliver;
 static struct proto_deliver_done out_done;
 static struct proto_admit out_admit;
 static struct proto_admit_reply out_reply;
+static struct proto_report out_report;
 
 static int dec_stop(const struct ipc_msg *m) { return proto_stop_dec(m, &out_stop); }
 static int dec_peer(const struct ipc_msg *m) { return proto_peer_dec(m, &out_peer); }
@@ -172,9 +173,10 @@ static int dec_deliver(const struct ipc_msg *m) { return proto_deliver_dec(m, &o
 static int dec_done(const struct ipc_msg *m) { return proto_deliver_done_dec(m, &out_done); }
 static int dec_admit(const struct ipc_msg *m) { return proto_admit_dec(m, &out_admit); }
 static int dec_reply(const struct ipc_msg *m) { return proto_admit_reply_dec(m, &out_reply); }
+static int dec_report(const struct ipc_msg *m) { return proto_report_dec(m, &out_report); }
 
 enum kind_id {
-	K_STOP, K_PEER, K_QSET, K_DSET, K_PSET,
+	K_STOP, K_PEER, K_QSET, K_DSET, K_PSET, K_REPORT,
 	K_OPEN, K_OPEN_OK, K_OPEN_FAIL, K_COMMIT, K_COMMIT_OK, K_COMMIT_FAIL, K_ABORT,
 	K_DELIVER, K_DONE,
 	K_ADMIT, K_ADMIT_REPLY, K_ADMIT_END, K_ADMIT_HOLD,
@@ -192,6 +194,7 @@ static const struct kind {
 	[K_QSET] = { "QUEUE_SETTINGS", PROTO_QUEUE_SETTINGS, false, dec_qset },
 	[K_DSET] = { "DELIVER_SETTINGS", PROTO_DELIVER_SETTINGS, false, dec_dset },
 	[K_PSET] = { "POLICY_SETTINGS", PROTO_POLICY_SETTINGS, false, dec_pset },
+	[K_REPORT] = { "REPORT", PROTO_REPORT, false, dec_report },
 	[K_OPEN] = { "OPEN", PROTO_OPEN, false, dec_empty },
 	[K_OPEN_OK] = { "OPEN_OK", PROTO_OPEN_OK, true, dec_qid },
 	[K_OPEN_FAIL] = { "OPEN_FAIL", PROTO_OPEN_FAIL, false, dec_errno },
@@ -223,7 +226,12 @@ dec_kind(enum kind_id k, int fd, const struct buf *b)
 
 static struct proto_stop v_stop[] = { { 0 }, { 30 }, { 0x01020304 }, { UINT32_MAX } };
 static struct proto_peer v_peer[] = {
-	{ ROLE_SMTP, 0 }, { ROLE_QUEUE, 7 }, { ROLE_DELIVER, 1 }, { ROLE_POLICY, UINT32_MAX },
+	{ ROLE_SMTP, 0, 1 }, { ROLE_QUEUE, 7, 2 }, { ROLE_DELIVER, 1, 0x01020304 },
+	{ ROLE_POLICY, UINT32_MAX, UINT32_MAX },
+};
+static struct proto_report v_report[] = {
+	{ ROLE_SMTP, 1, "malformed datagram" }, { ROLE_POLICY, UINT32_MAX, "" },
+	{ ROLE_QUEUE, 5, "" /* 200 bytes, init_values */ },
 };
 static struct proto_queue_settings v_qset[] = {
 	{ 1, "mx.example.org" }, { 0, "" }, { UINT32_MAX, "" /* 253 bytes, init_values */ },
@@ -280,6 +288,7 @@ static void
 init_values(void)
 {
 	fill_text(v_qset[2].hostname, PROTO_HOSTNAME_MAX, 0);
+	fill_text(v_report[2].reason, PROTO_REASON_MAX, 1);
 	fill_text(v_dset[2].hostname, PROTO_HOSTNAME_MAX, 3);
 	spool_new_qid(v_qid[2].qid);
 
@@ -321,6 +330,7 @@ sample(enum kind_id k, size_t i, struct buf *b)
 	case K_QSET: ENC(v_qset, proto_queue_settings_enc); break;
 	case K_DSET: ENC(v_dset, proto_deliver_settings_enc); break;
 	case K_PSET: ENC(v_pset, proto_policy_settings_enc); break;
+	case K_REPORT: ENC(v_report, proto_report_enc); break;
 	case K_OPEN: case K_COMMIT_OK: case K_ADMIT_END:
 		if (i > 0)
 			return false;
@@ -351,6 +361,12 @@ check_fields(enum kind_id k, size_t i)
 	case K_PEER:
 		CHECK_INT(out_peer.role, v_peer[i].role);
 		CHECK_INT(out_peer.slot, v_peer[i].slot);
+		CHECK_INT(out_peer.id, v_peer[i].id);
+		break;
+	case K_REPORT:
+		CHECK_INT(out_report.role, v_report[i].role);
+		CHECK_INT(out_report.id, v_report[i].id);
+		CHECK_STR(out_report.reason, v_report[i].reason);
 		break;
 	case K_QSET:
 		CHECK_INT(out_qset.gen, v_qset[i].gen);
@@ -414,7 +430,7 @@ T(catalog_type_numbers)
 	/* numbers are the wire protocol: pin them, and keep them unique */
 	static const struct { uint32_t type, want; } nums[] = {
 		{ PROTO_STOP, 1 }, { PROTO_PEER, 2 }, { PROTO_QUEUE_SETTINGS, 3 },
-		{ PROTO_DELIVER_SETTINGS, 4 }, { PROTO_POLICY_SETTINGS, 5 },
+		{ PROTO_DELIVER_SETTINGS, 4 }, { PROTO_POLICY_SETTINGS, 5 }, { PROTO_REPORT, 6 },
 		{ PROTO_OPEN, 20 }, { PROTO_OPEN_OK, 21 }, { PROTO_OPEN_FAIL, 22 },
 		{ PROTO_COMMIT, 23 }, { PROTO_COMMIT_OK, 24 }, { PROTO_COMMIT_FAIL, 25 },
 		{ PROTO_ABORT, 26 }, { PROTO_DELIVER, 40 }, { PROTO_DELIVER_DONE, 41 },
@@ -464,8 +480,9 @@ T(golden_encodings)
 		{ K_STOP, 0, "00000000" },
 		{ K_STOP, 2, "01020304" },
 		{ K_STOP, 3, "ffffffff" },
-		{ K_PEER, 1, "00000001 00000007" },
-		{ K_PEER, 3, "00000003 ffffffff" },
+		{ K_PEER, 1, "00000001 00000007 00000002" },
+		{ K_PEER, 3, "00000003 ffffffff ffffffff" },
+		{ K_REPORT, 0, "00000000 00000001 00000012 6d616c666f726d656420646174616772616d" },
 		{ K_QSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267" },
 		{ K_QSET, 1, "00000000 00000000" },
 		{ K_DSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267" },
@@ -843,6 +860,35 @@ T(deliver_done_counts_and_texts)
 	buf_free(&b);
 }
 
+T(report_bounds)
+{
+	struct buf b;
+	char reason[PROTO_REASON_MAX + 2];
+	buf_init(&b, IPC_MAX);
+	memset(reason, 'r', sizeof reason);
+	reason[PROTO_REASON_MAX] = '\0';
+	proto_report_enc(&b, &(struct proto_report){ .role = ROLE_QUEUE, .id = 1 });
+	buf_reset(&b);
+	wire_put_u32(&b, ROLE_QUEUE);
+	wire_put_u32(&b, 4);
+	wire_put_str(&b, reason);	/* 200 bytes: the most */
+	expect_rc(dec_kind(K_REPORT, -1, &b), 0, "REPORT reason of %d bytes", PROTO_REASON_MAX);
+	CHECK_INT(strlen(out_report.reason), PROTO_REASON_MAX);
+	reason[PROTO_REASON_MAX] = 'r';
+	reason[PROTO_REASON_MAX + 1] = '\0';
+	buf_reset(&b);
+	wire_put_u32(&b, ROLE_QUEUE);
+	wire_put_u32(&b, 4);
+	wire_put_str(&b, reason);
+	expect_rc(dec_kind(K_REPORT, -1, &b), -1, "REPORT reason of %d bytes", PROTO_REASON_MAX + 1);
+	buf_reset(&b);
+	wire_put_u32(&b, ROLE_COUNT);
+	wire_put_u32(&b, 4);
+	wire_put_str(&b, "x");
+	expect_rc(dec_kind(K_REPORT, -1, &b), -1, "REPORT about role %d", ROLE_COUNT);
+	buf_free(&b);
+}
+
 T(peer_role_and_fd)
 {
 	static const struct { uint32_t role; int want; } c[] = {
@@ -853,11 +899,12 @@ T(peer_role_and_fd)
 	buf_init(&b, IPC_MAX);
 	for (size_t i = 0; i < NELEM(c); i++) {
 		buf_reset(&b);
-		proto_peer_enc(&b, &(struct proto_peer){ .role = c[i].role, .slot = 3 });
+		proto_peer_enc(&b, &(struct proto_peer){ .role = c[i].role, .slot = 3, .id = 9 });
 		expect_rc(dec_kind(K_PEER, GOOD_FD, &b), c[i].want, "PEER role %u", c[i].role);
 		if (c[i].want == 0) {
 			CHECK_INT(out_peer.role, c[i].role);
 			CHECK_INT(out_peer.slot, 3);
+			CHECK_INT(out_peer.id, 9);
 		}
 		expect_rc(dec_kind(K_PEER, -1, &b), -1, "PEER role %u without fd", c[i].role);
 	}
@@ -1327,6 +1374,7 @@ main(void)
 	RUN(catalog_type_numbers);
 	RUN(roundtrip_every_message);
 	RUN(golden_encodings);
+	RUN(report_bounds);
 	RUN(every_truncation_refused);
 	RUN(trailing_byte_refused);
 	RUN(missing_fd_refused);
