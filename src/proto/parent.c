@@ -114,6 +114,7 @@ void
 proto_queue_settings_enc(struct buf *b, const struct proto_queue_settings *v)
 {
 	wire_put_u32(b, v->gen);
+	wire_put_u32(b, v->max_open);
 	wire_put_str(b, v->hostname);
 }
 
@@ -123,8 +124,11 @@ proto_queue_settings_dec(const struct ipc_msg *m, struct proto_queue_settings *v
 	struct wire_rd r;
 	wire_rd_init(&r, m->data, m->len);
 	v->gen = wire_u32(&r);
+	v->max_open = wire_u32(&r);
 	wire_str(&r, v->hostname, sizeof v->hostname);
-	return wire_end(&r);
+	if (wire_end(&r) < 0 || v->max_open == 0)
+		return -1;
+	return 0;
 }
 
 void

@@ -50,6 +50,9 @@ struct peer {
 	struct ipc *ipc;
 	unsigned slot;
 	uint32_t id;		/* names the worker in a REPORT */
+	unsigned n_open;	/* its spool files in Q_OPEN */
+	unsigned max_open;	/* the cap when it was connected (a reload that
+				 * lowers the limit must not fail old workers) */
 };
 
 enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DELIVERING, Q_DEFERRED };
@@ -97,6 +100,8 @@ qmsg_free(struct qmsg *m)
 		pp = &(*pp)->next;
 	if (*pp)
 		*pp = m->next;
+	if (m->st == Q_OPEN && m->peer != NULL)
+		m->peer->n_open--;
 	if (m->fd >= 0)
 		close(m->fd);
 	if (m->have_env)
@@ -122,9 +127,14 @@ reply_errno(struct peer *p, uint32_t type, uint64_t id, int e)
 		proto_errno_send(p->ipc, type, id, e);
 }
 
-static void
+static const char *
 do_open(struct peer *p, struct ipc_msg *im)
 {
+	/* an honest worker holds one file per session at most, and has at
+	 * most `limit connections` sessions: this one is leaking, or filling
+	 * the spool on purpose */
+	if (p->n_open >= p->max_open)
+		return "more spool files open than the worker has sessions";
 	struct qmsg *m = xcalloc(1, sizeof *m);
 	m->serial = ++Q.serial;
 	spool_new_qid(m->qid);
@@ -134,10 +144,11 @@ do_open(struct peer *p, struct ipc_msg *im)
 		log_err("queue event=open queue=%s error=\"%s\"", m->qid, strerror(e));
 		free(m);
 		reply_errno(p, PROTO_OPEN_FAIL, im->id, e);
-		return;
+		return NULL;
 	}
 	m->st = Q_OPEN;
 	m->peer = p;
+	p->n_open++;
 	m->next = Q.msgs;
 	Q.msgs = m;
 	int dfd = dup(m->fd);
@@ -146,9 +157,10 @@ do_open(struct peer *p, struct ipc_msg *im)
 		unlinkat(Q.q_fd, m->qid, 0);
 		qmsg_free(m);
 		reply_errno(p, PROTO_OPEN_FAIL, im->id, e);
-		return;
+		return NULL;
 	}
 	proto_open_ok_send(p->ipc, im->id, dfd, m->qid);
+	return NULL;
 }
 
 /* Drop a file nobody was told 250 for. */
@@ -159,16 +171,14 @@ drop_tmp(struct qmsg *m)
 	qmsg_free(m);
 }
 
-static void
+static const char *
 do_commit(struct peer *p, struct ipc_msg *im, const struct proto_commit *c)
 {
 	uint64_t size = c->size;
 	struct qmsg *m = qmsg_find(c->qid, Q_OPEN);
-	if (m == NULL || m->peer != p) {
-		log_err("queue event=commit error=\"unknown queue id from worker %u\"", p->slot);
-		reply_errno(p, PROTO_COMMIT_FAIL, im->id, ENOENT);
-		return;
-	}
+	/* a worker commits only files it was given and has not given back */
+	if (m == NULL || m->peer != p)
+		return "COMMIT of a spool file the worker does not hold";
 	struct stat st;
 	const char *why = NULL;
 	if (fstat(m->fd, &st) < 0 || (uint64_t)st.st_size != size)
@@ -179,10 +189,12 @@ do_commit(struct peer *p, struct ipc_msg *im, const struct proto_commit *c)
 		log_err("queue event=commit queue=%s error=\"bad spool file: %s\"", m->qid, why);
 		drop_tmp(m);
 		reply_errno(p, PROTO_COMMIT_FAIL, im->id, EINVAL);
-		return;
+		return NULL;
 	}
 	m->req = im->id;
+	p->n_open--;
 	m->st = Q_COMMITTING;	/* made durable in before_sleep */
+	return NULL;
 }
 
 static void
@@ -206,13 +218,11 @@ peer_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 	case PROTO_OPEN:
 		if (proto_empty_dec(im) < 0)
 			return "bad OPEN";
-		do_open(p, im);
-		break;
+		return do_open(p, im);
 	case PROTO_COMMIT:
 		if (proto_commit_dec(im, &cm) < 0)
 			return "bad COMMIT";
-		do_commit(p, im, &cm);
-		break;
+		return do_commit(p, im, &cm);
 	case PROTO_ABORT:
 		if (proto_qid_dec(im, &q) < 0)
 			return "bad ABORT";
@@ -593,6 +603,7 @@ parent_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 			struct peer *p = xcalloc(1, sizeof *p);
 			p->slot = pe.slot;
 			p->id = pe.id;
+			p->max_open = Q.set.max_open;
 			p->ipc = ipc_new(Q.loop, im->fd, peer_msg, peer_close, p);
 			p->next = Q.peers;
 			Q.peers = p;
