@@ -10,8 +10,11 @@
 
 enum log_level { LOG_LVL_ERR, LOG_LVL_WARN, LOG_LVL_INFO, LOG_LVL_DEBUG };
 
-/* proc: "parent", "smtp", "queue", ...; shown on every line. */
-void log_init(const char *proc, bool to_stderr, bool to_syslog);
+/* proc: "parent", "smtp", "queue", ...; shown on every line.  syslog_path:
+ * the syslog socket to send to, or NULL for none. */
+void log_init(const char *proc, bool to_stderr, const char *syslog_path);
+/* The syslog socket, or -1: a child keeps it open across its cleanup. */
+int log_syslog_fd(void);
 void log_set_proc(const char *proc);
 void log_set_debug(bool on);
 void log_msg(enum log_level lvl, const char *fmt, ...) __attribute__((format(printf, 2, 3)));

@@ -129,7 +129,8 @@ restart_only(const struct conf *old, const struct conf *nw, struct diag *d)
 			    "(talon keeps running with the old config)", paths[i].name,
 			    a ? a : "(default)", b ? b : "(default)");
 	}
-	if (old->log_stderr != nw->log_stderr || old->log_syslog != nw->log_syslog)
+	if (old->log_stderr != nw->log_stderr || old->log_syslog != nw->log_syslog ||
+	    strcmp(old->log_path, nw->log_path) != 0)
 		diag_err(d, nw->file, 0, "log changed: that needs a restart (talon keeps running "
 		    "with the old config)");
 }
@@ -324,7 +325,7 @@ talon_serve(const char *conf_path, bool debug)
 	diag_free(&d);
 	P.g->id = ++P.next_gen;
 	const struct conf *cf = P.g->conf;
-	log_init("parent", cf->log_stderr, cf->log_syslog);
+	log_init("parent", cf->log_stderr, cf->log_syslog ? cf->log_path : NULL);
 	log_set_debug(debug);
 
 	/* every connection is a descriptor: take what the hard limit allows */

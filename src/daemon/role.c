@@ -305,8 +305,10 @@ child_run(const struct role_def *r, unsigned slot, int chan, int *lfds, size_t n
 		((struct gen *)g)->tls = NULL;
 	}
 	size_t nk = 0;
-	int *keep = xcalloc(n_lfds + 2, sizeof *keep);
+	int *keep = xcalloc(n_lfds + 3, sizeof *keep);
 	keep[nk++] = chan;
+	if (log_syslog_fd() >= 0)
+		keep[nk++] = log_syslog_fd();	/* logging works in the chroot */
 	if (dirfd >= 0)
 		keep[nk++] = dirfd;
 	for (size_t i = 0; i < n_lfds; i++)

@@ -307,6 +307,22 @@ do_log(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	} else {
 		log_escape(e, sizeof e, av[0], strlen(av[0]));
 		cfg_err(g, "log: unknown destination \"%s\" (expected stderr, syslog or both)", e);
+		return;
+	}
+	if (ac == 2) {
+		if (!c->log_syslog) {
+			cfg_err(g, "log: a socket path is only for syslog or both");
+			return;
+		}
+		char *path = cfg_path(g, av[1]);
+		if (strlen(path) > SUN_PATH_MAX) {
+			cfg_err(g, "log: socket path is %zu bytes long (expected at most %d)",
+			    strlen(path), SUN_PATH_MAX);
+			free(path);
+			return;
+		}
+		free(c->log_path);
+		c->log_path = path;
 	}
 }
 
@@ -338,7 +354,7 @@ static const struct cfg_directive directives[] = {
 	NAMEDIR("admin-group", "GROUP", admin_group),
 	{ "workers", "workers N", 1, 1, false, false, do_workers, 0 },
 	{ "limit", "limit NAME VALUE", 2, 2, true, false, do_limit, 0 },
-	{ "log", "log stderr|syslog|both", 1, 1, false, false, do_log, 0 },
+	{ "log", "log stderr|syslog|both [SOCKET]", 1, 2, false, false, do_log, 0 },
 };
 
 static bool
@@ -432,6 +448,7 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->ipv6_client_prefix = 64;
 	c->log_stderr = true;
 	c->log_syslog = false;
+	c->log_path = xstrdup("/dev/log");
 
 	memset(&p, 0, sizeof p);
 	cfg_init(&p.g, text, len, file, directives, NELEM(directives), c, &p, d);
@@ -485,6 +502,7 @@ conf_free(struct conf **cp)
 	free(c->deliver_user);
 	free(c->policy_user);
 	free(c->admin_group);
+	free(c->log_path);
 	free(c);
 	*cp = NULL;
 }

@@ -31,7 +31,7 @@
  *   limit errors N
  *   limit shutdown-grace SECONDS
  *   limit ipv6-client-prefix N   connections-per-ip counts IPv6 by /N (1..128)
- *   log stderr|syslog|both
+ *   log stderr|syslog|both [SOCKET]   syslog socket default /dev/log
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
  * comment; a CR before the LF is ignored; a line holds at most 4096 bytes
@@ -97,6 +97,7 @@ struct conf {
 	unsigned shutdown_grace;	/* seconds, default 10 */
 	unsigned ipv6_client_prefix;	/* an IPv6 client is its /N, default 64 */
 	bool log_stderr, log_syslog;	/* default stderr only */
+	char *log_path;			/* syslog socket, default /dev/log */
 };
 
 /* Parse text (len bytes, need not be NUL-terminated) as if read from file

@@ -92,6 +92,12 @@ def check_row_process(row, parent):
     assert uids == {pwd.getpwnam(row["user"]).pw_uid}, (row, uids)
 
 
+def wait_started(t, role, pid):
+    """the child logs its start only after dropping privileges (the
+    parent's spawn line comes right after fork)"""
+    t.wait_log(r"talon\[%d\]: %s info: %s event=start" % (pid, role, role))
+
+
 def send(t, subject, rcpt="alice@test.example"):
     with t.smtp() as s:
         s.sendmail("s@example.org", [rcpt], ("Subject: %s\r\n\r\nbody\r\n" % subject).encode())
@@ -138,6 +144,8 @@ def test_status_lists_every_process_as_its_user(talon_factory):
         assert roles.count(role) == 1, rows
     smtp = [r for r in rows if r["role"] == "smtp"]
     assert sorted(r["worker"] for r in smtp) == ["0", "1"], rows
+    for r in rows[1:]:
+        wait_started(t, r["role"], r["pid"])
     prow = rows[0]
     assert prow["pid"] == parent and prow["user"] == "root", prow
     for r in rows:
@@ -191,7 +199,7 @@ def test_reload_changes_hostname_in_place_and_replaces_workers(talon_factory):
     assert code == 220 and lines[0] == "220 %s ESMTP Talon" % NEW_HOST, lines
 
     send(t, "after")
-    msgs = t.wait_messages("alice", 2)
+    t.wait_messages("alice", 2)
     got = by_subject(t, "alice")
     name_after, data_after = got["after"]
     name_before, data_before = got["before"]
@@ -437,6 +445,7 @@ def test_every_role_restarts_after_kill9_and_is_rewired(talon_factory):
         t.wait_log(r"parent event=spawn role=%s " % role, count=spawns + 1)
         new = t.child_pids(role)
         assert len(new) == 1 and new[0] != victim, (role, new)
+        wait_started(t, role, new[0])
         uids, ppid, _ = proc_status(new[0])
         assert ppid == parent and uids == {pwd.getpwnam(ROLE_USERS[role]).pw_uid}
         # one message through smtp -> policy -> queue -> deliver proves the

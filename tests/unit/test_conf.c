@@ -662,6 +662,9 @@ T(test_names)
 		{ "queue-user -x\n",
 		  "talon.conf:9: queue-user: \"-x\" is not a valid user name (expected letters, "
 		  "digits, '_', '-' or '.', at most 32, not starting with '-')\n" },
+		{ "log stderr /dev/log\n",
+		  "talon.conf:9: log: a socket path is only for syslog or both\n" },
+		{ "log syslog /run/x/log\n", "" },
 		{ "log file\n",
 		  "talon.conf:9: log: unknown destination \"file\" (expected stderr, syslog or "
 		  "both)\n" },
