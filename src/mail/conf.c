@@ -48,6 +48,9 @@ static const struct limit_def {
 	{ "errors", offsetof(struct conf, max_errors), 1, 1000000 },
 	{ "shutdown-grace", offsetof(struct conf, shutdown_grace), 0, 3600 },
 	{ "ipv6-client-prefix", offsetof(struct conf, ipv6_client_prefix), 1, 128 },
+	{ "session-time", offsetof(struct conf, session_time), 1, 86400 },
+	{ "junk-commands", offsetof(struct conf, max_junk), 1, 1000000 },
+	{ "tls-handshake-timeout", offsetof(struct conf, tls_timeout), 1, 3600 },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -446,6 +449,9 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->max_errors = 10;
 	c->shutdown_grace = 10;
 	c->ipv6_client_prefix = 64;
+	c->session_time = 3600;
+	c->max_junk = 100;
+	c->tls_timeout = 30;
 	c->log_stderr = true;
 	c->log_syslog = false;
 	c->log_path = xstrdup("/dev/log");

@@ -31,6 +31,9 @@
  *   limit errors N
  *   limit shutdown-grace SECONDS
  *   limit ipv6-client-prefix N   connections-per-ip counts IPv6 by /N (1..128)
+ *   limit session-time SECONDS   a whole session, 1..86400 (3600)
+ *   limit junk-commands N        NOOP, RSET, VRFY, HELP per session (100)
+ *   limit tls-handshake-timeout SECONDS   1..3600 (30)
  *   log stderr|syslog|both [SOCKET]   syslog socket default /dev/log
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
@@ -96,6 +99,9 @@ struct conf {
 	unsigned max_errors;		/* default 10 */
 	unsigned shutdown_grace;	/* seconds, default 10 */
 	unsigned ipv6_client_prefix;	/* an IPv6 client is its /N, default 64 */
+	unsigned session_time;		/* seconds a session may last, default 3600 */
+	unsigned max_junk;		/* NOOP/RSET/VRFY/HELP per session, default 100 */
+	unsigned tls_timeout;		/* seconds for a TLS handshake, default 30 */
 	bool log_stderr, log_syslog;	/* default stderr only */
 	char *log_path;			/* syslog socket, default /dev/log */
 };

@@ -186,7 +186,9 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		if (!rcpt_add_user(s, users[i], domain))
 			verdict_set(&v, 452, "4.5.3", "too many mailboxes", "Error: too many recipients");
 	if (v.kind != V_NEXT) {
-		smtp_refuse(s, &v, fields, false);
+		/* a 5xx (unknown user, relaying) counts towards the error
+		 * limit: probing for valid addresses ends after `limit errors` */
+		smtp_refuse(s, &v, fields, true);
 		return;
 	}
 	if (s->t.n_rcpt_cmds == 0)
@@ -315,6 +317,19 @@ smtp_handle_command(struct session *s, const uint8_t *line, size_t len)
 	if (e == SMTP_CMD_E_SYNTAX) {
 		smtp_reject_cmd(s, "501 5.5.4 Syntax error in parameters or arguments", line, len);
 		return;
+	}
+	/* commands that move nothing forward may not hold a slot for ever */
+	if (c.verb == SMTP_CMD_NOOP || c.verb == SMTP_CMD_RSET || c.verb == SMTP_CMD_VRFY ||
+	    c.verb == SMTP_CMD_HELP) {
+		if (++s->n_junk > W.conf->max_junk) {
+			struct verdict v;
+			verdict_set(&v, 421, "4.7.0", "too many NOOP/RSET/VRFY/HELP",
+			    "%s Error: too many commands that do nothing, closing",
+			    W.conf->hostname);
+			smtp_refuse(s, &v, "", false);
+			s->st = S_CLOSING;
+			return;
+		}
 	}
 	switch (c.verb) {
 	case SMTP_CMD_EHLO:

@@ -308,10 +308,14 @@ void
 smtp_session_timeout(struct loop *l, void *arg)
 {
 	struct session *s = arg;
-	log_info("smtp session=%s event=timeout state=%d queue=%s", s->sid, s->st, smtp_qid(s));
+	bool over = s->st != S_WAIT && s->st != S_CLOSING && now_ms() >= s->deadline;
+	log_info("smtp session=%s event=timeout state=%d queue=%s%s", s->sid, s->st, smtp_qid(s),
+	    over ? " reason=\"session time limit\"" : "");
 	if (s->st == S_WAIT && (s->wait == WAIT_OPEN || s->wait == WAIT_COMMIT))
 		/* the message may or may not become durable: 4xx, never 250 */
 		smtp_reply(s, "451 4.3.0 %s Error: timeout waiting for the queue", W.conf->hostname);
+	else if (over && s->st != S_HANDSHAKE && !s->starttls_pending)
+		smtp_reply(s, "421 4.4.2 %s Error: session time limit exceeded", W.conf->hostname);
 	else if (s->st != S_HANDSHAKE && !s->starttls_pending && s->st != S_WAIT)
 		smtp_reply(s, "421 4.4.2 %s Error: timeout exceeded", W.conf->hostname);
 	s->st = S_CLOSING;
@@ -322,6 +326,14 @@ void
 smtp_session_event(struct loop *l, int fd, unsigned ev, void *arg)
 {
 	struct session *s = arg;
+	if ((ev & LOOP_ERROR) && s->st == S_WAIT) {
+		/* reset while we wait for a peer: nothing reads the socket now,
+		 * and epoll would report the hangup again at once, for ever */
+		s->io.error = true;
+		snprintf(s->io.errstr, sizeof s->io.errstr, "connection reset while waiting");
+		smtp_session_update(s);
+		return;
+	}
 	if (ev & LOOP_WRITE) {
 		if (s->st == S_HANDSHAKE)
 			handshake(s);
@@ -384,9 +396,15 @@ smtp_session_update(struct session *s)
 	} else {
 		unsigned t = (s->st == S_DATA || s->st == S_BDAT) ? W.conf->data_timeout
 		    : W.conf->cmd_timeout;
+		if (s->st == S_HANDSHAKE)
+			t = W.conf->tls_timeout;
 		if (s->st == S_CLOSING)
 			t = 10;
-		timer_set(W.loop, &s->timer, (uint64_t)t * 1000);
+		/* no session holds a slot for ever, however it trickles */
+		uint64_t ms = (uint64_t)t * 1000, now = now_ms();
+		if (s->st != S_CLOSING)
+			ms = s->deadline <= now ? 0 : (s->deadline - now < ms ? s->deadline - now : ms);
+		timer_set(W.loop, &s->timer, ms);
 	}
 	/* idle sessions give their buffers back */
 	if (s->st == S_CMD && io_avail(&s->io) == 0 && s->io.out.len == 0)

@@ -124,6 +124,8 @@ struct session {
 	char tls_desc[128];
 	unsigned n_errors;
 	unsigned n_msgs, n_rcpts_total, n_cmds;
+	unsigned n_junk;	/* NOOP, RSET, VRFY, HELP: they move nothing forward */
+	uint64_t deadline;	/* monotonic ms: the session's time is up */
 	bool starttls_pending;	/* 220 queued; handshake when flushed */
 	bool stop_after_reply;	/* worker shutting down: 421 at next chance */
 

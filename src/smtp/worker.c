@@ -123,6 +123,7 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		s->peer = ss;
 		s->peerlen = sl;
 		s->t.spool_fd = -1;
+		s->deadline = now_ms() + (uint64_t)W.conf->session_time * 1000;
 		sockaddr_ip(&ss, sl, s->ip);
 		io_init(&s->io, fd, IN_MAX, OUT_MAX);
 		timer_init(&s->timer, smtp_session_timeout, s);

@@ -515,7 +515,8 @@ T(test_limits)
 		{ "limit size 10m\n",
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
-		  "errors, shutdown-grace, ipv6-client-prefix)\n" },
+		  "errors, shutdown-grace, ipv6-client-prefix, session-time, junk-commands, "
+		  "tls-handshake-timeout)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },
