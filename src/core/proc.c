@@ -9,6 +9,7 @@
 #include <signal.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include "core/compat.h"
@@ -25,7 +26,6 @@ proc_child_setup(const char *name)
 	signal(SIGTERM, SIG_DFL);
 	signal(SIGCHLD, SIG_DFL);
 	signal(SIGPIPE, SIG_IGN);
-	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
 	log_set_proc(name);
 }
 
@@ -68,4 +68,28 @@ proc_drop(const char *name, bool as_root, uid_t uid, gid_t gid, const char *jail
 	/* no core dumps, no ptrace by same-uid processes, no setuid gains */
 	prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
 	prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0);
+}
+
+void
+proc_parent_death(pid_t parent)
+{
+	prctl(PR_SET_PDEATHSIG, SIGTERM, 0, 0, 0);
+	/* the parent may have died before the line above: nobody would
+	 * send the signal then */
+	if (getppid() != parent)
+		_exit(1);
+}
+
+void
+proc_contain(bool no_fork, unsigned long long fsize)
+{
+	struct rlimit rl = { .rlim_cur = fsize, .rlim_max = fsize };
+	signal(SIGXFSZ, SIG_IGN);
+	if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+		fatal("cannot limit the file size: %s", strerror(errno));
+	if (no_fork) {
+		rl.rlim_cur = rl.rlim_max = 0;
+		if (setrlimit(RLIMIT_NPROC, &rl) < 0)
+			fatal("cannot forbid new processes: %s", strerror(errno));
+	}
 }

@@ -21,5 +21,13 @@ void proc_close_except(int *keep, size_t n);
  * privilege gains through exec.  Exits on failure: a child that cannot
  * drop must not run. */
 void proc_drop(const char *name, bool as_root, uid_t uid, gid_t gid, const char *jail);
+/* After proc_drop (a change of credentials clears it): SIGTERM when the
+ * parent dies, and exit now if it died already (its pid is not parent). */
+void proc_parent_death(pid_t parent);
+/* Contain a network-facing process: no new processes or threads
+ * (RLIMIT_NPROC 0) and no file larger than fsize bytes (RLIMIT_FSIZE;
+ * SIGXFSZ ignored, so a write past it fails with EFBIG).  no_fork false
+ * keeps fork possible (sanitizer builds: LeakSanitizer needs a thread). */
+void proc_contain(bool no_fork, unsigned long long fsize);
 
 #endif

@@ -39,6 +39,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "core/compat.h"
 #include "core/ipc.h"
 #include "core/log.h"
 #include "core/loop.h"
@@ -47,12 +48,16 @@
 #include "daemon/listen.h"
 #include "deliver/deliver.h"
 #include "mail/conf.h"
+#include "mail/spool.h"
 #include "policy/policy.h"
 #include "proto/parent.h"
 #include "queue/queue.h"
 #include "smtp/server.h"
 
 #define SLOTS_MAX 64		/* conf allows at most 64 workers */
+/* Workers share one user, so one can SIGSTOP another: a process stopped
+ * this long is killed and restarted. */
+#define STOPPED_MAX_MS 10000
 
 enum role_dir { DIR_NONE, DIR_SPOOL, DIR_STORE };
 enum role_reload { RELOAD_IN_PLACE, RELOAD_REPLACE };
@@ -74,6 +79,7 @@ struct role_def {
 };
 
 static void settings_queue(struct ipc *c, const struct gen *g);
+static void watch_cb(struct loop *l, void *arg);
 static void settings_deliver(struct ipc *c, const struct gen *g);
 static void settings_policy(struct ipc *c, const struct gen *g);
 
@@ -108,6 +114,7 @@ struct child {
 	struct ipc *ipc;
 	bool draining;		/* told to stop (reload or shutdown) */
 	uint64_t started;
+	uint64_t stopped_at;	/* SIGSTOPped since (monotonic ms), 0 if not */
 };
 
 static struct {
@@ -116,11 +123,13 @@ static struct {
 	const struct gen *g;
 	struct child *children;
 	struct timer respawn;
+	struct timer watch;	/* looks at stopped children */
 	bool stopping;
 	uint32_t grace;
 	unsigned restarts[ROLE_COUNT][SLOTS_MAX];
 	uint64_t parent_started;
 	uint32_t next_id;
+	pid_t parent_pid;
 } R;
 
 const char *
@@ -317,6 +326,14 @@ child_run(const struct role_def *r, unsigned slot, int chan, int *lfds, size_t n
 	free(keep);
 	proc_drop(name, R.env->is_root, R.env->uid[r->id], R.env->gid[r->id],
 	    r->jail ? R.env->jail : NULL);
+	proc_parent_death(R.parent_pid);
+	if (r->id == ROLE_SMTP)
+		/* a taken-over worker starts nothing and writes no spool file
+		 * bigger than a message may be (with our header and envelope);
+		 * LeakSanitizer needs a thread at exit, so the sanitizer build
+		 * keeps fork (as it skips the chroot) */
+		proc_contain(!TALON_SANITIZER_BUILD,
+		    (unsigned long long)g->conf->max_message_size + SPOOL_OVERHEAD_MAX);
 	fcntl(chan, F_SETFL, O_NONBLOCK);
 	switch (r->id) {
 	case ROLE_SMTP: {
@@ -429,7 +446,9 @@ roles_init(struct loop *l, const struct role_env *env, const struct gen *g)
 	R.env = env;
 	R.g = g;
 	R.parent_started = now_ms();
+	R.parent_pid = getpid();
 	timer_init(&R.respawn, respawn_cb, NULL);
+	timer_init(&R.watch, watch_cb, NULL);
 }
 
 void
@@ -511,17 +530,46 @@ describe_status(int st, char *dst, size_t n)
 		snprintf(dst, n, "status=%d", st);
 }
 
+/* Kill children that have been stopped too long. */
+static void
+watch_cb(struct loop *l, void *arg)
+{
+	bool again = false;
+	uint64_t now = now_ms();
+	for (struct child *c = R.children; c; c = c->next) {
+		if (c->stopped_at == 0)
+			continue;
+		if (now - c->stopped_at >= STOPPED_MAX_MS) {
+			kill_child(c, "stopped for 10 s (SIGSTOP, maybe from a process of the "
+			    "same user)");
+			c->stopped_at = 0;
+		} else {
+			again = true;
+		}
+	}
+	if (again)
+		timer_set(R.loop, &R.watch, 1000);
+}
+
 void
 roles_reap(void)
 {
 	int st;
 	pid_t pid;
-	while ((pid = waitpid(-1, &st, WNOHANG)) > 0) {
+	while ((pid = waitpid(-1, &st, WNOHANG | WUNTRACED | WCONTINUED)) > 0) {
 		struct child *c = R.children;
 		while (c && c->pid != pid)
 			c = c->next;
 		if (c == NULL)
 			continue;
+		if (WIFSTOPPED(st) || WIFCONTINUED(st)) {
+			c->stopped_at = WIFSTOPPED(st) ? now_ms() : 0;
+			log_warn("parent event=%s role=%s pid=%d", WIFSTOPPED(st) ? "stopped" :
+			    "continued", proto_role_name(c->role->id), (int)pid);
+			if (WIFSTOPPED(st) && !timer_armed(&R.watch))
+				timer_set(R.loop, &R.watch, 1000);
+			continue;
+		}
 		char why[80];
 		describe_status(st, why, sizeof why);
 		bool clean = WIFEXITED(st) && WEXITSTATUS(st) == 0;

@@ -32,6 +32,9 @@
 #define SPOOL_TRAILER_LEN	24
 #define SPOOL_RECORDS_MAX	(1u << 20)
 #define SPOOL_QID_MAX		24
+/* what a spool file holds besides the message: magic, our Received
+ * header, records (at most SPOOL_RECORDS_MAX) and trailer */
+#define SPOOL_OVERHEAD_MAX	(SPOOL_RECORDS_MAX + 64 * 1024)
 /* A spool file is created 0600 and made 0640 when the queue commits it:
  * after a crash, a 0600 file was never acknowledged and is removed. */
 #define SPOOL_MODE_OPEN		0600

@@ -285,3 +285,17 @@ def test_bdat_while_the_queue_restarts_is_data(talon_factory):
     # nothing else came back: the chunk was not run as RSET and NOOP
     assert c.cmd("NOOP")[1] == ["250 2.0.0 Ok"]
     c.cmd("QUIT")
+
+
+def test_stopped_worker_is_killed_and_replaced(talon_factory):
+    """Workers share one user, so a taken-over worker can SIGSTOP its
+    siblings: the parent notices a stopped child and replaces it."""
+    t = talon_factory(workers=2).start()
+    victim = one(t.child_pids("smtp"))
+    os.kill(victim, signal.SIGSTOP)
+    t.wait_log(r"parent event=stopped role=smtp pid=%d" % victim)
+    t.wait_log(r"parent event=kill role=smtp pid=%d reason=\"stopped for 10 s" % victim,
+               timeout=20)
+    t.wait_log(r"event=spawn role=smtp worker=\d", count=3)
+    send_mail(t)
+    t.wait_messages("alice", 1)

@@ -425,6 +425,46 @@ def test_release_build_chroots_smtp_workers(talon_factory):
     t.wait_messages("alice", 1)
 
 
+def proc_limit(pid, name):
+    with open("/proc/%d/limits" % pid) as f:
+        for line in f:
+            if line.startswith(name):
+                return line[len(name):].split()[0]
+    raise AssertionError(name)
+
+
+@pytest.mark.skipif(os.geteuid() != 0, reason="user switch needs root")
+def test_release_build_contains_smtp_workers(talon_factory):
+    """A worker may start no process and write no file bigger than a
+    message; the other roles keep fork (the queue uses threads)."""
+    t = talon_factory(limits={"message-size": "1m"}).start(binary=RELEASE)
+    spid = t.child_pids("smtp")[0]
+    assert proc_limit(spid, "Max processes") == "0"
+    assert int(proc_limit(spid, "Max file size")) == (1 << 20) + (1 << 20) + 64 * 1024
+    qpid = t.child_pids("queue")[0]
+    assert proc_limit(qpid, "Max processes") != "0"
+    with t.smtp() as s:
+        s.sendmail("s@example.org", ["alice@test.example"], b"Subject: limits\r\n\r\nx\r\n")
+    t.wait_messages("alice", 1)
+
+
+def test_children_die_with_the_parent(talon_factory):
+    """PR_SET_PDEATHSIG is set after the privilege drop (which clears it):
+    a parent killed with SIGKILL leaves no child behind."""
+    t = talon_factory(workers=2).start()
+    kids = [p for r in ("smtp", "queue", "deliver", "policy") for p in t.child_pids(r)]
+    assert len(kids) == 5
+    os.kill(t.main_pid(), signal.SIGKILL)
+    t.proc.wait(10)
+    deadline = time.time() + 10
+    alive = kids
+    while alive and time.time() < deadline:
+        alive = [p for p in kids if os.path.exists("/proc/%d" % p) and
+                 open("/proc/%d/stat" % p).read().rsplit(")", 1)[1].split()[0] != "Z"]
+        time.sleep(0.1)
+    assert not alive, "children outlived the parent: %s" % alive
+
+
 def test_reload_picks_up_a_new_certificate(talon_factory, tmp_path):
     import ssl
     t = talon_factory().start()

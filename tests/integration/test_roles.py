@@ -33,8 +33,7 @@ def ctl(t, *args, conf=None, user=None, timeout=30):
     if user is not None:
         cmd = ["setpriv", "--reuid=%s" % user[0], "--regid=%s" % user[1],
                "--clear-groups"] + cmd
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                          env=dict(os.environ, ASAN_OPTIONS="detect_leaks=0"))
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def status_json(t):
@@ -221,6 +220,7 @@ def test_reload_changes_hostname_in_place_and_replaces_workers(talon_factory):
     for x in running:
         assert x["generation"] == 2 and x["pid"] not in old_smtp, x
     # the worker holding the old session drains in generation 1
+    assert any(x["state"] == "draining" for x in after["roles"]), after
     for x in after["roles"]:
         if x["role"] == "smtp" and x["state"] != "running":
             assert x["state"] == "draining" and x["generation"] == 1 and x["pid"] in old_smtp, x
