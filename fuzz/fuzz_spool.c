@@ -10,6 +10,16 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
+static void
+check_result(const struct spool_result *r, void *arg)
+{
+	size_t *n = arg;
+	if (r->status < SPOOL_ST_DONE || r->status > SPOOL_ST_FAILED ||
+	    strlen(r->text) > SPOOL_RESULT_TEXT_MAX)
+		abort();
+	(*n)++;
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -29,6 +39,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		spool_env_free(&env);
 	}
+	/* the same bytes as a results file: whatever is accepted re-encodes
+	 * to exactly the bytes it came from */
+	size_t n = 0, ok = spool_results_parse(copy, size, check_result, &n);
+	if (ok > size || (n == 0) != (ok == 0))
+		abort();
 	free(copy);
 	return 0;
 }

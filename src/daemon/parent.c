@@ -355,6 +355,8 @@ talon_serve(const char *conf_path, bool debug)
 	chown_sub(P.env.spool_fd, "tmp", P.env.uid[ROLE_QUEUE], P.env.gid[ROLE_QUEUE]);
 	chown_sub(P.env.spool_fd, "queue", P.env.uid[ROLE_QUEUE], P.env.gid[ROLE_QUEUE]);
 	chown_sub(P.env.spool_fd, "corrupt", P.env.uid[ROLE_QUEUE], P.env.gid[ROLE_QUEUE]);
+	chown_sub(P.env.spool_fd, "results", P.env.uid[ROLE_QUEUE], P.env.gid[ROLE_QUEUE]);
+	chown_sub(P.env.spool_fd, "expired", P.env.uid[ROLE_QUEUE], P.env.gid[ROLE_QUEUE]);
 	P.env.store_fd = open_owned_dir(cf->store, P.env.uid[ROLE_DELIVER],
 	    P.env.gid[ROLE_DELIVER], 0700);
 	/* 0711: the control socket inside must be reachable for admin-group

@@ -154,7 +154,8 @@ settings_queue(struct ipc *c, const struct gen *g)
 {
 	/* a session holds at most one spool file open, and a worker has at
 	 * most `limit connections` sessions */
-	struct proto_queue_settings s = { .gen = g->id, .max_open = g->conf->max_conns };
+	struct proto_queue_settings s = { .gen = g->id, .max_open = g->conf->max_conns,
+		.lifetime = g->conf->queue_lifetime };
 	struct buf b;
 	snprintf(s.hostname, sizeof s.hostname, "%s", g->conf->hostname);
 	buf_init(&b, IPC_MAX);

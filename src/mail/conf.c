@@ -51,6 +51,7 @@ static const struct limit_def {
 	{ "session-time", offsetof(struct conf, session_time), 1, 86400 },
 	{ "junk-commands", offsetof(struct conf, max_junk), 1, 1000000 },
 	{ "tls-handshake-timeout", offsetof(struct conf, tls_timeout), 1, 3600 },
+	{ "queue-lifetime", offsetof(struct conf, queue_lifetime), 1, 5184000 },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -452,6 +453,7 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->session_time = 3600;
 	c->max_junk = 100;
 	c->tls_timeout = 30;
+	c->queue_lifetime = 5 * 86400;
 	c->log_stderr = true;
 	c->log_syslog = false;
 	c->log_path = xstrdup("/dev/log");

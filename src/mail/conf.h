@@ -34,6 +34,7 @@
  *   limit session-time SECONDS   a whole session, 1..86400 (3600)
  *   limit junk-commands N        NOOP, RSET, VRFY, HELP per session (100)
  *   limit tls-handshake-timeout SECONDS   1..3600 (30)
+ *   limit queue-lifetime SECONDS  retries stop, 1..5184000 (432000: 5 days)
  *   log stderr|syslog|both [SOCKET]   syslog socket default /dev/log
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
@@ -102,6 +103,7 @@ struct conf {
 	unsigned session_time;		/* seconds a session may last, default 3600 */
 	unsigned max_junk;		/* NOOP/RSET/VRFY/HELP per session, default 100 */
 	unsigned tls_timeout;		/* seconds for a TLS handshake, default 30 */
+	unsigned queue_lifetime;	/* seconds a message is retried, default 5 days */
 	bool log_stderr, log_syslog;	/* default stderr only */
 	char *log_path;			/* syslog socket, default /dev/log */
 };

@@ -61,6 +61,13 @@ spool_encode(struct buf *b, const struct spool_env *env, uint64_t content_len)
 	buf_append(b, "TALONEND", 8);
 }
 
+static int
+cmp_u32(const void *a, const void *b)
+{
+	uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+	return x < y ? -1 : x > y;
+}
+
 static uint32_t
 get_u32(const uint8_t *p)
 {
@@ -183,6 +190,18 @@ spool_parse_records(const uint8_t *p, size_t len, struct spool_env *out, const c
 	}
 	if (*why == NULL && (!have_qid || !have_time || !have_sender || out->n_rcpts == 0))
 		*why = "incomplete envelope";
+	/* one copy per index: a repeated one would deliver twice, or hide a
+	 * recipient behind another's result */
+	if (*why == NULL && out->n_rcpts > 1) {
+		uint32_t *ix = xcalloc(out->n_rcpts, sizeof *ix);
+		for (size_t i = 0; i < out->n_rcpts; i++)
+			ix[i] = out->rcpts[i].idx;
+		qsort(ix, out->n_rcpts, sizeof *ix, cmp_u32);
+		for (size_t i = 1; i < out->n_rcpts; i++)
+			if (ix[i] == ix[i - 1])
+				*why = "repeated recipient index";
+		free(ix);
+	}
 	if (*why != NULL) {
 		spool_env_free(out);
 		return -1;
@@ -280,4 +299,64 @@ spool_qid_valid(const char *s)
 		if (strchr(b32, s[i]) == NULL || s[i] == '\0')
 			return false;
 	return true;
+}
+
+static uint32_t
+fnv1a(const uint8_t *p, size_t n)
+{
+	uint32_t h = 0x811c9dc5u;
+	for (size_t i = 0; i < n; i++)
+		h = (h ^ p[i]) * 0x01000193u;
+	return h;
+}
+
+void
+spool_result_encode(struct buf *b, const struct spool_result *r)
+{
+	size_t tl = strnlen(r->text, SPOOL_RESULT_TEXT_MAX);
+	size_t start = b->len;
+	put_u32(b, 0);	/* length, filled in below */
+	put_u32(b, 0);	/* checksum */
+	put_u32(b, r->idx);
+	buf_putc(b, r->status);
+	put_u32(b, r->attempts);
+	put_u64(b, r->time);
+	buf_append(b, r->text, tl);
+	if (b->err)
+		return;
+	uint32_t len = (uint32_t)(b->len - start - 8);
+	uint32_t sum = fnv1a(b->data + start + 8, len);
+	uint8_t *h = b->data + start;
+	for (int i = 0; i < 4; i++) {
+		h[i] = (uint8_t)(len >> (24 - 8 * i));
+		h[4 + i] = (uint8_t)(sum >> (24 - 8 * i));
+	}
+}
+
+size_t
+spool_results_parse(const uint8_t *p, size_t len,
+    void (*fn)(const struct spool_result *r, void *arg), void *arg)
+{
+	size_t off = 0;
+	while (len - off >= 8) {
+		uint32_t n = get_u32(p + off), sum = get_u32(p + off + 4);
+		const uint8_t *body = p + off + 8;
+		if (n < 17 || n > 17 + SPOOL_RESULT_TEXT_MAX || n > len - off - 8 ||
+		    fnv1a(body, n) != sum)
+			break;
+		struct spool_result r;
+		r.idx = get_u32(body);
+		r.status = body[4];
+		r.attempts = get_u32(body + 5);
+		r.time = get_u64(body + 9);
+		size_t tl = n - 17;	/* after u32, u8, u32, u64 */
+		if (r.status < SPOOL_ST_DONE || r.status > SPOOL_ST_FAILED ||
+		    memchr(body + 17, '\0', tl) != NULL)
+			break;
+		memcpy(r.text, body + 17, tl);
+		r.text[tl] = '\0';
+		fn(&r, arg);
+		off += 8 + n;
+	}
+	return off;
 }

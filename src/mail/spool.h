@@ -74,6 +74,37 @@ int spool_read(int fd, uint64_t file_size, struct spool_env *out,
 void spool_env_free(struct spool_env *env);
 /* Is s a safe mailbox name: [a-z0-9][a-z0-9._-]{0,63}? */
 bool spool_user_valid(const char *s);
+/*
+ * Per-recipient results, in spool/results/QID beside the message (an
+ * append-only file, written only when a message is not delivered whole at
+ * its first attempt):
+ *
+ *   [u32 len][u32 fnv1a(body)][body]            body, len bytes:
+ *   u32 index, u8 status, u32 attempts, u64 unix time, text (the reply)
+ *
+ * A torn last record (short, or a checksum that does not match) is
+ * ignored: the result it held is redone, and a redone local delivery finds
+ * its copy in the Maildir.  A later record for an index overrides an
+ * earlier one.
+ */
+enum spool_status { SPOOL_ST_DONE = 1, SPOOL_ST_DEFERRED = 2, SPOOL_ST_FAILED = 3 };
+#define SPOOL_RESULT_TEXT_MAX 400
+
+struct spool_result {
+	uint32_t idx;
+	uint8_t status;		/* enum spool_status */
+	uint32_t attempts;
+	uint64_t time;
+	char text[SPOOL_RESULT_TEXT_MAX + 1];
+};
+
+void spool_result_encode(struct buf *b, const struct spool_result *r);
+/* Walk the records in p..p+len: calls fn for each valid one; stops at the
+ * first torn or bad one.  Returns the bytes of valid records (a writer
+ * appends after them).  Pure; fuzzed. */
+size_t spool_results_parse(const uint8_t *p, size_t len,
+    void (*fn)(const struct spool_result *r, void *arg), void *arg);
+
 /* Queue IDs: 13 characters of Crockford base32, time ordered. */
 void spool_new_qid(char out[SPOOL_QID_MAX + 1]);
 bool spool_qid_valid(const char *s);

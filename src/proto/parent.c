@@ -115,6 +115,7 @@ proto_queue_settings_enc(struct buf *b, const struct proto_queue_settings *v)
 {
 	wire_put_u32(b, v->gen);
 	wire_put_u32(b, v->max_open);
+	wire_put_u32(b, v->lifetime);
 	wire_put_str(b, v->hostname);
 }
 
@@ -125,8 +126,9 @@ proto_queue_settings_dec(const struct ipc_msg *m, struct proto_queue_settings *v
 	wire_rd_init(&r, m->data, m->len);
 	v->gen = wire_u32(&r);
 	v->max_open = wire_u32(&r);
+	v->lifetime = wire_u32(&r);
 	wire_str(&r, v->hostname, sizeof v->hostname);
-	if (wire_end(&r) < 0 || v->max_open == 0)
+	if (wire_end(&r) < 0 || v->max_open == 0 || v->lifetime == 0)
 		return -1;
 	return 0;
 }

@@ -49,6 +49,7 @@ struct proto_report {
 struct proto_queue_settings {
 	uint32_t gen;
 	uint32_t max_open;	/* spool files one worker may hold open (>= 1) */
+	uint32_t lifetime;	/* seconds a message is retried (>= 1) */
 	char hostname[PROTO_HOSTNAME_MAX + 1];
 };
 

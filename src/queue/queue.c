@@ -31,6 +31,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/ipc.h"
@@ -58,6 +59,7 @@ struct peer {
 enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DELIVERING, Q_DEFERRED };
 
 #define DELIVER_INFLIGHT 512	/* messages handed to deliver at once */
+#define ADDR_ESC_MAX	4200	/* an escaped address (1 KB, \xNN each) */
 
 struct qmsg {
 	struct qmsg *next;
@@ -68,6 +70,8 @@ struct qmsg {
 	uint64_t req;		/* request id for the reply */
 	bool recovering;
 	bool *done;		/* per recipient, once env is read */
+	uint32_t *attempts;	/* per recipient */
+	time_t opened;		/* when the worker got the file */
 	struct spool_env env;
 	uint64_t off, len;
 	bool have_env;
@@ -81,7 +85,7 @@ static struct {
 	struct ipc *parent;
 	struct peer *peers;
 	struct qmsg *msgs;	/* all messages we know of */
-	int spool_fd, q_fd;
+	int spool_fd, q_fd, r_fd;	/* spool/, spool/queue, spool/results */
 	struct ipc *deliver;	/* NULL while the deliver process restarts */
 	uint32_t deliver_id;
 	size_t n_inflight;
@@ -107,7 +111,56 @@ qmsg_free(struct qmsg *m)
 	if (m->have_env)
 		spool_env_free(&m->env);
 	free(m->done);
+	free(m->attempts);
 	free(m);
+}
+
+/* done[] and attempts[] once the envelope is known */
+static void
+qmsg_track(struct qmsg *m)
+{
+	if (m->done == NULL)
+		m->done = xcalloc(m->env.n_rcpts, sizeof *m->done);
+	if (m->attempts == NULL)
+		m->attempts = xcalloc(m->env.n_rcpts, sizeof *m->attempts);
+}
+
+static size_t
+rcpt_index(const struct qmsg *m, uint32_t idx)
+{
+	size_t i = 0;
+	while (i < m->env.n_rcpts && m->env.rcpts[i].idx != idx)
+		i++;
+	return i;
+}
+
+/* Move the message (and its results) out of the queue into spool/DIR,
+ * where nothing retries it; never delete what a client was told 250 for. */
+static void
+qmsg_set_aside(struct qmsg *m, const char *dir)
+{
+	mkdirat(Q.spool_fd, dir, 0700);
+	int dfd = openat(Q.spool_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (dfd < 0 || renameat(Q.q_fd, m->qid, dfd, m->qid) < 0) {
+		log_err("queue event=set-aside queue=%s dir=%s error=\"%s\"", m->qid, dir,
+		    strerror(errno));
+	} else {
+		char rname[SPOOL_QID_MAX + 4];
+		snprintf(rname, sizeof rname, "%s.r", m->qid);
+		(void)renameat(Q.r_fd, m->qid, dfd, rname);
+		fsync(dfd);
+		fsync(Q.q_fd);
+	}
+	if (dfd >= 0)
+		close(dfd);
+}
+
+/* Escaped for a log line: addresses are client text. */
+static const char *
+esc_addr(char *dst, size_t n, const char *s)
+{
+	log_escape(dst, n, s, strlen(s));
+	return dst;
 }
 
 static struct qmsg *
@@ -147,6 +200,7 @@ do_open(struct peer *p, struct ipc_msg *im)
 		return NULL;
 	}
 	m->st = Q_OPEN;
+	m->opened = time(NULL);
 	m->peer = p;
 	p->n_open++;
 	m->next = Q.msgs;
@@ -185,8 +239,18 @@ do_commit(struct peer *p, struct ipc_msg *im, const struct proto_commit *c)
 		why = "size differs from what the worker wrote";
 	else if (spool_read(m->fd, size, &m->env, &m->off, &m->len, &why) == 0)
 		m->have_env = true;
+	/* the envelope must name this file, and a time between the OPEN and
+	 * now: a worker that writes another message's id or an old date
+	 * would confuse recovery, expiry and the Maildir names */
+	time_t now = time(NULL);
+	if (why == NULL && strcmp(m->env.qid, m->qid) != 0)
+		why = "queue id in the envelope is not the file's";
+	else if (why == NULL && ((int64_t)m->env.time < (int64_t)m->opened - 2 ||
+	    (int64_t)m->env.time > (int64_t)now + 2))
+		why = "arrival time is not when the file was written";
 	if (why != NULL) {
-		log_err("queue event=commit queue=%s error=\"bad spool file: %s\"", m->qid, why);
+		log_err("queue event=commit queue=%s worker=%u error=\"bad spool file: %s\"", m->qid,
+		    p->slot, why);
 		drop_tmp(m);
 		reply_errno(p, PROTO_COMMIT_FAIL, im->id, EINVAL);
 		return NULL;
@@ -314,9 +378,10 @@ commit_round(void)
 		}
 		m->st = Q_READY;
 		m->recovering = false;
+		char from[ADDR_ESC_MAX];
 		log_info("queue event=queued queue=%s session=%s from=<%s> nrcpt=%zu size=%llu",
-		    m->qid, m->env.session, m->env.sender, m->env.n_rcpts,
-		    (unsigned long long)m->len);
+		    m->qid, m->env.session, esc_addr(from, sizeof from, m->env.sender),
+		    m->env.n_rcpts, (unsigned long long)m->len);
 		if (m->peer != NULL)
 			ipc_send(m->peer->ipc, PROTO_COMMIT_OK, m->req, -1, NULL, 0);
 		m->req = 0;
@@ -326,19 +391,60 @@ commit_round(void)
 
 /* --- delivery (by the deliver process) ------------------------------------- */
 
+static void expire(struct qmsg *m);
+
+/* Try again later, unless the message is past its lifetime (it is
+ * checked here too, so a restart that fails again expires it at once). */
+static void
+defer(struct qmsg *m)
+{
+	if ((int64_t)time(NULL) - (int64_t)m->env.time >= (int64_t)Q.set.lifetime) {
+		expire(m);
+		return;
+	}
+	m->st = Q_DEFERRED;
+	if (!timer_armed(&Q.retry))
+		timer_set(Q.loop, &Q.retry, RETRY_MS);
+}
+
 static void
 send_deliver(struct qmsg *m)
 {
 	int fd = openat(Q.q_fd, m->qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		log_err("queue event=deliver queue=%s error=\"reopen: %s\"", m->qid, strerror(errno));
-		m->st = Q_DEFERRED;
+		defer(m);
+		return;
+	}
+	/* the file was checked at COMMIT, but a retry must not trust that it
+	 * is still what was committed: one that no longer parses is set
+	 * aside, never retried for ever */
+	struct stat st;
+	struct spool_env env;
+	uint64_t off, len;
+	const char *why = NULL;
+	if (fstat(fd, &st) < 0)
+		why = strerror(errno);
+	else if (spool_read(fd, (uint64_t)st.st_size, &env, &off, &len, &why) == 0) {
+		if (strcmp(env.qid, m->env.qid) != 0 || env.n_rcpts != m->env.n_rcpts ||
+		    off != m->off || len != m->len)
+			why = "changed since it was committed";
+		spool_env_free(&env);
+	}
+	if (why != NULL) {
+		log_err("queue event=corrupt queue=%s error=\"%s\" action=moved-to-corrupt",
+		    m->qid, why);
+		close(fd);
+		qmsg_set_aside(m, "corrupt");
+		qmsg_free(m);
 		return;
 	}
 	struct proto_deliver d = { .recovering = m->recovering, .n = 0 };
 	for (size_t i = 0; i < m->env.n_rcpts && d.n < PROTO_DELIVER_MAX; i++)
-		if (!m->done[i])
+		if (!m->done[i]) {
 			d.idx[d.n++] = m->env.rcpts[i].idx;
+			m->attempts[i]++;
+		}
 	/* the reply finds the message by this serial (never a pointer) */
 	proto_deliver_send(Q.deliver, m->serial, fd, &d);
 	m->st = Q_DELIVERING;
@@ -351,13 +457,13 @@ deliver_round(void)
 	Q.work = false;
 	if (Q.deliver == NULL)
 		return;	/* resumes when the new deliver process is connected */
-	for (struct qmsg *m = Q.msgs; m; m = m->next) {
+	for (struct qmsg *m = Q.msgs, *next; m; m = next) {
+		next = m->next;	/* send_deliver may set m aside and free it */
 		if (m->st != Q_READY || m->req != 0)
 			continue;
 		if (Q.n_inflight >= DELIVER_INFLIGHT)
 			return;	/* DELIVER_DONE sets work again */
-		if (m->done == NULL)
-			m->done = xcalloc(m->env.n_rcpts, sizeof *m->done);
+		qmsg_track(m);
 		m->failed = false;
 		send_deliver(m);
 	}
@@ -370,6 +476,23 @@ qmsg_by_serial(uint64_t serial)
 		if (m->serial == serial && m->st == Q_DELIVERING)
 			return m;
 	return NULL;
+}
+
+/* Append result records to spool/results/QID and make them durable.  A
+ * failure is logged and otherwise harmless: without the record a restart
+ * redoes the recipient, and deliver finds the copy already there. */
+static void
+results_append(struct qmsg *m, const struct buf *rec)
+{
+	if (rec->len == 0 || rec->err)
+		return;
+	int fd = openat(Q.r_fd, m->qid, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0640);
+	if (fd < 0 || write(fd, rec->data, rec->len) != (ssize_t)rec->len || fdatasync(fd) < 0 ||
+	    fsync(Q.r_fd) < 0)
+		log_err("queue event=results queue=%s error=\"%s\"", m->qid, strerror(errno));
+	if (fd >= 0)
+		close(fd);
 }
 
 /* deliver's answer for one message: each recipient it names must be one
@@ -393,41 +516,55 @@ deliver_done(struct ipc_msg *im)
 	}
 	Q.n_inflight--;
 	Q.work = true;
+	struct buf rec;
+	buf_init(&rec, 0);
 	for (uint32_t k = 0; k < dd.n; k++) {
 		uint32_t idx = dd.item[k].idx, e = dd.item[k].err;
-		char text[PROTO_DONE_TEXT_MAX * 4 + 1];
+		char text[PROTO_DONE_TEXT_MAX * 4 + 1], to[ADDR_ESC_MAX];
 		log_escape(text, sizeof text, dd.item[k].text, strlen(dd.item[k].text));
-		size_t i = 0;
-		while (i < m->env.n_rcpts && m->env.rcpts[i].idx != idx)
-			i++;
+		size_t i = rcpt_index(m, idx);
 		const struct spool_rcpt *r = &m->env.rcpts[i];
+		struct spool_result res = { .idx = idx, .attempts = m->attempts[i],
+			.time = (uint64_t)time(NULL) };
+		esc_addr(to, sizeof to, r->addr);
 		if (e == 0) {
 			m->done[i] = true;
+			res.status = SPOOL_ST_DONE;
 			log_info("queue event=delivered queue=%s session=%s to=<%s> user=%s path=%s",
-			    m->qid, m->env.session, r->addr, r->user, text);
+			    m->qid, m->env.session, to, r->user, text);
 		} else {
 			m->failed = true;
-			log_warn("queue event=deferred queue=%s to=<%s> user=%s reason=\"%s\" code=%s",
-			    m->qid, r->addr, r->user, text,
+			res.status = SPOOL_ST_DEFERRED;
+			snprintf(res.text, sizeof res.text, "%.*s", SPOOL_RESULT_TEXT_MAX, text);
+			log_warn("queue event=deferred queue=%s to=<%s> user=%s attempts=%u "
+			    "reason=\"%s\" code=%s", m->qid, to, r->user, m->attempts[i], text,
 			    (e == ENOSPC || e == EDQUOT) ? "4.3.1" : "4.3.0");
 		}
+		spool_result_encode(&rec, &res);
 	}
 	bool all = true;
 	for (size_t i = 0; i < m->env.n_rcpts; i++)
 		all = all && m->done[i];
 	if (all) {
-		/* every copy is durable in new/: the spool copy may go */
+		/* every copy is durable in new/: the spool copy may go (its
+		 * results with it; one left behind by a crash is removed at
+		 * start) */
 		unlinkat(Q.q_fd, m->qid, 0);
+		unlinkat(Q.r_fd, m->qid, 0);
 		qmsg_free(m);
-	} else if (m->failed) {
-		/* a failed copy may still have reached new/: look again */
-		m->recovering = true;
-		m->st = Q_DEFERRED;
-		if (!timer_armed(&Q.retry))
-			timer_set(Q.loop, &Q.retry, RETRY_MS);
 	} else {
-		m->st = Q_READY;	/* the next chunk of recipients */
+		/* not all done at once: remember who is, so a restart never
+		 * redoes a recipient, and how often the others were tried */
+		results_append(m, &rec);
+		if (m->failed) {
+			/* a failed copy may still have reached new/: look again */
+			m->recovering = true;
+			defer(m);
+		} else {
+			m->st = Q_READY;	/* the next chunk of recipients */
+		}
 	}
+	buf_free(&rec);
 	return NULL;
 }
 
@@ -459,14 +596,49 @@ deliver_close(struct ipc *c, void *arg)
 	Q.n_inflight = 0;
 }
 
+/* A message that could not be delivered for `limit queue-lifetime`: no
+ * more retries.  Each recipient still to do is logged as expired and
+ * recorded as failed; the message goes to spool/expired/, where it waits
+ * for the bounce that outbound delivery will send. */
+static void
+expire(struct qmsg *m)
+{
+	struct buf rec;
+	buf_init(&rec, 0);
+	for (size_t i = 0; i < m->env.n_rcpts; i++) {
+		if (m->done[i])
+			continue;
+		char to[ADDR_ESC_MAX];
+		struct spool_result res = { .idx = m->env.rcpts[i].idx, .status = SPOOL_ST_FAILED,
+			.attempts = m->attempts[i], .time = (uint64_t)time(NULL) };
+		snprintf(res.text, sizeof res.text, "expired after %u attempts", m->attempts[i]);
+		spool_result_encode(&rec, &res);
+		log_warn("queue event=expired queue=%s session=%s to=<%s> user=%s attempts=%u "
+		    "age=%llds", m->qid, m->env.session, esc_addr(to, sizeof to, m->env.rcpts[i].addr),
+		    m->env.rcpts[i].user, m->attempts[i],
+		    (long long)(time(NULL) - (time_t)m->env.time));
+	}
+	results_append(m, &rec);
+	buf_free(&rec);
+	qmsg_set_aside(m, "expired");
+	qmsg_free(m);
+}
+
 static void
 retry_cb(struct loop *l, void *arg)
 {
-	for (struct qmsg *m = Q.msgs; m; m = m->next)
-		if (m->st == Q_DEFERRED) {
-			m->st = Q_READY;
-			Q.work = true;
+	time_t now = time(NULL);
+	for (struct qmsg *m = Q.msgs, *next; m; m = next) {
+		next = m->next;
+		if (m->st != Q_DEFERRED)
+			continue;
+		if ((int64_t)now - (int64_t)m->env.time >= (int64_t)Q.set.lifetime) {
+			expire(m);
+			continue;
 		}
+		m->st = Q_READY;
+		Q.work = true;
+	}
 }
 
 static bool
@@ -503,6 +675,44 @@ before_sleep(struct loop *l, void *arg)
 }
 
 /* --- startup recovery ---------------------------------------------------- */
+
+static void
+result_apply(const struct spool_result *r, void *arg)
+{
+	struct qmsg *m = arg;
+	size_t i = rcpt_index(m, r->idx);
+	if (i == m->env.n_rcpts)
+		return;		/* not a recipient of this message: ignored */
+	m->done[i] = r->status == SPOOL_ST_DONE;
+	m->attempts[i] = r->attempts;
+}
+
+/* Apply spool/results/QID to m; returns how many recipients are done. */
+static size_t
+results_load(struct qmsg *m)
+{
+	int fd = openat(Q.r_fd, m->qid, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return 0;
+	struct stat st;
+	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (64 << 20)) {
+		uint8_t *p = xmalloc((size_t)st.st_size);
+		ssize_t got = pread(fd, p, (size_t)st.st_size, 0);
+		if (got > 0) {
+			size_t ok = spool_results_parse(p, (size_t)got, result_apply, m);
+			if (ok < (size_t)got)
+				/* a torn last record: cut it, or new ones would
+				 * hide behind it */
+				(void)!ftruncate(fd, (off_t)ok);
+		}
+		free(p);
+	}
+	close(fd);
+	size_t done = 0;
+	for (size_t i = 0; i < m->env.n_rcpts; i++)
+		done += m->done[i];
+	return done;
+}
 
 static void
 recover(void)
@@ -571,9 +781,28 @@ recover(void)
 		m->recovering = true;
 		m->next = Q.msgs;
 		Q.msgs = m;
+		qmsg_track(m);
+		size_t done = results_load(m);
+		if (done == m->env.n_rcpts) {
+			/* finished before the crash; only the unlink was lost */
+			unlinkat(Q.q_fd, m->qid, 0);
+			unlinkat(Q.r_fd, m->qid, 0);
+			qmsg_free(m);
+			continue;
+		}
 		n++;
 	}
 	closedir(d);
+	/* results whose message is gone: it was done, the unlink of the
+	 * results file was what the crash cut short */
+	if ((fd = dup(Q.r_fd)) >= 0 && (d = fdopendir(fd)) != NULL) {
+		while ((de = readdir(d)) != NULL)
+			if (de->d_name[0] != '.' &&
+			    faccessat(Q.q_fd, de->d_name, F_OK, AT_SYMLINK_NOFOLLOW) < 0 &&
+			    errno == ENOENT)
+				unlinkat(Q.r_fd, de->d_name, 0);
+		closedir(d);
+	}
 	if (n > 0) {
 		log_info("queue event=recover messages=%zu", n);
 		Q.work = true;
@@ -661,6 +890,7 @@ queue_main(int parent_fd, int spool_fd)
 		fatal("queue: cannot create event loop");
 	Q.spool_fd = spool_fd;
 	Q.q_fd = subdir(spool_fd, "queue");
+	Q.r_fd = subdir(spool_fd, "results");
 	fsync(spool_fd);
 	Q.pool = syncpool_new(8);
 	timer_init(&Q.retry, retry_cb, NULL);

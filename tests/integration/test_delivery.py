@@ -167,9 +167,10 @@ def test_log_follows_a_message(talon):
     assert re.search(r"queue event=queued queue=%s session=%s" % (qid, sid), log)
 
 
-def test_many_pipelined_commands_in_one_write(talon):
+def test_many_pipelined_commands_in_one_write(talon_factory):
     """Regression: a burst larger than one processing round must not stall
     with commands left in our buffer and nothing in the socket."""
+    talon = talon_factory(limits={"junk-commands": 1000}).start()
     c = talon.raw()
     c.expect(220)
     c.cmd("EHLO client.example")

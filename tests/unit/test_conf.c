@@ -516,7 +516,7 @@ T(test_limits)
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
 		  "errors, shutdown-grace, ipv6-client-prefix, session-time, junk-commands, "
-		  "tls-handshake-timeout)\n" },
+		  "tls-handshake-timeout, queue-lifetime)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },

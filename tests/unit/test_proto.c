@@ -234,8 +234,8 @@ static struct proto_report v_report[] = {
 	{ ROLE_QUEUE, 5, "" /* 200 bytes, init_values */ },
 };
 static struct proto_queue_settings v_qset[] = {
-	{ 1, 500, "mx.example.org" }, { 0, 1, "" },
-	{ UINT32_MAX, UINT32_MAX, "" /* 253 bytes, init_values */ },
+	{ 1, 500, 432000, "mx.example.org" }, { 0, 1, 1, "" },
+	{ UINT32_MAX, UINT32_MAX, UINT32_MAX, "" /* 253 bytes, init_values */ },
 };
 static struct proto_deliver_settings v_dset[] = {
 	{ 1, "mx.example.org" }, { 0, "" }, { UINT32_MAX, "" /* 253 bytes, init_values */ },
@@ -372,6 +372,7 @@ check_fields(enum kind_id k, size_t i)
 	case K_QSET:
 		CHECK_INT(out_qset.gen, v_qset[i].gen);
 		CHECK_INT(out_qset.max_open, v_qset[i].max_open);
+		CHECK_INT(out_qset.lifetime, v_qset[i].lifetime);
 		CHECK_STR(out_qset.hostname, v_qset[i].hostname);
 		break;
 	case K_DSET:
@@ -485,8 +486,8 @@ T(golden_encodings)
 		{ K_PEER, 1, "00000001 00000007 00000002" },
 		{ K_PEER, 3, "00000003 ffffffff ffffffff" },
 		{ K_REPORT, 0, "00000000 00000001 00000012 6d616c666f726d656420646174616772616d" },
-		{ K_QSET, 0, "00000001 000001f4 0000000e 6d782e6578616d706c652e6f7267" },
-		{ K_QSET, 1, "00000000 00000001 00000000" },
+		{ K_QSET, 0, "00000001 000001f4 00069780 0000000e 6d782e6578616d706c652e6f7267" },
+		{ K_QSET, 1, "00000000 00000001 00000001 00000000" },
 		{ K_DSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267" },
 		{ K_PSET, 0, "00000001 00000064 0000000a 00000040" },
 		{ K_OPEN, 0, "" },
@@ -643,8 +644,10 @@ T(hostname_bounds)
 				host[c[i].nul_at] = '\0';
 			buf_reset(&b);
 			wire_put_u32(&b, 77);
-			if (k == K_QSET)
+			if (k == K_QSET) {
 				wire_put_u32(&b, 10);	/* max_open */
+				wire_put_u32(&b, 60);	/* lifetime */
+			}
 			put_raw_str(&b, host, c[i].len);
 			int was = t_cur_failed;
 			t_cur_failed = 0;
@@ -667,8 +670,10 @@ T(hostname_bounds)
 		for (size_t i = 0; i < NELEM(lens); i++) {
 			buf_reset(&b);
 			wire_put_u32(&b, 1);
-			if (ks[j] == K_QSET)
+			if (ks[j] == K_QSET) {
 				wire_put_u32(&b, 10);	/* max_open */
+				wire_put_u32(&b, 60);	/* lifetime */
+			}
 			wire_put_u32(&b, lens[i]);
 			buf_append(&b, "mx.example.org", 14);
 			expect_rc(dec_kind(ks[j], -1, &b), -1, "%s length field %08x",
@@ -899,10 +904,13 @@ T(queue_settings_max_open)
 {
 	struct buf b;
 	buf_init(&b, IPC_MAX);
-	proto_queue_settings_enc(&b, &(struct proto_queue_settings){ 3, 0, "mx.example" });
+	proto_queue_settings_enc(&b, &(struct proto_queue_settings){ 3, 0, 9, "mx.example" });
 	expect_rc(dec_kind(K_QSET, -1, &b), -1, "QUEUE_SETTINGS max_open 0");
 	buf_reset(&b);
-	proto_queue_settings_enc(&b, &(struct proto_queue_settings){ 3, 1, "mx.example" });
+	proto_queue_settings_enc(&b, &(struct proto_queue_settings){ 3, 1, 0, "mx.example" });
+	expect_rc(dec_kind(K_QSET, -1, &b), -1, "QUEUE_SETTINGS lifetime 0");
+	buf_reset(&b);
+	proto_queue_settings_enc(&b, &(struct proto_queue_settings){ 3, 1, 9, "mx.example" });
 	expect_rc(dec_kind(K_QSET, -1, &b), 0, "QUEUE_SETTINGS max_open 1");
 	CHECK_INT(out_qset.max_open, 1);
 	buf_free(&b);

@@ -104,6 +104,91 @@ T(hostile_user_names)
 	CHECK(spool_user_valid("a.b-c_d"));
 }
 
+/* A hostile worker repeating a recipient index: refused, never two copies
+ * or one hidden result. */
+T(repeated_index_refused)
+{
+	struct spool_rcpt r[3] = {
+		{ 0, (char *)"alice", (char *)"alice@x" },
+		{ 1, (char *)"bob", (char *)"bob@x" },
+		{ 0, (char *)"carol", (char *)"carol@x" },
+	};
+	struct spool_env e, out;
+	struct buf b;
+	const char *why = NULL;
+	memset(&e, 0, sizeof e);
+	spool_new_qid(e.qid);
+	e.sender = (char *)"";
+	e.rcpts = r;
+	e.n_rcpts = 3;
+	buf_init(&b, 0);
+	spool_encode(&b, &e, 0);
+	CHECK_INT(spool_parse_records(b.data, records_len(&b), &out, &why), -1);
+	CHECK_STR(why, "repeated recipient index");
+	buf_free(&b);
+	r[2].idx = 2;
+	buf_init(&b, 0);
+	spool_encode(&b, &e, 0);
+	CHECK_INT(spool_parse_records(b.data, records_len(&b), &out, &why), 0);
+	CHECK_INT(out.n_rcpts, 3);
+	spool_env_free(&out);
+	buf_free(&b);
+}
+
+struct got {
+	struct spool_result r[8];
+	size_t n;
+};
+
+static void
+collect(const struct spool_result *r, void *arg)
+{
+	struct got *g = arg;
+	if (g->n < 8)
+		g->r[g->n++] = *r;
+}
+
+/* Results records: round trip, torn tail, bad checksum, bad status. */
+T(results_records)
+{
+	struct buf b;
+	struct got g = { .n = 0 };
+	buf_init(&b, 0);
+	struct spool_result a = { 3, SPOOL_ST_DEFERRED, 2, 1700000000, "disk full" };
+	struct spool_result c = { 7, SPOOL_ST_DONE, 1, 1700000060, "" };
+	spool_result_encode(&b, &a);
+	size_t one = b.len;
+	spool_result_encode(&b, &c);
+	CHECK_INT(spool_results_parse(b.data, b.len, collect, &g), b.len);
+	CHECK_INT(g.n, 2);
+	CHECK_INT(g.r[0].idx, 3);
+	CHECK_INT(g.r[0].status, SPOOL_ST_DEFERRED);
+	CHECK_INT(g.r[0].attempts, 2);
+	CHECK(g.r[0].time == 1700000000);
+	CHECK_STR(g.r[0].text, "disk full");
+	CHECK_INT(g.r[1].idx, 7);
+	CHECK_STR(g.r[1].text, "");
+	/* every torn length keeps the whole records before it, nothing else */
+	for (size_t cut = 0; cut < b.len; cut++) {
+		g.n = 0;
+		size_t ok = spool_results_parse(b.data, cut, collect, &g);
+		CHECK_INT(ok, cut < one ? 0 : one);
+		CHECK_INT(g.n, cut < one ? 0 : 1);
+	}
+	/* a flipped byte in the second record's body: its checksum fails */
+	b.data[one + 12] ^= 1;
+	g.n = 0;
+	CHECK_INT(spool_results_parse(b.data, b.len, collect, &g), one);
+	CHECK_INT(g.n, 1);
+	/* a status outside 1..3 is refused even with a good checksum */
+	buf_reset(&b);
+	struct spool_result bad = { 1, 9, 1, 1, "x" };
+	spool_result_encode(&b, &bad);
+	g.n = 0;
+	CHECK_INT(spool_results_parse(b.data, b.len, collect, &g), 0);
+	buf_free(&b);
+}
+
 T(control_chars_in_envelope_refused)
 {
 	struct spool_rcpt r = { 0, (char *)"alice", (char *)"alice@x\nBcc: evil" };
@@ -170,6 +255,8 @@ main(void)
 	RUN(every_truncation_is_refused);
 	RUN(hostile_user_names);
 	RUN(control_chars_in_envelope_refused);
+	RUN(repeated_index_refused);
+	RUN(results_records);
 	RUN(file_trailer_checks);
 	RUN(qids_unique_and_valid);
 	return t_done("spool");
