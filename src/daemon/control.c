@@ -19,12 +19,16 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "core/log.h"
 #include "core/loop.h"
 #include "core/util.h"
 
+/* Connections at once, counted apart for callers who may use the socket
+ * and for those who may not: a local user holding connections open can
+ * fill only the second kind and never locks root out. */
 #define CONTROL_CONNS_MAX	16
 #define CONTROL_TIMEOUT_MS	5000
 #define CONTROL_ARGS_MAX	16
@@ -35,6 +39,7 @@ struct cconn {
 	uid_t uid;
 	bool allowed;
 	bool replying;
+	bool draining;		/* answered: read and drop input until EOF */
 	char in[CONTROL_LINE_MAX + 1];
 	size_t in_len;
 	struct buf out;
@@ -48,7 +53,8 @@ static struct {
 	long admin_gid;
 	control_fn fn;
 	struct cconn *conns;
-	unsigned n_conns;
+	unsigned n_conns[2];	/* [allowed] */
+	time_t full_logged;
 } C = { .fd = -1 };
 
 static void
@@ -63,8 +69,8 @@ cconn_free(struct cconn *cc)
 	loop_del(C.loop, cc->fd);
 	close(cc->fd);
 	buf_free(&cc->out);
+	C.n_conns[cc->allowed]--;
 	free(cc);
-	C.n_conns--;
 }
 
 /* root, the user the daemon runs as, or a member of admin-group */
@@ -106,7 +112,18 @@ flush(struct cconn *cc)
 		}
 		buf_consume(&cc->out, (size_t)w);
 	}
-	cconn_free(cc);
+	if (cc->out.len > 0) {	/* the caller went away */
+		cconn_free(cc);
+		return;
+	}
+	/* all written: end our side, then wait for the caller's EOF while
+	 * dropping what it still sends (closing with unread input would
+	 * reset the connection and could lose the answer); the timer ends
+	 * a caller that never closes */
+	shutdown(cc->fd, SHUT_WR);
+	cc->replying = false;
+	cc->draining = true;
+	loop_mod(C.loop, cc->fd, LOOP_READ);
 }
 
 static void
@@ -190,6 +207,15 @@ conn_event(struct loop *l, int fd, unsigned ev, void *arg)
 		flush(cc);
 		return;
 	}
+	if (cc->draining) {
+		char junk[4096];
+		ssize_t n;
+		while ((n = recv(fd, junk, sizeof junk, 0)) > 0)
+			;
+		if (n == 0 || (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR))
+			cconn_free(cc);
+		return;
+	}
 	for (;;) {
 		ssize_t n = recv(fd, cc->in + cc->in_len, CONTROL_LINE_MAX - cc->in_len, 0);
 		if (n < 0 && errno == EINTR)
@@ -204,6 +230,8 @@ conn_event(struct loop *l, int fd, unsigned ev, void *arg)
 		cc->in_len += (size_t)n;
 		if (nl != NULL) {
 			cc->in_len = (size_t)(nl - cc->in);
+			if (cc->in_len > 0 && cc->in[cc->in_len - 1] == '\r')
+				cc->in_len--;	/* CRLF, as a telnet-like client sends */
 			run(cc);
 			return;
 		}
@@ -231,30 +259,38 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		int fd = accept4(lfd, NULL, NULL, SOCK_NONBLOCK | SOCK_CLOEXEC);
 		if (fd < 0)
 			return;
-		if (C.n_conns >= CONTROL_CONNS_MAX) {
+		struct ucred cr;
+		socklen_t crl = sizeof cr;
+		/* decided now, told after the request is read: closing with
+		 * unread input would reset the connection before the client
+		 * sees why */
+		bool have = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0;
+		bool ok = have && allowed(cr.uid, cr.gid);
+		if (C.n_conns[ok] >= CONTROL_CONNS_MAX) {
+			time_t now = time(NULL);
+			if (now != C.full_logged) {
+				C.full_logged = now;
+				log_warn("parent event=control uid=%u result=dropped reason=\"%d %s "
+				    "connections open\"", have ? (unsigned)cr.uid : 0u,
+				    CONTROL_CONNS_MAX, ok ? "admin" : "refused");
+			}
 			close(fd);
 			continue;
 		}
-		struct ucred cr;
-		socklen_t crl = sizeof cr;
 		struct cconn *cc = xcalloc(1, sizeof *cc);
 		cc->fd = fd;
+		cc->uid = have ? cr.uid : (uid_t)-1;
+		cc->allowed = ok;
 		buf_init(&cc->out, 2u << 20);
 		timer_init(&cc->timer, conn_timeout, cc);
 		cc->next = C.conns;
 		C.conns = cc;
-		C.n_conns++;
+		C.n_conns[ok]++;
 		if (loop_add(C.loop, fd, LOOP_READ, conn_event, cc) < 0) {
 			cconn_free(cc);
 			continue;
 		}
 		timer_set(C.loop, &cc->timer, CONTROL_TIMEOUT_MS);
-		/* decided now, told after the request is read: closing with
-		 * unread input would reset the connection before the client
-		 * sees why */
-		bool have = getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cr, &crl) == 0;
-		cc->uid = have ? cr.uid : (uid_t)-1;
-		cc->allowed = have && allowed(cr.uid, cr.gid);
 	}
 }
 

@@ -684,3 +684,59 @@ def test_ipv6_clients_counted_by_prefix(talon_factory):
         assert got[6].startswith("220 "), got
     finally:
         subprocess.run(["ip", "netns", "del", ns])
+
+
+def test_control_socket_cannot_be_filled_by_other_users(talon_factory):
+    """A local user holding many idle connections to the control socket
+    fills only the slots of refused callers: root is still answered.  An
+    over-long request gets its error text, not a reset; CRLF is accepted."""
+    cdir = tempfile.mkdtemp(prefix="talon-ctl-")
+    try:
+        os.chmod(cdir, 0o755)
+        sock = os.path.join(cdir, "control.sock")
+        t = talon_factory(extra="control %s" % sock).start()
+        script = ("import socket,time\n"
+                  "ss=[]\n"
+                  "for i in range(40):\n"
+                  "    s=socket.socket(socket.AF_UNIX); s.connect(%r); ss.append(s)\n"
+                  "print('ok', flush=True)\n"
+                  "time.sleep(30)\n" % sock)
+        hog = subprocess.Popen(["setpriv", "--reuid=nobody", "--regid=nogroup",
+                                "--clear-groups", "/usr/bin/python3", "-c", script],
+                               stdout=subprocess.PIPE, text=True)
+        try:
+            assert hog.stdout.readline().strip() == "ok"
+            for _ in range(3):
+                r = ctl(t, "status")
+                assert r.returncode == 0, (r.stdout, r.stderr)
+                assert "policy" in r.stdout
+            t.wait_log(r"event=control uid=\d+ result=dropped reason=\"16 refused connections")
+        finally:
+            hog.kill()
+            hog.wait()
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        s.sendall(b"x" * 2000)
+        got = b""
+        s.settimeout(5)
+        while True:
+            d = s.recv(4096)        # a reset would raise here
+            if not d:
+                break
+            got += d
+        s.close()
+        assert got.startswith(b"error: request longer than 512 bytes"), got
+        s = socket.socket(socket.AF_UNIX)
+        s.connect(sock)
+        s.sendall(b"status\r\n")
+        s.settimeout(5)
+        got = b""
+        while True:
+            d = s.recv(4096)
+            if not d:
+                break
+            got += d
+        s.close()
+        assert got.startswith(b"ok\n") and b"policy" in got, got
+    finally:
+        shutil.rmtree(cdir, ignore_errors=True)
