@@ -50,7 +50,7 @@ build-asan/unit/%: tests/unit/%.c $(ASAN_OBJ) tests/unit/t.h
 
 # --- fuzzing (clang + libFuzzer) -------------------------------------------
 FUZZ_CC     := clang
-FUZZ_CFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-omit-frame-pointer
+FUZZ_CFLAGS := $(BASEFLAGS) -O1 -g -fsanitize=fuzzer-no-link,address,undefined -fno-sanitize-recover=undefined -fno-omit-frame-pointer
 FUZZ_OBJ    := $(SRC_LIB:%.c=build-fuzz/%.o)
 FUZZ_BIN    := $(FUZZ_SRC:fuzz/%.c=build-fuzz/%)
 FUZZ_TIME   ?= 15
@@ -77,7 +77,7 @@ unit: $(UNIT_BIN)
 	@scripts/run-unit.sh $(UNIT_BIN)
 
 integration: build-asan/talon build/talon
-	TALON_BIN=$(CURDIR)/build-asan/talon /usr/bin/python3 -m pytest -q tests/integration
+	TALON_BIN=$(CURDIR)/build-asan/talon /usr/bin/python3 -m pytest -q --timeout=300 tests/integration
 
 # deps first: on a fresh machine the compilers and libraries may be missing
 test:

@@ -14,4 +14,4 @@ echo "== fuzz harnesses (short runs)"
 make -s fuzz-short FUZZ_TIME="${FUZZ_TIME:-15}"
 
 echo "== integration tests"
-TALON_BIN="$PWD/build-asan/talon" /usr/bin/python3 -m pytest -q -ra tests/integration
+TALON_BIN="$PWD/build-asan/talon" /usr/bin/python3 -m pytest -q -ra --timeout=300 tests/integration

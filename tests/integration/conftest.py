@@ -78,6 +78,9 @@ class Talon:
         self.workers = workers
         self.extra = extra
         self.listeners = listeners
+        # tests that kill our processes on purpose say so; in any other
+        # test a crash line or a non-zero exit fails the test
+        self.crash_expected = False
         self.write_files()
 
     # --- files ---------------------------------------------------------------
@@ -308,8 +311,14 @@ def talon_factory(tmp_path):
 
     yield make
     for t in made:
+        rc = t.proc.returncode if t.proc is not None else None
         if t.proc is not None and t.proc.poll() is None:
             rc = t.stop()
+        if t.proc is not None and not t.crash_expected:
+            log = t.log()
+            crashes = [l for l in log.splitlines() if "event=crash" in l]
+            assert not crashes, "unexpected crash:\n" + "\n".join(crashes[:5]) + "\n" + log[-3000:]
+            assert rc in (0, None), "talon exited with %r:\n%s" % (rc, log[-3000:])
         # Sanitizer reports from any of our processes fail the test.
         log = t.log()
         assert "ERROR: AddressSanitizer" not in log, log[-6000:]

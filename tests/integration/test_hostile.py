@@ -94,6 +94,7 @@ def one(pids):
 ])
 def test_worker_garbage_to_parent_kills_the_worker_only(talon_factory, payload, why):
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     parent = t.main_pid()
     worker = one(t.child_pids("smtp"))
     queue = one(t.child_pids("queue"))
@@ -110,6 +111,7 @@ def test_worker_garbage_to_parent_kills_the_worker_only(talon_factory, payload, 
 
 def test_worker_garbage_to_queue_gets_the_worker_restarted(talon_factory):
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     worker = one(t.child_pids("smtp"))
     queue = one(t.child_pids("queue"))
     s = channel(worker, queue)
@@ -126,6 +128,7 @@ def test_worker_garbage_to_queue_gets_the_worker_restarted(talon_factory):
 
 def test_worker_garbage_to_policy(talon_factory):
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     worker = one(t.child_pids("smtp"))
     policy = one(t.child_pids("policy"))
     s = channel(worker, policy)
@@ -142,6 +145,7 @@ def test_worker_garbage_to_policy(talon_factory):
 def test_worker_reporting_the_queue_gets_itself_killed(talon_factory):
     """A worker is trusted least: its report never stops the queue."""
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     parent = t.main_pid()
     worker = one(t.child_pids("smtp"))
     queue = one(t.child_pids("queue"))
@@ -162,6 +166,7 @@ def test_worker_flooding_the_queue_without_reading(talon_factory):
     files (one per session); asking for more gets it reported and killed;
     the queue and the parent live, and the files it opened are gone."""
     t = talon_factory(limits={"connections": 5}).start()
+    t.crash_expected = True   # the test kills processes
     parent = t.main_pid()
     worker = one(t.child_pids("smtp"))
     queue = one(t.child_pids("queue"))
@@ -200,6 +205,7 @@ def test_worker_flooding_the_queue_without_reading(talon_factory):
 
 def test_worker_commit_of_a_file_it_does_not_hold(talon_factory):
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     worker = one(t.child_pids("smtp"))
     queue = one(t.child_pids("queue"))
     s = channel(worker, queue)
@@ -219,6 +225,7 @@ def test_worker_that_stops_reading_is_killed(talon_factory):
     process's backlog for it is capped (8 MiB), so its memory cannot grow
     without end; the channel is dropped and the worker killed."""
     t = talon_factory(limits={"connections": 1}).start()
+    t.crash_expected = True   # the test kills processes
     worker = one(t.child_pids("smtp"))
     policy = one(t.child_pids("policy"))
     s = channel(worker, policy)
@@ -253,6 +260,7 @@ def test_worker_that_stops_reading_is_killed(talon_factory):
 
 def test_queue_garbage_to_deliver_restarts_the_queue(talon_factory):
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     queue = one(t.child_pids("queue"))
     deliver = one(t.child_pids("deliver"))
     s = channel(queue, deliver)
@@ -270,6 +278,7 @@ def test_bdat_while_the_queue_restarts_is_data(talon_factory):
     """A BDAT chunk sent while no queue is connected is read as data and
     refused; none of its bytes run as commands."""
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     c = t.raw()
     c.expect(220)
     c.cmd("EHLO c.example")
@@ -291,6 +300,7 @@ def test_stopped_worker_is_killed_and_replaced(talon_factory):
     """Workers share one user, so a taken-over worker can SIGSTOP its
     siblings: the parent notices a stopped child and replaces it."""
     t = talon_factory(workers=2).start()
+    t.crash_expected = True   # the test kills processes
     victim = one(t.child_pids("smtp"))
     os.kill(victim, signal.SIGSTOP)
     t.wait_log(r"parent event=stopped role=smtp pid=%d" % victim)

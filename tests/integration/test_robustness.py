@@ -63,6 +63,7 @@ def send_stream(talon, names, accepted, lock, deadline):
 
 def test_kill9_smtp_and_queue_loses_nothing(talon_factory):
     t = talon_factory(workers=2).start()
+    t.crash_expected = True   # the test kills processes
     accepted, lock = set(), threading.Lock()
     deadline = time.time() + 90
     names = [["m%d_%d" % (th, i) for i in range(40)] for th in range(4)]
@@ -367,6 +368,7 @@ def test_children_run_unprivileged(talon):
 def test_crashed_worker_is_restarted(talon_factory):
     # let the signal kill the worker instead of ASan's SEGV report
     talon = talon_factory().start(env={"ASAN_OPTIONS": "handle_segv=0:detect_leaks=0"})
+    talon.crash_expected = True   # the test kills a worker
     pid = talon.child_pids("smtp")[0]
     os.kill(pid, signal.SIGSEGV)
     talon.wait_log(r"event=crash role=smtp pid=%d signal=11 .*action=restart" % pid)
@@ -452,6 +454,7 @@ def test_children_die_with_the_parent(talon_factory):
     """PR_SET_PDEATHSIG is set after the privilege drop (which clears it):
     a parent killed with SIGKILL leaves no child behind."""
     t = talon_factory(workers=2).start()
+    t.crash_expected = True   # the test kills processes
     kids = [p for r in ("smtp", "queue", "deliver", "policy") for p in t.child_pids(r)]
     assert len(kids) == 5
     os.kill(t.main_pid(), signal.SIGKILL)

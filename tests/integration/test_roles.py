@@ -433,6 +433,7 @@ def test_control_socket_access_and_garbage(talon_factory):
 
 def test_every_role_restarts_after_kill9_and_is_rewired(talon_factory):
     t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
     parent = t.main_pid()
     delivered = 0
     for role in ("queue", "deliver", "policy", "smtp"):
@@ -570,6 +571,7 @@ def test_policy_restart_keeps_counts_and_worker_crash_gives_them_back(talon_fact
     """A new policy process learns the open sessions from the workers
     (ADMIT_HOLD); the sessions of a worker that dies are given back."""
     t = talon_factory(limits={"connections-per-ip": 2}).start()
+    t.crash_expected = True   # the test kills processes
     src = "127.0.0.9"
     conns = [t.raw(source=src) for _ in range(2)]
     for c in conns:
@@ -634,6 +636,7 @@ def run_v6_case(talon_factory, ns, prefix, srcs):
     if prefix is not None:
         limits["ipv6-client-prefix"] = prefix
     t = talon_factory(limits=limits, listeners=["listen smtp [2001:db8::1]:%d" % port])
+    t.crash_expected = True   # the test kills processes
     try:
         t.start(wrapper=["ip", "netns", "exec", ns], wait=False)
         deadline = time.time() + 20
