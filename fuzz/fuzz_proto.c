@@ -37,7 +37,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_COMMIT_FAIL, PROTO_ABORT,
 	PROTO_DELIVER, PROTO_DELIVER_DONE,
 	PROTO_ADMIT, PROTO_ADMIT_REPLY, PROTO_ADMIT_END, PROTO_ADMIT_HOLD,
-	PROTO_REPORT,
+	PROTO_REPORT, PROTO_MAILBOXES,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -61,6 +61,7 @@ static union {
 	struct proto_admit admit;
 	struct proto_admit_reply reply;
 	struct proto_report report;
+	struct proto_mailboxes mbox;
 } out;
 
 /* Decode len bytes at p as a message of this type carrying fd; when that
@@ -82,6 +83,14 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 			return -1;
 		REQUIRE(fd >= 0 && out.peer.role < ROLE_COUNT);
 		proto_peer_enc(re, &out.peer);
+		break;
+	case PROTO_MAILBOXES:
+		if (proto_mailboxes_dec(&m, &out.mbox) < 0)
+			return -1;
+		REQUIRE(out.mbox.n <= PROTO_MAILBOXES_MAX && out.mbox.last <= 1);
+		for (uint32_t i = 0; i < out.mbox.n; i++)
+			REQUIRE(spool_user_valid(out.mbox.name[i]));
+		proto_mailboxes_enc(re, &out.mbox);
 		break;
 	case PROTO_REPORT:
 		if (proto_report_dec(&m, &out.report) < 0)

@@ -173,6 +173,18 @@ settings_deliver(struct ipc *c, const struct gen *g)
 	buf_init(&b, IPC_MAX);
 	proto_deliver_settings_enc(&b, &s);
 	ipc_send_buf(c, PROTO_DELIVER_SETTINGS, 0, -1, &b);
+	/* the mailboxes deliver may write to: names only, never hashes */
+	static struct proto_mailboxes mb;	/* 33 KB: not on the stack */
+	size_t i = 0;
+	do {
+		mb.gen = g->id;
+		mb.n = 0;
+		while (i < g->users.n && mb.n < PROTO_MAILBOXES_MAX)
+			snprintf(mb.name[mb.n++], sizeof mb.name[0], "%s", g->users.v[i++].name);
+		mb.last = i == g->users.n;
+		proto_mailboxes_enc(&b, &mb);
+		ipc_send_buf(c, PROTO_MAILBOXES, 0, -1, &b);
+	} while (i < g->users.n);
 	buf_free(&b);
 }
 

@@ -58,7 +58,37 @@ static struct {
 	struct proto_deliver_settings set;
 	int store_fd;
 	uint32_t queue_id;	/* names the queue process in a REPORT */
+	/* the mailboxes we may write to (users file names), sorted; the next
+	 * list is built in pending while its chunks arrive */
+	char **boxes, **pending;
+	size_t n_boxes, n_pending;
+	uint32_t pending_gen;
 } D;
+
+static int
+cmp_name(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static void
+names_free(char ***v, size_t *n)
+{
+	for (size_t i = 0; i < *n; i++)
+		free((*v)[i]);
+	free(*v);
+	*v = NULL;
+	*n = 0;
+}
+
+/* Is user a mailbox of the users file?  Deliver creates and writes
+ * store/<user> for no other name, whatever a spool file says. */
+static bool
+mailbox_known(const char *user)
+{
+	return D.boxes != NULL &&
+	    bsearch(&user, D.boxes, D.n_boxes, sizeof *D.boxes, cmp_name) != NULL;
+}
 
 static void
 req_free(struct req *r)
@@ -197,6 +227,14 @@ round_run(void)
 			struct job *j = &jobs[n++];
 			j->r = r;
 			j->idx = r->idx[i];
+			if (!mailbox_known(rc->user)) {
+				j->mj.fd = -1;
+				j->mj.err = ENOENT;
+				snprintf(j->mj.user, sizeof j->mj.user, "%s", rc->user);
+				snprintf(j->mj.why, sizeof j->mj.why,
+				    "no mailbox %s (not in the users file)", rc->user);
+				continue;
+			}
 			if (maildir_write(D.store, &r->env, rc, r->fd, r->off, r->len,
 			    r->recovering, &j->mj) == 0 && j->mj.fd >= 0) {
 				fj[nf] = j;
@@ -270,6 +308,27 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 			maildir_store_set_host(D.store, set.hostname);
 		break;
 	}
+	case PROTO_MAILBOXES: {
+		static struct proto_mailboxes mb;	/* 33 KB: not on the stack */
+		if (proto_mailboxes_dec(m, &mb) < 0)
+			return "bad MAILBOXES";
+		if (mb.gen != D.pending_gen)
+			names_free(&D.pending, &D.n_pending);
+		D.pending_gen = mb.gen;
+		D.pending = xreallocarray(D.pending, D.n_pending + mb.n + 1, sizeof *D.pending);
+		for (uint32_t i = 0; i < mb.n; i++)
+			D.pending[D.n_pending++] = xstrdup(mb.name[i]);
+		if (mb.last) {
+			names_free(&D.boxes, &D.n_boxes);
+			D.boxes = D.pending;
+			D.n_boxes = D.n_pending;
+			D.pending = NULL;
+			D.n_pending = 0;
+			qsort(D.boxes, D.n_boxes, sizeof *D.boxes, cmp_name);
+			log_info("deliver event=mailboxes generation=%u count=%zu", mb.gen, D.n_boxes);
+		}
+		break;
+	}
 	case PROTO_PEER: {
 		struct proto_peer pe;
 		if (proto_peer_dec(m, &pe) < 0 || pe.role != ROLE_QUEUE)
@@ -324,6 +383,8 @@ deliver_main(int parent_fd, int store_fd)
 	ipc_free(&D.queue);
 	ipc_free(&D.parent);
 	maildir_store_free(&D.store);
+	names_free(&D.boxes, &D.n_boxes);
+	names_free(&D.pending, &D.n_pending);
 	syncpool_free(&D.pool);
 	loop_free(&D.loop);
 	exit(0);

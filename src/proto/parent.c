@@ -10,6 +10,7 @@
 
 #include "core/ipc.h"
 #include "core/wire.h"
+#include "mail/spool.h"
 
 const char *
 proto_role_name(unsigned role)
@@ -171,4 +172,32 @@ proto_policy_settings_dec(const struct ipc_msg *m, struct proto_policy_settings 
 	if (wire_end(&r) < 0 || v->ipv6_prefix < 1 || v->ipv6_prefix > 128)
 		return -1;
 	return 0;
+}
+
+void
+proto_mailboxes_enc(struct buf *b, const struct proto_mailboxes *v)
+{
+	wire_put_u32(b, v->gen);
+	wire_put_u8(b, v->last);
+	wire_put_u32(b, v->n);
+	for (uint32_t i = 0; i < v->n && i < PROTO_MAILBOXES_MAX; i++)
+		wire_put_str(b, v->name[i]);
+}
+
+int
+proto_mailboxes_dec(const struct ipc_msg *m, struct proto_mailboxes *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->gen = wire_u32(&r);
+	v->last = wire_u8(&r);
+	v->n = wire_u32(&r);
+	if (v->last > 1 || v->n > PROTO_MAILBOXES_MAX)
+		return -1;
+	for (uint32_t i = 0; i < v->n; i++) {
+		wire_str(&r, v->name[i], sizeof v->name[i]);
+		if (r.err == NULL && !spool_user_valid(v->name[i]))
+			r.err = "not a mailbox name";
+	}
+	return wire_end(&r);
 }

@@ -8,6 +8,9 @@
  *   QUEUE_SETTINGS   parent -> queue   the queue's part of a config
  *   DELIVER_SETTINGS parent -> deliver   generation, sent first and on
  *   POLICY_SETTINGS  parent -> policy    every reload (applied in place)
+ *   MAILBOXES        parent -> deliver   the mailbox names of the users
+ *                                      file, in chunks, after the settings:
+ *                                      deliver writes only to those
  *   REPORT           child -> parent   "I closed my channel to this peer
  *                                      because of what it sent": the parent
  *                                      kills the peer (or, when an smtp
@@ -39,6 +42,15 @@ struct proto_peer {
 };
 
 #define PROTO_REASON_MAX 200
+#define PROTO_MAILBOXES_MAX 512		/* names per MAILBOXES message */
+#define PROTO_MAILBOX_MAX 64		/* bytes in a name (a directory) */
+
+struct proto_mailboxes {
+	uint32_t gen;		/* the generation the list belongs to */
+	uint8_t last;		/* 1 on the last chunk of the list */
+	uint32_t n;
+	char name[PROTO_MAILBOXES_MAX][PROTO_MAILBOX_MAX + 1];
+};
 
 struct proto_report {
 	uint32_t role;		/* the peer's, as its PEER message said */
@@ -73,6 +85,9 @@ void proto_stop_send(struct ipc *c, uint32_t grace);
 void proto_peer_enc(struct buf *b, const struct proto_peer *v);
 int proto_peer_dec(const struct ipc_msg *m, struct proto_peer *v);
 void proto_peer_send(struct ipc *c, const struct proto_peer *v, int fd);
+/* every name must be a valid mailbox name (spool_user_valid) */
+void proto_mailboxes_enc(struct buf *b, const struct proto_mailboxes *v);
+int proto_mailboxes_dec(const struct ipc_msg *m, struct proto_mailboxes *v);
 void proto_report_enc(struct buf *b, const struct proto_report *v);
 int proto_report_dec(const struct ipc_msg *m, struct proto_report *v);
 /* reason is cut to PROTO_REASON_MAX */

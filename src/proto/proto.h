@@ -3,7 +3,7 @@
  * each other, and the roles they run as.
  *
  *   channel          header            messages
- *   parent-child     proto/parent.h    STOP, PEER, *_SETTINGS, REPORT
+ *   parent-child     proto/parent.h    STOP, PEER, *_SETTINGS, MAILBOXES, REPORT
  *   smtp-queue       proto/smtp_queue.h   OPEN, OPEN_OK, OPEN_FAIL, COMMIT,
  *                                      COMMIT_OK, COMMIT_FAIL, ABORT
  *   queue-deliver    proto/queue_deliver.h DELIVER, DELIVER_DONE
@@ -30,6 +30,8 @@ enum proto_type {
 	PROTO_POLICY_SETTINGS,
 	/* any child -> parent: the only thing a child may say */
 	PROTO_REPORT,
+	/* parent -> deliver: the mailbox names deliver may write to */
+	PROTO_MAILBOXES,
 
 	/* smtp <-> queue */
 	PROTO_OPEN = 20,

@@ -102,3 +102,24 @@ def test_addresses_are_escaped_in_queue_log_lines(talon_factory):
     t.wait_messages("alice", 1)
     line = [l for l in t.log().splitlines() if "queue event=queued" in l][0]
     assert 'from=<\\x22a\\x5c\\x5cb\\x5c\\x22c\\x22@example.org>' in line, line
+
+
+def test_deliver_writes_only_mailboxes_of_the_users_file(talon_factory):
+    """A queued message for a user who is no longer in the users file:
+    deliver creates no mailbox for the name the spool file carries."""
+    t = talon_factory()
+    broken_mailbox(t, "bob")
+    t.start()
+    with t.smtp() as s:
+        s.sendmail("s@example.org", ["bob@test.example"], b"Subject: gone\r\n\r\nx\r\n")
+    t.wait_log(r"event=deferred queue=\S+ to=<bob@test.example>")
+    t.stop()
+    os.unlink(os.path.join(t.dir, "store", "bob"))
+    t.users = [u for u in t.users if u != "bob"]
+    t.aliases = {"postmaster": ["alice"], "abuse": ["alice"]}
+    t.write_files()
+    t.start()
+    t.wait_log(r"event=deferred queue=\S+ to=<bob@test.example> user=bob attempts=2 "
+               r"reason=\"no mailbox bob \(not in the users file\)\"")
+    assert not os.path.exists(os.path.join(t.dir, "store", "bob"))
+    t.wait_log(r"deliver event=mailboxes generation=1 count=2")

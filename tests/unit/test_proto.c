@@ -159,6 +159,7 @@ static struct proto_deliver_done out_done;
 static struct proto_admit out_admit;
 static struct proto_admit_reply out_reply;
 static struct proto_report out_report;
+static struct proto_mailboxes out_mbox;
 
 static int dec_stop(const struct ipc_msg *m) { return proto_stop_dec(m, &out_stop); }
 static int dec_peer(const struct ipc_msg *m) { return proto_peer_dec(m, &out_peer); }
@@ -174,9 +175,10 @@ static int dec_done(const struct ipc_msg *m) { return proto_deliver_done_dec(m, 
 static int dec_admit(const struct ipc_msg *m) { return proto_admit_dec(m, &out_admit); }
 static int dec_reply(const struct ipc_msg *m) { return proto_admit_reply_dec(m, &out_reply); }
 static int dec_report(const struct ipc_msg *m) { return proto_report_dec(m, &out_report); }
+static int dec_mbox(const struct ipc_msg *m) { return proto_mailboxes_dec(m, &out_mbox); }
 
 enum kind_id {
-	K_STOP, K_PEER, K_QSET, K_DSET, K_PSET, K_REPORT,
+	K_STOP, K_PEER, K_QSET, K_DSET, K_PSET, K_REPORT, K_MBOX,
 	K_OPEN, K_OPEN_OK, K_OPEN_FAIL, K_COMMIT, K_COMMIT_OK, K_COMMIT_FAIL, K_ABORT,
 	K_DELIVER, K_DONE,
 	K_ADMIT, K_ADMIT_REPLY, K_ADMIT_END, K_ADMIT_HOLD,
@@ -195,6 +197,7 @@ static const struct kind {
 	[K_DSET] = { "DELIVER_SETTINGS", PROTO_DELIVER_SETTINGS, false, dec_dset },
 	[K_PSET] = { "POLICY_SETTINGS", PROTO_POLICY_SETTINGS, false, dec_pset },
 	[K_REPORT] = { "REPORT", PROTO_REPORT, false, dec_report },
+	[K_MBOX] = { "MAILBOXES", PROTO_MAILBOXES, false, dec_mbox },
 	[K_OPEN] = { "OPEN", PROTO_OPEN, false, dec_empty },
 	[K_OPEN_OK] = { "OPEN_OK", PROTO_OPEN_OK, true, dec_qid },
 	[K_OPEN_FAIL] = { "OPEN_FAIL", PROTO_OPEN_FAIL, false, dec_errno },
@@ -229,6 +232,7 @@ static struct proto_peer v_peer[] = {
 	{ ROLE_SMTP, 0, 1 }, { ROLE_QUEUE, 7, 2 }, { ROLE_DELIVER, 1, 0x01020304 },
 	{ ROLE_POLICY, UINT32_MAX, UINT32_MAX },
 };
+static struct proto_mailboxes v_mbox[3];	/* init_values */
 static struct proto_report v_report[] = {
 	{ ROLE_SMTP, 1, "malformed datagram" }, { ROLE_POLICY, UINT32_MAX, "" },
 	{ ROLE_QUEUE, 5, "" /* 200 bytes, init_values */ },
@@ -290,6 +294,18 @@ init_values(void)
 {
 	fill_text(v_qset[2].hostname, PROTO_HOSTNAME_MAX, 0);
 	fill_text(v_report[2].reason, PROTO_REASON_MAX, 1);
+	v_mbox[0] = (struct proto_mailboxes){ .gen = 1, .last = 1, .n = 2 };
+	snprintf(v_mbox[0].name[0], sizeof v_mbox[0].name[0], "alice");
+	snprintf(v_mbox[0].name[1], sizeof v_mbox[0].name[1], "b.o_b-9");
+	v_mbox[1] = (struct proto_mailboxes){ .gen = 0, .last = 0, .n = 0 };
+	v_mbox[2].gen = UINT32_MAX;
+	v_mbox[2].last = 1;
+	v_mbox[2].n = PROTO_MAILBOXES_MAX;
+	for (uint32_t i = 0; i < PROTO_MAILBOXES_MAX; i++) {
+		/* 64 bytes: the longest name */
+		memset(v_mbox[2].name[i], 'a' + (char)(i % 26), PROTO_MAILBOX_MAX);
+		v_mbox[2].name[i][PROTO_MAILBOX_MAX] = '\0';
+	}
 	fill_text(v_dset[2].hostname, PROTO_HOSTNAME_MAX, 3);
 	spool_new_qid(v_qid[2].qid);
 
@@ -332,6 +348,7 @@ sample(enum kind_id k, size_t i, struct buf *b)
 	case K_DSET: ENC(v_dset, proto_deliver_settings_enc); break;
 	case K_PSET: ENC(v_pset, proto_policy_settings_enc); break;
 	case K_REPORT: ENC(v_report, proto_report_enc); break;
+	case K_MBOX: ENC(v_mbox, proto_mailboxes_enc); break;
 	case K_OPEN: case K_COMMIT_OK: case K_ADMIT_END:
 		if (i > 0)
 			return false;
@@ -363,6 +380,13 @@ check_fields(enum kind_id k, size_t i)
 		CHECK_INT(out_peer.role, v_peer[i].role);
 		CHECK_INT(out_peer.slot, v_peer[i].slot);
 		CHECK_INT(out_peer.id, v_peer[i].id);
+		break;
+	case K_MBOX:
+		CHECK_INT(out_mbox.gen, v_mbox[i].gen);
+		CHECK_INT(out_mbox.last, v_mbox[i].last);
+		CHECK_INT(out_mbox.n, v_mbox[i].n);
+		for (uint32_t j = 0; j < v_mbox[i].n; j++)
+			CHECK_STR(out_mbox.name[j], v_mbox[i].name[j]);
 		break;
 	case K_REPORT:
 		CHECK_INT(out_report.role, v_report[i].role);
@@ -433,7 +457,7 @@ T(catalog_type_numbers)
 	/* numbers are the wire protocol: pin them, and keep them unique */
 	static const struct { uint32_t type, want; } nums[] = {
 		{ PROTO_STOP, 1 }, { PROTO_PEER, 2 }, { PROTO_QUEUE_SETTINGS, 3 },
-		{ PROTO_DELIVER_SETTINGS, 4 }, { PROTO_POLICY_SETTINGS, 5 }, { PROTO_REPORT, 6 },
+		{ PROTO_DELIVER_SETTINGS, 4 }, { PROTO_POLICY_SETTINGS, 5 }, { PROTO_REPORT, 6 }, { PROTO_MAILBOXES, 7 },
 		{ PROTO_OPEN, 20 }, { PROTO_OPEN_OK, 21 }, { PROTO_OPEN_FAIL, 22 },
 		{ PROTO_COMMIT, 23 }, { PROTO_COMMIT_OK, 24 }, { PROTO_COMMIT_FAIL, 25 },
 		{ PROTO_ABORT, 26 }, { PROTO_DELIVER, 40 }, { PROTO_DELIVER_DONE, 41 },
@@ -897,6 +921,36 @@ T(report_bounds)
 	wire_put_u32(&b, 4);
 	wire_put_str(&b, "x");
 	expect_rc(dec_kind(K_REPORT, -1, &b), -1, "REPORT about role %d", ROLE_COUNT);
+	buf_free(&b);
+}
+
+T(mailboxes_bounds)
+{
+	static const struct { const char *name; int want; } c[] = {
+		{ "alice", 0 }, { "a", 0 }, { "9lives", 0 }, { "Alice", -1 }, { "../x", -1 },
+		{ ".hidden", -1 }, { "a/b", -1 }, { "", -1 }, { "a b", -1 },
+		{ "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa", -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		buf_reset(&b);
+		wire_put_u32(&b, 1);
+		wire_put_u8(&b, 1);
+		wire_put_u32(&b, 1);
+		wire_put_str(&b, c[i].name);
+		expect_rc(dec_kind(K_MBOX, -1, &b), c[i].want, "MAILBOXES name \"%s\"", c[i].name);
+	}
+	buf_reset(&b);
+	wire_put_u32(&b, 1);
+	wire_put_u8(&b, 2);	/* last must be 0 or 1 */
+	wire_put_u32(&b, 0);
+	expect_rc(dec_kind(K_MBOX, -1, &b), -1, "MAILBOXES last=2");
+	buf_reset(&b);
+	wire_put_u32(&b, 1);
+	wire_put_u8(&b, 1);
+	wire_put_u32(&b, PROTO_MAILBOXES_MAX + 1);
+	expect_rc(dec_kind(K_MBOX, -1, &b), -1, "MAILBOXES n=%d", PROTO_MAILBOXES_MAX + 1);
 	buf_free(&b);
 }
 
@@ -1403,6 +1457,7 @@ main(void)
 	RUN(golden_encodings);
 	RUN(report_bounds);
 	RUN(queue_settings_max_open);
+	RUN(mailboxes_bounds);
 	RUN(every_truncation_refused);
 	RUN(trailing_byte_refused);
 	RUN(missing_fd_refused);
