@@ -144,11 +144,7 @@ static void
 queue_close(struct ipc *c, void *arg)
 {
 	/* the queue died: nobody to answer; it redelivers what it had */
-	if (ipc_close_reason(c) != NULL) {
-		log_err("deliver event=peer-refused role=queue reason=\"%s\"", ipc_close_reason(c));
-		if (D.parent != NULL)
-			proto_report_send(D.parent, ROLE_QUEUE, D.queue_id, ipc_close_reason(c));
-	}
+	proto_peer_closed(D.parent, c, "deliver", ROLE_QUEUE, 0, D.queue_id);
 	log_warn("deliver event=queue-gone");
 	ipc_free(&D.queue);
 	drop_all();

@@ -86,12 +86,7 @@ static void
 peer_close(struct ipc *c, void *arg)
 {
 	struct peer *p = arg;
-	const char *why = ipc_close_reason(c);
-	if (why != NULL) {
-		log_err("policy event=peer-refused role=smtp worker=%u reason=\"%s\"", p->slot, why);
-		if (PL.parent != NULL)
-			proto_report_send(PL.parent, ROLE_SMTP, p->id, why);
-	}
+	proto_peer_closed(PL.parent, c, "policy", ROLE_SMTP, p->slot, p->id);
 	admit_drop_chan(&PL.admit, p->chan);
 	struct peer **pp = &PL.peers;
 	while (*pp && *pp != p)

@@ -9,6 +9,7 @@
 #include <string.h>
 
 #include "core/ipc.h"
+#include "core/log.h"
 #include "core/wire.h"
 #include "mail/spool.h"
 
@@ -200,4 +201,20 @@ proto_mailboxes_dec(const struct ipc_msg *m, struct proto_mailboxes *v)
 			r.err = "not a mailbox name";
 	}
 	return wire_end(&r);
+}
+
+void
+proto_peer_closed(struct ipc *parent, struct ipc *c, const char *self, uint32_t role,
+    uint32_t slot, uint32_t id)
+{
+	const char *why = c != NULL ? ipc_close_reason(c) : NULL;
+	if (why == NULL)
+		return;
+	char worker[24] = "";
+	if (role == ROLE_SMTP)
+		snprintf(worker, sizeof worker, " worker=%u", slot);
+	log_err("%s event=peer-refused role=%s%s reason=\"%s\"", self, proto_role_name(role),
+	    worker, why);
+	if (parent != NULL)
+		proto_report_send(parent, role, id, why);
 }

@@ -92,6 +92,11 @@ void proto_report_enc(struct buf *b, const struct proto_report *v);
 int proto_report_dec(const struct ipc_msg *m, struct proto_report *v);
 /* reason is cut to PROTO_REASON_MAX */
 void proto_report_send(struct ipc *c, uint32_t role, uint32_t id, const char *reason);
+/* A peer channel c is closing.  When that is because of what the peer
+ * sent (ipc_close_reason), log "SELF event=peer-refused" and REPORT the
+ * peer (role, worker slot, id) on the parent channel (when there is one). */
+void proto_peer_closed(struct ipc *parent, struct ipc *c, const char *self, uint32_t role,
+    uint32_t slot, uint32_t id);
 
 void proto_queue_settings_enc(struct buf *b, const struct proto_queue_settings *v);
 int proto_queue_settings_dec(const struct ipc_msg *m, struct proto_queue_settings *v);

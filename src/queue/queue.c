@@ -302,12 +302,7 @@ static void
 peer_close(struct ipc *c, void *arg)
 {
 	struct peer *p = arg;
-	if (ipc_close_reason(c) != NULL) {
-		log_err("queue event=peer-refused role=smtp worker=%u reason=\"%s\"", p->slot,
-		    ipc_close_reason(c));
-		if (Q.parent != NULL)
-			proto_report_send(Q.parent, ROLE_SMTP, p->id, ipc_close_reason(c));
-	}
+	proto_peer_closed(Q.parent, c, "queue", ROLE_SMTP, p->slot, p->id);
 	/* Files the worker had open were never acknowledged with 250: drop
 	 * them.  Commits already under way still complete; their reply goes
 	 * nowhere (the client saw the connection drop and will retry). */
@@ -581,11 +576,7 @@ deliver_close(struct ipc *c, void *arg)
 {
 	/* the deliver process died (or sent what we refuse): what it had may
 	 * be half done; it is done again, looking for copies already there */
-	if (c != NULL && ipc_close_reason(c) != NULL) {
-		log_err("queue event=peer-refused role=deliver reason=\"%s\"", ipc_close_reason(c));
-		if (Q.parent != NULL)
-			proto_report_send(Q.parent, ROLE_DELIVER, Q.deliver_id, ipc_close_reason(c));
-	}
+	proto_peer_closed(Q.parent, c, "queue", ROLE_DELIVER, 0, Q.deliver_id);
 	log_warn("queue event=deliver-gone");
 	ipc_free(&Q.deliver);
 	for (struct qmsg *m = Q.msgs; m; m = m->next)

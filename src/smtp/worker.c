@@ -325,11 +325,7 @@ queue_close(struct ipc *c, void *arg)
 	/* The queue crashed.  Sessions waiting on it get 451 (their message
 	 * may or may not be on disk; a retry at worst duplicates it, it never
 	 * loses it).  The parent will send a channel to the new queue. */
-	if (ipc_close_reason(c) != NULL) {
-		log_err("smtp event=peer-refused role=queue reason=\"%s\"", ipc_close_reason(c));
-		if (W.parent != NULL)
-			proto_report_send(W.parent, ROLE_QUEUE, W.queue_id, ipc_close_reason(c));
-	}
+	proto_peer_closed(W.parent, c, "smtp", ROLE_QUEUE, 0, W.queue_id);
 	log_warn("smtp event=queue-gone");
 	ipc_free(&W.queue);
 	W.queue = NULL;
@@ -392,11 +388,7 @@ policy_close(struct ipc *c, void *arg)
 {
 	/* admitted sessions go on; new ones wait for the next policy
 	 * process, which the parent connects us to */
-	if (ipc_close_reason(c) != NULL) {
-		log_err("smtp event=peer-refused role=policy reason=\"%s\"", ipc_close_reason(c));
-		if (W.parent != NULL)
-			proto_report_send(W.parent, ROLE_POLICY, W.policy_id, ipc_close_reason(c));
-	}
+	proto_peer_closed(W.parent, c, "smtp", ROLE_POLICY, 0, W.policy_id);
 	log_warn("smtp event=policy-gone");
 	ipc_free(&W.policy);
 }
