@@ -9,6 +9,8 @@
  *                    bytes, as the server's skip mode keeps one)
  *            [3..7]  sizes of the chunks the stream is written in, used in
  *                    turn (0: the whole rest)
+ *          Before anything is written the line loop runs once on the fresh
+ *          io, as smtp_session_process does (step_cmd before io_read).
  *          Each chunk is written into a non-blocking socketpair, then
  *          io_read and the line loop run, as in the smtp worker: lines are
  *          taken with io_getline(limit) and consumed; after -1 (too long)
@@ -44,6 +46,14 @@
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 #define HDR 8
+
+/* io_data() for the harness's own checks: not called on an empty buffer,
+ * which may be unallocated (NULL + 0 is undefined) */
+static const uint8_t *
+data_of(const struct io *io)
+{
+	return io_avail(io) > 0 ? io_data(io) : NULL;
+}
 
 struct run {
 	struct io io;
@@ -83,7 +93,7 @@ check_buffer(struct run *r)
 	if (r->read > r->written || r->cpos > r->read || avail != r->read - r->cpos ||
 	    avail > r->in_max)
 		abort();
-	if (avail > 0 && memcmp(io_data(&r->io), r->in + r->cpos, avail) != 0)
+	if (avail > 0 && memcmp(data_of(&r->io), r->in + r->cpos, avail) != 0)
 		abort();
 }
 
@@ -91,9 +101,9 @@ static void
 take(struct run *r, size_t n, bool crlf)
 {
 	/* the bytes handed out are the stream's next bytes */
-	if (n > io_avail(&r->io) || memcmp(io_data(&r->io), r->in + r->cpos, n) != 0)
+	if ((n == 0 && !crlf) || n > io_avail(&r->io) || memcmp(data_of(&r->io), r->in + r->cpos, n) != 0)
 		abort();
-	memcpy(r->recon + r->rlen, io_data(&r->io), n);
+	memcpy(r->recon + r->rlen, data_of(&r->io), n);
 	r->rlen += n;
 	if (crlf) {
 		memcpy(r->recon + r->rlen, "\r\n", 2);
@@ -110,12 +120,12 @@ getline_checked(struct run *r, size_t max, size_t *len)
 	const uint8_t *line = NULL;
 	size_t l = SIZE_MAX, used = SIZE_MAX, want_len = 0;
 	size_t avail = io_avail(&r->io);
-	int want = expect_getline(io_data(&r->io), avail, max, &want_len);
+	int want = expect_getline(data_of(&r->io), avail, max, &want_len);
 	int got = io_getline(&r->io, max, &line, &l, &used);
 	if (got != want)
 		abort();
 	if (got == 1) {
-		if (line != io_data(&r->io) || l != want_len || used != l + 2 || used > max ||
+		if (line != data_of(&r->io) || l != want_len || used != l + 2 || used > max ||
 		    used > avail || line[l] != '\r' || line[l + 1] != '\n')
 			abort();
 		*len = l;
@@ -199,6 +209,11 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		abort();
 	}
 	io_init(&r.io, sv[0], r.in_max, 4096);
+	/* the worker tries a line before its first read (smtp_session_process
+	 * runs step_cmd, then io_read), on a buffer not yet allocated */
+	size_t len;
+	if (getline_checked(&r, r.limit, &len) != 0)
+		abort();
 
 	for (size_t k = 0; r.written < r.n; k++) {
 		size_t c = chunk[k % 5];
@@ -224,7 +239,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 
 	/* lines + CRLFs + skipped bytes are the consumed prefix; the rest is
 	 * an unterminated tail the line loop could not take */
-	size_t tail = io_avail(&r.io), len;
+	size_t tail = io_avail(&r.io);
 	if (r.rlen != r.cpos || memcmp(r.recon, r.in, r.cpos) != 0 || r.cpos + tail != r.n)
 		abort();
 	if (r.skip ? tail > 1 : tail >= r.limit)

@@ -231,8 +231,12 @@ io_events(const struct io *io, bool want_input)
 int
 io_getline(struct io *io, size_t max, const uint8_t **line, size_t *len, size_t *consumed)
 {
-	const uint8_t *p = io_data(io);
 	size_t avail = io_avail(io);
+	/* an idle session's buffer is not allocated: no pointer arithmetic
+	 * on NULL (undefined even with a zero offset; found by fuzz_io) */
+	if (avail == 0)
+		return max == 0 ? -1 : 0;
+	const uint8_t *p = io_data(io);
 	size_t lim = avail < max ? avail : max;
 	/* only CRLF ends a line: search for LF preceded by CR */
 	const uint8_t *s = p, *end = p + lim;
