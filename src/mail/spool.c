@@ -110,7 +110,7 @@ int
 spool_parse_records(const uint8_t *p, size_t len, struct spool_env *out, const char **why)
 {
 	const uint8_t *end = p + len;
-	bool have_qid = false, have_time = false, have_sender = false;
+	bool have_qid = false, have_time = false, have_sender = false, have_session = false;
 
 	memset(out, 0, sizeof *out);
 	*why = NULL;
@@ -139,11 +139,13 @@ spool_parse_records(const uint8_t *p, size_t len, struct spool_env *out, const c
 			}
 			break;
 		case SPOOL_R_SESSION:
-			if (n >= sizeof out->session || !text_ok(p, n))
+			/* once at most, like every envelope record */
+			if (have_session || n >= sizeof out->session || !text_ok(p, n))
 				*why = "bad session record";
 			else {
 				memcpy(out->session, p, n);
 				out->session[n] = '\0';
+				have_session = true;
 			}
 			break;
 		case SPOOL_R_TIME:
