@@ -261,7 +261,14 @@ maildir_write(struct maildir_store *s, const struct spool_env *env,
 	    r->idx);
 	if (recovering && (faccessat(m->new_fd, job->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0 ||
 	    has_copy(m->new_fd, key) || has_copy(m->cur_fd, key))) {
-		job->done = true;	/* delivered before the crash */
+		/* delivered before the crash, which may have come between the
+		 * link and the unlink of tmp/ (drop the leftover), or before
+		 * new/ was fsynced (so fsync it again before saying done) */
+		job->done = true;
+		if (unlinkat(m->tmp_fd, job->name, 0) < 0 && errno != ENOENT)
+			log_warn("deliver event=tmp-cleanup user=%s file=%s error=\"%s\"", r->user,
+			    job->name, strerror(errno));
+		m->dirty = true;
 		return 0;
 	}
 	job->fd = openat(m->tmp_fd, job->name,
