@@ -71,6 +71,7 @@ struct qmsg {
 	bool recovering;
 	bool *done;		/* per recipient, once env is read */
 	uint32_t *attempts;	/* per recipient */
+	bool has_results;	/* spool/results/QID may exist */
 	time_t opened;		/* when the worker got the file */
 	struct spool_env env;
 	uint64_t off, len;
@@ -411,14 +412,17 @@ send_deliver(struct qmsg *m)
 		defer(m);
 		return;
 	}
-	/* the file was checked at COMMIT, but a retry must not trust that it
-	 * is still what was committed: one that no longer parses is set
-	 * aside, never retried for ever */
+	/* the file was checked at COMMIT (or at start), but a retry must not
+	 * trust that it is still what was committed: one that no longer
+	 * parses is set aside, never retried for ever.  A first attempt
+	 * follows the check at once and skips it. */
 	struct stat st;
 	struct spool_env env;
 	uint64_t off, len;
 	const char *why = NULL;
-	if (fstat(fd, &st) < 0)
+	if (!m->recovering)
+		;
+	else if (fstat(fd, &st) < 0)
 		why = strerror(errno);
 	else if (spool_read(fd, (uint64_t)st.st_size, &env, &off, &len, &why) == 0) {
 		if (strcmp(env.qid, m->env.qid) != 0 || env.n_rcpts != m->env.n_rcpts ||
@@ -481,6 +485,7 @@ results_append(struct qmsg *m, const struct buf *rec)
 {
 	if (rec->len == 0 || rec->err)
 		return;
+	m->has_results = true;
 	int fd = openat(Q.r_fd, m->qid, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
 	    0640);
 	if (fd < 0 || write(fd, rec->data, rec->len) != (ssize_t)rec->len || fdatasync(fd) < 0 ||
@@ -545,7 +550,8 @@ deliver_done(struct ipc_msg *im)
 		 * results with it; one left behind by a crash is removed at
 		 * start) */
 		unlinkat(Q.q_fd, m->qid, 0);
-		unlinkat(Q.r_fd, m->qid, 0);
+		if (m->has_results)
+			unlinkat(Q.r_fd, m->qid, 0);
 		qmsg_free(m);
 	} else {
 		/* not all done at once: remember who is, so a restart never
@@ -685,6 +691,7 @@ results_load(struct qmsg *m)
 	int fd = openat(Q.r_fd, m->qid, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0)
 		return 0;
+	m->has_results = true;
 	struct stat st;
 	if (fstat(fd, &st) == 0 && st.st_size > 0 && st.st_size < (64 << 20)) {
 		uint8_t *p = xmalloc((size_t)st.st_size);
