@@ -295,7 +295,7 @@ bool
 spool_qid_valid(const char *s)
 {
 	size_t n = strlen(s);
-	if (n != 13)
+	if (n != SPOOL_QID_LEN)
 		return false;
 	for (size_t i = 0; i < n; i++)
 		if (strchr(b32, s[i]) == NULL || s[i] == '\0')

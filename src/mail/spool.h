@@ -31,7 +31,8 @@
 #define SPOOL_MAGIC_LEN		8
 #define SPOOL_TRAILER_LEN	24
 #define SPOOL_RECORDS_MAX	(1u << 20)
-#define SPOOL_QID_MAX		24
+#define SPOOL_QID_MAX		24	/* room; spool_new_qid makes SPOOL_QID_LEN */
+#define SPOOL_QID_LEN		13
 /* what a spool file holds besides the message: magic, our Received
  * header, records (at most SPOOL_RECORDS_MAX) and trailer */
 #define SPOOL_OVERHEAD_MAX	(SPOOL_RECORDS_MAX + 64 * 1024)

@@ -3,20 +3,32 @@
  *
  * Data flow: an smtp worker asks OPEN; we create spool/queue/QID (mode 0600)
  * and pass it the descriptor.  The worker writes content and envelope and
- * says COMMIT.  All COMMITs that arrive in one loop round are made durable
- * together in the before-sleep hook: each file is checked and marked
- * committed (mode 0640), then every file of the round and the spool/queue
- * directory (whose entries were created at OPEN) are fsynced at once
- * (group commit: no fsync waits for another), and only then do we reply
- * COMMIT_OK, upon which the worker answers 250.  No rename: a file is
- * committed when its mode says so and both fsyncs are done.
+ * says COMMIT, and waits for COMMIT_OK before it answers 250.  A message
+ * is committed one of two ways, chosen in the before-sleep hook for all
+ * COMMITs of one loop round:
  *
- * Committed messages are handed to the deliver process (queue/deliver.c)
- * as read-only descriptors; the spool file is unlinked when every
- * recipient has its copy.  At start, files still 0600 are removed (nobody
- * got a 250 for them) and every committed one is delivered again; Maildir
- * names are deterministic, so a message delivered before a crash is found
- * and not delivered twice.
+ *   local commit (the usual path: every recipient is local today).  The
+ *     message goes to deliver at once, spool file not fsynced; deliver
+ *     makes every copy durable in new/ (file fsync, link, new/ fsync) and
+ *     answers, and only then do we reply COMMIT_OK and unlink the spool
+ *     file, which never becomes durable.  The Maildir copies are the
+ *     commit: one durable file per message instead of two.
+ *   spool commit (the fallback).  The file is marked committed (mode
+ *     0640), then every file of the round and the spool/queue directory
+ *     (whose entries were created at OPEN) are fsynced at once (group
+ *     commit), and only then COMMIT_OK.  Taken when a local commit
+ *     failed for any recipient (the copies that were made count as done,
+ *     in spool/results/QID), when deliver is away or has too much in
+ *     flight, and for messages with more recipients than one DELIVER.
+ *
+ * Spool-committed messages are handed to deliver as read-only descriptors;
+ * the spool file is unlinked when every recipient has its copy.  At start,
+ * files still 0600 are removed (nobody got a 250 for them) and every
+ * committed one is delivered again; Maildir names are deterministic, so a
+ * message delivered before a crash is found and not delivered twice.  A
+ * crash during a local commit can leave copies of a message whose client
+ * got no 250 and will send it again: the same race every SMTP server has
+ * between its fsync and the client reading the 250, a little earlier.
  *
  * Runs in: queue process, as the spool's owner; it never sees the store.
  * Trusts: smtp workers only as far as the spool format checks go.
@@ -56,7 +68,14 @@ struct peer {
 				 * lowers the limit must not fail old workers) */
 };
 
-enum qstate { Q_OPEN, Q_COMMITTING, Q_READY, Q_DELIVERING, Q_DEFERRED };
+enum qstate {
+	Q_OPEN,		/* the worker writes it */
+	Q_COMMITTING,	/* COMMIT checked; committed in before_sleep */
+	Q_LOCAL,	/* at deliver as its commit (not durable in the spool) */
+	Q_READY,	/* committed, to hand to deliver */
+	Q_DELIVERING,	/* committed, at deliver */
+	Q_DEFERRED	/* committed, waits for the retry timer */
+};
 
 #define DELIVER_INFLIGHT 512	/* messages handed to deliver at once */
 #define ADDR_ESC_MAX	4200	/* an escaped address (1 KB, \xNN each) */
@@ -77,6 +96,7 @@ struct qmsg {
 	uint64_t off, len;
 	bool have_env;
 	bool failed;		/* a recipient failed this round */
+	bool fallback;		/* a local commit did not complete: spool commit */
 	uint64_t serial;	/* names it in DELIVER requests */
 };
 
@@ -223,6 +243,8 @@ static void
 drop_tmp(struct qmsg *m)
 {
 	unlinkat(Q.q_fd, m->qid, 0);
+	if (m->has_results)
+		unlinkat(Q.r_fd, m->qid, 0);
 	qmsg_free(m);
 }
 
@@ -328,6 +350,28 @@ peer_close(struct ipc *c, void *arg)
 
 #define ROUND_MAX 256	/* files made durable together */
 
+static void send_deliver(struct qmsg *m, enum qstate to);
+static void defer(struct qmsg *m);
+
+/* Can deliver's copies be this message's commit?  Not when deliver is
+ * away or busy (the spool takes the load), not after a local commit that
+ * failed, and not for more recipients than one DELIVER carries. */
+static bool
+local_commit_ok(const struct qmsg *m)
+{
+	return Q.deliver != NULL && !m->fallback && Q.n_inflight < DELIVER_INFLIGHT &&
+	    m->env.n_rcpts <= PROTO_DELIVER_MAX;
+}
+
+static void
+log_queued(const struct qmsg *m, const char *how)
+{
+	char from[ADDR_ESC_MAX];
+	log_info("queue event=queued queue=%s session=%s from=<%s> nrcpt=%zu size=%llu commit=%s",
+	    m->qid, m->env.session, esc_addr(from, sizeof from, m->env.sender),
+	    m->env.n_rcpts, (unsigned long long)m->len, how);
+}
+
 static void
 commit_round(void)
 {
@@ -339,6 +383,12 @@ commit_round(void)
 		next = m->next;
 		if (m->st != Q_COMMITTING)
 			continue;
+		if (local_commit_ok(m)) {
+			qmsg_track(m);
+			send_deliver(m, Q_LOCAL);
+			if (m->st == Q_LOCAL)
+				continue;	/* else: reopen failed, spool commit */
+		}
 		/* the mode is the commit mark recovery goes by; the fsync
 		 * below makes it durable together with the data */
 		if (fchmod(m->fd, SPOOL_MODE_COMMITTED) < 0) {
@@ -372,16 +422,18 @@ commit_round(void)
 			drop_tmp(m);
 			continue;
 		}
-		m->st = Q_READY;
-		m->recovering = false;
-		char from[ADDR_ESC_MAX];
-		log_info("queue event=queued queue=%s session=%s from=<%s> nrcpt=%zu size=%llu",
-		    m->qid, m->env.session, esc_addr(from, sizeof from, m->env.sender),
-		    m->env.n_rcpts, (unsigned long long)m->len);
+		log_queued(m, "spool");
 		if (m->peer != NULL)
 			ipc_send(m->peer->ipc, PROTO_COMMIT_OK, m->req, -1, NULL, 0);
 		m->req = 0;
 		Q.work = true;
+		/* after a failed local commit: its copies may be there (look
+		 * for them), and a recipient that failed waits for a retry */
+		m->recovering = m->fallback;
+		if (m->failed)
+			defer(m);
+		else
+			m->st = Q_READY;
 	}
 }
 
@@ -403,12 +455,18 @@ defer(struct qmsg *m)
 		timer_set(Q.loop, &Q.retry, RETRY_MS);
 }
 
+/* Hand m to deliver, in state st: Q_LOCAL (its copies are its commit) or
+ * Q_DELIVERING (it is committed in the spool). */
 static void
-send_deliver(struct qmsg *m)
+send_deliver(struct qmsg *m, enum qstate to)
 {
 	int fd = openat(Q.q_fd, m->qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		log_err("queue event=deliver queue=%s error=\"reopen: %s\"", m->qid, strerror(errno));
+		if (to == Q_LOCAL) {
+			m->fallback = true;	/* committing stays to do */
+			return;
+		}
 		defer(m);
 		return;
 	}
@@ -446,7 +504,7 @@ send_deliver(struct qmsg *m)
 		}
 	/* the reply finds the message by this serial (never a pointer) */
 	proto_deliver_send(Q.deliver, m->serial, fd, &d);
-	m->st = Q_DELIVERING;
+	m->st = to;
 	Q.n_inflight++;
 }
 
@@ -464,7 +522,7 @@ deliver_round(void)
 			return;	/* DELIVER_DONE sets work again */
 		qmsg_track(m);
 		m->failed = false;
-		send_deliver(m);
+		send_deliver(m, Q_DELIVERING);
 	}
 }
 
@@ -472,7 +530,7 @@ static struct qmsg *
 qmsg_by_serial(uint64_t serial)
 {
 	for (struct qmsg *m = Q.msgs; m; m = m->next)
-		if (m->serial == serial && m->st == Q_DELIVERING)
+		if (m->serial == serial && (m->st == Q_DELIVERING || m->st == Q_LOCAL))
 			return m;
 	return NULL;
 }
@@ -516,6 +574,14 @@ deliver_done(struct ipc_msg *im)
 	}
 	Q.n_inflight--;
 	Q.work = true;
+	bool local = m->st == Q_LOCAL;
+	if (local) {
+		bool ok = dd.n == m->env.n_rcpts;
+		for (uint32_t k = 0; k < dd.n; k++)
+			ok = ok && dd.item[k].err == 0;
+		if (ok)
+			log_queued(m, "local");
+	}
 	struct buf rec;
 	buf_init(&rec, 0);
 	for (uint32_t k = 0; k < dd.n; k++) {
@@ -546,13 +612,22 @@ deliver_done(struct ipc_msg *im)
 	for (size_t i = 0; i < m->env.n_rcpts; i++)
 		all = all && m->done[i];
 	if (all) {
-		/* every copy is durable in new/: the spool copy may go (its
-		 * results with it; one left behind by a crash is removed at
-		 * start) */
+		/* every copy is durable in new/: the client may have its 250
+		 * (a local commit), and the spool copy may go (its results with
+		 * it; one left behind by a crash is removed at start) */
+		if (local && m->peer != NULL)
+			ipc_send(m->peer->ipc, PROTO_COMMIT_OK, m->req, -1, NULL, 0);
 		unlinkat(Q.q_fd, m->qid, 0);
 		if (m->has_results)
 			unlinkat(Q.r_fd, m->qid, 0);
 		qmsg_free(m);
+	} else if (local) {
+		/* a copy failed: the spool file becomes the commit, with the
+		 * copies that were made recorded as done (never made twice) */
+		log_warn("queue event=local-commit queue=%s action=spool-commit", m->qid);
+		results_append(m, &rec);
+		m->fallback = true;
+		m->st = Q_COMMITTING;
 	} else {
 		/* not all done at once: remember who is, so a restart never
 		 * redoes a recipient, and how often the others were tried */
@@ -589,6 +664,11 @@ deliver_close(struct ipc *c, void *arg)
 		if (m->st == Q_DELIVERING) {
 			m->st = Q_READY;
 			m->recovering = true;
+		} else if (m->st == Q_LOCAL) {
+			/* its copies may be half made: commit it in the spool
+			 * and let the next deliver process find them */
+			m->st = Q_COMMITTING;
+			m->fallback = true;
 		}
 	Q.n_inflight = 0;
 }
@@ -642,7 +722,8 @@ static bool
 have_open(void)
 {
 	for (struct qmsg *m = Q.msgs; m; m = m->next)
-		if (m->st == Q_OPEN || m->st == Q_COMMITTING || m->st == Q_DELIVERING)
+		if (m->st == Q_OPEN || m->st == Q_COMMITTING || m->st == Q_LOCAL ||
+		    m->st == Q_DELIVERING)
 			return true;
 	return false;
 }

@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "core/htab.h"
 #include "core/log.h"
 #include "core/syncpool.h"
 #include "core/util.h"
@@ -30,6 +31,7 @@ struct maildir_store {
 	char host[256];
 	struct mbox cache[MBOX_CACHE];
 	uint64_t clock;
+	struct htab swept;	/* users whose tmp/ this process has cleaned */
 };
 
 void
@@ -50,6 +52,7 @@ maildir_store_new(int store_dirfd, const char *hostname)
 {
 	struct maildir_store *s = xcalloc(1, sizeof *s);
 	s->store_fd = store_dirfd;
+	htab_init(&s->swept, sizeof s->cache[0].user, 1);
 	maildir_store_set_host(s, hostname);
 	for (int i = 0; i < MBOX_CACHE; i++)
 		s->cache[i].tmp_fd = s->cache[i].new_fd = s->cache[i].cur_fd = -1;
@@ -79,6 +82,7 @@ maildir_store_free(struct maildir_store **sp)
 	maildir_sync(s, NULL);
 	for (int i = 0; i < MBOX_CACHE; i++)
 		mbox_close(&s->cache[i]);
+	htab_free(&s->swept);
 	free(s);
 	*sp = NULL;
 }
@@ -96,6 +100,59 @@ open_dir(int dirfd, const char *name)
 	if (fsync(dirfd) < 0)
 		return -1;
 	return openat(dirfd, name, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+}
+
+/* One of our copy names, "TIME.QqidIidx.": other writers of tmp/ (a
+ * mail reader, a future IMAP APPEND) use other names and are left alone. */
+static bool
+our_name(const char *n)
+{
+	const char *p = n;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	if (p == n || *p++ != '.' || *p++ != 'Q' || strlen(p) < SPOOL_QID_LEN + 3)
+		return false;
+	char qid[SPOOL_QID_LEN + 1];
+	memcpy(qid, p, SPOOL_QID_LEN);
+	qid[SPOOL_QID_LEN] = '\0';
+	p += SPOOL_QID_LEN;
+	if (!spool_qid_valid(qid) || *p++ != 'I')
+		return false;
+	const char *q = p;
+	while (*p >= '0' && *p <= '9')
+		p++;
+	return p != q && *p == '.';
+}
+
+/* Remove the copies an earlier deliver process left in tmp/ when it died
+ * between writing and linking them.  Most are redone (the message is
+ * committed in the spool) under the same name; the others belong to a
+ * local commit that never got its 250 and will not be redone.  Done the
+ * first time this process opens the mailbox, before it writes there, so
+ * nothing it is working on can be among them. */
+static void
+sweep_tmp(struct maildir_store *s, struct mbox *m)
+{
+	char key[sizeof m->user] = { 0 };
+	memcpy(key, m->user, strlen(m->user));
+	if (htab_get(&s->swept, key) != NULL)
+		return;
+	*(uint8_t *)htab_put(&s->swept, key) = 1;
+	int fd = dup(m->tmp_fd);
+	DIR *d = fd >= 0 ? fdopendir(fd) : NULL;
+	if (d == NULL) {
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	unsigned n = 0;
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL)
+		if (our_name(de->d_name) && unlinkat(m->tmp_fd, de->d_name, 0) == 0)
+			n++;
+	closedir(d);
+	if (n > 0)
+		log_info("deliver event=tmp-cleanup user=%s removed=%u", m->user, n);
 }
 
 static struct mbox *
@@ -133,6 +190,7 @@ mbox_get(struct maildir_store *s, const char *user)
 	}
 	snprintf(victim->user, sizeof victim->user, "%s", user);
 	victim->used = ++s->clock;
+	sweep_tmp(s, victim);
 	return victim;
 }
 

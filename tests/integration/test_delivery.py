@@ -160,11 +160,13 @@ def test_log_follows_a_message(talon):
     code, lines = raw_data(talon, b"Subject: log\r\n\r\nx\r\n.\r\n")
     qid = re.search(r"queued as (\S+)", lines[0]).group(1)
     talon.wait_log(r"queue event=delivered queue=%s session=[0-9a-f]{16} to=<alice@test.example> user=alice path=alice/Maildir/new/" % qid)
+    sid = re.search(r"smtp session=([0-9a-f]{16}) event=accepted queue=%s" % qid, talon.log()).group(1)
+    # the copy is the commit: the session ends after the delivery line
+    talon.wait_log(r"session=%s event=disconnect" % sid)
     log = talon.log()
-    sid = re.search(r"smtp session=([0-9a-f]{16}) event=accepted queue=%s" % qid, log).group(1)
     for ev in ("event=connect client=[127.0.0.1]", "event=mail", "event=rcpt", "event=disconnect"):
         assert re.search(r"session=%s %s" % (sid, re.escape(ev)), log), ev
-    assert re.search(r"queue event=queued queue=%s session=%s" % (qid, sid), log)
+    assert re.search(r"queue event=queued queue=%s session=%s .* commit=local$" % (qid, sid), log, re.M)
 
 
 def test_many_pipelined_commands_in_one_write(talon_factory):
