@@ -11,8 +11,12 @@ die() { printf 'bench: %s\n' "$*" >&2; exit 1; }
 now() { date +%s.%N; }
 # elapsed T0 [T1]: seconds between two `now` stamps, 3 decimals
 elapsed() { awk -v a="$1" -v b="${2:-$(now)}" 'BEGIN { printf "%.3f", b - a }'; }
-# div A B [FORMAT]
-div() { awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN { if (b + 0 == 0) print "n/a"; else printf f, a / b }'; }
+# div A B [FORMAT]: n/a when B is 0 or either is not a number (n/a, empty)
+div() {
+	awk -v a="$1" -v b="$2" -v f="${3:-%.1f}" 'BEGIN {
+		num = "^-?[0-9]+([.][0-9]+)?$"
+		if (a !~ num || b !~ num || b + 0 == 0) print "n/a"; else printf f, a / b }'
+}
 # median of the numbers given as arguments ("n/a" and empty ones are skipped)
 median() {
 	printf '%s\n' "$@" | grep -E '^-?[0-9]+(\.[0-9]+)?$' | sort -g |
@@ -139,17 +143,17 @@ cleanup_policy_rc() {
 	fi
 }
 
-# ensure_postfix: smtp-source and postfix, installed without leaving the
+# ensure_postfix: postfix (the peer), installed without leaving the
 # system instance running: debconf says "No configuration" (no
 # /etc/postfix/main.cf, nothing to start), a policy-rc.d (ours only when
 # there is none) forbids starting services during the install, and if the
 # install started the system instance all the same, it is stopped.
 ensure_postfix() {
-	if command -v smtp-source >/dev/null 2>&1 && command -v postfix >/dev/null 2>&1; then
+	if command -v postfix >/dev/null 2>&1; then
 		return 0
 	fi
 	need_root
-	say "bench: installing postfix (for smtp-source and the Postfix peer)"
+	say "bench: installing postfix (the Postfix peer)"
 	local was_running=0
 	ss -Hltn 'sport = :25' 2>/dev/null | grep -q . && was_running=1
 	echo "postfix postfix/main_mailer_type select No configuration" | debconf-set-selections
@@ -175,7 +179,7 @@ ensure_postfix() {
 		say "bench: WARNING: something listens on port 25 after installing postfix:"
 		ss -Hltnp 'sport = :25' >&2
 	fi
-	command -v smtp-source >/dev/null 2>&1 || die "smtp-source still missing after installing postfix"
+	command -v postfix >/dev/null 2>&1 || die "postfix still missing after installing it"
 }
 
 # ensure_user NAME: a system user with no home and no login
@@ -187,28 +191,64 @@ ensure_user() {
 	say "bench: created system user $1"
 }
 
-# run_smtp_source PORT N SESSIONS SIZE TIMEOUT LOG: the load (one message
-# per connection, SESSIONS connections in parallel); the caller times it.
+# build_load: bench/tmp/smtp_load from bench/smtp_load.c when missing or
+# older than its source (compiled to a temporary name, then renamed, so that
+# a concurrent reader never runs half a binary); sets LOAD_BIN
+build_load() {
+	LOAD_BIN="$BENCH_TMP/smtp_load"
+	mkdir -p "$BENCH_TMP"
+	if [ ! -x "$LOAD_BIN" ] || [ "$BENCH_DIR/smtp_load.c" -nt "$LOAD_BIN" ]; then
+		if ! cc -O2 -Wall -Wextra -pthread -o "$LOAD_BIN.$$" "$BENCH_DIR/smtp_load.c" ||
+		    ! mv -f "$LOAD_BIN.$$" "$LOAD_BIN"; then
+			rm -f "$LOAD_BIN.$$"
+			die "cannot build smtp_load from $BENCH_DIR/smtp_load.c"
+		fi
+	fi
+}
+
+# run_load PORT N SESSIONS SIZE TIMEOUT LOG: the load, bench/smtp_load.c
+# (one message per connection, SESSIONS connections in parallel, the time
+# from the final ".\r\n" to its 250 recorded for each message); the caller
+# times it as well.  smtp_load's own deadline is TIMEOUT; `timeout` only
+# backs it up.  Sets LOAD_LINE to its "load sent=... ok=... lat_p50_ms=..."
+# line (stdout; its stderr, the failures it describes, goes to LOG too).
 # In the background + wait, so that a signal to the script runs its traps at
 # once (stop_load ends the load then).
 LOAD_PID=""
-run_smtp_source() {
-	local port=$1 n=$2 sessions=$3 size=$4 tmo=$5 log=$6 rc=0
-	timeout "$tmo" smtp-source -s "$sessions" -m "$n" -l "$size" \
+LOAD_LINE=""
+run_load() {
+	local port=$1 n=$2 sessions=$3 size=$4 tmo=$5 log=$6 rc=0 failed
+	[ -n "${LOAD_BIN:-}" ] || build_load
+	timeout -k 5 "$((tmo + 30))" "$LOAD_BIN" -s "$sessions" -m "$n" -l "$size" -T "$tmo" \
 		-f sender@bench.test -t bench@bench.test "127.0.0.1:$port" >"$log" 2>&1 &
 	LOAD_PID=$!
 	wait "$LOAD_PID" || rc=$?
 	LOAD_PID=""
-	if [ "$rc" != 0 ]; then
-		say "bench: smtp-source exited with $rc (124 = timeout); last lines of $log:"
-		tail -n 5 "$log" >&2
+	LOAD_LINE=$(grep '^load ' "$log" | tail -n1)
+	failed=$(kv failed "$LOAD_LINE")
+	if [ "$rc" != 0 ] || [ -z "$LOAD_LINE" ] || [ "${failed:-1}" != 0 ] || [ "$(kv ok "$LOAD_LINE")" != "$n" ]; then
+		say "bench: smtp_load exited with $rc (1 = not every message got its 250, 124 = timeout);" \
+			"${LOAD_LINE:-no result line}; last lines of $log:"
+		grep -v '^load ' "$log" | tail -n 5 >&2
 	fi
 	return 0
 }
 
+# load_keys: the keys of the last run_load for a result line, n/a where
+# smtp_load gave none
+load_keys() {
+	local k v out=""
+	for k in lat_p50_ms lat_p99_ms lat_max_ms ok failed; do
+		v=$(kv "$k" "$LOAD_LINE")
+		case $k in ok|failed) k=load_$k ;; esac
+		out+="${out:+ }$k=${v:-n/a}"
+	done
+	printf '%s\n' "$out"
+}
+
 stop_load() {
 	[ -n "$LOAD_PID" ] || return 0
-	kill -TERM "$LOAD_PID" 2>/dev/null   # timeout passes it on to smtp-source
+	kill -TERM "$LOAD_PID" 2>/dev/null   # timeout passes it on to smtp_load
 	wait "$LOAD_PID" 2>/dev/null
 	LOAD_PID=""
 }

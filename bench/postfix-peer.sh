@@ -12,11 +12,18 @@
 # Usage: bench/postfix-peer.sh            (as root)
 # Env:   N=5000 SESSIONS=20 SIZE=2048 PF_PORT=12525 LOAD_TIMEOUT=600
 #        DELIVER_TIMEOUT=300
+# The load is bench/smtp_load.c (built into bench/tmp/ by lib.sh), as for
+# talon: N messages of SIZE bytes, one per connection, SESSIONS connections
+# in parallel, to bench@bench.test.
 # Last line on stdout (key=value, for smtp-throughput.sh):
 #   postfix messages=N accept_s=S accept_msgs_per_s=R delivered=N
 #           delivered_s=S delivered_msgs_per_s=R cpu_s=C pss_kb_end=K
-# accept_s: smtp-source's wall time (every message got its 250);
-# delivered_s: from the start of the load until N files are in Maildir/new.
+#           lat_p50_ms=L lat_p99_ms=L lat_max_ms=L load_ok=N load_failed=N
+# accept_s: the load's wall time (every message got its 250);
+# delivered_s: from the start of the load until N files are in Maildir/new;
+# lat_*_ms: time from the write of each message's final ".\r\n" to the end
+# of its 250 line, over the messages answered 250 (load_ok of them; failed
+# ones are load_failed; see bench/tmp/postfix/load.log).
 # Never run by CI.  Prints figures, asserts nothing.
 set -u
 . "$(dirname "$0")/lib.sh"
@@ -32,6 +39,7 @@ need_root
 lock postfix-peer
 ensure_postfix
 ensure_user benchmail
+build_load
 
 PF="$BENCH_TMP/postfix"
 ETC="$PF/etc"
@@ -42,7 +50,7 @@ PFLOG="$PF/postfix.log"
 
 pf_master_pid() {
 	local p
-	p=$(tr -dc 0-9 <"$SPOOL/pid/master.pid" 2>/dev/null) || return 1
+	p=$(tr -dc 0-9 2>/dev/null <"$SPOOL/pid/master.pid") || return 1
 	[ -n "$p" ] && [ -d "/proc/$p" ] && echo "$p"
 }
 
@@ -167,7 +175,7 @@ fi
 say "bench: private Postfix (master $MASTER) on 127.0.0.1:$PF_PORT, mail to $NEWDIR"
 
 t0=$(now)
-run_smtp_source "$PF_PORT" "$N" "$SESSIONS" "$SIZE" "$LOAD_TIMEOUT" "$PF/smtp-source.log"
+run_load "$PF_PORT" "$N" "$SESSIONS" "$SIZE" "$LOAD_TIMEOUT" "$PF/load.log"
 accept_s=$(elapsed "$t0")
 got=$(wait_files "$NEWDIR" "$N" "$DELIVER_TIMEOUT")
 delivered_s=$(elapsed "$t0")
@@ -178,4 +186,4 @@ pf_stop
 
 echo "postfix messages=$N accept_s=$accept_s accept_msgs_per_s=$(div "$N" "$accept_s")" \
 	"delivered=$got delivered_s=$delivered_s delivered_msgs_per_s=$(div "$got" "$delivered_s")" \
-	"cpu_s=$cpu pss_kb_end=$pss"
+	"cpu_s=$cpu pss_kb_end=$pss $(load_keys)"

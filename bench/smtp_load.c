@@ -11,10 +11,12 @@
  *   headers (From, To, Subject, Message-ID) + empty line + a body of SIZE
  *   bytes, then ".\r\n", 250, QUIT (221), close.
  *
- * The body is SIZE bytes counting its CRLFs, as smtp-source's -l: lines of
- * 78 characters + CRLF (the last one shorter), letters and digits only, so
- * no line starts with '.' and no dot-stuffing is needed.  (SIZE 1 is sent
- * as 2 bytes: an empty line.)  The stream therefore ends "\r\n.\r\n".
+ * The body is exactly SIZE bytes on the wire, counting its CRLFs (smtp-source
+ * -l sends about as much: 502 bytes for -l 500), in lines of 78 characters +
+ * CRLF (the last one shorter), letters and digits only, so no line starts
+ * with '.' and no dot-stuffing is needed.  (SIZE 1 is sent as 2 bytes: an
+ * empty line.)  The stream therefore ends "\r\n.\r\n".  Unlike
+ * smtp-source, the greeting is EHLO (not HELO) and there is no Date header.
  *
  * Latency: CLOCK_MONOTONIC from just before the write of the final ".\r\n"
  * (a write of its own, TCP_NODELAY) until the whole final line of the reply

@@ -176,6 +176,9 @@ drain(struct run *r)
 static bool
 pump(struct run *r)
 {
+	/* pump runs after a write or the close: epoll would report the
+	 * socket readable */
+	io_readable(&r->io);
 	ssize_t got = io_read(&r->io);
 	if (got < 0 || r->io.error)
 		abort();

@@ -93,7 +93,7 @@ io_read(struct io *io)
 {
 	ssize_t total = 0;
 
-	if (io->error || io->eof || io->st == IO_HANDSHAKE)
+	if (io->error || io->eof || io->st == IO_HANDSHAKE || (io->drained && io->ssl == NULL))
 		return 0;
 	io->ssl_read_wants_write = false;
 	for (;;) {
@@ -131,8 +131,10 @@ io_read(struct io *io)
 			if (n < 0) {
 				if (errno == EINTR)
 					continue;
-				if (errno == EAGAIN || errno == EWOULDBLOCK)
+				if (errno == EAGAIN || errno == EWOULDBLOCK) {
+					io->drained = true;
 					break;
+				}
 				if (errno == ECONNRESET) {
 					io->eof = true;
 					break;
@@ -147,8 +149,10 @@ io_read(struct io *io)
 		}
 		buf_commit(&io->in, (size_t)n);
 		total += n;
-		if ((size_t)n < room && io->ssl == NULL)
-			break;	/* socket drained */
+		if ((size_t)n < room && io->ssl == NULL) {
+			io->drained = true;	/* TCP hands over all it has */
+			break;
+		}
 	}
 	return total;
 }

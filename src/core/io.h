@@ -30,6 +30,8 @@ struct io {
 	struct buf out;		/* bytes to write */
 	bool eof;		/* peer closed (or TLS close_notify) */
 	bool error;		/* I/O or TLS error: close the session */
+	bool drained;		/* a plain read came up short or EAGAIN: nothing more
+				 * to read until epoll says so (io_readable) */
 	bool ssl_read_wants_write;
 	bool ssl_write_wants_read;
 	char errstr[128];
@@ -39,8 +41,12 @@ void io_init(struct io *io, int fd, size_t in_max, size_t out_max);
 /* Frees buffers and SSL, closes the fd. */
 void io_close(struct io *io);
 /* Read what is available.  Returns bytes added (0 when nothing now, or
- * when the input buffer is full); sets eof/error. */
+ * when the input buffer is full); sets eof/error.  Without TLS a read that
+ * came up short means the socket is empty: until io_readable() the next
+ * call returns 0 at once instead of making a read that fails with EAGAIN. */
 ssize_t io_read(struct io *io);
+/* epoll reported the socket readable: io_read reads again. */
+static inline void io_readable(struct io *io) { io->drained = false; }
 /* Write buffered output.  Returns 1 when everything is written, 0 when
  * some remains (wait for LOOP_WRITE), -1 on error. */
 int io_flush(struct io *io);

@@ -100,6 +100,14 @@ loop_mod(struct loop *l, int fd, unsigned events)
 	return 0;
 }
 
+unsigned
+loop_events(const struct loop *l, int fd)
+{
+	if (fd < 0 || (size_t)fd >= l->n_fds || !l->fds[fd].used)
+		return 0;
+	return l->fds[fd].events;
+}
+
 void
 loop_del(struct loop *l, int fd)
 {

@@ -33,6 +33,8 @@ struct loop *loop_new(void);
 void loop_free(struct loop **l);
 int loop_add(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *arg);
 int loop_mod(struct loop *l, int fd, unsigned events);
+/* The events fd is registered for (0 if it is not). */
+unsigned loop_events(const struct loop *l, int fd);
 void loop_del(struct loop *l, int fd);
 void timer_init(struct timer *t, loop_cb cb, void *arg);
 void timer_set(struct loop *l, struct timer *t, uint64_t ms_from_now);

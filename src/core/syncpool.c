@@ -1,7 +1,9 @@
 /*
  * core/syncpool.c - a tiny thread pool that only calls fsync(2).
  * The threads touch nothing but the descriptor array of the current batch,
- * under the pool's mutex; no other state of the process is shared.
+ * under the pool's mutex; no other state of the process is shared.  The
+ * caller takes fsyncs from the batch like the threads do, so a batch of
+ * two wakes one thread, not all of them.
  */
 #include "core/syncpool.h"
 
@@ -103,7 +105,19 @@ syncpool_fsync(struct syncpool *p, const int *fds, int *errs, size_t n)
 	p->n = n;
 	p->next = 0;
 	p->finished = 0;
-	pthread_cond_broadcast(&p->work);
+	/* wake only as many threads as there are fsyncs besides the one
+	 * this thread does itself (a broadcast would wake all of them to
+	 * fight over the mutex for nothing) */
+	for (size_t i = 1; i < n && i <= p->n_threads; i++)
+		pthread_cond_signal(&p->work);
+	while (p->next < p->n) {
+		size_t i = p->next++;
+		pthread_mutex_unlock(&p->mu);
+		int e = fsync(fds[i]) < 0 ? errno : 0;
+		pthread_mutex_lock(&p->mu);
+		errs[i] = e;
+		p->finished++;
+	}
 	while (p->finished < p->n)
 		pthread_cond_wait(&p->done, &p->mu);
 	p->n = p->next = 0;

@@ -334,6 +334,10 @@ smtp_session_event(struct loop *l, int fd, unsigned ev, void *arg)
 		smtp_session_update(s);
 		return;
 	}
+	if (ev & LOOP_READ)
+		io_readable(&s->io);
+	if ((ev & LOOP_READ) && s->st == S_WAIT)
+		s->wait_read_off = true;	/* see smtp_session_update */
 	if (ev & LOOP_WRITE) {
 		if (s->st == S_HANDSHAKE)
 			handshake(s);
@@ -385,6 +389,15 @@ smtp_session_update(struct session *s)
 		}
 	}
 	unsigned ev = io_events(&s->io, wants_input(s));
+	/* A wait for our own processes usually ends before the client sends
+	 * anything: read interest stays on through it (two epoll_ctl calls
+	 * fewer per wait), and goes off only once input arrives during the
+	 * wait, which level-triggered epoll would otherwise report again and
+	 * again until the wait ends. */
+	if (s->st != S_WAIT)
+		s->wait_read_off = false;
+	else if (!s->wait_read_off && s->io.st != IO_HANDSHAKE)
+		ev |= loop_events(W.loop, s->io.fd) & LOOP_READ;
 	if (s->st == S_CLOSING)
 		ev = s->io.out.len ? LOOP_WRITE : 0;
 	loop_mod(W.loop, s->io.fd, ev);

@@ -127,6 +127,7 @@ struct session {
 	unsigned n_junk;	/* NOOP, RSET, VRFY, HELP: they move nothing forward */
 	uint64_t deadline;	/* monotonic ms: the session's time is up */
 	bool starttls_pending;	/* 220 queued; handshake when flushed */
+	bool wait_read_off;	/* S_WAIT saw input: read interest is off */
 	bool stop_after_reply;	/* worker shutting down: 421 at next chance */
 
 	struct txn t;
