@@ -22,6 +22,8 @@ struct lsock {
 	struct sockaddr_storage addr;
 	socklen_t addrlen;
 	unsigned slot;
+	int type;		/* SOCK_STREAM or SOCK_DGRAM */
+	bool dns;		/* a `listen dns` socket (slot 0) */
 	int fd;
 	bool used;		/* by the current config */
 };
@@ -29,20 +31,31 @@ struct lsock {
 static struct lsock *lsocks;
 
 static int
-bind_one(const struct conf_listen *l, char *err, size_t errlen)
+bind_one(const struct conf_listen *l, int type, char *err, size_t errlen)
 {
-	int fd = socket(l->addr.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	int fd = socket(l->addr.ss_family, type | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	int one = 1;
 	if (fd < 0) {
 		snprintf(err, errlen, "socket: %s", strerror(errno));
 		return -1;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-	setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
+	if (type == SOCK_STREAM)
+		setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one);
 	if (l->addr.ss_family == AF_INET6)
 		setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
-	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 || listen(fd, 511) < 0) {
-		snprintf(err, errlen, "cannot listen on %s: %s", l->text, strerror(errno));
+	if (type == SOCK_DGRAM) {
+		/* room for the queries that arrive while a reload builds the
+		 * new zones (root may pass rmem_max) */
+		int sz = 4 << 20;
+		if (setsockopt(fd, SOL_SOCKET, SO_RCVBUFFORCE, &sz, sizeof sz) < 0)
+			setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+	}
+	if (bind(fd, (const struct sockaddr *)&l->addr, l->addrlen) < 0 ||
+	    (type == SOCK_STREAM && listen(fd, 511) < 0)) {
+		snprintf(err, errlen, "cannot listen on %s%s: %s", l->text,
+		    l->kind == CONF_LISTEN_DNS ? (type == SOCK_DGRAM ? " (udp)" : " (tcp)") : "",
+		    strerror(errno));
 		close(fd);
 		return -1;
 	}
@@ -50,13 +63,44 @@ bind_one(const struct conf_listen *l, char *err, size_t errlen)
 }
 
 static struct lsock *
-find(const struct conf_listen *cl, unsigned slot)
+find(const struct conf_listen *cl, unsigned slot, int type)
 {
+	bool dns = cl->kind == CONF_LISTEN_DNS;
 	for (struct lsock *l = lsocks; l; l = l->next)
-		if (l->slot == slot && l->addrlen == cl->addrlen &&
-		    memcmp(&l->addr, &cl->addr, l->addrlen) == 0)
+		if (l->slot == slot && l->type == type && l->dns == dns &&
+		    l->addrlen == cl->addrlen && memcmp(&l->addr, &cl->addr, l->addrlen) == 0)
 			return l;
 	return NULL;
+}
+
+/* The socket for (listener, slot, type), bound when we have none. */
+static struct lsock *
+need(const struct conf_listen *cl, unsigned slot, int type, char *err, size_t errlen)
+{
+	struct lsock *found = find(cl, slot, type);
+	if (found == NULL) {
+		int fd = bind_one(cl, type, err, errlen);
+		if (fd < 0)
+			return NULL;
+		found = xcalloc(1, sizeof *found);
+		found->addr = cl->addr;
+		found->addrlen = cl->addrlen;
+		found->slot = slot;
+		found->type = type;
+		found->dns = cl->kind == CONF_LISTEN_DNS;
+		found->fd = fd;
+		found->next = lsocks;
+		lsocks = found;
+		if (found->dns)
+			log_info("parent event=listen addr=%s dns=%s", cl->text,
+			    type == SOCK_DGRAM ? "udp" : "tcp");
+		else
+			log_info("parent event=listen addr=%s worker=%u tls=%s", cl->text, slot,
+			    cl->tls == CONF_TLS_IMPLICIT ? "implicit" :
+			    cl->tls == CONF_TLS_STARTTLS ? "starttls" : "none");
+	}
+	found->used = true;
+	return found;
 }
 
 int
@@ -64,27 +108,14 @@ listen_setup(const struct conf *cf, char *err, size_t errlen)
 {
 	for (struct lsock *l = lsocks; l; l = l->next)
 		l->used = false;
-	for (size_t i = 0; i < cf->n_listens; i++) {
-		for (unsigned s = 0; s < cf->workers; s++) {
-			struct lsock *found = find(&cf->listens[i], s);
-			if (found == NULL) {
-				int fd = bind_one(&cf->listens[i], err, errlen);
-				if (fd < 0)
-					return -1;
-				found = xcalloc(1, sizeof *found);
-				found->addr = cf->listens[i].addr;
-				found->addrlen = cf->listens[i].addrlen;
-				found->slot = s;
-				found->fd = fd;
-				found->next = lsocks;
-				lsocks = found;
-				log_info("parent event=listen addr=%s worker=%u tls=%s", cf->listens[i].text, s,
-				    cf->listens[i].tls == CONF_TLS_IMPLICIT ? "implicit" :
-				    cf->listens[i].tls == CONF_TLS_STARTTLS ? "starttls" : "none");
-			}
-			found->used = true;
-		}
-	}
+	for (size_t i = 0; i < cf->n_listens; i++)
+		for (unsigned s = 0; s < cf->workers; s++)
+			if (need(&cf->listens[i], s, SOCK_STREAM, err, errlen) == NULL)
+				return -1;
+	for (size_t i = 0; i < cf->n_dns_listens; i++)
+		if (need(&cf->dns_listens[i], 0, SOCK_DGRAM, err, errlen) == NULL ||
+		    need(&cf->dns_listens[i], 0, SOCK_STREAM, err, errlen) == NULL)
+			return -1;
 	return 0;
 }
 
@@ -108,10 +139,24 @@ int
 listen_fds(const struct conf *cf, unsigned slot, int *fds)
 {
 	for (size_t i = 0; i < cf->n_listens; i++) {
-		struct lsock *l = find(&cf->listens[i], slot);
+		struct lsock *l = find(&cf->listens[i], slot, SOCK_STREAM);
 		if (l == NULL || !l->used)
 			return -1;
 		fds[i] = l->fd;
+	}
+	return 0;
+}
+
+int
+listen_dns_fds(const struct conf *cf, int *fds)
+{
+	for (size_t i = 0; i < cf->n_dns_listens; i++) {
+		struct lsock *u = find(&cf->dns_listens[i], 0, SOCK_DGRAM);
+		struct lsock *t = find(&cf->dns_listens[i], 0, SOCK_STREAM);
+		if (u == NULL || t == NULL || !u->used || !t->used)
+			return -1;
+		fds[2 * i] = u->fd;
+		fds[2 * i + 1] = t->fd;
 	}
 	return 0;
 }

@@ -37,6 +37,7 @@
 #include "daemon/control.h"
 #include "daemon/listen.h"
 #include "daemon/role.h"
+#include "daemon/zones.h"
 #include "mail/conf.h"
 #include "mail/users.h"
 
@@ -60,6 +61,7 @@ gen_free(struct gen **gp)
 	struct gen *g = *gp;
 	if (g == NULL)
 		return;
+	zones_free(g);
 	conf_free(&g->conf);
 	users_free(&g->users);
 	aliases_free(&g->aliases);
@@ -71,7 +73,7 @@ gen_free(struct gen **gp)
 
 /* Load config and every file it names.  On error: NULL, problems in d. */
 static struct gen *
-gen_load(const char *path, struct diag *d)
+gen_load(const char *path, const struct gen *old, struct diag *d)
 {
 	struct gen *g = xcalloc(1, sizeof *g);
 	g->conf = conf_load(path, d);
@@ -99,6 +101,7 @@ gen_load(const char *path, struct diag *d)
 			goto fail;
 		}
 	}
+	zones_load(g, old);
 	return g;
 fail:
 	gen_free(&g);
@@ -119,6 +122,7 @@ restart_only(const struct conf *old, const struct conf *nw, struct diag *d)
 		{ "queue-user", offsetof(struct conf, queue_user) },
 		{ "deliver-user", offsetof(struct conf, deliver_user) },
 		{ "policy-user", offsetof(struct conf, policy_user) },
+		{ "dns-user", offsetof(struct conf, dns_user) },
 		{ "admin-group", offsetof(struct conf, admin_group) },
 	};
 	for (size_t i = 0; i < NELEM(paths); i++) {
@@ -129,6 +133,12 @@ restart_only(const struct conf *old, const struct conf *nw, struct diag *d)
 			    "(talon keeps running with the old config)", paths[i].name,
 			    a ? a : "(default)", b ? b : "(default)");
 	}
+	bool same = old->n_dns_listens == nw->n_dns_listens;
+	for (size_t i = 0; same && i < nw->n_dns_listens; i++)
+		same = strcmp(old->dns_listens[i].text, nw->dns_listens[i].text) == 0;
+	if (!same)
+		diag_err(d, nw->file, 0, "listen dns changed: that needs a restart (talon keeps "
+		    "running with the old config)");
 	if (old->log_stderr != nw->log_stderr || old->log_syslog != nw->log_syslog ||
 	    strcmp(old->log_path, nw->log_path) != 0)
 		diag_err(d, nw->file, 0, "log changed: that needs a restart (talon keeps running "
@@ -142,7 +152,7 @@ reload(struct buf *out)
 {
 	struct diag d;
 	diag_init(&d);
-	struct gen *g = gen_load(P.conf_path, &d);
+	struct gen *g = gen_load(P.conf_path, P.g, &d);
 	if (g != NULL)
 		restart_only(P.g->conf, g->conf, &d);
 	char err[256];
@@ -313,7 +323,7 @@ talon_serve(const char *conf_path, bool debug)
 	memset(&P, 0, sizeof P);
 	P.conf_path = conf_path;
 	diag_init(&d);
-	P.g = gen_load(conf_path, &d);
+	P.g = gen_load(conf_path, NULL, &d);
 	if (P.g == NULL || d.n_err > 0) {
 		fputs(diag_text(&d), stderr);
 		fprintf(stderr, "talon: %u error(s) in the configuration, not starting\n", d.n_err);

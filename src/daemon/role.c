@@ -7,6 +7,7 @@
  *   queue    _talonq     spool dir          no      smtp, deliver  in place
  *   deliver  _talonmail  store dir          no      queue          in place
  *   policy   _talonpol   -                  no      smtp           in place
+ *   dns      _talondns   dns sockets, zones empty   -              in place
  *
  * Every child has one channel to the parent.  Channels between roles are
  * the edges below: whenever a process starts, connect_peers() gives it a
@@ -47,9 +48,11 @@
 #include "core/util.h"
 #include "daemon/listen.h"
 #include "deliver/deliver.h"
+#include "dns/server.h"
 #include "mail/conf.h"
 #include "mail/spool.h"
 #include "policy/policy.h"
+#include "proto/dns.h"
 #include "proto/parent.h"
 #include "queue/queue.h"
 #include "smtp/server.h"
@@ -61,6 +64,7 @@
 
 enum role_dir { DIR_NONE, DIR_SPOOL, DIR_STORE };
 enum role_reload { RELOAD_IN_PLACE, RELOAD_REPLACE };
+enum role_listen { LISTEN_NONE, LISTEN_SMTP, LISTEN_DNS };
 
 struct child;
 
@@ -69,7 +73,7 @@ struct role_def {
 	const char *default_user;
 	size_t user_off;	/* char * field of struct conf naming the user */
 	enum role_dir dir;
-	bool listeners;		/* gets the listening sockets of its slot */
+	enum role_listen listeners;	/* the sockets it gets */
 	bool jail;		/* chrooted into the empty directory */
 	bool keeps_tls;		/* keeps the TLS context (and key) */
 	bool per_worker;	/* conf->workers instances, else one */
@@ -82,16 +86,22 @@ static void settings_queue(struct ipc *c, const struct gen *g);
 static void watch_cb(struct loop *l, void *arg);
 static void settings_deliver(struct ipc *c, const struct gen *g);
 static void settings_policy(struct ipc *c, const struct gen *g);
+static void settings_dns(struct ipc *c, const struct gen *g);
 
 static const struct role_def roles[ROLE_COUNT] = {
 	[ROLE_SMTP] = { ROLE_SMTP, "_talon", offsetof(struct conf, run_as), DIR_NONE,
-	    true, true, true, true, RELOAD_REPLACE, -1, NULL },
+	    LISTEN_SMTP, true, true, true, RELOAD_REPLACE, -1, NULL },
 	[ROLE_QUEUE] = { ROLE_QUEUE, "_talonq", offsetof(struct conf, queue_user), DIR_SPOOL,
-	    false, false, false, false, RELOAD_IN_PLACE, ROLE_SMTP, settings_queue },
+	    LISTEN_NONE, false, false, false, RELOAD_IN_PLACE, ROLE_SMTP, settings_queue },
 	[ROLE_DELIVER] = { ROLE_DELIVER, "_talonmail", offsetof(struct conf, deliver_user),
-	    DIR_STORE, false, false, false, false, RELOAD_IN_PLACE, ROLE_QUEUE, settings_deliver },
+	    DIR_STORE, LISTEN_NONE, false, false, false, RELOAD_IN_PLACE, ROLE_QUEUE,
+	    settings_deliver },
 	[ROLE_POLICY] = { ROLE_POLICY, "_talonpol", offsetof(struct conf, policy_user), DIR_NONE,
-	    false, false, false, false, RELOAD_IN_PLACE, ROLE_SMTP, settings_policy },
+	    LISTEN_NONE, false, false, false, RELOAD_IN_PLACE, ROLE_SMTP, settings_policy },
+	/* zones swap in place between two queries: no socket is ever left
+	 * unread by a reload */
+	[ROLE_DNS] = { ROLE_DNS, "_talondns", offsetof(struct conf, dns_user), DIR_NONE,
+	    LISTEN_DNS, true, false, false, RELOAD_IN_PLACE, -1, settings_dns },
 };
 
 /* Which roles talk to each other (one channel per pair of processes). */
@@ -102,7 +112,8 @@ static const struct { enum proto_role a, b; } edges[] = {
 };
 
 /* Start order: the roles the smtp workers need come first. */
-static const enum proto_role start_order[] = { ROLE_DELIVER, ROLE_QUEUE, ROLE_POLICY, ROLE_SMTP };
+static const enum proto_role start_order[] = { ROLE_DNS, ROLE_DELIVER, ROLE_QUEUE, ROLE_POLICY,
+    ROLE_SMTP };
 
 struct child {
 	struct child *next;
@@ -144,6 +155,8 @@ role_user_name(const struct conf *cf, unsigned role)
 static unsigned
 instances(const struct role_def *r)
 {
+	if (r->listeners == LISTEN_DNS)
+		return R.g->conf->n_dns_listens > 0 ? 1 : 0;
 	return r->per_worker ? R.g->conf->workers : 1;
 }
 
@@ -186,6 +199,30 @@ settings_deliver(struct ipc *c, const struct gen *g)
 		ipc_send_buf(c, PROTO_MAILBOXES, 0, -1, &b);
 	} while (i < g->users.n);
 	buf_free(&b);
+}
+
+static void
+settings_dns(struct ipc *c, const struct gen *g)
+{
+	/* the same descriptor goes to every dns process: each message
+	 * carries its own duplicate (ipc_send closes what it sends) */
+	struct proto_dns_zone z = { .gen = g->id, .count = (uint32_t)g->n_zones };
+	if (g->n_zones == 0) {
+		proto_dns_zone_send(c, -1, &z);
+		return;
+	}
+	for (size_t i = 0; i < g->n_zones; i++) {
+		int fd = dup(g->zones[i].memfd);
+		if (fd < 0) {
+			log_err("parent event=zone origin=%s error=\"dup: %s\"", g->zones[i].origin,
+			    strerror(errno));
+			continue;
+		}
+		z.index = (uint32_t)i;
+		z.len = g->zones[i].len;
+		snprintf(z.origin, sizeof z.origin, "%s", g->zones[i].origin);
+		proto_dns_zone_send(c, fd, &z);
+	}
 }
 
 static void
@@ -362,6 +399,8 @@ child_run(const struct role_def *r, unsigned slot, int chan, int *lfds, size_t n
 		deliver_main(chan, dirfd);
 	case ROLE_POLICY:
 		policy_main(chan);
+	case ROLE_DNS:
+		dns_main(chan, lfds, n_lfds);
 	default:
 		break;
 	}
@@ -375,10 +414,12 @@ spawn(const struct role_def *r, unsigned slot)
 {
 	const char *name = proto_role_name(r->id);
 	const struct conf *cf = R.g->conf;
-	size_t n_lfds = r->listeners ? cf->n_listens : 0;
+	size_t n_lfds = r->listeners == LISTEN_SMTP ? cf->n_listens :
+	    r->listeners == LISTEN_DNS ? 2 * cf->n_dns_listens : 0;
 	int *lfds = xcalloc(n_lfds + 1, sizeof *lfds);
 	int sp[2];
-	if (r->listeners && listen_fds(cf, slot, lfds) < 0) {
+	if ((r->listeners == LISTEN_SMTP && listen_fds(cf, slot, lfds) < 0) ||
+	    (r->listeners == LISTEN_DNS && listen_dns_fds(cf, lfds) < 0)) {
 		log_err("parent event=spawn role=%s worker=%u error=\"no listening socket\"", name, slot);
 		free(lfds);
 		return -1;

@@ -20,8 +20,21 @@ struct conf;
 struct loop;
 
 /* Everything loaded from the config, swapped as a whole on reload. */
+/* A zone as the dns process gets it: its record stream in a sealed memfd
+ * (dns/zone.h), kept by the parent for restarts of the dns process. */
+struct gen_zone {
+	char *origin;		/* text, as configured */
+	int memfd;
+	uint64_t len;
+	uint32_t serial;
+	size_t records;
+	uint8_t digest[32];
+};
+
 struct gen {
 	struct conf *conf;
+	struct gen_zone *zones;	/* the zones that load (or their last good version) */
+	size_t n_zones;
 	struct users users;	/* names only: hashes wiped */
 	struct aliases aliases;
 	SSL_CTX *tls;		/* NULL when no listener uses TLS */

@@ -203,12 +203,21 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	memset(&l, 0, sizeof l);
 	l.line = cfg_line(g);
 	l.tls = CONF_TLS_NONE;
-	if (strcmp(av[0], "smtp") != 0) {
+	if (strcmp(av[0], "dns") == 0) {
+		l.kind = CONF_LISTEN_DNS;
+		if (ac > 2) {
+			log_escape(e, sizeof e, av[2], strlen(av[2]));
+			cfg_err(g, "listen dns: unexpected \"%s\" (expected only ADDR:PORT; "
+			    "it serves UDP and TCP)", e);
+			return;
+		}
+	} else if (strcmp(av[0], "smtp") != 0) {
 		log_escape(e, sizeof e, av[0], strlen(av[0]));
-		cfg_err(g, "listen: unknown kind \"%s\" (expected smtp)", e);
+		cfg_err(g, "listen: unknown kind \"%s\" (expected smtp or dns)", e);
 		return;
+	} else {
+		l.kind = CONF_LISTEN_SMTP;
 	}
-	l.kind = CONF_LISTEN_SMTP;
 	if (ac >= 3) {
 		if (strcmp(av[2], "tls") != 0) {
 			log_escape(e, sizeof e, av[2], strlen(av[2]));
@@ -237,8 +246,40 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	if (!parse_listen_addr(g, av[1], &l))
 		return;
 	struct conf *c = conf_of(g);
+	if (l.kind == CONF_LISTEN_DNS) {
+		c->dns_listens = xreallocarray(c->dns_listens, c->n_dns_listens + 1,
+		    sizeof *c->dns_listens);
+		c->dns_listens[c->n_dns_listens++] = l;
+		return;
+	}
 	c->listens = xreallocarray(c->listens, c->n_listens + 1, sizeof *c->listens);
 	c->listens[c->n_listens++] = l;
+}
+
+static void
+do_zone(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	char e[AFILE_TOKEN_MAX];
+	struct conf *c = conf_of(g);
+	size_t n = strlen(av[0]);
+	char *origin = xasprintf("%s%s", av[0], n > 0 && av[0][n - 1] == '.' ? "" : ".");
+	ascii_strlower(origin);
+	if (strcmp(origin, ".") != 0 && !domain_valid(origin, strlen(origin) - 1, 0)) {
+		log_escape(e, sizeof e, av[0], n);
+		cfg_err(g, "zone: \"%s\" is not a domain name (expected e.g. \"zone example.org "
+		    "zones/example.org.zone\")", e);
+		free(origin);
+		return;
+	}
+	for (size_t i = 0; i < c->n_zones; i++)
+		if (strcmp(c->zones[i].origin, origin) == 0) {
+			cfg_err(g, "zone %s given twice (first at line %u)", origin, c->zones[i].line);
+			free(origin);
+			return;
+		}
+	c->zones = xreallocarray(c->zones, c->n_zones + 1, sizeof *c->zones);
+	c->zones[c->n_zones++] = (struct conf_zone){ .origin = origin, .file = cfg_path(g, av[1]),
+		.line = cfg_line(g) };
 }
 
 static void
@@ -340,8 +381,9 @@ do_log(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 static const struct cfg_directive directives[] = {
 	{ "hostname", "hostname NAME", 1, 1, false, true, do_hostname, 0 },
 	{ "domain", "domain NAME [NAME...]", 1, UINT32_MAX, true, true, do_domain, 0 },
-	{ "listen", "listen smtp ADDR:PORT [tls none|starttls|implicit]", 2, 4, true, true,
-	    do_listen, 0 },
+	{ "listen", "listen smtp ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT",
+	    2, 4, true, true, do_listen, 0 },
+	{ "zone", "zone ORIGIN FILE", 2, 2, true, false, do_zone, 0 },
 	PATHDIR("tls-cert", tls_cert, false),
 	PATHDIR("tls-key", tls_key, false),
 	PATHDIR("store", store, true),
@@ -355,6 +397,7 @@ static const struct cfg_directive directives[] = {
 	NAMEDIR("queue-user", "USER", queue_user),
 	NAMEDIR("deliver-user", "USER", deliver_user),
 	NAMEDIR("policy-user", "USER", policy_user),
+	NAMEDIR("dns-user", "USER", dns_user),
 	NAMEDIR("admin-group", "GROUP", admin_group),
 	{ "workers", "workers N", 1, 1, false, false, do_workers, 0 },
 	{ "limit", "limit NAME VALUE", 2, 2, true, false, do_limit, 0 },
@@ -497,6 +540,13 @@ conf_free(struct conf **cp)
 		free(c->domains[i]);
 	free(c->domains);
 	free(c->listens);
+	free(c->dns_listens);
+	for (size_t i = 0; i < c->n_zones; i++) {
+		free(c->zones[i].origin);
+		free(c->zones[i].file);
+	}
+	free(c->zones);
+	free(c->dns_user);
 	free(c->tls_cert);
 	free(c->tls_key);
 	free(c->store);

@@ -68,7 +68,7 @@
 #define CONF_HOSTNAME_MAX 150
 
 enum conf_tls { CONF_TLS_NONE = 0, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
-enum conf_listen_kind { CONF_LISTEN_SMTP = 0 };
+enum conf_listen_kind { CONF_LISTEN_SMTP = 0, CONF_LISTEN_DNS };
 
 struct conf_listen {
 	enum conf_listen_kind kind;
@@ -79,16 +79,27 @@ struct conf_listen {
 	unsigned line;		/* where it was declared */
 };
 
+/* An authoritative zone (`zone ORIGIN FILE`). */
+struct conf_zone {
+	char *origin;		/* lowercased, with the final dot */
+	char *file;		/* absolute */
+	unsigned line;
+};
+
 struct conf {
 	char *file;		/* path of the config file as given */
 	char *hostname;
 	char **domains;		/* lowercased */
 	size_t n_domains;
-	struct conf_listen *listens;
+	struct conf_listen *listens;	/* smtp */
 	size_t n_listens;
+	struct conf_listen *dns_listens;	/* each one UDP and TCP */
+	size_t n_dns_listens;
+	struct conf_zone *zones;
+	size_t n_zones;
 	char *tls_cert, *tls_key;	/* NULL when not set */
 	char *store, *spool, *state, *users, *aliases, *control;
-	char *run_as, *queue_user, *deliver_user, *policy_user;	/* NULL: defaults */
+	char *run_as, *queue_user, *deliver_user, *policy_user, *dns_user; /* NULL: defaults */
 	char *admin_group;	/* may use the control socket besides root */
 	unsigned workers;
 	uint64_t max_message_size;	/* default 25 MiB */

@@ -47,6 +47,8 @@ enum proto_type {
 	PROTO_DELIVER_DONE,
 
 	/* smtp <-> policy */
+	PROTO_DNS_ZONE = 80,	/* proto/dns.h */
+
 	PROTO_ADMIT = 60,
 	PROTO_ADMIT_REPLY,
 	PROTO_ADMIT_END,
@@ -59,6 +61,7 @@ enum proto_role {
 	ROLE_QUEUE,
 	ROLE_DELIVER,
 	ROLE_POLICY,
+	ROLE_DNS,
 	ROLE_COUNT
 };
 
