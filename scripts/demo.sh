@@ -1,8 +1,9 @@
 #!/bin/sh
 # `make demo`: install what is missing, build, write demo-data/ (self-signed
-# certificate, config for demo.test with the user demo) on first run, and
-# start `talon serve` in the foreground on 127.0.0.1:
+# certificate, config for demo.test with the user demo, the demo.test zone)
+# on first run, and start `talon serve` in the foreground on 127.0.0.1:
 #   2525  SMTP with STARTTLS        2465  SMTP with implicit TLS
+#   2053  DNS (UDP and TCP), authoritative for demo.test
 # Mail for demo@demo.test lands in demo-data/store/demo/Maildir/new/.
 set -eu
 cd "$(dirname "$0")/.."
@@ -46,6 +47,39 @@ limit connections 200
 limit connections-per-ip 20
 CONF
 fi
+# the DNS server and its zone (added to a config from before it existed)
+if ! grep -q '^listen dns' "$D/talon.conf"; then
+	cat >> "$D/talon.conf" <<'CONF'
+
+# authoritative DNS for demo.test (edit the zone, then `talon reload`)
+listen dns 127.0.0.1:2053
+zone demo.test zones/demo.test.zone
+CONF
+fi
+mkdir -p "$D/zones"
+if [ ! -f "$D/zones/demo.test.zone" ]; then
+	cat > "$D/zones/demo.test.zone" <<'ZONE'
+; demo.test, served by talon on 127.0.0.1:2053 (written by scripts/demo.sh).
+; Change a record, raise the serial, run `build/talon -c demo-data/talon.conf
+; reload`, and ask again:  dig @127.0.0.1 -p 2053 demo.test MX
+$ORIGIN demo.test.
+$TTL 3600
+@       IN SOA  ns1.demo.test. hostmaster.demo.test. (
+                2026120101 ; serial (YYYYMMDDnn)
+                7200       ; refresh
+                3600       ; retry
+                1209600    ; expire
+                3600 )     ; negative answers are cached this long
+        IN NS   ns1.demo.test.
+        IN MX   10 mail.demo.test.
+        IN A    127.0.0.1
+ns1     IN A    127.0.0.1
+mail    IN A    127.0.0.1
+; mail authentication: who may send for demo.test, and what to do if not
+@       IN TXT  "v=spf1 mx -all"
+_dmarc  IN TXT  "v=DMARC1; p=quarantine; rua=mailto:postmaster@demo.test"
+ZONE
+fi
 if [ ! -f "$D/users" ]; then
 	cat > "$D/users" <<'USERS'
 # user:{SCHEME}hash - passwords come with submission/IMAP; demo has none yet
@@ -62,6 +96,7 @@ ALIASES
 fi
 
 build/talon -c "$D/talon.conf" config check
-echo "demo: starting talon on 127.0.0.1:2525 (STARTTLS) and 127.0.0.1:2465 (TLS); ^C stops it"
+echo "demo: starting talon on 127.0.0.1:2525 (STARTTLS), 127.0.0.1:2465 (TLS) and DNS on 127.0.0.1:2053; ^C stops it"
 echo "demo: try  swaks --server 127.0.0.1:2525 --tls --to demo@demo.test --from you@example.org"
+echo "demo: and  dig @127.0.0.1 -p 2053 demo.test MX"
 exec build/talon -c "$D/talon.conf" serve

@@ -357,7 +357,23 @@ T(test_listen_errors)
 		  "talon.conf:9: listen: \"[]:25\" has no valid address before the port "
 		  "(expected IPv4, [IPv6] or *)\n" },
 		{ "listen imap 127.0.0.1:143\n",
-		  "talon.conf:9: listen: unknown kind \"imap\" (expected smtp)\n" },
+		  "talon.conf:9: listen: unknown kind \"imap\" (expected smtp or dns)\n" },
+		{ "listen dns 127.0.0.1:53 tls none\n",
+		  "talon.conf:9: listen dns: unexpected \"tls\" (expected only ADDR:PORT; it "
+		  "serves UDP and TCP)\n" },
+		{ "listen dns 127.0.0.1\n",
+		  "talon.conf:9: listen: \"127.0.0.1\" has no port (expected ADDR:PORT, e.g. "
+		  "127.0.0.1:25, [::1]:25 or *:25)\n" },
+		{ "listen dns 127.0.0.1:2053\nlisten dns [::1]:2053\n", "" },
+		{ "zone example.org\n",
+		  "talon.conf:9: zone: wrong number of arguments (expected \"zone ORIGIN FILE\", "
+		  "found 1 argument)\n" },
+		{ "zone -bad-.example z.zone\n",
+		  "talon.conf:9: zone: \"-bad-.example\" is not a domain name (expected e.g. "
+		  "\"zone example.org zones/example.org.zone\")\n" },
+		{ "zone Example.ORG. a.zone\nzone example.org b.zone\n",
+		  "talon.conf:10: zone example.org. given twice (first at line 9)\n" },
+		{ "zone example.org a.zone\nzone sub.example.org b.zone\n", "" },
 		{ "listen smtp 127.0.0.1:26 tls\n",
 		  "talon.conf:9: listen: \"tls\" needs a mode (expected none, starttls or "
 		  "implicit)\n" },
@@ -369,10 +385,10 @@ T(test_listen_errors)
 		  "none|starttls|implicit\" or nothing)\n" },
 		{ "listen smtp\n",
 		  "talon.conf:9: listen: wrong number of arguments (expected \"listen smtp "
-		  "ADDR:PORT [tls none|starttls|implicit]\", found 1 argument)\n" },
+		  "ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT\", found 1 argument)\n" },
 		{ "listen smtp 127.0.0.1:26 tls none extra\n",
 		  "talon.conf:9: listen: wrong number of arguments (expected \"listen smtp "
-		  "ADDR:PORT [tls none|starttls|implicit]\", found 5 arguments)\n" },
+		  "ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT\", found 5 arguments)\n" },
 		/* same socket twice, also when spelt differently */
 		{ "listen smtp 127.0.0.1:2525 tls none\n",
 		  "talon.conf:9: listen 127.0.0.1:2525 given twice (first at line 3)\n" },
@@ -593,16 +609,19 @@ T(test_unknown_and_duplicate)
 	} cases[] = {
 		{ "lisen smtp 127.0.0.1:25\n",
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
-		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, deliver-user, policy-user, admin-group, workers, limit, log)\n" },
+		  "listen, zone, tls-cert, tls-key, store, spool, state, users, aliases, control, "
+		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
+		  "limit, log)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
-		  "listen, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, deliver-user, policy-user, admin-group, workers, limit, log)\n" },
+		  "listen, zone, tls-cert, tls-key, store, spool, state, users, aliases, control, "
+		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
+		  "limit, log)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
-		  "domain, listen, tls-cert, tls-key, store, spool, state, users, aliases, "
-		  "control, run-as, queue-user, deliver-user, policy-user, admin-group, workers, limit, log)\n" },
+		  "domain, listen, zone, tls-cert, tls-key, store, spool, state, users, aliases, "
+		  "control, run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, "
+		  "workers, limit, log)\n" },
 		{ "hostname other.example\n",
 		  "talon.conf:9: hostname given twice (first at line 1)\n" },
 		{ "store /x\n", "talon.conf:9: store given twice (first at line 4)\n" },
