@@ -206,7 +206,11 @@ settings_dns(struct ipc *c, const struct gen *g)
 {
 	/* the same descriptor goes to every dns process: each message
 	 * carries its own duplicate (ipc_send closes what it sends) */
-	struct proto_dns_zone z = { .gen = g->id, .count = (uint32_t)g->n_zones };
+	static struct proto_dns_zone z;	/* 10 KB: not on the stack */
+	memset(&z, 0, sizeof z);
+	z.gen = g->id;
+	z.count = (uint32_t)g->n_zones;
+	z.rate = g->conf->dns_rate;
 	if (g->n_zones == 0) {
 		proto_dns_zone_send(c, -1, &z);
 		return;
@@ -221,6 +225,24 @@ settings_dns(struct ipc *c, const struct gen *g)
 		z.index = (uint32_t)i;
 		z.len = g->zones[i].len;
 		snprintf(z.origin, sizeof z.origin, "%s", g->zones[i].origin);
+		/* who may transfer it and whom to notify: the config in force,
+		 * also for a zone whose old version stays served */
+		z.n_allow = z.n_notify = 0;
+		for (size_t k = 0; k < g->conf->n_zones; k++) {
+			const struct conf_zone *cz = &g->conf->zones[k];
+			if (strcmp(cz->origin, g->zones[i].origin) != 0)
+				continue;
+			for (size_t a = 0; a < cz->n_allow && a < PROTO_DNS_PEERS_MAX; a++) {
+				struct proto_dns_prefix *p = &z.allow[z.n_allow++];
+				p->family = cz->allow[a].family == AF_INET ? 4 : 6;
+				p->len = (uint8_t)cz->allow[a].len;
+				memcpy(p->addr, cz->allow[a].addr, 16);
+			}
+			for (size_t a = 0; a < cz->n_notify && a < PROTO_DNS_PEERS_MAX; a++) {
+				z.notify[z.n_notify] = cz->notify[a].addr;
+				z.notify_len[z.n_notify++] = cz->notify[a].addrlen;
+			}
+		}
 		proto_dns_zone_send(c, fd, &z);
 	}
 }

@@ -588,6 +588,7 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 	uint16_t qtype = dns_get16(q + off), qclass = dns_get16(q + off + 2);
 	off += 4;
 	size_t qend = off;
+	info->question_end = qend;
 	info->qtype = qtype;
 	memcpy(info->qname, qname, dns_name_len(qname));
 	dns_name_lower(info->qname);
@@ -702,4 +703,135 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 	info->rcode = c.rcode;
 	info->tc = tc;
 	return edns ? put_opt(out, p.len, max, 0, dnssec) : p.len;
+}
+
+/* --- zone transfers --------------------------------------------------------------- */
+
+bool
+dns_xfr_request(const uint8_t *q, size_t qlen, uint8_t qname[DNS_NAME_MAX], uint16_t *qtype,
+    uint32_t *serial, bool *has_serial)
+{
+	*serial = 0;
+	*has_serial = false;
+	if (qlen < 12 || (q[2] & 0x80) || ((q[2] >> 3) & 0x0f) != 0 || dns_get16(q + 4) != 1 ||
+	    dns_get16(q + 6) != 0)
+		return false;
+	size_t off = 12;
+	if (dns_name_unpack(q, qlen, &off, qname) < 0 || qlen - off < 4)
+		return false;
+	*qtype = dns_get16(q + off);
+	if ((*qtype != DNS_T_AXFR && *qtype != DNS_T_IXFR) || dns_get16(q + off + 2) != DNS_C_IN)
+		return false;
+	off += 4;
+	/* IXFR: the client's SOA in the authority section (RFC 1995 3) */
+	if (*qtype == DNS_T_IXFR && dns_get16(q + 8) >= 1) {
+		uint8_t nm[DNS_NAME_MAX];
+		if (dns_name_unpack(q, qlen, &off, nm) < 0 || qlen - off < 10)
+			return true;
+		uint16_t t = dns_get16(q + off), rdlen = dns_get16(q + off + 8);
+		off += 10;
+		if (t != DNS_T_SOA || qlen - off < rdlen)
+			return true;
+		size_t r = off;
+		uint8_t a[DNS_NAME_MAX];
+		if (dns_name_unpack(q, qlen, &r, a) < 0 || dns_name_unpack(q, qlen, &r, a) < 0 ||
+		    r + 4 > off + rdlen)
+			return true;
+		*serial = dns_get32(q + r);
+		*has_serial = true;
+	}
+	return true;
+}
+
+void
+dns_xfr_start(struct dns_xfr *x, const struct dns_zone *z, const uint8_t *q, size_t qlen,
+    bool up_to_date)
+{
+	memset(x, 0, sizeof *x);
+	x->z = z;
+	size_t off = 12;
+	uint8_t nm[DNS_NAME_MAX];
+	if (dns_name_unpack(q, qlen, &off, nm) < 0 || qlen - off < 4 || off + 4 > sizeof x->head)
+		off = 12;
+	else
+		off += 4;
+	memcpy(x->head, q, off);
+	x->head_len = off;
+	x->first = true;
+	x->phase = up_to_date ? 2 : 0;
+}
+
+static const struct dns_rrset *
+apex_soa(const struct dns_zone *z, const struct dns_node **apex)
+{
+	*apex = dns_zone_find(z, z->origin);
+	return dns_node_rrset(z, *apex, DNS_T_SOA);
+}
+
+size_t
+dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t outmax)
+{
+	if (x->phase == 3 || outmax < 512)
+		return 0;
+	size_t max = outmax < DNS_XFR_MSG_MAX ? outmax : DNS_XFR_MSG_MAX;
+	struct pkt p = { .b = out, .max = max };
+	/* the question goes in the first message only (RFC 5936 2.2.1) */
+	p.len = start_reply(out, x->head, x->first ? x->head_len : 12, DNS_R_NOERROR, true);
+	uint8_t qn[DNS_NAME_MAX];
+	size_t qo = 12;
+	if (x->first && x->head_len > 12 && dns_name_unpack(x->head, x->head_len, &qo, qn) > 0)
+		p.c[p.nc++] = (struct comp){ .off = 12, .len = (uint16_t)dns_name_len(qn), .name = qn };
+	x->first = false;
+	const struct dns_node *apex;
+	const struct dns_rrset *soa = apex_soa(x->z, &apex);
+	unsigned n = 0;
+	while (x->phase < 3) {
+		const uint8_t *owner, *rd;
+		uint16_t type;
+		uint32_t ttl;
+		if (x->phase == 0 || x->phase == 2) {
+			owner = apex->name;
+			type = DNS_T_SOA;
+			ttl = soa->ttl;
+			rd = soa->rd[0];
+		} else {
+			/* skip the apex SOA (it opens and closes) and move past
+			 * exhausted sets */
+			while (x->set < x->z->n_sets && (x->rec >= x->z->sets[x->set].n ||
+			    (x->z->sets[x->set].type == DNS_T_SOA && x->z->sets[x->set].rd == soa->rd))) {
+				x->set++;
+				x->rec = 0;
+			}
+			if (x->set == x->z->n_sets) {
+				x->phase = 2;
+				continue;
+			}
+			const struct dns_rrset *s = &x->z->sets[x->set];
+			owner = s->owner;
+			type = s->type;
+			ttl = s->ttl;
+			rd = s->rd[x->rec];
+			if (type == DNS_T_RRSIG && dns_get16(rd) >= 8)
+				ttl = dns_get32(rd + 2 + 4) < ttl ? dns_get32(rd + 2 + 4) : ttl;
+		}
+		size_t len0 = p.len, nc0 = p.nc;
+		if (!put_rr(&p, owner, type, ttl, rd)) {
+			p.len = len0;
+			p.nc = nc0;
+			p.over = false;
+			if (n == 0)
+				return 0;	/* one record bigger than a message: cannot be */
+			break;
+		}
+		n++;
+		x->records++;
+		if (x->phase == 0)
+			x->phase = 1;
+		else if (x->phase == 2)
+			x->phase = 3;
+		else
+			x->rec++;
+	}
+	set_count(out, 6, n);
+	return p.len;
 }

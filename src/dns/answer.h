@@ -57,6 +57,7 @@ struct dns_qinfo {
 	bool tc;		/* answer truncated */
 	bool edns, dnssec_ok;
 	const struct dns_zone *zone;	/* NULL when refused or malformed */
+	size_t question_end;	/* header and question in the response: bytes */
 	uint8_t qname[DNS_NAME_MAX];	/* lowercased; empty when unparsed */
 };
 
@@ -68,5 +69,34 @@ const struct dns_zone *dns_zoneset_find(const struct dns_zoneset *zs, const uint
  * Returns the response length, or 0 when nothing is to be sent. */
 size_t dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp,
     uint8_t *out, size_t outmax, struct dns_qinfo *info);
+
+/* --- zone transfers (RFC 5936 AXFR; RFC 1995 IXFR answered in full) ----------- */
+
+#define DNS_XFR_MSG_MAX	16384	/* bytes per transfer message */
+
+struct dns_xfr {
+	const struct dns_zone *z;
+	uint8_t head[12 + DNS_NAME_MAX + 4];	/* the request's header and question */
+	size_t head_len;
+	size_t set, rec;	/* the next record: z->sets[set].rd[rec] */
+	int phase;		/* 0 first SOA, 1 the rest, 2 last SOA, 3 done */
+	bool first;		/* the next message is the first (carries the question) */
+	size_t records;		/* sent so far */
+};
+
+/* Is q a transfer request (AXFR, or IXFR) we could serve over TCP: opcode
+ * QUERY, one question of class IN?  Fills qname (as asked), *qtype and,
+ * for IXFR, *serial with the client's SOA serial (0 and *has_serial false
+ * when the request has none). */
+bool dns_xfr_request(const uint8_t *q, size_t qlen, uint8_t qname[DNS_NAME_MAX],
+    uint16_t *qtype, uint32_t *serial, bool *has_serial);
+/* Start the transfer of z for the request q.  An IXFR from a client that
+ * has our serial already gets our SOA alone (RFC 1995 4); any other
+ * transfer is the whole zone, SOA first and last. */
+void dns_xfr_start(struct dns_xfr *x, const struct dns_zone *z, const uint8_t *q, size_t qlen,
+    bool up_to_date);
+/* The next message of the transfer into out (at least DNS_XFR_MSG_MAX
+ * bytes); 0 when the transfer is complete. */
+size_t dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t outmax);
 
 #endif

@@ -327,6 +327,7 @@ make_sets(struct builder *b, struct rec *recs, size_t n)
 	for (size_t i = 0; i < n;) {
 		size_t j = i;
 		struct dns_rrset *s = &z->sets[z->n_sets];
+		s->owner = z->nodes[recs[i].node].name;
 		s->type = recs[i].type;
 		s->covered = recs[i].covered;
 		s->ttl = recs[i].ttl;

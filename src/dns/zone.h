@@ -56,6 +56,7 @@ int dns_zsrc_load(struct dns_zsrc *s, const char *file, struct diag *d);
 /* --- the index ---------------------------------------------------------------- */
 
 struct dns_rrset {
+	const uint8_t *owner;	/* its node's name */
 	uint16_t type;		/* DNS_T_RRSIG for signatures */
 	uint16_t covered;	/* for RRSIG sets: the type they sign */
 	uint32_t ttl;

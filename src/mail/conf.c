@@ -52,6 +52,7 @@ static const struct limit_def {
 	{ "junk-commands", offsetof(struct conf, max_junk), 1, 1000000 },
 	{ "tls-handshake-timeout", offsetof(struct conf, tls_timeout), 1, 3600 },
 	{ "queue-lifetime", offsetof(struct conf, queue_lifetime), 1, 5184000 },
+	{ "dns-responses", offsetof(struct conf, dns_rate), 0, 1000000 },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -120,7 +121,7 @@ do_domain(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 
 /* ADDR:PORT with ADDR an IPv4 address, "[IPv6]" or "*" (all IPv4). */
 static bool
-parse_listen_addr(struct cfg *g, const char *s, struct conf_listen *l)
+parse_listen_addr(struct cfg *g, const char *what, const char *s, struct conf_listen *l)
 {
 	char e[AFILE_TOKEN_MAX], host[64];
 	const char *colon, *hs = s;
@@ -132,7 +133,7 @@ parse_listen_addr(struct cfg *g, const char *s, struct conf_listen *l)
 	if (s[0] == '[') {
 		const char *rb = strchr(s, ']');
 		if (rb == NULL || rb[1] != ':') {
-			cfg_err(g, "listen: \"%s\" is not [IPv6]:PORT (expected e.g. [::1]:25)", e);
+			cfg_err(g, "%s: \"%s\" is not [IPv6]:PORT (expected e.g. [::1]:25)", what, e);
 			return false;
 		}
 		hs = s + 1;
@@ -142,20 +143,20 @@ parse_listen_addr(struct cfg *g, const char *s, struct conf_listen *l)
 	} else {
 		colon = strrchr(s, ':');
 		if (colon == NULL) {
-			cfg_err(g, "listen: \"%s\" has no port (expected ADDR:PORT, e.g. "
-			    "127.0.0.1:25, [::1]:25 or *:25)", e);
+			cfg_err(g, "%s: \"%s\" has no port (expected ADDR:PORT, e.g. "
+			    "127.0.0.1:25, [::1]:25 or *:25)", what, e);
 			return false;
 		}
 		hl = (size_t)(colon - s);
 		if (memchr(s, ':', hl) != NULL) {
-			cfg_err(g, "listen: \"%s\": an IPv6 address needs brackets (expected e.g. "
-			    "[::1]:25)", e);
+			cfg_err(g, "%s: \"%s\": an IPv6 address needs brackets (expected e.g. "
+			    "[::1]:25)", what, e);
 			return false;
 		}
 	}
 	if (hl == 0 || hl >= sizeof host) {
-		cfg_err(g, "listen: \"%s\" has no valid address before the port (expected IPv4, "
-		    "[IPv6] or *)", e);
+		cfg_err(g, "%s: \"%s\" has no valid address before the port (expected IPv4, "
+		    "[IPv6] or *)", what, e);
 		return false;
 	}
 	memcpy(host, hs, hl);
@@ -168,8 +169,8 @@ parse_listen_addr(struct cfg *g, const char *s, struct conf_listen *l)
 	if (v6) {
 		struct sockaddr_in6 *sin6 = (struct sockaddr_in6 *)&l->addr;
 		if (inet_pton(AF_INET6, host, &sin6->sin6_addr) != 1) {
-			cfg_err(g, "listen: \"%s\" is not an IPv6 address (expected e.g. [::1] or "
-			    "[::])", e);
+			cfg_err(g, "%s: \"%s\" is not an IPv6 address (expected e.g. [::1] or "
+			    "[::])", what, e);
 			return false;
 		}
 		sin6->sin6_family = AF_INET6;
@@ -180,8 +181,8 @@ parse_listen_addr(struct cfg *g, const char *s, struct conf_listen *l)
 		if (strcmp(host, "*") == 0) {
 			sin->sin_addr.s_addr = htonl(INADDR_ANY);
 		} else if (inet_pton(AF_INET, host, &sin->sin_addr) != 1) {
-			cfg_err(g, "listen: \"%s\" is not an IPv4 address (expected e.g. "
-			    "127.0.0.1, [IPv6] or *)", e);
+			cfg_err(g, "%s: \"%s\" is not an IPv4 address (expected e.g. "
+			    "127.0.0.1, [IPv6] or *)", what, e);
 			return false;
 		}
 		sin->sin_family = AF_INET;
@@ -243,7 +244,7 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 			return;
 		}
 	}
-	if (!parse_listen_addr(g, av[1], &l))
+	if (!parse_listen_addr(g, "listen", av[1], &l))
 		return;
 	struct conf *c = conf_of(g);
 	if (l.kind == CONF_LISTEN_DNS) {
@@ -254,6 +255,36 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	}
 	c->listens = xreallocarray(c->listens, c->n_listens + 1, sizeof *c->listens);
 	c->listens[c->n_listens++] = l;
+}
+
+/* "192.0.2.1", "198.51.100.0/24", "2001:db8::/32": bits past the length
+ * must be zero, as a typo there would hide a wrong length */
+static bool
+parse_prefix(const char *s, struct conf_prefix *p)
+{
+	char a[64];
+	const char *slash = strchr(s, '/');
+	size_t n = slash ? (size_t)(slash - s) : strlen(s);
+	if (n == 0 || n >= sizeof a)
+		return false;
+	memcpy(a, s, n);
+	a[n] = '\0';
+	memset(p, 0, sizeof *p);
+	if (inet_pton(AF_INET, a, p->addr) == 1)
+		p->family = AF_INET;
+	else if (inet_pton(AF_INET6, a, p->addr) == 1)
+		p->family = AF_INET6;
+	else
+		return false;
+	unsigned max = p->family == AF_INET ? 32 : 128;
+	uint64_t len = max;
+	if (slash != NULL && !parse_u64(slash + 1, max, &len))
+		return false;
+	p->len = (unsigned)len;
+	for (unsigned bit = p->len; bit < max; bit++)
+		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
+			return false;
+	return true;
 }
 
 static void
@@ -277,9 +308,49 @@ do_zone(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 			free(origin);
 			return;
 		}
+	struct conf_zone z = { .origin = origin, .line = cfg_line(g) };
+	/* the rest: allow-transfer PREFIX... and notify ADDR:PORT... */
+	enum { NONE, ALLOW, NOTIFY } in = NONE;
+	bool ok = true;
+	for (unsigned i = 2; i < ac && ok; i++) {
+		if (strcmp(av[i], "allow-transfer") == 0) {
+			in = ALLOW;
+		} else if (strcmp(av[i], "notify") == 0) {
+			in = NOTIFY;
+		} else if (in == ALLOW) {
+			if (z.n_allow == CONF_ZONE_PEERS_MAX) {
+				cfg_err(g, "zone %s: more than %d allow-transfer prefixes", origin,
+				    CONF_ZONE_PEERS_MAX);
+				ok = false;
+			} else if (!parse_prefix(av[i], &z.allow[z.n_allow++])) {
+				log_escape(e, sizeof e, av[i], strlen(av[i]));
+				cfg_err(g, "zone %s: allow-transfer \"%s\" is not an address or prefix "
+				    "(expected e.g. 192.0.2.1, 198.51.100.0/24 or 2001:db8::/32)", origin, e);
+				ok = false;
+			}
+		} else if (in == NOTIFY) {
+			if (z.n_notify == CONF_ZONE_PEERS_MAX) {
+				cfg_err(g, "zone %s: more than %d notify targets", origin,
+				    CONF_ZONE_PEERS_MAX);
+				ok = false;
+			} else {
+				ok = parse_listen_addr(g, "zone notify", av[i], &z.notify[z.n_notify]);
+				z.n_notify += ok;
+			}
+		} else {
+			log_escape(e, sizeof e, av[i], strlen(av[i]));
+			cfg_err(g, "zone %s: unexpected \"%s\" (expected allow-transfer PREFIX... or "
+			    "notify ADDR:PORT...)", origin, e);
+			ok = false;
+		}
+	}
+	if (!ok) {
+		free(origin);
+		return;
+	}
+	z.file = cfg_path(g, av[1]);
 	c->zones = xreallocarray(c->zones, c->n_zones + 1, sizeof *c->zones);
-	c->zones[c->n_zones++] = (struct conf_zone){ .origin = origin, .file = cfg_path(g, av[1]),
-		.line = cfg_line(g) };
+	c->zones[c->n_zones++] = z;
 }
 
 static void
@@ -383,7 +454,8 @@ static const struct cfg_directive directives[] = {
 	{ "domain", "domain NAME [NAME...]", 1, UINT32_MAX, true, true, do_domain, 0 },
 	{ "listen", "listen smtp ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT",
 	    2, 4, true, true, do_listen, 0 },
-	{ "zone", "zone ORIGIN FILE", 2, 2, true, false, do_zone, 0 },
+	{ "zone", "zone ORIGIN FILE [allow-transfer PREFIX...] [notify ADDR:PORT...]", 2,
+	    2 + 2 * CONF_ZONE_PEERS_MAX + 2, true, false, do_zone, 0 },
 	PATHDIR("tls-cert", tls_cert, false),
 	PATHDIR("tls-key", tls_key, false),
 	PATHDIR("store", store, true),
@@ -497,6 +569,7 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->max_junk = 100;
 	c->tls_timeout = 30;
 	c->queue_lifetime = 5 * 86400;
+	c->dns_rate = 200;
 	c->log_stderr = true;
 	c->log_syslog = false;
 	c->log_path = xstrdup("/dev/log");

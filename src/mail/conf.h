@@ -79,11 +79,25 @@ struct conf_listen {
 	unsigned line;		/* where it was declared */
 };
 
-/* An authoritative zone (`zone ORIGIN FILE`). */
+#define CONF_ZONE_PEERS_MAX	64	/* allow-transfer prefixes, notify targets */
+
+/* An address prefix (allow-transfer). */
+struct conf_prefix {
+	int family;		/* AF_INET or AF_INET6 */
+	uint8_t addr[16];
+	unsigned len;		/* prefix length in bits */
+};
+
+/* An authoritative zone (`zone ORIGIN FILE [allow-transfer PREFIX...]
+ * [notify ADDR:PORT...]`). */
 struct conf_zone {
 	char *origin;		/* lowercased, with the final dot */
 	char *file;		/* absolute */
 	unsigned line;
+	struct conf_prefix allow[CONF_ZONE_PEERS_MAX];
+	size_t n_allow;
+	struct conf_listen notify[CONF_ZONE_PEERS_MAX];
+	size_t n_notify;
 };
 
 struct conf {
@@ -115,6 +129,7 @@ struct conf {
 	unsigned max_junk;		/* NOOP/RSET/VRFY/HELP per session, default 100 */
 	unsigned tls_timeout;		/* seconds for a TLS handshake, default 30 */
 	unsigned queue_lifetime;	/* seconds a message is retried, default 5 days */
+	unsigned dns_rate;		/* DNS responses/s per client prefix, default 200; 0 off */
 	bool log_stderr, log_syslog;	/* default stderr only */
 	char *log_path;			/* syslog socket, default /dev/log */
 };

@@ -12,8 +12,19 @@ proto_dns_zone_enc(struct buf *b, const struct proto_dns_zone *v)
 	wire_put_u32(b, v->gen);
 	wire_put_u32(b, v->index);
 	wire_put_u32(b, v->count);
+	wire_put_u32(b, v->rate);
 	wire_put_u64(b, v->len);
 	wire_put_str(b, v->origin);
+	wire_put_u32(b, v->n_allow);
+	for (uint32_t i = 0; i < v->n_allow && i < PROTO_DNS_PEERS_MAX; i++) {
+		wire_put_u8(b, v->allow[i].family);
+		wire_put_u8(b, v->allow[i].len);
+		for (unsigned k = 0; k < 16; k++)
+			wire_put_u8(b, v->allow[i].addr[k]);
+	}
+	wire_put_u32(b, v->n_notify);
+	for (uint32_t i = 0; i < v->n_notify && i < PROTO_DNS_PEERS_MAX; i++)
+		wire_put_sockaddr(b, &v->notify[i], v->notify_len[i]);
 }
 
 int
@@ -24,8 +35,27 @@ proto_dns_zone_dec(const struct ipc_msg *m, struct proto_dns_zone *v)
 	v->gen = wire_u32(&r);
 	v->index = wire_u32(&r);
 	v->count = wire_u32(&r);
+	v->rate = wire_u32(&r);
 	v->len = wire_u64(&r);
 	wire_str(&r, v->origin, sizeof v->origin);
+	v->n_allow = wire_u32(&r);
+	if (v->n_allow > PROTO_DNS_PEERS_MAX)
+		return -1;
+	for (uint32_t i = 0; i < v->n_allow; i++) {
+		struct proto_dns_prefix *p = &v->allow[i];
+		p->family = wire_u8(&r);
+		p->len = wire_u8(&r);
+		for (unsigned k = 0; k < 16; k++)
+			p->addr[k] = wire_u8(&r);
+		if (r.err == NULL && !((p->family == 4 && p->len <= 32) ||
+		    (p->family == 6 && p->len <= 128)))
+			r.err = "bad prefix";
+	}
+	v->n_notify = wire_u32(&r);
+	if (v->n_notify > PROTO_DNS_PEERS_MAX)
+		return -1;
+	for (uint32_t i = 0; i < v->n_notify; i++)
+		wire_sockaddr(&r, &v->notify[i], &v->notify_len[i]);
 	if (r.err == NULL && (v->count > PROTO_DNS_ZONES_MAX ||
 	    (v->count == 0 ? v->index != 0 || m->fd >= 0 : v->index >= v->count || m->fd < 0)))
 		r.err = "bad zone index or descriptor";

@@ -366,8 +366,19 @@ T(test_listen_errors)
 		  "127.0.0.1:25, [::1]:25 or *:25)\n" },
 		{ "listen dns 127.0.0.1:2053\nlisten dns [::1]:2053\n", "" },
 		{ "zone example.org\n",
-		  "talon.conf:9: zone: wrong number of arguments (expected \"zone ORIGIN FILE\", "
-		  "found 1 argument)\n" },
+		  "talon.conf:9: zone: wrong number of arguments (expected \"zone ORIGIN FILE "
+		  "[allow-transfer PREFIX...] [notify ADDR:PORT...]\", found 1 argument)\n" },
+		{ "zone example.org z.zone allow-transfer 192.0.2.1 198.51.100.0/24 2001:db8::/32 "
+		  "notify 192.0.2.1:53 [2001:db8::1]:5353\n", "" },
+		{ "zone example.org z.zone allow-transfer 198.51.100.1/24\n",
+		  "talon.conf:9: zone example.org.: allow-transfer \"198.51.100.1/24\" is not an "
+		  "address or prefix (expected e.g. 192.0.2.1, 198.51.100.0/24 or 2001:db8::/32)\n" },
+		{ "zone example.org z.zone notify 192.0.2.1\n",
+		  "talon.conf:9: zone notify: \"192.0.2.1\" has no port (expected ADDR:PORT, e.g. "
+		  "127.0.0.1:25, [::1]:25 or *:25)\n" },
+		{ "zone example.org z.zone secondary 192.0.2.1\n",
+		  "talon.conf:9: zone example.org.: unexpected \"secondary\" (expected "
+		  "allow-transfer PREFIX... or notify ADDR:PORT...)\n" },
 		{ "zone -bad-.example z.zone\n",
 		  "talon.conf:9: zone: \"-bad-.example\" is not a domain name (expected e.g. "
 		  "\"zone example.org zones/example.org.zone\")\n" },
@@ -532,7 +543,7 @@ T(test_limits)
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
 		  "errors, shutdown-grace, ipv6-client-prefix, session-time, junk-commands, "
-		  "tls-handshake-timeout, queue-lifetime)\n" },
+		  "tls-handshake-timeout, queue-lifetime, dns-responses)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },

@@ -1,0 +1,235 @@
+"""Zone transfers, NOTIFY and response rate limiting of the dns process
+(issue 11 parts 4 and 5), against the real daemon with dnspython and dig as
+clients and a UDP socket of the test standing in for a secondary."""
+import os
+import re
+import socket
+import subprocess
+import time
+
+import dns.message
+import dns.opcode
+import dns.query
+import dns.rcode
+import dns.rdatatype
+import dns.flags
+
+from conftest import free_port
+
+ZONE = """$ORIGIN xfr.test.
+$TTL 300
+@       IN SOA ns1 hostmaster %(serial)d 7200 3600 1209600 60
+        IN NS  ns1
+        IN MX  10 mail
+ns1     IN A   192.0.2.53
+mail    IN A   192.0.2.25
+%(extra)s
+"""
+
+
+def write_zone(t, serial, extra=""):
+    with open(os.path.join(t.dir, "xfr.zone"), "w") as f:
+        f.write(ZONE % {"serial": serial, "extra": extra})
+
+
+def make(talon_factory, zone_opts="allow-transfer 127.0.0.0/8", limits=None, serial=1,
+         extra=""):
+    port = free_port()
+    t = talon_factory(extra="listen dns 127.0.0.1:%d\nzone xfr.test xfr.zone %s" % (
+        port, zone_opts), limits=limits or {"dns-responses": 0})
+    t.dns_port = port
+    write_zone(t, serial, extra)
+    t.start()
+    t.wait_log(r"dns event=zones generation=1 zones=1")
+    return t
+
+
+def query(t, name, rdtype, tcp=False, source="127.0.0.1"):
+    q = dns.message.make_query(name, rdtype)
+    if tcp:
+        return dns.query.tcp(q, "127.0.0.1", port=t.dns_port, timeout=5, source=source)
+    return dns.query.udp(q, "127.0.0.1", port=t.dns_port, timeout=5, source=source)
+
+
+def axfr(t, rdtype="AXFR", serial=None):
+    """All messages of one transfer over one TCP connection."""
+    q = dns.message.make_query("xfr.test.", rdtype)
+    if serial is not None:
+        soa = dns.rrset.from_text("xfr.test.", 0, "IN", "SOA",
+                                  "ns1.xfr.test. hostmaster.xfr.test. %d 1 1 1 1" % serial)
+        q.authority.append(soa)
+    wire = q.to_wire()
+    s = socket.create_connection(("127.0.0.1", t.dns_port), timeout=5)
+    s.sendall(len(wire).to_bytes(2, "big") + wire)
+    msgs, soas = [], 0
+    while True:
+        ln = s.recv(2, socket.MSG_WAITALL)
+        if len(ln) < 2:
+            break
+        m = dns.message.from_wire(s.recv(int.from_bytes(ln, "big"), socket.MSG_WAITALL),
+                                  one_rr_per_rrset=True)
+        msgs.append(m)
+        if m.rcode() != dns.rcode.NOERROR:
+            break
+        soas += sum(1 for r in m.answer if r.rdtype == dns.rdatatype.SOA)
+        if rdtype == "AXFR" and soas >= 2:
+            break
+        if rdtype == "IXFR" and (soas >= 2 or (soas == 1 and len(m.answer) == 1)):
+            break
+    s.close()
+    return msgs
+
+
+def records(msgs):
+    return [r for m in msgs for r in m.answer]
+
+
+import dns.rrset  # noqa: E402 (used by axfr)
+
+
+def test_axfr_allowed_gives_the_zone_between_two_soas(talon_factory):
+    t = make(talon_factory, extra="\n".join("h%d IN A 10.0.%d.%d" % (i, i // 250, i % 250)
+                                            for i in range(3000)))
+    msgs = axfr(t)
+    rrs = records(msgs)
+    assert all(m.rcode() == dns.rcode.NOERROR and m.flags & dns.flags.AA for m in msgs)
+    # big enough for several messages; the question only in the first
+    assert len(msgs) > 1
+    assert len(msgs[0].question) == 1 and all(len(m.question) == 0 for m in msgs[1:])
+    assert rrs[0].rdtype == dns.rdatatype.SOA and rrs[-1].rdtype == dns.rdatatype.SOA
+    assert [r for r in rrs[1:-1] if r.rdtype == dns.rdatatype.SOA] == []
+    # every record once: SOA, NS, MX, 2 A + 3000 A, and the closing SOA
+    assert len(rrs) == 1 + 1 + 1 + 2 + 3000 + 1
+    names = {r.name.to_text() for r in rrs}
+    assert "h2999.xfr.test." in names and "mail.xfr.test." in names
+    t.wait_log(r"dns event=transfer origin=xfr.test. client=127.0.0.1:\d+ type=AXFR serial=1 "
+               r"result=start")
+    t.wait_log(r"dns event=transfer origin=xfr.test. client=127.0.0.1:\d+ result=done "
+               r"records=3006")
+    # dig agrees it is a complete transfer
+    out = subprocess.run(["dig", "@127.0.0.1", "-p", str(t.dns_port), "xfr.test.", "AXFR"],
+                         capture_output=True, text=True, timeout=20).stdout
+    assert "XFR size: 3006 records" in out, out[-500:]
+
+
+def test_axfr_refused_outside_the_allow_list(talon_factory):
+    t = make(talon_factory, zone_opts="allow-transfer 192.0.2.1 198.51.100.0/24")
+    [m] = axfr(t)
+    assert m.rcode() == dns.rcode.REFUSED and not m.answer
+    t.wait_log(r"dns event=transfer origin=xfr.test. client=127.0.0.1:\d+ type=AXFR "
+               r"result=refused")
+    # no allow-transfer at all: nobody
+    t2 = make(talon_factory, zone_opts="")
+    [m] = axfr(t2)
+    assert m.rcode() == dns.rcode.REFUSED
+    # and never over UDP
+    q = dns.message.make_query("xfr.test.", "AXFR")
+    r = dns.query.udp(q, "127.0.0.1", port=t.dns_port, timeout=5)
+    assert r.rcode() == dns.rcode.REFUSED and not r.answer
+
+
+def test_ixfr(talon_factory):
+    t = make(talon_factory, serial=7)
+    # the client has our serial: our SOA alone (RFC 1995 4)
+    msgs = axfr(t, "IXFR", serial=7)
+    rrs = records(msgs)
+    assert len(rrs) == 1 and rrs[0].rdtype == dns.rdatatype.SOA and rrs[0][0].serial == 7
+    # an older one: the whole zone (no journal yet)
+    rrs = records(axfr(t, "IXFR", serial=5))
+    assert rrs[0].rdtype == dns.rdatatype.SOA and rrs[-1].rdtype == dns.rdatatype.SOA
+    assert len(rrs) == 6
+
+
+class Secondary:
+    """A UDP socket that answers NOTIFYs and remembers them."""
+
+    def __init__(self, answer=True):
+        self.s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        self.s.bind(("127.0.0.1", 0))
+        self.port = self.s.getsockname()[1]
+        self.answer = answer
+
+    def collect(self, timeout):
+        got = []
+        self.s.settimeout(0.2)
+        end = time.time() + timeout
+        while time.time() < end:
+            try:
+                d, a = self.s.recvfrom(4096)
+            except socket.timeout:
+                continue
+            m = dns.message.from_wire(d)
+            got.append(m)
+            if self.answer:
+                self.s.sendto(dns.message.make_response(m).to_wire(), a)
+        return got
+
+
+def test_notify_on_a_new_serial_and_not_on_unchanged(talon_factory):
+    sec = Secondary()
+    t = make(talon_factory, zone_opts="allow-transfer 127.0.0.1 notify 127.0.0.1:%d" % sec.port,
+             serial=10)
+    assert sec.collect(0.5) == []       # nothing at start
+    write_zone(t, 11, "new IN A 192.0.2.99")
+    t.reload()
+    got = sec.collect(2)
+    assert len(got) == 1, got
+    m = got[0]
+    assert m.opcode() == dns.opcode.NOTIFY and m.flags & dns.flags.AA
+    assert m.question[0].name.to_text() == "xfr.test." and m.question[0].rdtype == dns.rdatatype.SOA
+    assert m.answer[0][0].serial == 11
+    t.wait_log(r"dns event=notify origin=xfr.test. to=127.0.0.1:%d result=acked" % sec.port)
+    assert query(t, "new.xfr.test.", "A").answer[0][0].address == "192.0.2.99"
+    # content changed, serial not: served, a warning, no NOTIFY
+    write_zone(t, 11, "new IN A 192.0.2.100")
+    t.reload()
+    t.wait_log(r"parent event=zone origin=xfr.test. serial=11 warning=\"content changed under "
+               r"an unchanged serial")
+    t.wait_log(r"dns event=zones generation=3")
+    assert query(t, "new.xfr.test.", "A").answer[0][0].address == "192.0.2.100"
+    assert sec.collect(1) == []
+
+
+def test_notify_is_retried_then_given_up(talon_factory):
+    sec = Secondary(answer=False)
+    t = make(talon_factory, zone_opts="notify 127.0.0.1:%d" % sec.port, serial=1)
+    write_zone(t, 2)
+    t.reload()
+    got = sec.collect(11)
+    # the first try and four more, 2 s apart, all with the same id
+    assert len(got) == 5, [m.id for m in got]
+    assert len({m.id for m in got}) == 1
+    t.wait_log(r"dns event=notify origin=xfr.test. to=127.0.0.1:%d result=no-answer tries=5" %
+               sec.port)
+
+
+def test_rate_limit_slips_and_spares_other_networks_and_tcp(talon_factory):
+    t = make(talon_factory, limits={"dns-responses": 5})
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.5)
+    wire = dns.message.make_query("mail.xfr.test.", "A").to_wire()
+    for i in range(60):
+        s.sendto(wire, ("127.0.0.1", t.dns_port))
+    full, tc = 0, 0
+    while True:
+        try:
+            d = s.recv(4096)
+        except socket.timeout:
+            break
+        m = dns.message.from_wire(d)
+        if m.flags & dns.flags.TC:
+            assert not m.answer
+            tc += 1
+        else:
+            assert m.answer[0][0].address == "192.0.2.25"
+            full += 1
+    # about one second's worth in full (a few more may have refilled while
+    # the burst was sent), every second limited one as TC, the rest dropped
+    assert 5 <= full <= 15, (full, tc)
+    assert 15 <= tc <= 30, (full, tc)
+    assert full + tc < 60
+    # another /24 is not limited by this one's flood; TCP never is
+    assert query(t, "mail.xfr.test.", "A", source="127.0.1.1").answer
+    for _ in range(10):
+        assert query(t, "mail.xfr.test.", "A", tcp=True).answer
