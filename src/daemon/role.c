@@ -40,6 +40,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <openssl/crypto.h>
+
 #include "core/compat.h"
 #include "core/ipc.h"
 #include "core/log.h"
@@ -49,6 +51,7 @@
 #include "daemon/listen.h"
 #include "deliver/deliver.h"
 #include "dns/server.h"
+#include "dns/tsig.h"
 #include "mail/conf.h"
 #include "mail/spool.h"
 #include "policy/policy.h"
@@ -242,9 +245,24 @@ settings_dns(struct ipc *c, const struct gen *g)
 				z.notify[z.n_notify] = cz->notify[a].addr;
 				z.notify_len[z.n_notify++] = cz->notify[a].addrlen;
 			}
+			z.key_len = 0;
+			z.key_name[0] = '\0';
+			for (size_t a = 0; cz->transfer_key != NULL && a < g->conf->n_tsig; a++) {
+				const struct conf_tsig *ct = &g->conf->tsig[a];
+				struct dns_tsig_key key;
+				const char *err;
+				if (strcmp(ct->name, cz->transfer_key) != 0 ||
+				    !dns_tsig_key_parse(&key, ct->name, ct->secret, &err))
+					continue;
+				snprintf(z.key_name, sizeof z.key_name, "%s", ct->name);
+				memcpy(z.key, key.secret, key.secret_len);
+				z.key_len = (uint32_t)key.secret_len;
+				OPENSSL_cleanse(&key, sizeof key);
+			}
 		}
 		proto_dns_zone_send(c, fd, &z);
 	}
+	OPENSSL_cleanse(z.key, sizeof z.key);
 }
 
 static void

@@ -30,7 +30,10 @@
 #include <sys/random.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
+
+#include <openssl/crypto.h>
 
 #include "core/io.h"
 #include "core/ipc.h"
@@ -42,6 +45,7 @@
 #include "dns/name.h"
 #include "dns/rr.h"
 #include "dns/rrl.h"
+#include "dns/tsig.h"
 #include "dns/zone.h"
 #include "proto/dns.h"
 #include "proto/parent.h"
@@ -63,6 +67,8 @@ struct zmap {
 	struct sockaddr_storage notify[PROTO_DNS_PEERS_MAX];
 	socklen_t notify_len[PROTO_DNS_PEERS_MAX];
 	size_t n_notify;
+	bool has_key;		/* transfers must be signed with key */
+	struct dns_tsig_key key;
 };
 
 /* A NOTIFY (RFC 1996) waiting for its answer: sent again every
@@ -98,6 +104,8 @@ struct tconn {
 	socklen_t peer_len;
 	bool xfr_on;		/* a transfer is being written */
 	struct dns_xfr xfr;
+	bool signed_xfr;
+	struct dns_tsig tsig;
 };
 
 static struct {
@@ -126,6 +134,7 @@ static void
 zones_free(struct gen_zones *g)
 {
 	for (size_t i = 0; i < g->n; i++) {
+		OPENSSL_cleanse(&g->z[i].key, sizeof g->z[i].key);
 		dns_zone_free(&g->z[i].z);
 		if (g->z[i].map != NULL)
 			munmap(g->z[i].map, g->z[i].len);
@@ -157,6 +166,21 @@ zone_add(const struct proto_dns_zone *pz, int fd)
 	memcpy(zm->notify, pz->notify, pz->n_notify * sizeof *pz->notify);
 	memcpy(zm->notify_len, pz->notify_len, pz->n_notify * sizeof *pz->notify_len);
 	zm->n_notify = pz->n_notify;
+	zm->has_key = false;
+	if (pz->key_len > 0) {
+		const char *kerr;
+		zm->has_key = dns_name_from_text(pz->key_name, strlen(pz->key_name), NULL,
+		    zm->key.name, &kerr) > 0 && pz->key_len <= sizeof zm->key.secret;
+		if (zm->has_key) {
+			dns_name_lower(zm->key.name);
+			memcpy(zm->key.secret, pz->key, pz->key_len);
+			zm->key.secret_len = pz->key_len;
+		} else {
+			/* never serve unsigned what must be signed */
+			zm->n_allow = 0;
+			log_err("dns event=zone origin=%s error=\"bad transfer key\"", pz->origin);
+		}
+	}
 	uint8_t origin[DNS_NAME_MAX];
 	const char *err = NULL;
 	struct stat st;
@@ -480,6 +504,28 @@ prefix_match(const struct proto_dns_prefix *p, const struct sockaddr_storage *ss
 	return rest == 0 || ((a[full] ^ p->addr[full]) & (0xff << (8 - rest)) & 0xff) == 0;
 }
 
+/* header and question of q with rcode: a refused signed transfer */
+static void
+xfr_refuse(struct tconn *c, const uint8_t *q, size_t qlen, unsigned rcode)
+{
+	uint8_t out[2 + 12 + DNS_NAME_MAX + 4];
+	size_t off = 12;
+	uint8_t nm[DNS_NAME_MAX];
+	if (dns_name_unpack(q, qlen, &off, nm) < 0 || qlen - off < 4)
+		off = 12;
+	else
+		off += 4;
+	memcpy(out + 2, q, off);
+	out[2 + 2] = (uint8_t)((q[2] & 0x79) | 0x80);
+	out[2 + 3] = (uint8_t)rcode;
+	out[2 + 4] = 0;
+	out[2 + 5] = off > 12;
+	memset(out + 2 + 6, 0, 6);
+	out[0] = (uint8_t)(off >> 8);
+	out[1] = (uint8_t)off;
+	buf_append(&c->io.out, out, 2 + off);
+}
+
 /* A transfer request on TCP: begun (true) when the zone is ours and the
  * client is on its allow-transfer list; anything else goes to dns_answer,
  * which refuses transfers. */
@@ -507,6 +553,30 @@ xfr_begin(struct tconn *c, const uint8_t *q, size_t qlen)
 		    qtype == DNS_T_AXFR ? "AXFR" : "IXFR");
 		return false;
 	}
+	/* a zone with a transfer key: the request must be signed with it */
+	c->signed_xfr = false;
+	if (zm->has_key) {
+		int v = dns_tsig_verify(q, qlen, &zm->key, (uint64_t)time(NULL), &c->tsig);
+		if (v != DNS_TSIG_OK) {
+			static const char *const why[] = { [0] = "no TSIG", [1] = "malformed TSIG",
+				[2] = "bad signature", [3] = "unknown key", [4] = "time out of range" };
+			int w = v == DNS_TSIG_NONE ? 0 : v == DNS_TSIG_FORMERR ? 1 :
+			    v == DNS_TSIG_BADSIG ? 2 : v == DNS_TSIG_BADKEY ? 3 : 4;
+			log_warn("dns event=transfer origin=%s client=%s type=%s result=refused "
+			    "reason=\"%s\"", zm->origin, peer_text(c),
+			    qtype == DNS_T_AXFR ? "AXFR" : "IXFR", why[w]);
+			xfr_refuse(c, q, qlen, v == DNS_TSIG_FORMERR ? DNS_R_FORMERR : DNS_R_NOTAUTH);
+			return true;
+		}
+		c->signed_xfr = true;
+	} else if (dns_tsig_verify(q, qlen, NULL, (uint64_t)time(NULL), &c->tsig) !=
+	    DNS_TSIG_NONE) {
+		/* signed with a key this zone does not have (RFC 8945 5.2.1) */
+		log_warn("dns event=transfer origin=%s client=%s result=refused reason=\"unknown "
+		    "key\"", zm->origin, peer_text(c));
+		xfr_refuse(c, q, qlen, DNS_R_NOTAUTH);
+		return true;
+	}
 	/* RFC 1995 4: a client with our serial gets our SOA alone */
 	bool current = qtype == DNS_T_IXFR && has_serial && serial == zm->z.serial;
 	dns_xfr_start(&c->xfr, &zm->z, q, qlen, current);
@@ -524,7 +594,10 @@ tconn_process(struct tconn *c)
 	static uint8_t out[2 + DNS_TCP_MAX];
 	while (c->io.out.len < TCP_OUT_MAX) {
 		if (c->xfr_on) {
-			size_t len = dns_xfr_next(&c->xfr, out + 2, DNS_TCP_MAX);
+			size_t len = dns_xfr_next(&c->xfr, out + 2, DNS_TCP_MAX - DNS_TSIG_RR_MAX);
+			if (len > 0 && c->signed_xfr &&
+			    !dns_tsig_sign(&c->tsig, out + 2, &len, DNS_TCP_MAX, (uint64_t)time(NULL)))
+				len = 0;	/* cannot be: room was kept */
 			if (len == 0) {
 				c->xfr_on = false;
 				log_info("dns event=transfer origin=%s client=%s result=done "

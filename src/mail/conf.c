@@ -26,9 +26,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <openssl/crypto.h>
+
 #include "core/afile.h"
 #include "core/cfg.h"
 #include "core/util.h"
+#include "dns/tsig.h"
 #include "mail/domain.h"
 
 #define CONF_FILE_MAX	(1u << 20)	/* a config larger than this is a mistake */
@@ -257,6 +260,47 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	c->listens[c->n_listens++] = l;
 }
 
+/* a DNS name as configured: lowercased, with the final dot */
+static char *
+dot_lower(const char *s)
+{
+	size_t n = strlen(s);
+	char *o = xasprintf("%s%s", s, n > 0 && s[n - 1] == '.' ? "" : ".");
+	ascii_strlower(o);
+	return o;
+}
+
+static void
+do_tsig(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	char e[AFILE_TOKEN_MAX];
+	struct conf *c = conf_of(g);
+	if (strcmp(av[1], "hmac-sha256") != 0) {
+		log_escape(e, sizeof e, av[1], strlen(av[1]));
+		cfg_err(g, "tsig-key: unknown algorithm \"%s\" (expected hmac-sha256)", e);
+		return;
+	}
+	struct dns_tsig_key k;
+	const char *err = NULL;
+	char *name = dot_lower(av[0]);
+	if (!dns_tsig_key_parse(&k, name, av[2], &err)) {
+		log_escape(e, sizeof e, av[0], strlen(av[0]));
+		cfg_err(g, "tsig-key %s: %s", e, err);
+		free(name);
+		return;
+	}
+	OPENSSL_cleanse(&k, sizeof k);
+	for (size_t i = 0; i < c->n_tsig; i++)
+		if (strcmp(c->tsig[i].name, name) == 0) {
+			cfg_err(g, "tsig-key %s given twice (first at line %u)", name, c->tsig[i].line);
+			free(name);
+			return;
+		}
+	c->tsig = xreallocarray(c->tsig, c->n_tsig + 1, sizeof *c->tsig);
+	c->tsig[c->n_tsig++] = (struct conf_tsig){ .name = name, .secret = xstrdup(av[2]),
+		.line = cfg_line(g) };
+}
+
 /* "192.0.2.1", "198.51.100.0/24", "2001:db8::/32": bits past the length
  * must be zero, as a typo there would hide a wrong length */
 static bool
@@ -313,7 +357,16 @@ do_zone(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	enum { NONE, ALLOW, NOTIFY } in = NONE;
 	bool ok = true;
 	for (unsigned i = 2; i < ac && ok; i++) {
-		if (strcmp(av[i], "allow-transfer") == 0) {
+		if (strcmp(av[i], "transfer-key") == 0) {
+			if (i + 1 == ac || z.transfer_key != NULL) {
+				cfg_err(g, "zone %s: transfer-key needs one key name (expected "
+				    "\"transfer-key NAME\", NAME from a tsig-key line)", origin);
+				ok = false;
+			} else {
+				z.transfer_key = dot_lower(av[++i]);
+			}
+			in = NONE;
+		} else if (strcmp(av[i], "allow-transfer") == 0) {
 			in = ALLOW;
 		} else if (strcmp(av[i], "notify") == 0) {
 			in = NOTIFY;
@@ -339,13 +392,14 @@ do_zone(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 			}
 		} else {
 			log_escape(e, sizeof e, av[i], strlen(av[i]));
-			cfg_err(g, "zone %s: unexpected \"%s\" (expected allow-transfer PREFIX... or "
-			    "notify ADDR:PORT...)", origin, e);
+			cfg_err(g, "zone %s: unexpected \"%s\" (expected allow-transfer PREFIX..., "
+			    "notify ADDR:PORT... or transfer-key NAME)", origin, e);
 			ok = false;
 		}
 	}
 	if (!ok) {
 		free(origin);
+		free(z.transfer_key);
 		return;
 	}
 	z.file = cfg_path(g, av[1]);
@@ -454,8 +508,9 @@ static const struct cfg_directive directives[] = {
 	{ "domain", "domain NAME [NAME...]", 1, UINT32_MAX, true, true, do_domain, 0 },
 	{ "listen", "listen smtp ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT",
 	    2, 4, true, true, do_listen, 0 },
-	{ "zone", "zone ORIGIN FILE [allow-transfer PREFIX...] [notify ADDR:PORT...]", 2,
-	    2 + 2 * CONF_ZONE_PEERS_MAX + 2, true, false, do_zone, 0 },
+	{ "zone", "zone ORIGIN FILE [allow-transfer PREFIX...] [notify ADDR:PORT...] "
+	    "[transfer-key NAME]", 2, 2 + 2 * CONF_ZONE_PEERS_MAX + 4, true, false, do_zone, 0 },
+	{ "tsig-key", "tsig-key NAME hmac-sha256 SECRET", 3, 3, true, false, do_tsig, 0 },
 	PATHDIR("tls-cert", tls_cert, false),
 	PATHDIR("tls-key", tls_key, false),
 	PATHDIR("store", store, true),
@@ -540,6 +595,17 @@ final_checks(struct pctx *p)
 		}
 	}
 
+	for (size_t i = 0; i < c->n_zones; i++) {
+		const char *k = c->zones[i].transfer_key;
+		bool found = k == NULL;
+		for (size_t j = 0; j < c->n_tsig && !found; j++)
+			found = strcmp(c->tsig[j].name, k) == 0;
+		if (!found)
+			cfg_err_at(g, c->zones[i].line, "zone %s: transfer-key %s is no tsig-key "
+			    "(expected a line \"tsig-key %s hmac-sha256 SECRET\")", c->zones[i].origin,
+			    k, k);
+	}
+
 	/* only when both were chosen: the default 20 over "limit connections 2"
 	 * is not worth a message */
 	if (p->first_limit[LIMIT_PER_IP] != 0 && c->max_conns_per_ip > c->max_conns)
@@ -617,8 +683,15 @@ conf_free(struct conf **cp)
 	for (size_t i = 0; i < c->n_zones; i++) {
 		free(c->zones[i].origin);
 		free(c->zones[i].file);
+		free(c->zones[i].transfer_key);
 	}
 	free(c->zones);
+	for (size_t i = 0; i < c->n_tsig; i++) {
+		free(c->tsig[i].name);
+		OPENSSL_cleanse(c->tsig[i].secret, strlen(c->tsig[i].secret));
+		free(c->tsig[i].secret);
+	}
+	free(c->tsig);
 	free(c->dns_user);
 	free(c->tls_cert);
 	free(c->tls_key);

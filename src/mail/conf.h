@@ -98,6 +98,14 @@ struct conf_zone {
 	size_t n_allow;
 	struct conf_listen notify[CONF_ZONE_PEERS_MAX];
 	size_t n_notify;
+	char *transfer_key;	/* a tsig-key name, or NULL */
+};
+
+/* A TSIG key (`tsig-key NAME hmac-sha256 SECRET`). */
+struct conf_tsig {
+	char *name;		/* lowercased, with the final dot */
+	char *secret;		/* base64, checked */
+	unsigned line;
 };
 
 struct conf {
@@ -111,6 +119,8 @@ struct conf {
 	size_t n_dns_listens;
 	struct conf_zone *zones;
 	size_t n_zones;
+	struct conf_tsig *tsig;
+	size_t n_tsig;
 	char *tls_cert, *tls_key;	/* NULL when not set */
 	char *store, *spool, *state, *users, *aliases, *control;
 	char *run_as, *queue_user, *deliver_user, *policy_user, *dns_user; /* NULL: defaults */

@@ -25,6 +25,10 @@ proto_dns_zone_enc(struct buf *b, const struct proto_dns_zone *v)
 	wire_put_u32(b, v->n_notify);
 	for (uint32_t i = 0; i < v->n_notify && i < PROTO_DNS_PEERS_MAX; i++)
 		wire_put_sockaddr(b, &v->notify[i], v->notify_len[i]);
+	wire_put_str(b, v->key_name);
+	wire_put_u32(b, v->key_len);
+	for (uint32_t i = 0; i < v->key_len && i < sizeof v->key; i++)
+		wire_put_u8(b, v->key[i]);
 }
 
 int
@@ -56,6 +60,12 @@ proto_dns_zone_dec(const struct ipc_msg *m, struct proto_dns_zone *v)
 		return -1;
 	for (uint32_t i = 0; i < v->n_notify; i++)
 		wire_sockaddr(&r, &v->notify[i], &v->notify_len[i]);
+	wire_str(&r, v->key_name, sizeof v->key_name);
+	v->key_len = wire_u32(&r);
+	if (v->key_len > sizeof v->key)
+		return -1;
+	for (uint32_t i = 0; i < v->key_len; i++)
+		v->key[i] = wire_u8(&r);
 	if (r.err == NULL && (v->count > PROTO_DNS_ZONES_MAX ||
 	    (v->count == 0 ? v->index != 0 || m->fd >= 0 : v->index >= v->count || m->fd < 0)))
 		r.err = "bad zone index or descriptor";

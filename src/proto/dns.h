@@ -45,6 +45,10 @@ struct proto_dns_zone {
 	struct proto_dns_prefix allow[PROTO_DNS_PEERS_MAX];	/* may transfer the zone */
 	struct sockaddr_storage notify[PROTO_DNS_PEERS_MAX];	/* told of new serials */
 	socklen_t notify_len[PROTO_DNS_PEERS_MAX];
+	/* transfers need this TSIG key (HMAC-SHA256) when key_len > 0 */
+	char key_name[PROTO_DNS_ORIGIN_MAX];
+	uint32_t key_len;
+	uint8_t key[64];
 };
 
 void proto_dns_zone_enc(struct buf *b, const struct proto_dns_zone *v);

@@ -7,6 +7,8 @@ import socket
 import subprocess
 import time
 
+import pytest
+
 import dns.message
 import dns.opcode
 import dns.query
@@ -233,3 +235,45 @@ def test_rate_limit_slips_and_spares_other_networks_and_tcp(talon_factory):
     assert query(t, "mail.xfr.test.", "A", source="127.0.1.1").answer
     for _ in range(10):
         assert query(t, "mail.xfr.test.", "A", tcp=True).answer
+
+
+def test_tsig_signed_transfer(talon_factory):
+    """transfer-key: only requests signed with the key get the zone, and
+    every message of the answer is signed (dnspython checks each MAC,
+    the running one of RFC 8945 5.3.1 included)."""
+    import base64
+    import dns.tsigkeyring
+    import dns.zone
+    import dns.tsig
+    secret = base64.b64encode(os.urandom(32)).decode()
+    port = free_port()
+    t = talon_factory(extra="listen dns 127.0.0.1:%d\nzone xfr.test xfr.zone allow-transfer "
+                      "127.0.0.1 transfer-key xfr-key.\ntsig-key xfr-key hmac-sha256 %s"
+                      % (port, secret), limits={"dns-responses": 0})
+    t.dns_port = port
+    write_zone(t, 3, "\n".join("h%d IN TXT \"%s\"" % (i, "x" * 40) for i in range(2000)))
+    t.start()
+    t.wait_log(r"dns event=zones generation=1 zones=1")
+    ring = dns.tsigkeyring.from_text({"xfr-key.": ("hmac-sha256", secret)})
+    z = dns.zone.from_xfr(dns.query.xfr("127.0.0.1", "xfr.test.", port=port, keyring=ring,
+                                        keyname="xfr-key.", timeout=10))
+    assert z.get_rdataset("h1999", "TXT") is not None and len(z.nodes) == 2000 + 3
+    t.wait_log(r"dns event=transfer origin=xfr.test. client=127.0.0.1:\d+ result=done "
+               r"records=2006")
+    # unsigned, or signed with another secret or another key name: refused
+    with pytest.raises(Exception):
+        list(dns.query.xfr("127.0.0.1", "xfr.test.", port=port, timeout=5))
+    t.wait_log(r'result=refused reason="no TSIG"')
+    bad = dns.tsigkeyring.from_text({"xfr-key.": ("hmac-sha256",
+                                                  base64.b64encode(os.urandom(32)).decode())})
+    with pytest.raises(Exception):
+        list(dns.query.xfr("127.0.0.1", "xfr.test.", port=port, keyring=bad,
+                           keyname="xfr-key.", timeout=5))
+    t.wait_log(r'result=refused reason="bad signature"')
+    other = dns.tsigkeyring.from_text({"other-key.": ("hmac-sha256", secret)})
+    with pytest.raises(Exception):
+        list(dns.query.xfr("127.0.0.1", "xfr.test.", port=port, keyring=other,
+                           keyname="other-key.", timeout=5))
+    t.wait_log(r'result=refused reason="unknown key"')
+    # the secret is in no log line
+    assert secret not in t.log()

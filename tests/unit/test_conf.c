@@ -367,7 +367,8 @@ T(test_listen_errors)
 		{ "listen dns 127.0.0.1:2053\nlisten dns [::1]:2053\n", "" },
 		{ "zone example.org\n",
 		  "talon.conf:9: zone: wrong number of arguments (expected \"zone ORIGIN FILE "
-		  "[allow-transfer PREFIX...] [notify ADDR:PORT...]\", found 1 argument)\n" },
+		  "[allow-transfer PREFIX...] [notify ADDR:PORT...] [transfer-key NAME]\", found 1 "
+		  "argument)\n" },
 		{ "zone example.org z.zone allow-transfer 192.0.2.1 198.51.100.0/24 2001:db8::/32 "
 		  "notify 192.0.2.1:53 [2001:db8::1]:5353\n", "" },
 		{ "zone example.org z.zone allow-transfer 198.51.100.1/24\n",
@@ -378,13 +379,25 @@ T(test_listen_errors)
 		  "127.0.0.1:25, [::1]:25 or *:25)\n" },
 		{ "zone example.org z.zone secondary 192.0.2.1\n",
 		  "talon.conf:9: zone example.org.: unexpected \"secondary\" (expected "
-		  "allow-transfer PREFIX... or notify ADDR:PORT...)\n" },
+		  "allow-transfer PREFIX..., notify ADDR:PORT... or transfer-key NAME)\n" },
 		{ "zone -bad-.example z.zone\n",
 		  "talon.conf:9: zone: \"-bad-.example\" is not a domain name (expected e.g. "
 		  "\"zone example.org zones/example.org.zone\")\n" },
 		{ "zone Example.ORG. a.zone\nzone example.org b.zone\n",
 		  "talon.conf:10: zone example.org. given twice (first at line 9)\n" },
 		{ "zone example.org a.zone\nzone sub.example.org b.zone\n", "" },
+		{ "tsig-key k1 hmac-sha256 MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n"
+		  "zone example.org a.zone allow-transfer 192.0.2.1 transfer-key K1.\n", "" },
+		{ "zone example.org a.zone transfer-key k2\n",
+		  "talon.conf:9: zone example.org.: transfer-key k2. is no tsig-key (expected a "
+		  "line \"tsig-key k2. hmac-sha256 SECRET\")\n" },
+		{ "tsig-key k1 hmac-md5 MDEyMzQ1Njc4OWFiY2RlZjAxMjM0NTY3ODlhYmNkZWY=\n",
+		  "talon.conf:9: tsig-key: unknown algorithm \"hmac-md5\" (expected hmac-sha256)\n" },
+		{ "tsig-key k1 hmac-sha256 c2hvcnQ=\n",
+		  "talon.conf:9: tsig-key k1: the secret must be 16 to 64 bytes (e.g. `openssl rand "
+		  "-base64 32`)\n" },
+		{ "tsig-key k1 hmac-sha256 not*base64\n",
+		  "talon.conf:9: tsig-key k1: the secret is not base64\n" },
 		{ "listen smtp 127.0.0.1:26 tls\n",
 		  "talon.conf:9: listen: \"tls\" needs a mode (expected none, starttls or "
 		  "implicit)\n" },
@@ -620,17 +633,17 @@ T(test_unknown_and_duplicate)
 	} cases[] = {
 		{ "lisen smtp 127.0.0.1:25\n",
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
-		  "listen, zone, tls-cert, tls-key, store, spool, state, users, aliases, control, "
+		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
 		  "limit, log)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
-		  "listen, zone, tls-cert, tls-key, store, spool, state, users, aliases, control, "
+		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
 		  "limit, log)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
-		  "domain, listen, zone, tls-cert, tls-key, store, spool, state, users, aliases, "
+		  "domain, listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, "
 		  "control, run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, "
 		  "workers, limit, log)\n" },
 		{ "hostname other.example\n",
