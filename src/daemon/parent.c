@@ -204,7 +204,15 @@ control_cmd(int argc, char **argv, struct buf *out)
 		roles_status(out, argc == 2);
 		return 0;
 	}
-	buf_puts(out, "unknown request (expected \"reload\", \"status\" or \"status --json\")");
+	if (strcmp(argv[0], "zones") == 0 && argc == 1) {
+		/* what `talon zone check` compares a new serial with */
+		for (size_t i = 0; i < P.g->n_zones; i++)
+			buf_printf(out, "%s %u %zu\n", P.g->zones[i].origin, P.g->zones[i].serial,
+			    P.g->zones[i].records);
+		return 0;
+	}
+	buf_puts(out, "unknown request (expected \"reload\", \"status\", \"status --json\" or "
+	    "\"zones\")");
 	return -1;
 }
 
