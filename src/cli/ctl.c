@@ -23,8 +23,10 @@
 
 #define REPLY_MAX (4u << 20)
 
+/* Send request to the daemon of conf_path and read its reply into b
+ * (NUL-terminated).  0, or 2 after saying why on stderr unless quiet. */
 int
-cmd_control(const char *conf_path, const char *request)
+control_request(const char *conf_path, const char *request, struct buf *b, bool quiet)
 {
 	struct diag d;
 	diag_init(&d);
@@ -32,9 +34,11 @@ cmd_control(const char *conf_path, const char *request)
 	 * reload` of a broken config must reach the daemon to be refused */
 	struct conf *c = conf_load(conf_path, &d);
 	if (c == NULL || c->control == NULL) {
-		fputs(diag_text(&d), stderr);
-		fprintf(stderr, "talon: cannot read %s, so the control socket is unknown\n",
-		    conf_path);
+		if (!quiet) {
+			fputs(diag_text(&d), stderr);
+			fprintf(stderr, "talon: cannot read %s, so the control socket is unknown\n",
+			    conf_path);
+		}
 		conf_free(&c);
 		diag_free(&d);
 		return 2;
@@ -44,15 +48,17 @@ cmd_control(const char *conf_path, const char *request)
 	memset(&sun, 0, sizeof sun);
 	sun.sun_family = AF_UNIX;
 	if (strlen(c->control) >= sizeof sun.sun_path) {
-		fprintf(stderr, "talon: control socket path %s is too long\n", c->control);
+		if (!quiet)
+			fprintf(stderr, "talon: control socket path %s is too long\n", c->control);
 		conf_free(&c);
 		return 2;
 	}
 	memcpy(sun.sun_path, c->control, strlen(c->control));
 	int fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sun, sizeof sun) < 0) {
-		fprintf(stderr, "talon: cannot reach the daemon at %s: %s (is `talon serve` "
-		    "running with this config?)\n", c->control, strerror(errno));
+		if (!quiet)
+			fprintf(stderr, "talon: cannot reach the daemon at %s: %s (is `talon serve` "
+			    "running with this config?)\n", c->control, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		conf_free(&c);
@@ -64,15 +70,14 @@ cmd_control(const char *conf_path, const char *request)
 	char line[600];
 	int n = snprintf(line, sizeof line, "%s\n", request);
 	if (n < 0 || (size_t)n >= sizeof line || send(fd, line, (size_t)n, MSG_NOSIGNAL) != n) {
-		fprintf(stderr, "talon: cannot send the request: %s\n", strerror(errno));
+		if (!quiet)
+			fprintf(stderr, "talon: cannot send the request: %s\n", strerror(errno));
 		close(fd);
 		return 2;
 	}
-	struct buf b;
-	buf_init(&b, REPLY_MAX);
 	for (;;) {
 		size_t got;
-		uint8_t *p = buf_space(&b, 4096, &got);
+		uint8_t *p = buf_space(b, 4096, &got);
 		if (got == 0)
 			break;
 		ssize_t r = recv(fd, p, got, 0);
@@ -80,10 +85,22 @@ cmd_control(const char *conf_path, const char *request)
 			continue;
 		if (r <= 0)
 			break;
-		buf_commit(&b, (size_t)r);
+		buf_commit(b, (size_t)r);
 	}
 	close(fd);
-	buf_cstr(&b);
+	buf_cstr(b);
+	return 0;
+}
+
+int
+cmd_control(const char *conf_path, const char *request)
+{
+	struct buf b;
+	buf_init(&b, REPLY_MAX);
+	if (control_request(conf_path, request, &b, false) != 0) {
+		buf_free(&b);
+		return 2;
+	}
 	const char *text = b.data ? (const char *)b.data : "";
 	int rc;
 	if (strncmp(text, "ok\n", 3) == 0) {

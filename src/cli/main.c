@@ -26,6 +26,8 @@ usage(FILE *f)
 	    "  reload           make the running daemon load its configuration again\n"
 	    "  status [--json]  each process of the running daemon: pid, user, uptime,\n"
 	    "                   restarts, config generation\n"
+	    "  zone check FILE [--origin NAME] [-v]\n"
+	    "                   check a zone file (DNS and mail records)\n"
 	    "  version          print the version\n"
 	    "\n"
 	    "reload and status use the control socket named in the config (SIGHUP\n"
@@ -121,6 +123,8 @@ main(int argc, char **argv)
 		fprintf(stderr, "usage: talon [-c FILE] status [--json]\n");
 		return 2;
 	}
+	if (strcmp(cmd, "zone") == 0)
+		return cmd_zone(conf, argc - i, argv + i);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("talon %s\n", TALON_VERSION);
 		return 0;

@@ -206,9 +206,13 @@ control_cmd(int argc, char **argv, struct buf *out)
 	}
 	if (strcmp(argv[0], "zones") == 0 && argc == 1) {
 		/* what `talon zone check` compares a new serial with */
-		for (size_t i = 0; i < P.g->n_zones; i++)
-			buf_printf(out, "%s %u %zu\n", P.g->zones[i].origin, P.g->zones[i].serial,
-			    P.g->zones[i].records);
+		for (size_t i = 0; i < P.g->n_zones; i++) {
+			const struct gen_zone *z = &P.g->zones[i];
+			buf_printf(out, "%s %u %zu ", z->origin, z->serial, z->records);
+			for (size_t k = 0; k < sizeof z->digest; k++)
+				buf_printf(out, "%02x", z->digest[k]);
+			buf_putc(out, '\n');
+		}
 		return 0;
 	}
 	buf_puts(out, "unknown request (expected \"reload\", \"status\", \"status --json\" or "

@@ -277,3 +277,37 @@ def test_tsig_signed_transfer(talon_factory):
     t.wait_log(r'result=refused reason="unknown key"')
     # the secret is in no log line
     assert secret not in t.log()
+
+
+def test_zone_check_compares_with_the_served_serial(talon_factory):
+    """`talon -c CONF zone check FILE` asks the running daemon which serial
+    it serves: lower is an error, the same serial with other content a
+    warning, a higher one fine."""
+    from conftest import TALON
+    t = make(talon_factory, serial=5)
+    path = os.path.join(t.dir, "xfr.zone")
+
+    def check(serial, extra=""):
+        write_zone(t, serial, extra)
+        return subprocess.run([TALON, "-c", t.conf, "zone", "check", path, "-v"],
+                              capture_output=True, text=True, timeout=30)
+    r = check(5)
+    assert r.returncode == 0 and "ok: the running daemon serves this very zone (serial 5)" in \
+        r.stdout, r.stdout
+    r = check(5, "new IN A 192.0.2.1")
+    assert r.returncode == 0, r.stdout
+    assert ("%s: warning: serial 5 is the one the running daemon serves, but the content "
+            "differs" % path) in r.stdout, r.stdout
+    r = check(4)
+    assert r.returncode == 1, r.stdout
+    assert ("%s: error: serial 4 is lower than 5, which the running daemon serves (RFC 1982)"
+            % path) in r.stdout, r.stdout
+    # RFC 1982 wraps: 5 + 2^31 - 1 is higher, 5 + 2^31 + 1 is lower
+    r = check(5 + 2**31 - 1)
+    assert r.returncode == 0 and "is above 5" in r.stdout, r.stdout
+    r = check((5 + 2**31 + 1) % 2**32)
+    assert r.returncode == 1, r.stdout
+    # without a daemon nothing is compared
+    t.stop()
+    r = check(4)
+    assert r.returncode == 0, r.stdout

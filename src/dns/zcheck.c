@@ -1,0 +1,1624 @@
+/*
+ * dns/zcheck.c - semantic checks over a built zone (rules in zcheck.h).
+ *
+ * Input:   a zone that dns_zone_build accepted.  The build checked the
+ *          stream's framing, not the rdata of every record (a record in
+ *          RFC 3597 form may hold anything), so each rdata is put through
+ *          dns_rdata_valid before a name is read from it, and TXT strings
+ *          are walked with bounds checks.  TXT contents are anybody's text.
+ * Output:  findings in a diag, "ok:" lines in a buf; nothing else.
+ * Trusts:  the zone index (dns/zone.c).  Runs in: CLI.
+ * Not here: what dns_zone_build reports (SOA and NS at the apex, CNAME
+ *          rules, occluded names, TTLs); anything that needs a lookup.
+ *
+ * Every parser of record text here (SPF terms, tag lists, base64) is a
+ * cursor over pointer and length that returns the first problem as a
+ * static string; the check that called it turns that into one finding.
+ */
+#include "dns/zcheck.h"
+
+#include <arpa/inet.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+
+#include <openssl/evp.h>
+#include <openssl/x509.h>
+
+#include "core/util.h"
+#include "dns/name.h"
+#include "dns/rr.h"
+
+#define LIST_NAMES_MAX	4	/* names listed in one message, then "..." */
+#define TAGS_MAX	32	/* tags in one DMARC or DKIM record */
+#define SHOW_MAX	100	/* bytes of record text quoted in a message */
+
+struct ck {
+	const struct dns_zone *z;
+	dns_where_fn *where;
+	void *where_arg;
+	const char *file;
+	time_t now;
+	struct diag *d;
+	struct buf *ok;
+	unsigned errs;
+	/* each record's "rdlen | rdata" in stream order, to find its line;
+	 * built when the first finding needs it */
+	const uint8_t **recs;
+	size_t n_recs;
+	bool recs_built;
+	uint8_t txt[DNS_RDATA_MAX];	/* a TXT record's strings joined */
+	uint8_t bin[DNS_RDATA_MAX];	/* a DKIM key, decoded */
+};
+
+/* --- where a record is, and saying things about it ----------------------- */
+
+static void
+index_records(struct ck *c)
+{
+	const uint8_t *p = c->z->stream;
+	size_t len = c->z->stream_len, off = 0, cap = 0;
+
+	c->recs_built = true;
+	while (off < len) {
+		int nl = dns_name_check(p + off, len - off);
+		/* dns_zone_build read this stream already; stop rather than
+		 * guess if it still does not frame */
+		if (nl < 0 || len - off - (size_t)nl < 8)
+			break;
+		const uint8_t *h = p + off + nl;
+		uint16_t rdlen = dns_get16(h + 6);
+		if (len - off - (size_t)nl - 8 < rdlen)
+			break;
+		if (c->n_recs == cap) {
+			cap = cap ? cap * 2 : 256;
+			c->recs = xreallocarray(c->recs, cap, sizeof *c->recs);
+		}
+		c->recs[c->n_recs++] = h + 6;
+		off += (size_t)nl + 8 + rdlen;
+	}
+}
+
+/* file and line of the record whose "rdlen | rdata" is at rd (identical
+ * records were merged by the build: the first one is named) */
+static void
+locate(struct ck *c, const uint8_t *rd, const char **file, unsigned *line)
+{
+	*file = c->file;
+	*line = 0;
+	if (rd == NULL || c->where == NULL)
+		return;
+	if (!c->recs_built)
+		index_records(c);
+	size_t lo = 0, hi = c->n_recs;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if ((uintptr_t)c->recs[mid] < (uintptr_t)rd)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	if (lo < c->n_recs && c->recs[lo] == rd) {
+		const char *f = NULL;
+		c->where(c->where_arg, lo, &f, line);
+		if (f != NULL)
+			*file = f;
+	}
+}
+
+static void
+say(struct ck *c, bool err, const uint8_t *rd, const char *fmt, ...)
+	__attribute__((format(printf, 4, 5)));
+
+static void
+say(struct ck *c, bool err, const uint8_t *rd, const char *fmt, ...)
+{
+	char text[1024];
+	const char *file;
+	unsigned line;
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	locate(c, rd, &file, &line);
+	if (file == NULL)
+		file = "zone";
+	if (err) {
+		diag_err(c->d, file, line, "%s", text);
+		c->errs++;
+	} else {
+		diag_warn(c->d, file, line, "%s", text);
+	}
+}
+
+static unsigned
+n_found(const struct ck *c)
+{
+	return c->d->n_err + c->d->n_warn;
+}
+
+static void
+passed(struct ck *c, unsigned before, const char *fmt, ...) __attribute__((format(printf, 3, 4)));
+
+/* an "ok:" line when nothing was reported since before */
+static void
+passed(struct ck *c, unsigned before, const char *fmt, ...)
+{
+	char text[1024];
+	va_list ap;
+
+	if (c->ok == NULL || n_found(c) != before)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	buf_printf(c->ok, "ok: %s\n", text);
+}
+
+/* --- small helpers ------------------------------------------------------- */
+
+static bool
+is_alpha(int ch)
+{
+	return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z');
+}
+
+static bool
+is_digit(int ch)
+{
+	return ch >= '0' && ch <= '9';
+}
+
+static bool
+is_alnum(int ch)
+{
+	return is_alpha(ch) || is_digit(ch);
+}
+
+static bool
+is_wsp(int ch)
+{
+	return ch == ' ' || ch == '\t';
+}
+/* RFC 6376 FWS inside a DNS string: CR and LF may be there too */
+static bool
+is_fws(int ch)
+{
+	return is_wsp(ch) || ch == '\r' || ch == '\n';
+}
+
+/* ch is one of the bytes of set (never NUL, which strchr would find) */
+static bool
+in_set(int ch, const char *set)
+{
+	return ch != 0 && strchr(set, ch) != NULL;
+}
+
+/* s[0..n) equals the lowercase word w, ASCII case ignored */
+static bool
+word_is(const uint8_t *s, size_t n, const char *w)
+{
+	return strlen(w) == n && ascii_memcaseeq(s, w, n);
+}
+
+/* decimal s[0..n) without sign into *v, at most max; no leading zeros
+ * when strict (the RFC 7208 cidr and qnum forms) */
+static bool
+decimal(const uint8_t *s, size_t n, uint64_t max, bool strict, uint64_t *v)
+{
+	uint64_t x = 0;
+
+	if (n == 0 || n > 19 || (strict && n > 1 && s[0] == '0'))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (!is_digit(s[i]))
+			return false;
+		x = x * 10 + (uint64_t)(s[i] - '0');
+	}
+	if (x > max)
+		return false;
+	*v = x;
+	return true;
+}
+
+static const char *
+name_text(const uint8_t *name, char out[DNS_NAME_TEXT_MAX])
+{
+	dns_name_to_text(name, out);
+	return out;
+}
+
+/* "a., b., c., d., ..." for the names in the rdata of an NS or MX set
+ * (name at offset off), into out */
+static void
+list_targets(const struct dns_rrset *rs, size_t off, uint16_t type, char *out, size_t outsz)
+{
+	char t[DNS_NAME_TEXT_MAX];
+	size_t o = 0;
+
+	out[0] = '\0';
+	for (uint32_t i = 0; i < rs->n && o < outsz; i++) {
+		const uint8_t *rd = rs->rd[i];
+		if (!dns_rdata_valid(type, rd + 2, dns_get16(rd)))
+			continue;
+		int w = i == LIST_NAMES_MAX ? snprintf(out + o, outsz - o, ", ...") :
+		    snprintf(out + o, outsz - o, "%s%.255s", o ? ", " : "",
+		    name_text(rd + 2 + off, t));
+		if (w < 0)
+			break;
+		o += (size_t)w;
+		if (i == LIST_NAMES_MAX)
+			break;
+	}
+}
+
+/* record text for a message: escaped, cut at SHOW_MAX bytes */
+static const char *
+shown(const uint8_t *s, size_t n, char out[SHOW_MAX * 4 + 8])
+{
+	log_escape(out, SHOW_MAX * 4 + 8, s, n < SHOW_MAX ? n : SHOW_MAX);
+	if (n > SHOW_MAX)
+		strcat(out, "...");
+	return out;
+}
+
+/* --- what the zone holds for a name -------------------------------------- */
+
+struct look {
+	const struct dns_node *node;	/* answers for the name: its own node, or
+					 * the wildcard's; NULL for none or an
+					 * empty non-terminal */
+	const struct dns_node *cut;	/* a delegation at or above the name, below
+					 * the apex: the zone holds only glue there */
+	bool dname;			/* below a DNAME: answered by rewriting */
+};
+
+/* name must be at or below the apex.  Loops run once per label: no
+ * recursion, at most DNS_NAME_LABELS_MAX rounds. */
+static void
+look(const struct dns_zone *z, const uint8_t *name, struct look *l)
+{
+	memset(l, 0, sizeof *l);
+	for (const uint8_t *a = name; a != NULL && dns_name_labels(a) > z->origin_labels;
+	    a = dns_name_parent(a)) {
+		const struct dns_node *an = dns_zone_find(z, a);
+		if (an == NULL)
+			continue;
+		if (an->flags & DNS_NODE_CUT)
+			l->cut = an;
+		if ((an->flags & DNS_NODE_DNAME) && a != name)
+			l->dname = true;
+	}
+	const struct dns_node *n = dns_zone_find(z, name);
+	if (n != NULL) {
+		l->node = n->nsets > 0 ? n : NULL;
+		return;
+	}
+	if (l->cut != NULL || l->dname)
+		return;
+	/* the closest encloser's wildcard answers (RFC 4592 3.3.1) */
+	for (const uint8_t *a = dns_name_parent(name); a != NULL && dns_name_under(a, z->origin);
+	    a = dns_name_parent(a)) {
+		const struct dns_node *e = dns_zone_find(z, a);
+		if (e == NULL)
+			continue;
+		size_t al = dns_name_len(a);
+		uint8_t w[DNS_NAME_MAX];
+		if ((e->flags & DNS_NODE_WILDCHILD) && 2 + al <= sizeof w) {
+			w[0] = 1;
+			w[1] = '*';
+			memcpy(w + 2, a, al);
+			l->node = dns_zone_find(z, w);
+		}
+		return;
+	}
+}
+
+/* a name whose records are never answered: below a delegation or DNAME */
+static bool
+occluded(const struct dns_zone *z, const struct dns_node *nd)
+{
+	for (const uint8_t *a = dns_name_parent(nd->name);
+	    a != NULL && dns_name_labels(a) > z->origin_labels; a = dns_name_parent(a)) {
+		const struct dns_node *an = dns_zone_find(z, a);
+		if (an != NULL && (an->flags & (DNS_NODE_CUT | DNS_NODE_DNAME)))
+			return true;
+	}
+	return false;
+}
+
+static bool
+has_address(const struct dns_zone *z, const struct dns_node *n)
+{
+	return n != NULL && (dns_node_rrset(z, n, DNS_T_A) != NULL ||
+	    dns_node_rrset(z, n, DNS_T_AAAA) != NULL);
+}
+
+/* --- the SOA ------------------------------------------------------------- */
+
+static unsigned
+month_days(unsigned y, unsigned m)
+{
+	static const unsigned days[12] = { 31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31 };
+	bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+	return m == 2 && leap ? 29 : days[m - 1];
+}
+
+static void
+check_serial(struct ck *c, const uint8_t *soa_rd)
+{
+	uint32_t s = c->z->serial;
+	unsigned before = n_found(c);
+
+	if (s == 0) {
+		say(c, false, soa_rd, "SOA serial is 0, which some tools and registries take for "
+		    "\"no serial\" (fix: use a date serial YYYYMMDDnn such as 2024011500)");
+		return;
+	}
+	/* YYYYMMDDnn: ten digits with a plausible year.  Serials that
+	 * count seconds since 1970 start with 1 until 2033 and so are
+	 * not taken for dates before then. */
+	unsigned y = s / 1000000, m = s / 10000 % 100, dd = s / 100 % 100;
+	if (s < 1000000000u || y < 1970 || y > 2099) {
+		passed(c, before, "SOA serial %u", s);
+		return;
+	}
+	if (m < 1 || m > 12 || dd < 1 || dd > month_days(y, m)) {
+		say(c, false, soa_rd, "SOA serial %u looks like YYYYMMDDnn but %04u-%02u-%02u is "
+		    "not a date (fix: count on from it, or move to a real date higher than it; "
+		    "secondaries ignore a lower serial)", s, y, m, dd);
+		return;
+	}
+	/* a day of slack: the admin's "today" may be UTC's tomorrow */
+	time_t t = c->now + 86400;
+	struct tm tm;
+	if (gmtime_r(&t, &tm) == NULL)
+		return;
+	unsigned long limit = (unsigned long)(tm.tm_year + 1900) * 10000 +
+	    (unsigned long)(tm.tm_mon + 1) * 100 + (unsigned long)tm.tm_mday;
+	if ((unsigned long)y * 10000 + m * 100 + dd > limit) {
+		say(c, false, soa_rd, "SOA serial %u is dated %04u-%02u-%02u, in the future: the "
+		    "next date serial will be lower, and secondaries ignore a lower serial "
+		    "(fix: if no secondary has loaded it yet, use today's date; else count on "
+		    "from it)", s, y, m, dd);
+		return;
+	}
+	passed(c, before, "SOA serial %u (%04u-%02u-%02u)", s, y, m, dd);
+}
+
+static void
+check_soa(struct ck *c, const struct dns_node *apex)
+{
+	const struct dns_zone *z = c->z;
+	const struct dns_rrset *soa = dns_node_rrset(z, apex, DNS_T_SOA);
+	const struct dns_rrset *ns = dns_node_rrset(z, apex, DNS_T_NS);
+	char mt[DNS_NAME_TEXT_MAX], hosts[600];
+	unsigned before = n_found(c);
+
+	if (soa == NULL || soa->n == 0 || ns == NULL)
+		return;		/* dns_zone_build refuses such a zone */
+	const uint8_t *rd = soa->rd[0];
+	if (!dns_rdata_valid(DNS_T_SOA, rd + 2, dns_get16(rd)))
+		return;
+	const uint8_t *mname = rd + 2;
+	bool found = false;
+	for (uint32_t i = 0; i < ns->n && !found; i++) {
+		const uint8_t *nr = ns->rd[i];
+		found = dns_rdata_valid(DNS_T_NS, nr + 2, dns_get16(nr)) &&
+		    dns_name_eq(nr + 2, mname);
+	}
+	list_targets(ns, 0, DNS_T_NS, hosts, sizeof hosts);
+	if (!found)
+		say(c, true, rd, "SOA MNAME %.255s is not one of the NS hosts (%s): secondaries "
+		    "send NOTIFY-related queries and some tools use MNAME as the primary (fix: "
+		    "set MNAME to the primary name server%s%s)", name_text(mname, mt), hosts,
+		    ns->n == 1 ? ", " : ", one of ", ns->n == 1 ? hosts : "the NS hosts");
+	else
+		passed(c, before, "SOA MNAME %.255s is an NS host", name_text(mname, mt));
+	check_serial(c, rd);
+}
+
+static void
+check_apex_ns(struct ck *c, const struct dns_node *apex)
+{
+	const struct dns_rrset *ns = dns_node_rrset(c->z, apex, DNS_T_NS);
+	char hosts[600];
+	unsigned before = n_found(c);
+
+	if (ns == NULL)
+		return;
+	if (ns->n == 1) {
+		list_targets(ns, 0, DNS_T_NS, hosts, sizeof hosts);
+		say(c, false, ns->rd[0], "only one NS record at the apex (%s): RFC 1034 4.1 asks "
+		    "for at least two servers, so the zone stays reachable when one is down "
+		    "(fix: add the secondary servers, such as the registrar's backups, as NS "
+		    "records)", hosts);
+		return;
+	}
+	passed(c, before, "%u NS records at the apex", ns->n);
+}
+
+/* --- NS and MX targets --------------------------------------------------- */
+
+struct tally {
+	unsigned checked, bad;
+};
+
+static void
+check_ns_target(struct ck *c, const struct dns_node *owner, const uint8_t *rd,
+    struct tally *hosts, struct tally *glue)
+{
+	const struct dns_zone *z = c->z;
+	const uint8_t *t = rd + 2;
+	char tt[DNS_NAME_TEXT_MAX], ct[DNS_NAME_TEXT_MAX], ot[DNS_NAME_TEXT_MAX];
+	struct look l;
+
+	if (!dns_name_under(t, z->origin))
+		return;		/* its address is another zone's business */
+	look(z, t, &l);
+	if (l.dname)
+		return;
+	if (l.cut != NULL) {
+		/* resolvers learn the address of a host inside a delegated
+		 * zone only from the glue here (RFC 1034 4.2.1) */
+		glue->checked++;
+		if (!has_address(z, dns_zone_find(z, t))) {
+			glue->bad++;
+			say(c, true, rd, "NS host %.255s of %.255s is at or below the delegation %.255s "
+			    "and has no glue: resolvers cannot find its address (fix: add an A or "
+			    "AAAA record for %.255s)", name_text(t, tt), name_text(owner->name, ot),
+			    name_text(l.cut->name, ct), tt);
+		}
+		return;
+	}
+	hosts->checked++;
+	const struct dns_rrset *cn = l.node ? dns_node_rrset(z, l.node, DNS_T_CNAME) : NULL;
+	if (cn != NULL && dns_rdata_valid(DNS_T_CNAME, cn->rd[0] + 2, dns_get16(cn->rd[0]))) {
+		hosts->bad++;
+		say(c, true, rd, "NS target %.255s is a CNAME (RFC 2181 10.3: NS and MX must name "
+		    "a host, not an alias) (fix: point the NS at %.255s)", name_text(t, tt),
+		    name_text(cn->rd[0] + 2, ct));
+	} else if (!has_address(z, l.node)) {
+		hosts->bad++;
+		say(c, true, rd, "NS target %.255s has no A or AAAA record in the zone (fix: add "
+		    "an address for %.255s, or point the NS at a host that has one)",
+		    name_text(t, tt), tt);
+	}
+}
+
+/* a decimal octet label "0".."255" */
+static bool
+octet_label(const uint8_t *label)
+{
+	uint64_t v;
+	return label[0] >= 1 && label[0] <= 3 && decimal(label + 1, label[0], 255, false, &v);
+}
+
+/* An IP address where a host name belongs: "192.0.2.1." written with a
+ * final dot, or without one (then the origin follows), an IPv6 address
+ * (one label with colons) or an SMTP address literal "[...]". */
+static bool
+ip_literal(const uint8_t *name, const uint8_t *origin)
+{
+	const uint8_t *p = name;
+	unsigned k = 0;
+
+	while (k < 4 && p[0] != 0 && octet_label(p)) {
+		p += 1 + p[0];
+		k++;
+	}
+	if (k == 4 && (p[0] == 0 || dns_name_eq(p, origin)))
+		return true;
+	if (name[0] == 0)
+		return false;
+	if (name[1] == '[')
+		return true;
+	char a6[64];
+	struct in6_addr in6;
+	if (name[0] >= sizeof a6 || memchr(name + 1, ':', name[0]) == NULL)
+		return false;
+	memcpy(a6, name + 1, name[0]);
+	a6[name[0]] = '\0';
+	p = name + 1 + name[0];
+	return inet_pton(AF_INET6, a6, &in6) == 1 && (p[0] == 0 || dns_name_eq(p, origin));
+}
+
+static void
+check_mx_set(struct ck *c, const struct dns_node *nd, const struct dns_rrset *mx,
+    struct tally *hosts)
+{
+	const struct dns_zone *z = c->z;
+	char tt[DNS_NAME_TEXT_MAX], ct[DNS_NAME_TEXT_MAX], ot[DNS_NAME_TEXT_MAX];
+
+	for (uint32_t i = 0; i < mx->n; i++) {
+		const uint8_t *rd = mx->rd[i];
+		if (!dns_rdata_valid(DNS_T_MX, rd + 2, dns_get16(rd)))
+			continue;
+		const uint8_t *t = rd + 4;
+		struct look l;
+		if (t[0] == 0) {
+			/* RFC 7505 3: a null MX says "no mail here" and must
+			 * stand alone */
+			hosts->checked++;
+			if (mx->n > 1) {
+				hosts->bad++;
+				say(c, true, rd, "null MX (\".\", RFC 7505) at %.255s beside %u other MX "
+				    "records: it says the domain takes no mail, so it must be the only "
+				    "MX (fix: remove the null MX if %.255s receives mail, else the "
+				    "other MX records)", name_text(nd->name, ot), mx->n - 1, ot);
+			}
+			continue;
+		}
+		if (ip_literal(t, z->origin)) {
+			hosts->checked++;
+			hosts->bad++;
+			say(c, true, rd, "MX target %.255s is an IP address, not a host name (RFC 5321 "
+			    "5.1 looks up a name's addresses) (fix: give the host a name with an A or "
+			    "AAAA record and point the MX at that name)", name_text(t, tt));
+			continue;
+		}
+		if (!dns_name_under(t, z->origin))
+			continue;
+		look(z, t, &l);
+		if (l.dname || l.cut != NULL)
+			continue;	/* the delegated zone's business */
+		hosts->checked++;
+		const struct dns_rrset *cn = l.node ? dns_node_rrset(z, l.node, DNS_T_CNAME) : NULL;
+		if (cn != NULL && dns_rdata_valid(DNS_T_CNAME, cn->rd[0] + 2, dns_get16(cn->rd[0]))) {
+			hosts->bad++;
+			say(c, true, rd, "MX target %.255s is a CNAME (RFC 2181 10.3: NS and MX must "
+			    "name a host, not an alias) (fix: point the MX at %.255s)",
+			    name_text(t, tt), name_text(cn->rd[0] + 2, ct));
+		} else if (!has_address(z, l.node)) {
+			hosts->bad++;
+			say(c, true, rd, "MX target %.255s has no A or AAAA record in the zone: "
+			    "senders of mail to %.255s cannot reach it (fix: add an address for "
+			    "%.255s, or point the MX at a host that has one)", name_text(t, tt),
+			    name_text(nd->name, ot), tt);
+		}
+	}
+}
+
+static void
+check_targets(struct ck *c)
+{
+	const struct dns_zone *z = c->z;
+	struct tally ns = { 0, 0 }, glue = { 0, 0 }, mx = { 0, 0 };
+
+	for (size_t k = 0; k < z->n_nodes; k++) {
+		const struct dns_node *nd = &z->nodes[k];
+		if (nd->nsets == 0 || occluded(z, nd))
+			continue;
+		const struct dns_rrset *rs = dns_node_rrset(z, nd, DNS_T_NS);
+		for (uint32_t i = 0; rs != NULL && i < rs->n; i++)
+			if (dns_rdata_valid(DNS_T_NS, rs->rd[i] + 2, dns_get16(rs->rd[i])))
+				check_ns_target(c, nd, rs->rd[i], &ns, &glue);
+		/* at a delegation only NS and DS are the parent's */
+		rs = dns_node_rrset(z, nd, DNS_T_MX);
+		if (rs != NULL && !(nd->flags & DNS_NODE_CUT))
+			check_mx_set(c, nd, rs, &mx);
+	}
+	if (c->ok == NULL)
+		return;
+	if (ns.checked > 0 && ns.bad == 0)
+		buf_printf(c->ok, "ok: NS targets in the zone (%u) have addresses and are no "
+		    "CNAMEs\n", ns.checked);
+	if (glue.checked > 0 && glue.bad == 0)
+		buf_printf(c->ok, "ok: NS hosts below delegations (%u) have glue\n", glue.checked);
+	if (mx.checked > 0 && mx.bad == 0)
+		buf_printf(c->ok, "ok: MX targets in the zone (%u) have addresses and are no "
+		    "CNAMEs or IP addresses\n", mx.checked);
+}
+
+/* --- the apex address and the MX hosts ----------------------------------- */
+
+static bool
+set_has(const struct dns_rrset *rs, const uint8_t *rd)
+{
+	uint16_t len = dns_get16(rd);
+	for (uint32_t i = 0; rs != NULL && i < rs->n; i++)
+		if (dns_get16(rs->rd[i]) == len && memcmp(rs->rd[i] + 2, rd + 2, len) == 0)
+			return true;
+	return false;
+}
+
+/* One apex A or AAAA set against the same type at every MX host. */
+static void
+apex_vs_hosts(struct ck *c, const struct dns_rrset *addrs, const struct dns_node **hosts,
+    size_t n_hosts, const char *names, bool *bad)
+{
+	const struct dns_zone *z = c->z;
+	int af = addrs->type == DNS_T_A ? AF_INET : AF_INET6;
+	size_t alen = af == AF_INET ? 4 : 16;
+	char at[INET6_ADDRSTRLEN], ht[INET6_ADDRSTRLEN], fix[INET6_ADDRSTRLEN + 80];
+	const uint8_t *suggest = NULL;
+
+	for (size_t h = 0; h < n_hosts && suggest == NULL; h++) {
+		const struct dns_rrset *hs = dns_node_rrset(z, hosts[h], addrs->type);
+		if (hs != NULL && dns_get16(hs->rd[0]) == alen)
+			suggest = hs->rd[0] + 2;
+	}
+	if (suggest != NULL && inet_ntop(af, suggest, ht, sizeof ht) != NULL)
+		snprintf(fix, sizeof fix, "point the apex %s at an MX host's address such as %s",
+		    af == AF_INET ? "A" : "AAAA", ht);
+	else
+		snprintf(fix, sizeof fix, "remove the apex %s or point it at an MX host's address",
+		    af == AF_INET ? "A" : "AAAA");
+	for (uint32_t i = 0; i < addrs->n; i++) {
+		const uint8_t *rd = addrs->rd[i];
+		bool match = false;
+		for (size_t h = 0; h < n_hosts && !match; h++)
+			match = set_has(dns_node_rrset(z, hosts[h], addrs->type), rd);
+		if (match || dns_get16(rd) != alen)
+			continue;
+		if (inet_ntop(af, rd + 2, at, sizeof at) == NULL)
+			continue;
+		*bad = true;
+		say(c, false, rd, "apex %s %s is no MX host's address (MX: %s): senders that fall "
+		    "back to the apex address (no MX) reach a host that may refuse the domain's "
+		    "mail (fix: %s, or make that host accept the domain's mail)",
+		    af == AF_INET ? "A" : "AAAA", at, names, fix);
+	}
+}
+
+static void
+check_apex_address(struct ck *c, const struct dns_node *apex)
+{
+	const struct dns_zone *z = c->z;
+	const struct dns_rrset *mx = dns_node_rrset(z, apex, DNS_T_MX);
+	const struct dns_rrset *a = dns_node_rrset(z, apex, DNS_T_A);
+	const struct dns_rrset *aaaa = dns_node_rrset(z, apex, DNS_T_AAAA);
+	char names[600];
+	size_t n_hosts = 0;
+	bool bad = false;
+
+	if (mx == NULL || (a == NULL && aaaa == NULL))
+		return;
+	const struct dns_node **hosts = xcalloc(mx->n, sizeof *hosts);
+	for (uint32_t i = 0; i < mx->n; i++) {
+		const uint8_t *rd = mx->rd[i];
+		struct look l;
+		if (!dns_rdata_valid(DNS_T_MX, rd + 2, dns_get16(rd)))
+			continue;
+		const uint8_t *t = rd + 4;
+		/* a null MX: no mail, nobody falls back; a host outside the
+		 * zone: its addresses are not known here */
+		if (t[0] == 0 || !dns_name_under(t, z->origin))
+			goto out;
+		look(z, t, &l);
+		const struct dns_node *hn = l.cut != NULL ? dns_zone_find(z, t) : l.node;
+		if (l.dname || !has_address(z, hn))
+			goto out;	/* the MX check reports a host without address */
+		hosts[n_hosts++] = hn;
+	}
+	list_targets(mx, 2, DNS_T_MX, names, sizeof names);
+	if (a != NULL)
+		apex_vs_hosts(c, a, hosts, n_hosts, names, &bad);
+	if (aaaa != NULL)
+		apex_vs_hosts(c, aaaa, hosts, n_hosts, names, &bad);
+	if (!bad && c->ok != NULL)
+		buf_printf(c->ok, "ok: the apex addresses are MX host addresses\n");
+out:
+	free(hosts);
+}
+
+/* --- SPF (RFC 7208) ------------------------------------------------------ */
+
+struct why {
+	const char *why, *fix;
+};
+
+#define FIX_DOMAIN "write a full domain name such as _spf.example.org, or a macro"
+
+/* macro-string (RFC 7208 7.1); *ends_macro tells whether the last item
+ * was a macro-expand, which may end a domain-spec */
+static bool
+spf_macro_string(const uint8_t *s, size_t n, bool any_letter, bool *ends_macro,
+    struct why *w)
+{
+	size_t i = 0;
+
+	*ends_macro = false;
+	while (i < n) {
+		if (s[i] != '%') {
+			if (s[i] < 0x21 || s[i] > 0x7e) {
+				*w = (struct why){ "a byte outside printable ASCII", "remove it" };
+				return false;
+			}
+			i++;
+			*ends_macro = false;
+			continue;
+		}
+		if (i + 1 < n && in_set(s[i + 1], "%_-")) {
+			i += 2;
+			*ends_macro = true;
+			continue;
+		}
+		if (i + 1 >= n || s[i + 1] != '{') {
+			*w = (struct why){ "a % that starts no macro",
+			    "write %% for a percent sign, or %{letter} for a macro" };
+			return false;
+		}
+		i += 2;
+		int l = i < n ? ascii_lower(s[i]) : 0;
+		if (!in_set(l, "slodiphcrtv")) {
+			*w = (struct why){ "an unknown macro letter",
+			    "use one of s l o d i p h v (and c r t in exp= text)" };
+			return false;
+		}
+		/* RFC 7208 7.2: c, r and t only in explanation text */
+		if (!any_letter && in_set(l, "crt")) {
+			*w = (struct why){ "macro letter c, r or t outside an explanation",
+			    "use one of s l o d i p h v" };
+			return false;
+		}
+		i++;
+		size_t d0 = i;
+		uint64_t parts = 0;
+		while (i < n && is_digit(s[i]))
+			i++;
+		if (i > d0 && (!decimal(s + d0, i - d0, 1000000, false, &parts) || parts == 0)) {
+			*w = (struct why){ "a macro that keeps 0 parts", "drop the digits or use 1 or more" };
+			return false;
+		}
+		if (i < n && ascii_lower(s[i]) == 'r')
+			i++;
+		while (i < n && in_set(s[i], ".-+,/_="))
+			i++;
+		if (i >= n || s[i] != '}') {
+			*w = (struct why){ "a malformed macro",
+			    "write %{letter[digits][r][delimiters]}" };
+			return false;
+		}
+		i++;
+		*ends_macro = true;
+	}
+	return true;
+}
+
+/* toplabel: letters, digits and inner hyphens; all digits only when a
+ * hyphen is in it (RFC 7208 12) */
+static bool
+spf_toplabel(const uint8_t *s, size_t n)
+{
+	bool alpha = false, hyphen = false;
+
+	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '-')
+			hyphen = true;
+		else if (is_alpha(s[i]))
+			alpha = true;
+		else if (!is_digit(s[i]))
+			return false;
+	}
+	return alpha || hyphen;
+}
+
+/* domain-spec = macro-string domain-end */
+static bool
+spf_domain_spec(const uint8_t *s, size_t n, struct why *w)
+{
+	bool ends_macro;
+
+	if (n == 0) {
+		*w = (struct why){ "an empty domain", FIX_DOMAIN };
+		return false;
+	}
+	if (!spf_macro_string(s, n, false, &ends_macro, w))
+		return false;
+	if (ends_macro)
+		return true;
+	size_t e = s[n - 1] == '.' ? n - 1 : n, b = e;
+	while (b > 0 && s[b - 1] != '.')
+		b--;
+	if (b == 0 || !spf_toplabel(s + b, e - b)) {
+		*w = (struct why){ "a domain that does not end in a top-level label", FIX_DOMAIN };
+		return false;
+	}
+	return true;
+}
+
+/* ip4-network: four qnum without leading zeros */
+static bool
+spf_ip4(const uint8_t *s, size_t n)
+{
+	size_t i = 0;
+
+	for (int k = 0; k < 4; k++) {
+		size_t b = i;
+		uint64_t v;
+		while (i < n && is_digit(s[i]))
+			i++;
+		if (!decimal(s + b, i - b, 255, true, &v))
+			return false;
+		if (k < 3) {
+			if (i >= n || s[i] != '.')
+				return false;
+			i++;
+		}
+	}
+	return i == n;
+}
+
+static bool
+spf_ip6(const uint8_t *s, size_t n)
+{
+	char t[INET6_ADDRSTRLEN + 1];
+	struct in6_addr a;
+
+	if (n == 0 || n >= sizeof t || memchr(s, '\0', n) != NULL)
+		return false;
+	memcpy(t, s, n);
+	t[n] = '\0';
+	return inet_pton(AF_INET6, t, &a) == 1;
+}
+
+/* "/" cidr at s[0..n), value at most max */
+static bool
+spf_cidr(const uint8_t *s, size_t n, uint64_t max)
+{
+	uint64_t v;
+	return n >= 2 && s[0] == '/' && n <= 4 && decimal(s + 1, n - 1, max, true, &v);
+}
+
+/* ip4: or ip6: argument: network [ "/" length ] */
+static bool
+spf_net(const uint8_t *s, size_t n, bool v6, struct why *w)
+{
+	const uint8_t *slash = memchr(s, '/', n);
+	size_t nl = slash ? (size_t)(slash - s) : n;
+
+	if (!(v6 ? spf_ip6(s, nl) : spf_ip4(s, nl))) {
+		*w = v6 ? (struct why){ "not an IPv6 address", "write an address such as "
+		    "2001:db8::1 or a prefix such as 2001:db8::/32" } :
+		    (struct why){ "not an IPv4 address", "write an address such as 192.0.2.1 or "
+		    "a prefix such as 192.0.2.0/24, without leading zeros" };
+		return false;
+	}
+	if (slash != NULL && !spf_cidr(slash, n - nl, v6 ? 128 : 32)) {
+		*w = (struct why){ v6 ? "a prefix length other than /0 to /128" :
+		    "a prefix length other than /0 to /32",
+		    "ip4 prefixes are /0 to /32 and ip6 prefixes /0 to /128, without leading zeros" };
+		return false;
+	}
+	return true;
+}
+
+/* a and mx: [ ":" domain-spec ] [ ip4-cidr ] [ "//" ip6-cidr ]; the
+ * lengths come off the end first, as a domain cannot end in "/digits" */
+static bool
+spf_dual(const uint8_t *s, size_t n, struct why *w)
+{
+	size_t e = n, d = n;
+
+	while (d > 0 && is_digit(s[d - 1]))
+		d--;
+	if (d < e && d >= 2 && s[d - 1] == '/' && s[d - 2] == '/') {
+		if (!spf_cidr(s + d - 1, e - d + 1, 128))
+			goto bad_cidr;
+		e = d - 2;
+		d = e;
+		while (d > 0 && is_digit(s[d - 1]))
+			d--;
+	}
+	if (d < e && d >= 1 && s[d - 1] == '/') {
+		if (!spf_cidr(s + d - 1, e - d + 1, 32))
+			goto bad_cidr;
+		e = d - 1;
+	}
+	if (e == 0)
+		return true;
+	if (s[0] != ':') {
+		*w = (struct why){ "text after the mechanism name",
+		    "write a:domain, mx:domain or /prefix" };
+		return false;
+	}
+	return spf_domain_spec(s + 1, e - 1, w);
+bad_cidr:
+	*w = (struct why){ "a prefix length other than /0 to /32 (//0 to //128 for IPv6)",
+	    "write /24 for IPv4 and //64 for IPv6, without leading zeros" };
+	return false;
+}
+
+struct spf {
+	unsigned lookups;	/* terms that query DNS, RFC 7208 4.6.4 */
+	bool redirect, exp;
+};
+
+/* One term (not empty, no space).  false with *w for a bad one. */
+static bool
+spf_term(struct spf *sp, const uint8_t *t, size_t n, struct why *w, bool *unknown_mod)
+{
+	size_t i = 0;
+	bool ends_macro;
+
+	*unknown_mod = false;
+	/* modifier: name "=" macro-string */
+	if (is_alpha(t[0])) {
+		while (i < n && (is_alnum(t[i]) || in_set(t[i], "-_.")))
+			i++;
+		if (i < n && t[i] == '=') {
+			if (word_is(t, i, "redirect") || word_is(t, i, "exp")) {
+				bool *seen = word_is(t, i, "exp") ? &sp->exp : &sp->redirect;
+				if (*seen) {
+					*w = (struct why){ "a second one (RFC 7208 6)", "keep one" };
+					return false;
+				}
+				*seen = true;
+				if (word_is(t, i, "redirect"))
+					sp->lookups++;
+				return spf_domain_spec(t + i + 1, n - i - 1, w);
+			}
+			*unknown_mod = true;
+			return spf_macro_string(t + i + 1, n - i - 1, true, &ends_macro, w);
+		}
+		i = 0;
+	}
+	if (in_set(t[0], "+-~?"))
+		i = 1;
+	size_t b = i;
+	while (i < n && is_alnum(t[i]))
+		i++;
+	const uint8_t *m = t + b, *arg = t + i;
+	size_t ml = i - b, al = n - i;
+	if (word_is(m, ml, "all")) {
+		if (al == 0)
+			return true;
+		*w = (struct why){ "text after all", "write all alone" };
+		return false;
+	}
+	if (word_is(m, ml, "include") || word_is(m, ml, "exists")) {
+		sp->lookups++;
+		if (al == 0 || arg[0] != ':') {
+			*w = (struct why){ "no domain", "write include:domain or exists:domain" };
+			return false;
+		}
+		return spf_domain_spec(arg + 1, al - 1, w);
+	}
+	if (word_is(m, ml, "a") || word_is(m, ml, "mx")) {
+		sp->lookups++;
+		return spf_dual(arg, al, w);
+	}
+	if (word_is(m, ml, "ptr")) {
+		sp->lookups++;
+		if (al == 0)
+			return true;
+		if (arg[0] != ':') {
+			*w = (struct why){ "text after ptr", "write ptr or ptr:domain" };
+			return false;
+		}
+		return spf_domain_spec(arg + 1, al - 1, w);
+	}
+	if (word_is(m, ml, "ip4") || word_is(m, ml, "ip6")) {
+		if (al == 0 || arg[0] != ':') {
+			*w = (struct why){ "no address", "write ip4:192.0.2.0/24 or ip6:2001:db8::/32" };
+			return false;
+		}
+		return spf_net(arg + 1, al - 1, word_is(m, ml, "ip6"), w);
+	}
+	*w = (struct why){ "an unknown mechanism", "use all, include, a, mx, ptr, ip4, ip6 "
+	    "or exists, or name=value for a modifier" };
+	return false;
+}
+
+/* text starts an SPF record: "v=spf1" alone or before a space (RFC 7208
+ * 4.5) */
+static bool
+is_spf(const uint8_t *s, size_t n)
+{
+	return n >= 6 && ascii_memcaseeq(s, "v=spf1", 6) && (n == 6 || s[6] == ' ');
+}
+
+static void
+check_spf(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, size_t n)
+{
+	struct spf sp = { 0, false, false };
+	char tt[SHOW_MAX * 4 + 8];
+	unsigned before = n_found(c), bad = 0;
+	size_t i = 6;
+
+	while (i < n) {
+		/* terms are separated by spaces only; a tab is part of a
+		 * term and makes it bad */
+		while (i < n && s[i] == ' ')
+			i++;
+		size_t b = i;
+		while (i < n && s[i] != ' ')
+			i++;
+		if (i == b)
+			break;
+		struct why w;
+		bool unknown_mod;
+		const uint8_t *t = s + b;
+		size_t tl = i - b;
+		if (!spf_term(&sp, t, tl, &w, &unknown_mod)) {
+			/* a few per record are enough to see the pattern */
+			if (++bad <= 5)
+				say(c, true, rd, "SPF record at %s: term \"%s\" is not valid: %s "
+				    "(fix: %s)", owner, shown(t, tl, tt), w.why, w.fix);
+			continue;
+		}
+		if (unknown_mod) {
+			/* a mechanism written with "=" is a modifier nobody
+			 * reads: the record silently means something else */
+			const uint8_t *eq = memchr(t, '=', tl);
+			size_t nl = (size_t)(eq - t);
+			static const char *const mech[] = { "all", "include", "a", "mx", "ptr",
+				"ip4", "ip6", "exists" };
+			for (size_t k = 0; k < NELEM(mech); k++)
+				if (word_is(t, nl, mech[k]))
+					say(c, true, rd, "SPF record at %s: \"%s\" is an unknown "
+					    "modifier, which receivers ignore (fix: write %s: with a "
+					    "colon)", owner, shown(t, tl, tt), mech[k]);
+		}
+	}
+	if (sp.lookups > DNS_SPF_LOOKUPS_MAX)
+		say(c, false, rd, "SPF record at %s has %u terms that query DNS (include, a, mx, "
+		    "ptr, exists, redirect): more than %d is a permanent error (RFC 7208 4.6.4), "
+		    "and every include adds its own (fix: replace a and mx with ip4 and ip6, or "
+		    "merge includes)", owner, sp.lookups, DNS_SPF_LOOKUPS_MAX);
+	passed(c, before, "SPF record at %s", owner);
+}
+
+/* --- tag lists (DMARC, DKIM) --------------------------------------------- */
+
+struct tag {
+	const uint8_t *name, *val;
+	size_t name_len, val_len;
+};
+
+/* tag-list of RFC 6376 3.2 (RFC 7489 6.4 is the same shape): tag=value
+ * separated by ";", whitespace around names, "=" and values, a final ";"
+ * allowed.  The number of tags, or -1 with *why. */
+static int
+tag_list(const uint8_t *s, size_t n, struct tag *t, const char **why)
+{
+	size_t i = 0;
+	int k = 0;
+
+	for (;;) {
+		while (i < n && is_fws(s[i]))
+			i++;
+		if (i == n) {
+			if (k == 0)
+				*why = "an empty record";
+			return k > 0 ? k : -1;
+		}
+		if (s[i] == ';') {
+			*why = "an empty tag (two \";\" in a row)";
+			return -1;
+		}
+		size_t b = i;
+		if (!is_alpha(s[i])) {
+			*why = "a tag name that does not start with a letter";
+			return -1;
+		}
+		while (i < n && (is_alnum(s[i]) || s[i] == '_'))
+			i++;
+		size_t ne = i;
+		while (i < n && is_fws(s[i]))
+			i++;
+		if (i == n || s[i] != '=') {
+			*why = "a tag without \"=\"";
+			return -1;
+		}
+		i++;
+		while (i < n && is_fws(s[i]))
+			i++;
+		size_t vb = i;
+		for (; i < n && s[i] != ';'; i++)
+			if (!is_fws(s[i]) && (s[i] < 0x21 || s[i] > 0x7e)) {
+				*why = "a byte outside printable ASCII in a value";
+				return -1;
+			}
+		size_t ve = i;
+		while (ve > vb && is_fws(s[ve - 1]))
+			ve--;
+		if (k == TAGS_MAX) {
+			*why = "more than 32 tags";
+			return -1;
+		}
+		t[k++] = (struct tag){ s + b, s + vb, ne - b, ve - vb };
+		if (i == n)
+			return k;
+		i++;
+	}
+}
+
+/* the first duplicate tag name, or -1 */
+static int
+tag_dup(const struct tag *t, int k)
+{
+	for (int i = 1; i < k; i++)
+		for (int j = 0; j < i; j++)
+			if (t[i].name_len == t[j].name_len &&
+			    ascii_memcaseeq(t[i].name, t[j].name, t[i].name_len))
+				return i;
+	return -1;
+}
+
+/* text starts with tag "v" of the given value: "v" *WSP "=" *WSP value,
+ * then the end, whitespace or ";" */
+static bool
+starts_version(const uint8_t *s, size_t n, const char *value)
+{
+	size_t i = 0, vl = strlen(value);
+
+	if (n == 0 || (s[0] != 'v' && s[0] != 'V'))
+		return false;
+	for (i = 1; i < n && is_fws(s[i]); i++)
+		;
+	if (i == n || s[i] != '=')
+		return false;
+	for (i++; i < n && is_fws(s[i]); i++)
+		;
+	if (n - i < vl || memcmp(s + i, value, vl) != 0)
+		return false;
+	i += vl;
+	while (i < n && is_fws(s[i]))
+		i++;
+	return i == n || s[i] == ';';
+}
+
+/* the items of a list value separated by sep, each passed to ok() */
+static bool
+each_item(const uint8_t *v, size_t n, int sep, bool (*ok)(const uint8_t *, size_t))
+{
+	size_t i = 0;
+
+	for (;;) {
+		size_t b = i;
+		while (i < n && v[i] != sep)
+			i++;
+		size_t ib = b, ie = i;
+		while (ib < ie && is_fws(v[ib]))
+			ib++;
+		while (ie > ib && is_fws(v[ie - 1]))
+			ie--;
+		if (!ok(v + ib, ie - ib))
+			return false;
+		if (i == n)
+			return true;
+		i++;
+	}
+}
+
+/* --- DMARC (RFC 7489 6.3, 6.4; np, psd, t from DMARCbis) --------------------- */
+
+static bool
+dmarc_policy(const uint8_t *v, size_t n)
+{
+	return word_is(v, n, "none") || word_is(v, n, "quarantine") || word_is(v, n, "reject");
+}
+
+static bool
+dmarc_rs(const uint8_t *v, size_t n)
+{
+	return word_is(v, n, "r") || word_is(v, n, "s");
+}
+
+static bool
+dmarc_yn(const uint8_t *v, size_t n)
+{
+	return word_is(v, n, "y") || word_is(v, n, "n");
+}
+
+static bool
+dmarc_psd(const uint8_t *v, size_t n)
+{
+	return dmarc_yn(v, n) || word_is(v, n, "u");
+}
+
+static bool
+dmarc_pct(const uint8_t *v, size_t n)
+{
+	uint64_t x;
+	return n <= 3 && decimal(v, n, 100, false, &x);
+}
+
+static bool
+dmarc_ri(const uint8_t *v, size_t n)
+{
+	uint64_t x;
+	return decimal(v, n, UINT32_MAX, false, &x);
+}
+
+static bool
+dmarc_fo_item(const uint8_t *v, size_t n)
+{
+	return n == 1 && in_set(ascii_lower(v[0]), "01ds");
+}
+
+static bool
+dmarc_fo(const uint8_t *v, size_t n)
+{
+	return each_item(v, n, ':', dmarc_fo_item);
+}
+
+/* a report format keyword, "afrf" being the only one defined */
+static bool
+dmarc_rf_item(const uint8_t *v, size_t n)
+{
+	if (n == 0 || !is_alpha(v[0]))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!is_alnum(v[i]) && v[i] != '-')
+			return false;
+	return true;
+}
+
+static bool
+dmarc_rf(const uint8_t *v, size_t n)
+{
+	return each_item(v, n, ':', dmarc_rf_item);
+}
+
+/* dmarc-uri = URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ]; commas and
+ * "!" inside the URI must be %-encoded, so the first "!" starts the size */
+static bool
+dmarc_uri(const uint8_t *v, size_t n)
+{
+	const uint8_t *bang = memchr(v, '!', n);
+	size_t ul = bang ? (size_t)(bang - v) : n, i = 0;
+
+	if (bang != NULL) {
+		size_t sl = n - ul - 1, d = 0;
+		const uint8_t *sz = bang + 1;
+		while (d < sl && is_digit(sz[d]))
+			d++;
+		if (d == 0 || (d < sl && !(d + 1 == sl && in_set(ascii_lower(sz[d]), "kmgt"))))
+			return false;
+	}
+	if (ul == 0 || !is_alpha(v[0]))
+		return false;
+	while (i < ul && (is_alnum(v[i]) || in_set(v[i], "+-.")))
+		i++;
+	if (i == ul || v[i] != ':' || i + 1 == ul)
+		return false;
+	for (size_t k = i + 1; k < ul; k++)
+		if (v[k] < 0x21 || v[k] > 0x7e || v[k] == ',' || v[k] == ';')
+			return false;
+	/* mailto: needs an address */
+	if (word_is(v, i, "mailto")) {
+		const uint8_t *at = memchr(v + i + 1, '@', ul - i - 1);
+		return at != NULL && at > v + i + 1 && at < v + ul - 1;
+	}
+	return true;
+}
+
+static bool
+dmarc_uris(const uint8_t *v, size_t n)
+{
+	return each_item(v, n, ',', dmarc_uri);
+}
+
+static const struct {
+	const char *tag;
+	bool (*ok)(const uint8_t *, size_t);
+	const char *expect;
+} DMARC_TAGS[] = {
+	{ "p", dmarc_policy, "none, quarantine or reject" },
+	{ "sp", dmarc_policy, "none, quarantine or reject" },
+	{ "np", dmarc_policy, "none, quarantine or reject" },
+	{ "adkim", dmarc_rs, "r or s" },
+	{ "aspf", dmarc_rs, "r or s" },
+	{ "pct", dmarc_pct, "a whole number from 0 to 100" },
+	{ "fo", dmarc_fo, "0, 1, d or s, several joined by \":\"" },
+	{ "rf", dmarc_rf, "afrf" },
+	{ "ri", dmarc_ri, "seconds, such as 86400" },
+	{ "rua", dmarc_uris, "mailto:address, several joined by \",\"" },
+	{ "ruf", dmarc_uris, "mailto:address, several joined by \",\"" },
+	{ "psd", dmarc_psd, "y, n or u" },
+	{ "t", dmarc_yn, "y or n" },
+};
+
+/* org: the record is at _dmarc.<apex>, taken as the organizational
+ * domain (no public suffix list here) */
+static void
+check_dmarc(struct ck *c, const uint8_t *rd, const char *owner, bool org, const uint8_t *s,
+    size_t n)
+{
+	struct tag t[TAGS_MAX];
+	char vt[SHOW_MAX * 4 + 8], nt[SHOW_MAX * 4 + 8];
+	const char *why = NULL;
+	unsigned before = n_found(c);
+	bool has_p = false;
+
+	if (!starts_version(s, n, "DMARC1")) {
+		say(c, true, rd, "TXT record at %s does not start with v=DMARC1, so receivers "
+		    "ignore it (RFC 7489 6.6.3) (fix: begin it with \"v=DMARC1;\" in capitals, "
+		    "e.g. \"v=DMARC1; p=none\")", owner);
+		return;
+	}
+	int k = tag_list(s, n, t, &why);
+	if (k < 0) {
+		say(c, true, rd, "DMARC record at %s: %s (fix: write tag=value pairs separated "
+		    "by \";\", e.g. \"v=DMARC1; p=none; rua=mailto:dmarc@example.org\")", owner, why);
+		return;
+	}
+	int dup = tag_dup(t, k);
+	if (dup >= 0)
+		say(c, true, rd, "DMARC record at %s: tag %s= appears twice (fix: keep one)", owner,
+		    shown(t[dup].name, t[dup].name_len, nt));
+	for (int i = 1; i < k; i++) {
+		size_t j;
+		for (j = 0; j < NELEM(DMARC_TAGS); j++)
+			if (word_is(t[i].name, t[i].name_len, DMARC_TAGS[j].tag))
+				break;
+		shown(t[i].name, t[i].name_len, nt);
+		if (j == NELEM(DMARC_TAGS)) {
+			if (!word_is(t[i].name, t[i].name_len, "v"))
+				say(c, false, rd, "DMARC record at %s: unknown tag %s=, which "
+				    "receivers ignore (fix: use p sp np rua ruf adkim aspf pct fo rf "
+				    "ri psd t, or remove it)", owner, nt);
+			continue;
+		}
+		if (j == 0)
+			has_p = true;
+		if (!DMARC_TAGS[j].ok(t[i].val, t[i].val_len))
+			say(c, true, rd, "DMARC record at %s: %s=%s is not valid (fix: %s= takes %s)",
+			    owner, nt, shown(t[i].val, t[i].val_len, vt), nt, DMARC_TAGS[j].expect);
+	}
+	if (!has_p)
+		say(c, org, rd, "DMARC record at %s has no p= tag: receivers %s (fix: add p=none, "
+		    "p=quarantine or p=reject right after v=DMARC1)", owner, org ?
+		    "that follow RFC 7489 apply no policy" : "fall back to the organization's");
+	passed(c, before, "DMARC record at %s", owner);
+}
+
+/* --- DKIM keys (RFC 6376 3.6.1, RFC 8463) ------------------------------- */
+
+/* base64 with FWS anywhere (RFC 6376 2.4), into out (at least n * 3 / 4
+ * bytes); the decoded length, or -1 */
+static long
+base64_decode(const uint8_t *s, size_t n, uint8_t *out)
+{
+	uint32_t acc = 0;
+	unsigned bits = 0, pad = 0;
+	size_t o = 0, chars = 0;
+
+	for (size_t i = 0; i < n; i++) {
+		int ch = s[i], v;
+		if (is_fws(ch))
+			continue;
+		if (ch == '=') {
+			pad++;
+			chars++;
+			continue;
+		}
+		if (pad > 0)
+			return -1;	/* data after padding */
+		if (ch >= 'A' && ch <= 'Z')
+			v = ch - 'A';
+		else if (ch >= 'a' && ch <= 'z')
+			v = ch - 'a' + 26;
+		else if (is_digit(ch))
+			v = ch - '0' + 52;
+		else if (ch == '+')
+			v = 62;
+		else if (ch == '/')
+			v = 63;
+		else
+			return -1;
+		acc = acc << 6 | (uint32_t)v;
+		bits += 6;
+		chars++;
+		if (bits >= 8) {
+			bits -= 8;
+			out[o++] = (uint8_t)(acc >> bits);
+		}
+	}
+	/* whole quads, at most two "=", and no stray bits left set */
+	if (chars % 4 != 0 || pad > 2 || (acc & ((1u << bits) - 1)) != 0)
+		return -1;
+	return (long)o;
+}
+
+static void
+check_dkim(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, size_t n)
+{
+	struct tag t[TAGS_MAX];
+	char vt[SHOW_MAX * 4 + 8], nt[SHOW_MAX * 4 + 8];
+	const char *why = NULL;
+	unsigned before = n_found(c);
+	const struct tag *p = NULL, *kt = NULL;
+	bool ed25519 = false;
+
+	int k = tag_list(s, n, t, &why);
+	if (k < 0) {
+		say(c, true, rd, "DKIM key at %s: %s (fix: write tag=value pairs separated by "
+		    "\";\", e.g. \"v=DKIM1; k=rsa; p=MIIB...\")", owner, why);
+		return;
+	}
+	int dup = tag_dup(t, k);
+	if (dup >= 0) {
+		/* RFC 6376 3.2: the whole record is then invalid */
+		say(c, true, rd, "DKIM key at %s: tag %s= appears twice, which makes the record "
+		    "invalid (RFC 6376 3.2) (fix: keep one)", owner,
+		    shown(t[dup].name, t[dup].name_len, nt));
+		return;
+	}
+	for (int i = 0; i < k; i++) {
+		if (word_is(t[i].name, t[i].name_len, "v") && (i != 0 ||
+		    !(t[i].val_len == 5 && memcmp(t[i].val, "DKIM1", 5) == 0)))
+			say(c, true, rd, "DKIM key at %s: v=%s %s (fix: begin the record with "
+			    "\"v=DKIM1;\" or leave v= out)", owner, shown(t[i].val, t[i].val_len, vt),
+			    i != 0 ? "is not the first tag" : "is not DKIM1");
+		if (word_is(t[i].name, t[i].name_len, "p"))
+			p = &t[i];
+		if (word_is(t[i].name, t[i].name_len, "k"))
+			kt = &t[i];
+	}
+	if (kt != NULL) {
+		ed25519 = word_is(kt->val, kt->val_len, "ed25519");
+		if (!ed25519 && !word_is(kt->val, kt->val_len, "rsa")) {
+			say(c, true, rd, "DKIM key at %s: key type k=%s is unknown (fix: k=rsa or "
+			    "k=ed25519)", owner, shown(kt->val, kt->val_len, vt));
+			return;
+		}
+	}
+	if (p == NULL) {
+		say(c, true, rd, "DKIM key at %s has no p= tag, so verifiers reject it (RFC 6376 "
+		    "3.6.1) (fix: add p= with the base64 public key)", owner);
+		return;
+	}
+	if (p->val_len == 0) {
+		say(c, false, rd, "DKIM key at %s is revoked (empty p=): signatures with this "
+		    "selector fail (fix: remove the record once no mail signed with it is in "
+		    "transit, or publish the key again)", owner);
+		return;
+	}
+	long bl = base64_decode(p->val, p->val_len, c->bin);
+	if (bl <= 0) {
+		say(c, true, rd, "DKIM key at %s: p= is not valid base64 (fix: copy the key again; "
+		    "quoted strings are joined without spaces, so split it anywhere)", owner);
+		return;
+	}
+	if (ed25519) {
+		/* RFC 8463 4.2: the bare 32-byte key, no SubjectPublicKeyInfo */
+		if (bl != 32)
+			say(c, true, rd, "DKIM key at %s: an ed25519 p= must hold the 32-byte key "
+			    "(RFC 8463 4.2), this one is %ld bytes (fix: publish the raw key, not "
+			    "its DER form)", owner, bl);
+		passed(c, before, "DKIM key at %s (ed25519)", owner);
+		return;
+	}
+	const unsigned char *q = c->bin;
+	EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, bl);
+	if (pk == NULL || q != c->bin + bl || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
+		say(c, true, rd, "DKIM key at %s: p= is not an RSA public key in DER "
+		    "SubjectPublicKeyInfo form (fix: publish the output of \"openssl rsa -pubout "
+		    "-outform DER\" in base64)", owner);
+		EVP_PKEY_free(pk);
+		return;
+	}
+	int bits = EVP_PKEY_get_bits(pk);
+	EVP_PKEY_free(pk);
+	if (bits < DNS_DKIM_RSA_BITS_MIN) {
+		say(c, true, rd, "DKIM key at %s is RSA of %d bits: verifiers must not accept "
+		    "signatures with keys under %d bits (RFC 8301 3.2) (fix: sign with a new key "
+		    "of 2048 bits under a new selector)", owner, bits, DNS_DKIM_RSA_BITS_MIN);
+		return;
+	}
+	passed(c, before, "DKIM key at %s (rsa, %d bits)", owner, bits);
+}
+
+/* --- TXT records --------------------------------------------------------- */
+
+/* the character-strings of a TXT rdata joined, into out */
+static size_t
+txt_join(const uint8_t *rd, uint8_t *out)
+{
+	size_t len = dns_get16(rd), o = 0, i = 0;
+	const uint8_t *p = rd + 2;
+
+	while (i < len) {
+		size_t l = p[i++];
+		if (l > len - i)
+			l = len - i;
+		memcpy(out + o, p + i, l);
+		o += l;
+		i += l;
+	}
+	return o;
+}
+
+static bool
+label_is(const uint8_t *label, const char *w)
+{
+	return word_is(label + 1, label[0], w);
+}
+
+/* a DKIM key name: <selector>._domainkey.<domain>, the selector being
+ * one label or more */
+static bool
+is_dkim_name(const uint8_t *name)
+{
+	if (name[0] == 0)
+		return false;
+	for (const uint8_t *l = name + 1 + name[0]; l[0] != 0; l += 1 + l[0])
+		if (label_is(l, "_domainkey"))
+			return true;
+	return false;
+}
+
+static void
+check_txt(struct ck *c)
+{
+	const struct dns_zone *z = c->z;
+	char owner[DNS_NAME_TEXT_MAX];
+
+	for (size_t k = 0; k < z->n_nodes; k++) {
+		const struct dns_node *nd = &z->nodes[k];
+		if (nd->nsets == 0 || (nd->flags & DNS_NODE_CUT) || occluded(z, nd))
+			continue;
+		const struct dns_rrset *rs = dns_node_rrset(z, nd, DNS_T_TXT);
+		if (rs == NULL)
+			continue;
+		bool dmarc = nd->name[0] != 0 && label_is(nd->name, "_dmarc");
+		bool org = dmarc && dns_name_eq(nd->name + 1 + nd->name[0], z->origin);
+		bool dkim = !dmarc && is_dkim_name(nd->name);
+		unsigned n_spf = 0, n_dmarc = 0, n_dkim = 0;
+		name_text(nd->name, owner);
+		owner[255] = '\0';	/* messages quote at most this much */
+		for (uint32_t i = 0; i < rs->n; i++) {
+			const uint8_t *rd = rs->rd[i];
+			size_t n = txt_join(rd, c->txt);
+			if (is_spf(c->txt, n)) {
+				/* RFC 7208 4.5: two SPF records are a permanent
+				 * error for every message */
+				if (++n_spf == 2)
+					say(c, true, rd, "more than one SPF record at %s: receivers "
+					    "treat that as a permanent error (RFC 7208 4.5) (fix: merge "
+					    "them into one record)", owner);
+				check_spf(c, rd, owner, c->txt, n);
+			} else if (dmarc) {
+				if (starts_version(c->txt, n, "DMARC1") && ++n_dmarc == 2)
+					say(c, true, rd, "more than one DMARC record at %s: receivers "
+					    "then apply none (RFC 7489 6.6.3) (fix: keep one)", owner);
+				check_dmarc(c, rd, owner, org, c->txt, n);
+			} else if (dkim) {
+				if (++n_dkim == 2)
+					say(c, false, rd, "more than one TXT record at the DKIM key "
+					    "name %s: verifiers use one of them (fix: keep one key per "
+					    "selector)", owner);
+				check_dkim(c, rd, owner, c->txt, n);
+			}
+		}
+	}
+}
+
+/* --- the lot ------------------------------------------------------------- */
+
+int
+dns_zcheck(const struct dns_zone *z, dns_where_fn *where, void *where_arg, const char *file,
+    time_t now, struct diag *d, struct buf *ok)
+{
+	struct ck *c = xcalloc(1, sizeof *c);
+	const struct dns_node *apex = dns_zone_find(z, z->origin);
+
+	c->z = z;
+	c->where = where;
+	c->where_arg = where_arg;
+	c->file = file;
+	c->now = now;
+	c->d = d;
+	c->ok = ok;
+	if (apex != NULL) {
+		check_soa(c, apex);
+		check_apex_ns(c, apex);
+	}
+	check_targets(c);
+	if (apex != NULL)
+		check_apex_address(c, apex);
+	check_txt(c);
+	int rc = c->errs > 0 ? -1 : 0;
+	free(c->recs);
+	free(c);
+	return rc;
+}
