@@ -557,7 +557,8 @@ dns_zone_build(struct dns_zone *z, const uint8_t *origin, const uint8_t *stream,
 	z->nodes[apex].flags |= DNS_NODE_APEX;
 	for (size_t i = 0; i < n; i++)
 		recs[i].node = node_get(&b, recs[i].owner);
-	qsort(recs, n, sizeof *recs, rec_cmp);
+	if (n > 0)
+		qsort(recs, n, sizeof *recs, rec_cmp);	/* recs is NULL for an empty zone */
 	make_sets(&b, recs, n);
 	int rc = 0;
 	const struct dns_node *an = &z->nodes[apex];
