@@ -612,12 +612,13 @@ deliver_done(struct ipc_msg *im)
 	for (size_t i = 0; i < m->env.n_rcpts; i++)
 		all = all && m->done[i];
 	if (all) {
-		/* every copy is durable in new/: the client may have its 250
-		 * (a local commit), and the spool copy may go (its results with
-		 * it; one left behind by a crash is removed at start) */
+		/* every copy is durable in new/: the spool copy may go (its
+		 * results with it; one left behind by a crash is removed at
+		 * start), and then the client may have its 250 (a local
+		 * commit), so that after a 250 the spool holds nothing of it */
+		unlinkat(Q.q_fd, m->qid, 0);
 		if (local && m->peer != NULL)
 			ipc_send(m->peer->ipc, PROTO_COMMIT_OK, m->req, -1, NULL, 0);
-		unlinkat(Q.q_fd, m->qid, 0);
 		if (m->has_results)
 			unlinkat(Q.r_fd, m->qid, 0);
 		qmsg_free(m);

@@ -230,7 +230,16 @@ def test_worker_that_stops_reading_is_killed(talon_factory):
     policy = one(t.child_pids("policy"))
     s = channel(worker, policy)
     s.setblocking(False)
-    os.kill(worker, signal.SIGSTOP)
+    # the worker stops reading: its first recvmsg (the first answer) is
+    # held for two minutes by strace.  Not SIGSTOP: the parent kills a
+    # worker stopped for 10 s, which on a loaded machine comes before the
+    # policy's backlog is full, and the cap would go untested.
+    tracer = subprocess.Popen(["strace", "-qq", "-o", "/dev/null", "-p", str(worker), "-e",
+                               "trace=recvmsg", "-e", "inject=recvmsg:delay_enter=120s"],
+                              stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                              stderr=subprocess.PIPE)
+    time.sleep(1)
+    assert tracer.poll() is None, tracer.stderr.read()
     killed = r"parent event=kill role=smtp pid=%d" % worker
     addr = b"\x04" + bytes([127, 0, 0, 9]) + b"\x00" * 12 + struct.pack(">I", 25)
     deadline, sent, looked = time.time() + 90, 0, 0
@@ -251,6 +260,8 @@ def test_worker_that_stops_reading_is_killed(talon_factory):
                 break
     finally:
         s.close()
+        tracer.kill()
+        tracer.wait(10)
     t.wait_log(killed, timeout=10)
     t.wait_log(r"reported by policy: peer does not read")
     assert t.child_pids("policy") == [policy]
