@@ -8,6 +8,9 @@ BUILD="build-essential pkg-config clang libclang-rt-14-dev libssl-dev libcrypt-d
 # Later parts of Talon (resolver, greylisting, DMARC, IMAP) use these.
 LIBS="libunbound-dev libsqlite3-dev libpsl-dev zlib1g-dev"
 TEST="python3 python3-pytest python3-pytest-timeout libnet-ssleay-perl python3-dkim python3-spf python3-dnspython swaks dnsutils strace openssl util-linux procps iproute2"
+# DNS tests: dig and delv (bind9-dnsutils), ldns-keygen/ldns-signzone (ldnsutils),
+# NSD as the reference server the answers are compared with.
+TEST="$TEST bind9-dnsutils ldnsutils nsd"
 PKGS="$BUILD $LIBS $TEST"
 
 missing=""
@@ -23,9 +26,21 @@ if [ -n "$missing" ]; then
 	fi
 	echo "installing:$missing"
 	export DEBIAN_FRONTEND=noninteractive
+	# packages such as nsd start a system service on port 53 when
+	# installed: the tests run their own on high ports, so no service
+	# starts during this install (policy-rc.d, removed again after)
+	policy=""
+	if [ ! -e /usr/sbin/policy-rc.d ]; then
+		printf '#!/bin/sh\n# temporary, scripts/install-deps.sh\nexit 101\n' >/usr/sbin/policy-rc.d
+		chmod 755 /usr/sbin/policy-rc.d
+		policy=1
+	fi
 	apt-get update -q
 	# shellcheck disable=SC2086
-	apt-get install -y -q --no-install-recommends $missing
+	rc=0
+	apt-get install -y -q --no-install-recommends $missing || rc=$?
+	[ -n "$policy" ] && rm -f /usr/sbin/policy-rc.d
+	[ "$rc" = 0 ] || exit "$rc"
 fi
 
 # System users for privilege separation (DESIGN.md, "Processes").

@@ -23,6 +23,7 @@ struct item {
 	const struct dns_rrset *set;
 	uint32_t ttl;		/* used instead of set->ttl when ttl_set */
 	bool ttl_set;
+	bool required;		/* in-domain glue of a referral: TC when it does not fit */
 };
 
 struct section {
@@ -102,12 +103,16 @@ add_soa(struct ctx *c)
 	const uint8_t *rd = soa->rd[0];
 	uint16_t len = dns_get16(rd);
 	uint32_t min = len >= 4 ? dns_get32(rd + 2 + len - 4) : 0;
+	uint32_t ttl = soa->ttl < min ? soa->ttl : min;
 	if (c->ns.n < ITEMS_MAX) {
 		c->ns.it[c->ns.n++] = (struct item){ .owner = apex->name, .set = soa,
-			.ttl = soa->ttl < min ? soa->ttl : min, .ttl_set = true };
+			.ttl = ttl, .ttl_set = true };
 	}
-	if (c->dnssec)
-		add(&c->ns, apex->name, dns_node_sigs(c->z, apex, DNS_T_SOA));
+	/* RFC 4034 3: the RRSIG's TTL is the TTL of the RRset it covers */
+	const struct dns_rrset *sig = c->dnssec ? dns_node_sigs(c->z, apex, DNS_T_SOA) : NULL;
+	if (sig != NULL && c->ns.n < ITEMS_MAX && !has_item(&c->ns, apex->name, sig))
+		c->ns.it[c->ns.n++] = (struct item){ .owner = apex->name, .set = sig,
+			.ttl = ttl, .ttl_set = true };
 }
 
 /* A/AAAA of a name we hand out (NS, MX, SRV targets), when in our zone */
@@ -141,17 +146,18 @@ additional_for(struct ctx *c, const struct dns_rrset *set)
 }
 
 /* NSEC3 proof pieces (RFC 5155 7.2): the record matching or covering the
- * hash of name */
-static void
+ * hash of name; true when it matches */
+static bool
 add_n3(struct ctx *c, const uint8_t *name)
 {
 	uint8_t h[20];
-	bool match;
+	bool match = false;
 	if (!dns_zone_n3hash(c->z, name, h))
-		return;
+		return false;
 	const struct dns_node *n = dns_zone_n3_for(c->z, h, &match);
 	if (n != NULL)
 		add_signed(c, &c->ns, n->name, n, dns_node_rrset(c->z, n, DNS_T_NSEC3));
+	return match;
 }
 
 /* NSEC covering or matching name */
@@ -182,7 +188,25 @@ prove_nodata(struct ctx *c, const struct dns_node *n)
 	if (!c->dnssec)
 		return;
 	if (c->z->nsec3) {
-		add_n3(c, n->name);
+		if (add_n3(c, n->name))
+			return;
+		/* no NSEC3 of its own: an opt-out delegation (RFC 5155 7.2.4,
+		 * 7.2.7).  The closest provable encloser proof: the NSEC3 of
+		 * the nearest ancestor that has one, and the opt-out NSEC3
+		 * covering the next closer name. */
+		const uint8_t *next = n->name;
+		for (const uint8_t *a = dns_name_parent(n->name);
+		    a != NULL && dns_name_under(a, c->z->origin); a = dns_name_parent(a)) {
+			uint8_t h[20];
+			bool match;
+			if (dns_zone_n3hash(c->z, a, h) && dns_zone_n3_for(c->z, h, &match) != NULL &&
+			    match) {
+				add_n3(c, a);
+				add_n3(c, next);
+				return;
+			}
+			next = a;
+		}
 		return;
 	}
 	const struct dns_rrset *nsec = dns_node_rrset(c->z, n, DNS_T_NSEC);
@@ -241,9 +265,20 @@ referral(struct ctx *c, const struct dns_node *cut)
 		else
 			prove_nodata(c, cut);	/* no DS: an insecure delegation */
 	}
+	size_t ar0 = c->ar.n;
 	additional_for(c, ns);
+	for (size_t i = ar0; i < c->ar.n; i++)
+		c->ar.it[i].required = dns_name_under(c->ar.it[i].owner, cut->name);
 	/* glue below the cut is not in additional_for's reach when it is
 	 * occluded data: add_addresses finds it by name all the same */
+}
+
+/* a node that holds only NSEC3 records (and their signatures): a hashed
+ * name, which does not exist for queries (RFC 5155 7.2.8) */
+static bool
+nsec3_only(const struct dns_zone *z, const struct dns_node *n)
+{
+	return n != NULL && (n->flags & DNS_NODE_N3ONLY);
 }
 
 /* The node at or above name that is a zone cut or a DNAME, nearest the
@@ -255,10 +290,14 @@ walk_down(struct ctx *c, const uint8_t *name, const struct dns_node **closest)
 	const struct dns_zone *z = c->z;
 	unsigned want = dns_name_labels(name);
 	const struct dns_node *last = dns_zone_find(z, z->origin);
+	if ((last->flags & DNS_NODE_DNAME) && want > z->origin_labels) {
+		*closest = last;	/* RFC 6672 2.3: a DNAME at the apex */
+		return last;
+	}
 	for (unsigned l = z->origin_labels + 1; l <= want; l++) {
 		const uint8_t *a = ancestor(name, l);
 		const struct dns_node *n = dns_zone_find(z, a);
-		if (n == NULL)
+		if (n == NULL || nsec3_only(z, n))
 			break;	/* empty non-terminals are nodes: nothing below */
 		last = n;
 		if (n->flags & DNS_NODE_CUT) {
@@ -297,7 +336,7 @@ static const uint8_t *
 answer_node(struct ctx *c, const uint8_t *owner, const struct dns_node *n)
 {
 	const struct dns_zone *z = c->z;
-	if ((n->flags & DNS_NODE_CNAME) && c->qtype != DNS_T_CNAME) {
+	if ((n->flags & DNS_NODE_CNAME) && c->qtype != DNS_T_CNAME && c->qtype != DNS_T_ANY) {
 		const struct dns_rrset *cn = dns_node_rrset(z, n, DNS_T_CNAME);
 		add_signed(c, &c->an, owner, n, cn);
 		return cn->rd[0] + 2;
@@ -315,10 +354,11 @@ answer_node(struct ctx *c, const uint8_t *owner, const struct dns_node *n)
 	const struct dns_rrset *s = dns_node_rrset(z, n, c->qtype);
 	if (c->qtype == DNS_T_RRSIG) {
 		/* every signature of the node */
+		size_t an0 = c->an.n;	/* CNAMEs of the chain are in already */
 		for (uint16_t i = 0; i < n->nsets; i++)
 			if (z->sets[n->set0 + i].type == DNS_T_RRSIG)
 				add(&c->an, owner, &z->sets[n->set0 + i]);
-		if (c->an.n > 0)
+		if (c->an.n > an0)
 			return NULL;
 	} else if (s != NULL) {
 		add_signed(c, &c->an, owner, n, s);
@@ -339,9 +379,13 @@ resolve(struct ctx *c, const uint8_t *qname)
 		const struct dns_node *closest = NULL;
 		const struct dns_node *stop = walk_down(c, name, &closest);
 		if (stop != NULL && (stop->flags & DNS_NODE_CUT)) {
-			if (hop == 0)
-				referral(c, stop);
-			return;	/* a chain into a delegation ends at the CNAME */
+			/* RFC 1034 4.3.2 3b, also at the end of a chain (the
+			 * CNAMEs stay authoritative) */
+			bool aa = c->aa;
+			referral(c, stop);
+			if (hop > 0)
+				c->aa = aa;
+			return;
 		}
 		if (stop != NULL) {
 			/* DNAME at an ancestor: the DNAME, a CNAME made from it,
@@ -364,10 +408,14 @@ resolve(struct ctx *c, const uint8_t *qname)
 			c->synth[k] = (struct dns_rrset){ .type = DNS_T_CNAME, .ttl = dn->ttl, .n = 1,
 				.rd = &c->synth_ptr[k] };
 			add(&c->an, c->synth_owner[k], &c->synth[k]);
+			if (c->qtype == DNS_T_CNAME || c->qtype == DNS_T_ANY)
+				return;	/* the CNAME is what was asked for */
 			name = rd + 2;
 		} else {
 			const struct dns_node *n = dns_zone_find(c->z, name);
 			const uint8_t *next;
+			if (nsec3_only(c->z, n))
+				n = NULL;
 			if (n != NULL) {
 				next = answer_node(c, name, n);
 			} else {
@@ -387,8 +435,11 @@ resolve(struct ctx *c, const uint8_t *qname)
 					prove_nxdomain(c, name, closest->name);
 					return;
 				}
+				size_t an0 = c->an.n;
 				next = answer_node(c, name, w);
 				prove_wildcard(c, name, closest->name);
+				if (c->dnssec && c->z->nsec3 && c->an.n == an0)
+					add_n3(c, closest->name);	/* RFC 5155 7.2.5 */
 			}
 			if (next == NULL)
 				return;
@@ -569,6 +620,7 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 	memset(info, 0, sizeof *info);
 	if (qlen < 12 || outmax < 512 || (q[2] & 0x80))
 		return 0;	/* not a query: never answer a response */
+	info->question_end = 12;	/* until a question is parsed: the header */
 	unsigned opcode = (q[2] >> 3) & 0x0f;
 	unsigned qd = dns_get16(q + 4), an = dns_get16(q + 6), ns = dns_get16(q + 8),
 	    ar = dns_get16(q + 10);
@@ -587,7 +639,14 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 	}
 	uint16_t qtype = dns_get16(q + off), qclass = dns_get16(q + off + 2);
 	off += 4;
-	size_t qend = off;
+	/* the reply's question is written from the decoded name, never
+	 * copied: a compressed question points into the query's header,
+	 * which the reply changes (found by the unit tests) */
+	uint8_t qhead[12 + DNS_NAME_MAX + 4];
+	size_t ql = dns_name_len(qname), qend = 12 + ql + 4;
+	memcpy(qhead, q, 12);
+	memcpy(qhead + 12, qname, ql);
+	memcpy(qhead + 12 + ql, q + off - 4, 4);
 	info->question_end = qend;
 	info->qtype = qtype;
 	memcpy(info->qname, qname, dns_name_len(qname));
@@ -625,12 +684,12 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 		max = outmax;
 	if (bad) {
 		info->rcode = DNS_R_FORMERR;
-		return start_reply(out, q, qend, DNS_R_FORMERR, false);
+		return start_reply(out, qhead, qend, DNS_R_FORMERR, false);
 	}
 	size_t room = edns ? max - 11 : max;	/* the OPT always fits */
 	if (badvers) {
 		info->rcode = DNS_R_BADVERS;
-		size_t len = start_reply(out, q, qend, 0, false);
+		size_t len = start_reply(out, qhead, qend, 0, false);
 		return put_opt(out, len, max, 1, dnssec);
 	}
 	uint8_t rcode = DNS_R_NOERROR;
@@ -644,10 +703,16 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 		    DNS_R_FORMERR;
 	else if ((z = dns_zoneset_find(zs, qname)) == NULL)
 		rcode = DNS_R_REFUSED;
+	else if (qtype == DNS_T_DS && dns_name_eq(z->origin, qname) && *qname != 0) {
+		/* RFC 4035 3.1.4.1: DS is the parent's, when we serve it */
+		const struct dns_zone *pz = dns_zoneset_find(zs, dns_name_parent(qname));
+		if (pz != NULL)
+			z = pz;
+	}
 	info->zone = z;
 	if (rcode != DNS_R_NOERROR) {
 		info->rcode = rcode;
-		size_t len = start_reply(out, q, qend, rcode, false);
+		size_t len = start_reply(out, qhead, qend, rcode, false);
 		return edns ? put_opt(out, len, max, 0, dnssec) : len;
 	}
 
@@ -663,12 +728,16 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 	resolve(&c, qname);
 
 	struct pkt p = { .b = out, .max = room };
-	p.len = start_reply(out, q, qend, c.rcode, c.aa);
+	p.len = start_reply(out, qhead, qend, c.rcode, c.aa);
 	/* the question's name is the first compression target: answers to
 	 * it point there and keep the query's letter case */
 	p.c[p.nc++] = (struct comp){ .off = 12, .len = (uint16_t)dns_name_len(qname),
 		.name = qname };
-	for (const uint8_t *l = qname + *qname + 1; *l != 0 && p.nc < COMP_MAX; l += *l + 1) {
+	/* and its suffixes (none for the root: it has no label to skip) */
+	for (const uint8_t *l = qname; *l != 0 && p.nc < COMP_MAX;) {
+		l += *l + 1;
+		if (*l == 0)
+			break;
 		p.c[p.nc++] = (struct comp){ .off = (uint16_t)(12 + (l - qname)),
 			.len = (uint16_t)dns_name_len(l), .name = l };
 	}
@@ -687,13 +756,20 @@ dns_answer(const struct dns_zoneset *zs, const uint8_t *q, size_t qlen, bool tcp
 	if (tc) {
 		/* RFC 2181 9: what did not fit would mislead; the client asks
 		 * again over TCP.  Only the question goes back. */
-		p.len = start_reply(out, q, qend, c.rcode, c.aa);
+		p.len = start_reply(out, qhead, qend, c.rcode, c.aa);
 		out[2] |= 0x02;
 		n_an = n_ns = 0;
 	} else {
-		/* additional data is optional: what fits */
-		for (size_t i = 0; i < c.ar.n; i++)
-			n_ar += put_item(&p, &c.ar.it[i]);
+		/* additional data is optional: what fits, except in-domain
+		 * glue of a referral (RFC 9471 3: TC when it does not fit) */
+		for (size_t i = 0; i < c.ar.n; i++) {
+			unsigned w = put_item(&p, &c.ar.it[i]);
+			if (w == 0 && c.ar.it[i].required)
+				tc = true;
+			n_ar += w;
+		}
+		if (tc)
+			out[2] |= 0x02;
 	}
 	set_count(out, 6, n_an);
 	set_count(out, 8, n_ns);
@@ -749,12 +825,15 @@ dns_xfr_start(struct dns_xfr *x, const struct dns_zone *z, const uint8_t *q, siz
 	x->z = z;
 	size_t off = 12;
 	uint8_t nm[DNS_NAME_MAX];
-	if (dns_name_unpack(q, qlen, &off, nm) < 0 || qlen - off < 4 || off + 4 > sizeof x->head)
-		off = 12;
-	else
-		off += 4;
-	memcpy(x->head, q, off);
-	x->head_len = off;
+	memcpy(x->head, q, 12);
+	x->head_len = 12;
+	if (dns_name_unpack(q, qlen, &off, nm) > 0 && qlen - off >= 4) {
+		/* written from the decoded name, as in dns_answer */
+		size_t nl = dns_name_len(nm);
+		memcpy(x->head + 12, nm, nl);
+		memcpy(x->head + 12 + nl, q + off, 4);
+		x->head_len = 12 + nl + 4;
+	}
 	x->first = true;
 	x->phase = up_to_date ? 2 : 0;
 }

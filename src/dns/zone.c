@@ -279,8 +279,8 @@ read_stream(struct builder *b, const uint8_t *p, size_t len, struct rec **out, s
 		uint16_t rdlen = dns_get16(h + 6);
 		if (len - off - (size_t)nl - 8 < rdlen || n >= DNS_ZONE_RECORDS_MAX)
 			goto bad;
-		if (!dns_name_under(p + off, z->origin))
-			goto bad;
+		if (!dns_name_under(p + off, z->origin) || !dns_rdata_valid(dns_get16(h), h + 8, rdlen))
+			goto bad;	/* answers read names out of rdata: all must be sound */
 		if (n == cap) {
 			cap = cap ? cap * 2 : 1024;
 			recs = xreallocarray(recs, cap, sizeof *recs);
@@ -423,6 +423,16 @@ check_nodes(struct builder *b, const struct rec *recs, size_t n)
 			    rs->type != DNS_T_CNAME)
 				data++;
 		}
+		/* RFC 5155 7.2.8: a name that holds only NSEC3 (and its
+		 * signatures) is no name of the zone's data */
+		bool n3only = nd->nsets > 0;
+		for (uint16_t s3 = 0; s3 < nd->nsets && n3only; s3++) {
+			const struct dns_rrset *rs = &z->sets[nd->set0 + s3];
+			n3only = rs->type == DNS_T_NSEC3 ||
+			    (rs->type == DNS_T_RRSIG && rs->covered == DNS_T_NSEC3);
+		}
+		if (n3only)
+			nd->flags |= DNS_NODE_N3ONLY;
 		if ((nd->flags & DNS_NODE_CNAME) && data > 0) {
 			dns_name_to_text(nd->name, text);
 			say(b, true, first_rec(recs, n, (uint32_t)k, DNS_T_CNAME),
@@ -501,38 +511,53 @@ apex_params(struct builder *b, const struct dns_node *apex)
 	}
 }
 
-static void
-digest(struct dns_zone *z, struct rec *recs, size_t n)
+static int
+hash_cmp(const void *a, const void *b)
 {
-	/* content identity, independent of record order: a reload under an
-	 * unchanged serial that changed content is told apart */
+	return memcmp(a, b, 32);
+}
+
+/* Content identity, independent of record order and of letter case in
+ * owner names: each record (owner lowercased, type, TTL as served, rdata)
+ * is hashed on its own, the hashes sorted, and the sorted list hashed.
+ * A reload under an unchanged serial that changed content is told apart;
+ * one that only reordered the file is not. */
+static void
+digest(struct dns_zone *z)
+{
+	uint8_t (*h)[32] = xcalloc(z->n_rd ? z->n_rd : 1, 32);
+	size_t n = 0;
 	EVP_MD_CTX *c = EVP_MD_CTX_new();
-	if (c == NULL || EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
-		fatal("dns: no SHA-256");
+	if (c == NULL)
+		fatal("dns: no memory for SHA-256");
 	for (size_t i = 0; i < z->n_sets; i++) {
 		const struct dns_rrset *s = &z->sets[i];
-		uint8_t h[10] = { (uint8_t)(s->type >> 8), (uint8_t)s->type,
+		uint8_t low[DNS_NAME_MAX];
+		size_t l = dns_name_len(s->owner);
+		memcpy(low, s->owner, l);
+		dns_name_lower(low);
+		uint8_t t[8] = { (uint8_t)(s->type >> 8), (uint8_t)s->type,
 			(uint8_t)(s->covered >> 8), (uint8_t)s->covered,
 			(uint8_t)(s->ttl >> 24), (uint8_t)(s->ttl >> 16), (uint8_t)(s->ttl >> 8),
 			(uint8_t)s->ttl };
-		EVP_DigestUpdate(c, h, sizeof h);
-		for (uint32_t k = 0; k < s->n; k++)
-			EVP_DigestUpdate(c, s->rd[k], 2 + (size_t)dns_get16(s->rd[k]));
-	}
-	/* owner names, in node order (which follows the sorted records) */
-	for (size_t k = 0; k < z->n_nodes; k++)
-		if (z->nodes[k].nsets > 0) {
-			uint8_t low[DNS_NAME_MAX];
-			size_t l = dns_name_len(z->nodes[k].name);
-			memcpy(low, z->nodes[k].name, l);
-			dns_name_lower(low);
+		for (uint32_t k = 0; k < s->n; k++) {
+			unsigned dl = 0;
+			if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+				fatal("dns: no SHA-256");
 			EVP_DigestUpdate(c, low, l);
+			EVP_DigestUpdate(c, t, sizeof t);
+			EVP_DigestUpdate(c, s->rd[k], 2 + (size_t)dns_get16(s->rd[k]));
+			EVP_DigestFinal_ex(c, h[n++], &dl);
 		}
+	}
+	qsort(h, n, 32, hash_cmp);
 	unsigned dl = 0;
+	if (EVP_DigestInit_ex(c, EVP_sha256(), NULL) != 1)
+		fatal("dns: no SHA-256");
+	EVP_DigestUpdate(c, h, n * 32);
 	EVP_DigestFinal_ex(c, z->digest, &dl);
 	EVP_MD_CTX_free(c);
-	(void)recs;
-	(void)n;
+	free(h);
 }
 
 int
@@ -584,7 +609,7 @@ dns_zone_build(struct dns_zone *z, const uint8_t *origin, const uint8_t *stream,
 		rc = -1;
 	if (rc == 0) {
 		apex_params(&b, an);
-		digest(z, recs, n);
+		digest(z);
 		bool has_nsec = false;
 		for (size_t i = 0; i < z->n_sets && !has_nsec; i++)
 			has_nsec = z->sets[i].type == DNS_T_NSEC;

@@ -70,6 +70,7 @@ struct dns_rrset {
 #define DNS_NODE_DNAME		0x08
 #define DNS_NODE_WILDCHILD	0x10	/* "*.<this name>" exists */
 #define DNS_NODE_NSEC3		0x20	/* owns an NSEC3 record (a hashed name) */
+#define DNS_NODE_N3ONLY		0x40	/* holds NSEC3 only: not a name of the data */
 
 struct dns_node {
 	const uint8_t *name;	/* wire, case as in the zone */
