@@ -115,12 +115,16 @@ find_hashed(const struct dns_zone *z, const uint8_t *name, uint32_t h)
 {
 	if (z->table == NULL)
 		return NULL;
+	/* the hash sits in the slot: most slots that are not ours are told
+	 * apart without touching the node or its name */
 	for (size_t i = h & z->mask;; i = (i + 1) & z->mask) {
-		uint32_t v = z->table[i];
+		uint64_t v = z->table[i];
 		if (v == 0)
 			return NULL;
-		const struct dns_node *n = &z->nodes[v - 1];
-		if (n->hash == h && dns_name_eq(n->name, name))
+		if ((uint32_t)(v >> 32) != h)
+			continue;
+		const struct dns_node *n = &z->nodes[(uint32_t)v - 1];
+		if (dns_name_eq(n->name, name))
 			return n;
 	}
 }
@@ -176,7 +180,7 @@ table_grow(struct dns_zone *z)
 		size_t i = z->nodes[k].hash & z->mask;
 		while (z->table[i] != 0)
 			i = (i + 1) & z->mask;
-		z->table[i] = (uint32_t)k + 1;
+		z->table[i] = (uint64_t)z->nodes[k].hash << 32 | ((uint32_t)k + 1);
 	}
 }
 
@@ -201,7 +205,7 @@ node_get(struct builder *b, const uint8_t *name)
 	size_t i = h & z->mask;
 	while (z->table[i] != 0)
 		i = (i + 1) & z->mask;
-	z->table[i] = k + 1;
+	z->table[i] = (uint64_t)h << 32 | (k + 1);
 	/* the empty non-terminals between it and the apex (no recursion:
 	 * each ancestor is a suffix of name, in the stream too) */
 	if (dns_name_labels(name) > z->origin_labels)

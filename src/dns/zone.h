@@ -93,7 +93,7 @@ struct dns_zone {
 	size_t n_sets;
 	const uint8_t **rd;	/* all rdata pointers, rrset by rrset */
 	size_t n_rd;
-	uint32_t *table;	/* hash table: node index + 1, 0 empty */
+	uint64_t *table;	/* hash table: hash << 32 | node index + 1, 0 empty */
 	size_t mask;
 	uint64_t seed;
 	struct dns_node **canon;	/* canonical order, when the zone has NSEC */

@@ -311,3 +311,25 @@ def test_zone_check_compares_with_the_served_serial(talon_factory):
     t.stop()
     r = check(4)
     assert r.returncode == 0, r.stdout
+
+
+def test_rate_limited_slip_of_a_malformed_query_is_a_header(talon_factory):
+    """Regression: a slipped (TC) answer to a query whose question did not
+    parse went out as an empty datagram; it must be at least the header."""
+    t = make(talon_factory, limits={"dns-responses": 2})
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s.bind(("127.0.0.1", 0))
+    s.settimeout(0.5)
+    bad = b"\x12\x34\x00\x00\x00\x02\x00\x00\x00\x00\x00\x00"     # QDCOUNT 2, no question
+    for _ in range(40):
+        s.sendto(bad, ("127.0.0.1", t.dns_port))
+    got = []
+    while True:
+        try:
+            got.append(s.recv(4096))
+        except socket.timeout:
+            break
+    assert len(got) >= 10, len(got)     # 2 in full, then every second one
+    for d in got:
+        assert len(d) >= 12 and d[:2] == b"\x12\x34" and d[2] & 0x80, d
+    assert any(d[2] & 0x02 for d in got)    # some were slipped
