@@ -71,9 +71,11 @@ $TTL 3600
                 1209600    ; expire
                 3600 )     ; negative answers are cached this long
         IN NS   ns1.demo.test.
+        IN NS   ns2.demo.test.
         IN MX   10 mail.demo.test.
         IN A    127.0.0.1
 ns1     IN A    127.0.0.1
+ns2     IN A    127.0.0.1
 mail    IN A    127.0.0.1
 ; mail authentication: who may send for demo.test, and what to do if not
 @       IN TXT  "v=spf1 mx -all"
@@ -99,4 +101,5 @@ build/talon -c "$D/talon.conf" config check
 echo "demo: starting talon on 127.0.0.1:2525 (STARTTLS), 127.0.0.1:2465 (TLS) and DNS on 127.0.0.1:2053; ^C stops it"
 echo "demo: try  swaks --server 127.0.0.1:2525 --tls --to demo@demo.test --from you@example.org"
 echo "demo: and  dig @127.0.0.1 -p 2053 demo.test MX"
+echo "demo: and  build/talon zone check demo-data/zones/demo.test.zone"
 exec build/talon -c "$D/talon.conf" serve
