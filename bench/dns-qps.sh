@@ -15,7 +15,7 @@
 #   knot:  `knotd`, udp-workers: 1, tcp-workers: 1, background-workers: 1,
 #          no modules (so no RRL), journal-content: none.
 # Each serves both zones: the seed zone nmrc.org
-# (/work/shared/testdata/zones/nmrc.org.zone) and bench.test, 100,000 records
+# (tests/data/dns/nmrc.org.zone, a copy of the shared test data) and bench.test, 100,000 records
 # made by bench/gen-zone.py (with their query files; see that file for the
 # mixes: answers, CNAMEs, NODATA, about 20% NXDOMAIN).
 #
@@ -72,7 +72,7 @@ CLI_CPU=${CLI_CPU:-0}
 DNSPERF_OPTS=${DNSPERF_OPTS:--c 1 -T 1 -q 100}
 RATE=${RATE:-30000}
 SERVERS=${SERVERS:-talon nsd knot}
-NMRC_ZONE=${NMRC_ZONE:-/work/shared/testdata/zones/nmrc.org.zone}
+NMRC_ZONE=${NMRC_ZONE:-$BENCH_DIR/../tests/data/dns/nmrc.org.zone}
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 15 ]] || die "RUNS must be 1..15"
 [[ "$DURATION" =~ ^[0-9]+$ && "$DURATION" -ge 1 && "$DURATION" -le 120 ]] || die "DURATION must be 1..120"
 [[ "$RATE" =~ ^[0-9]+$ && "$RATE" -le 1000000 ]] || die "RATE must be 0..1000000"

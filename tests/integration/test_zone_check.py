@@ -7,7 +7,9 @@ import subprocess
 
 from conftest import TALON
 
-ZONES = "/work/shared/testdata/zones"
+# copies of ../shared/testdata/zones/ (the seed zone before and after the fix),
+# kept in the repository so a clean clone has them
+ZONES = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "data", "dns")
 BEFORE = os.path.join(ZONES, "nmrc.org.before-fix.zone")
 AFTER = os.path.join(ZONES, "nmrc.org.zone")
 
