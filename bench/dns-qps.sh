@@ -227,6 +227,8 @@ conf_talon() {
 	sed -i -e '/^listen smtp/d' -e 's/^workers .*/workers 1/' "$dir/talon.conf"
 	cat >>"$dir/talon.conf" <<CONF
 listen dns 127.0.0.1:$port
+# rate limiting off, as for NSD (rrl-ratelimit: 0) and Knot (no rrl module)
+limit dns-responses 0
 zone nmrc.org $NMRC_ZONE
 zone bench.test $DDIR/gen/bench.test.zone
 CONF

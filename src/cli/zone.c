@@ -211,7 +211,7 @@ print_findings(struct diag *d, const char *file, const struct dns_zsrc *src)
  * change; the same serial with other content is served but never
  * transferred.  Nothing is said when no daemon answers. */
 static void
-compare_served(const char *conf, const struct dns_zone *z, const char *file, struct diag *d,
+compare_served(const char *conf, struct dns_zone *z, const char *file, struct diag *d,
     struct buf *ok)
 {
 	struct buf b;
@@ -222,6 +222,7 @@ compare_served(const char *conf, const struct dns_zone *z, const char *file, str
 		return;
 	}
 	char want[DNS_NAME_TEXT_MAX], dig[65];
+	dns_zone_digest(z);
 	dns_name_to_text(z->origin, want);
 	for (size_t k = 0; k < sizeof z->digest; k++)
 		snprintf(dig + 2 * k, 3, "%02x", z->digest[k]);

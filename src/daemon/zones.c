@@ -104,6 +104,7 @@ load_one(const struct conf_zone *cz, struct gen_zone *out)
 			out->len = src.stream.len;
 			out->serial = z.serial;
 			out->records = z.n_records;
+			dns_zone_digest(&z);
 			memcpy(out->digest, z.digest, sizeof out->digest);
 			rc = 0;
 		}

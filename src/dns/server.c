@@ -20,6 +20,7 @@
 #include "dns/server.h"
 
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -201,6 +202,8 @@ zone_add(const struct proto_dns_zone *pz, int fd)
 			err = "does not build";
 		else
 			S.next.ptrs[pz->index] = &zm->z;
+		/* building freed as much as the index keeps: give it back */
+		malloc_trim(0);
 	}
 	if (err != NULL)
 		log_err("dns event=zone origin=%s error=\"%s\"", pz->origin, err);

@@ -526,8 +526,8 @@ hash_cmp(const void *a, const void *b)
  * is hashed on its own, the hashes sorted, and the sorted list hashed.
  * A reload under an unchanged serial that changed content is told apart;
  * one that only reordered the file is not. */
-static void
-digest(struct dns_zone *z)
+void
+dns_zone_digest(struct dns_zone *z)
 {
 	uint8_t (*h)[32] = xcalloc(z->n_rd ? z->n_rd : 1, 32);
 	size_t n = 0;
@@ -613,7 +613,6 @@ dns_zone_build(struct dns_zone *z, const uint8_t *origin, const uint8_t *stream,
 		rc = -1;
 	if (rc == 0) {
 		apex_params(&b, an);
-		digest(z);
 		bool has_nsec = false;
 		for (size_t i = 0; i < z->n_sets && !has_nsec; i++)
 			has_nsec = z->sets[i].type == DNS_T_NSEC;

@@ -106,7 +106,7 @@ struct dns_zone {
 	struct dns_n3 { uint8_t hash[20]; const struct dns_node *node; } *n3;
 	size_t n_n3;
 	size_t n_records;
-	uint8_t digest[32];	/* SHA-256 of the records, sorted: content identity */
+	uint8_t digest[32];	/* dns_zone_digest(); zero until it is called */
 };
 
 /* Where record i (in stream order) came from, for messages; NULL when
@@ -123,6 +123,10 @@ typedef void dns_where_fn(void *arg, size_t i, const char **file, unsigned *line
 int dns_zone_build(struct dns_zone *z, const uint8_t *origin, const uint8_t *stream, size_t len,
     dns_where_fn *where, void *where_arg, struct diag *d, const char *file);
 void dns_zone_free(struct dns_zone *z);
+/* Fill z->digest: SHA-256 over the records, independent of their order
+ * (content identity for reloads and `zone check`; the dns process does
+ * not need it and does not pay for it). */
+void dns_zone_digest(struct dns_zone *z);
 
 const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *name);
 const struct dns_rrset *dns_node_rrset(const struct dns_zone *z, const struct dns_node *n,

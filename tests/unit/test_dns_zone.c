@@ -637,6 +637,7 @@ digest_of(const char *text, uint8_t out[32])
 {
 	struct tz *t = tz_text(EX, text);
 	CHECK_INT(t->rc, 0);
+	dns_zone_digest(&t->z);
 	memcpy(out, t->z.digest, 32);
 	tz_free(t);
 }
