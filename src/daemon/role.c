@@ -227,6 +227,7 @@ settings_dns(struct ipc *c, const struct gen *g)
 		}
 		z.index = (uint32_t)i;
 		z.len = g->zones[i].len;
+		z.jlen = g->zones[i].jlen;
 		snprintf(z.origin, sizeof z.origin, "%s", g->zones[i].origin);
 		/* who may transfer it and whom to notify: the config in force,
 		 * also for a zone whose old version stays served */

@@ -29,6 +29,8 @@ struct gen_zone {
 	uint32_t serial;
 	size_t records;
 	uint8_t digest[32];
+	uint64_t jlen;		/* the IXFR journal, after the stream in the memfd */
+	struct buf journal;	/* the same, kept for the next reload */
 };
 
 struct gen {

@@ -43,22 +43,30 @@ log_diag(struct diag *d, const char *origin, bool errors)
 	}
 }
 
-/* The stream in a memfd sealed against any change: the dns process maps
- * it and builds pointers into it. */
+static bool
+write_all(int fd, const uint8_t *p, size_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, p, n);
+		if (w <= 0)
+			return false;
+		p += w;
+		n -= (size_t)w;
+	}
+	return true;
+}
+
+/* The stream, then the journal, in a memfd sealed against any change: the
+ * dns process maps it and builds pointers into it. */
 static int
-sealed_copy(const struct buf *b)
+sealed_copy(const struct buf *b, const struct buf *j)
 {
 	int fd = memfd_create("talon-zone", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -1;
-	size_t off = 0;
-	while (off < b->len) {
-		ssize_t w = write(fd, b->data + off, b->len - off);
-		if (w <= 0) {
-			close(fd);
-			return -1;
-		}
-		off += (size_t)w;
+	if (!write_all(fd, b->data, b->len) || !write_all(fd, j->data, j->len)) {
+		close(fd);
+		return -1;
 	}
 	if (fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0) {
 		close(fd);
@@ -76,9 +84,35 @@ old_zone(const struct gen *old, const char *origin)
 	return NULL;
 }
 
+/* The journal for the zone after prev: prev's, plus the step from it
+ * when the serial moved.  Content changed under the same serial cannot be
+ * described incrementally: the journal starts over (IXFR then gives the
+ * whole zone, which is always right). */
+static void
+journal_next(const struct gen_zone *prev, const struct buf *stream, struct gen_zone *out)
+{
+	buf_init(&out->journal, 0);
+	if (prev == NULL || (prev->serial == out->serial &&
+	    memcmp(prev->digest, out->digest, sizeof out->digest) != 0))
+		return;
+	buf_append(&out->journal, prev->journal.data, prev->journal.len);
+	if (prev->serial == out->serial)
+		return;
+	void *old = mmap(NULL, (size_t)prev->len, PROT_READ, MAP_PRIVATE, prev->memfd, 0);
+	if (old == MAP_FAILED ||
+	    !dns_journal_add(&out->journal, old, (size_t)prev->len, stream->data, stream->len,
+	    prev->serial, out->serial)) {
+		log_warn("parent event=zone origin=%s warning=\"no IXFR journal for serial %u "
+		    "(secondaries get the whole zone)\"", out->origin, out->serial);
+		buf_reset(&out->journal);
+	}
+	if (old != MAP_FAILED)
+		munmap(old, (size_t)prev->len);
+}
+
 /* 0 with *out filled, or -1 (logged) */
 static int
-load_one(const struct conf_zone *cz, struct gen_zone *out)
+load_one(const struct conf_zone *cz, const struct gen_zone *prev, struct gen_zone *out)
 {
 	uint8_t origin[DNS_NAME_MAX];
 	const char *err = NULL;
@@ -95,17 +129,21 @@ load_one(const struct conf_zone *cz, struct gen_zone *out)
 	if (dns_zsrc_load(&src, cz->file, &d) == 0 &&
 	    dns_zone_build(&z, origin, src.stream.data, src.stream.len, where, &src, &d,
 	    cz->file) == 0) {
-		out->memfd = sealed_copy(&src.stream);
+		out->origin = xstrdup(cz->origin);
+		out->len = src.stream.len;
+		out->serial = z.serial;
+		out->records = z.n_records;
+		dns_zone_digest(&z);
+		memcpy(out->digest, z.digest, sizeof out->digest);
+		journal_next(prev, &src.stream, out);
+		out->jlen = out->journal.len;
+		out->memfd = sealed_copy(&src.stream, &out->journal);
 		if (out->memfd < 0) {
 			log_err("parent event=zone origin=%s error=\"memfd: %s\"", cz->origin,
 			    strerror(errno));
+			free(out->origin);
+			buf_free(&out->journal);
 		} else {
-			out->origin = xstrdup(cz->origin);
-			out->len = src.stream.len;
-			out->serial = z.serial;
-			out->records = z.n_records;
-			dns_zone_digest(&z);
-			memcpy(out->digest, z.digest, sizeof out->digest);
 			rc = 0;
 		}
 		dns_zone_free(&z);
@@ -126,7 +164,7 @@ zones_load(struct gen *g, const struct gen *old)
 		const struct conf_zone *cz = &cf->zones[i];
 		const struct gen_zone *prev = old_zone(old, cz->origin);
 		struct gen_zone *gz = &g->zones[g->n_zones];
-		if (load_one(cz, gz) == 0) {
+		if (load_one(cz, prev, gz) == 0) {
 			g->n_zones++;
 			if (prev != NULL && prev->serial == gz->serial &&
 			    memcmp(prev->digest, gz->digest, sizeof gz->digest) != 0)
@@ -145,6 +183,8 @@ zones_load(struct gen *g, const struct gen *old)
 		/* keep the version in force */
 		*gz = *prev;
 		gz->origin = xstrdup(prev->origin);
+		buf_init(&gz->journal, 0);
+		buf_append(&gz->journal, prev->journal.data, prev->journal.len);
 		gz->memfd = fcntl(prev->memfd, F_DUPFD_CLOEXEC, 0);
 		if (gz->memfd < 0) {
 			free(gz->origin);
@@ -163,6 +203,7 @@ zones_free(struct gen *g)
 {
 	for (size_t i = 0; i < g->n_zones; i++) {
 		free(g->zones[i].origin);
+		buf_free(&g->zones[i].journal);
 		if (g->zones[i].memfd >= 0)
 			close(g->zones[i].memfd);
 	}

@@ -866,11 +866,32 @@ dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t outmax)
 		const uint8_t *owner, *rd;
 		uint16_t type;
 		uint32_t ttl;
+		size_t adv = 0;		/* journal bytes this record takes */
 		if (x->phase == 0 || x->phase == 2) {
 			owner = apex->name;
 			type = DNS_T_SOA;
 			ttl = soa->ttl;
 			rd = soa->rd[0];
+		} else if (x->jp != NULL) {
+			/* the journal: entry headers are skipped */
+			if (x->erem == 0) {
+				if (x->jleft < 12) {
+					x->phase = 2;
+					continue;
+				}
+				x->erem = dns_get32(x->jp + 8);
+				x->jp += 12;
+				x->jleft -= 12;
+			}
+			int nl = dns_name_check(x->jp, x->erem < x->jleft ? x->erem : x->jleft);
+			if (nl < 0 || x->erem < (size_t)nl + 8 ||
+			    x->erem - (size_t)nl - 8 < dns_get16(x->jp + nl + 6))
+				return 0;	/* a journal that does not parse: stop */
+			owner = x->jp;
+			type = dns_get16(x->jp + nl);
+			ttl = dns_get32(x->jp + nl + 2);
+			rd = x->jp + nl + 6;
+			adv = (size_t)nl + 8 + dns_get16(rd);
 		} else {
 			/* skip the apex SOA (it opens and closes) and move past
 			 * exhausted sets */
@@ -902,13 +923,28 @@ dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t outmax)
 		}
 		n++;
 		x->records++;
-		if (x->phase == 0)
+		if (x->phase == 0) {
 			x->phase = 1;
-		else if (x->phase == 2)
+		} else if (x->phase == 2) {
 			x->phase = 3;
-		else
+		} else if (x->jp != NULL) {
+			x->jp += adv;
+			x->jleft -= adv;
+			x->erem -= adv;
+		} else {
 			x->rec++;
+		}
 	}
 	set_count(out, 6, n);
 	return p.len;
+}
+
+void
+dns_xfr_use_journal(struct dns_xfr *x, long off)
+{
+	if (off < 0 || (size_t)off > x->z->journal_len)
+		return;
+	x->jp = x->z->journal + off;
+	x->jleft = x->z->journal_len - (size_t)off;
+	x->erem = 0;
 }

@@ -82,6 +82,11 @@ struct dns_xfr {
 	int phase;		/* 0 first SOA, 1 the rest, 2 last SOA, 3 done */
 	bool first;		/* the next message is the first (carries the question) */
 	size_t records;		/* sent so far */
+	/* an incremental transfer: the journal entries to send between the
+	 * two SOAs instead of the zone (NULL for a full one) */
+	const uint8_t *jp;
+	size_t jleft;		/* journal bytes from jp on */
+	size_t erem;		/* bytes left of the entry jp is in (0: at a header) */
 };
 
 /* Is q a transfer request (AXFR, or IXFR) we could serve over TCP: opcode
@@ -98,5 +103,8 @@ void dns_xfr_start(struct dns_xfr *x, const struct dns_zone *z, const uint8_t *q
 /* The next message of the transfer into out (at least DNS_XFR_MSG_MAX
  * bytes); 0 when the transfer is complete. */
 size_t dns_xfr_next(struct dns_xfr *x, uint8_t *out, size_t outmax);
+/* Make the started transfer incremental (RFC 1995 4): z->journal from
+ * offset off (dns_journal_find) goes between the two SOAs. */
+void dns_xfr_use_journal(struct dns_xfr *x, long off);
 
 #endif

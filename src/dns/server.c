@@ -187,21 +187,25 @@ zone_add(const struct proto_dns_zone *pz, int fd)
 	struct stat st;
 	if (zm->map != NULL)
 		err = "sent twice";
-	else if (fstat(fd, &st) < 0 || (uint64_t)st.st_size != pz->len || pz->len == 0 ||
-	    pz->len > SIZE_MAX / 2)
+	else if (fstat(fd, &st) < 0 || pz->len == 0 || pz->len > SIZE_MAX / 4 ||
+	    pz->jlen > SIZE_MAX / 4 || (uint64_t)st.st_size != pz->len + pz->jlen)
 		err = "stream length differs";
 	else if (dns_name_from_text(pz->origin, strlen(pz->origin), NULL, origin, &err) < 0)
 		;
-	else if ((zm->map = mmap(NULL, (size_t)pz->len, PROT_READ, MAP_PRIVATE, fd, 0)) ==
-	    MAP_FAILED) {
+	else if ((zm->map = mmap(NULL, (size_t)(pz->len + pz->jlen), PROT_READ, MAP_PRIVATE, fd,
+	    0)) == MAP_FAILED) {
 		zm->map = NULL;
 		err = strerror(errno);
 	} else {
-		zm->len = (size_t)pz->len;
-		if (dns_zone_build(&zm->z, origin, zm->map, zm->len, NULL, NULL, NULL, NULL) < 0)
+		zm->len = (size_t)(pz->len + pz->jlen);
+		if (dns_zone_build(&zm->z, origin, zm->map, (size_t)pz->len, NULL, NULL, NULL,
+		    NULL) < 0) {
 			err = "does not build";
-		else
+		} else {
+			zm->z.journal = (const uint8_t *)zm->map + pz->len;
+			zm->z.journal_len = (size_t)pz->jlen;
 			S.next.ptrs[pz->index] = &zm->z;
+		}
 		/* building freed as much as the index keeps: give it back */
 		malloc_trim(0);
 	}
@@ -580,13 +584,19 @@ xfr_begin(struct tconn *c, const uint8_t *q, size_t qlen)
 		xfr_refuse(c, q, qlen, DNS_R_NOTAUTH);
 		return true;
 	}
-	/* RFC 1995 4: a client with our serial gets our SOA alone */
+	/* RFC 1995 4: a client with our serial gets our SOA alone, one whose
+	 * serial the journal knows gets the changes since, anyone else the
+	 * whole zone */
 	bool current = qtype == DNS_T_IXFR && has_serial && serial == zm->z.serial;
+	long joff = qtype == DNS_T_IXFR && has_serial && !current ?
+	    dns_journal_find(&zm->z, serial) : -1;
 	dns_xfr_start(&c->xfr, &zm->z, q, qlen, current);
+	dns_xfr_use_journal(&c->xfr, joff);
 	c->xfr_on = true;
 	log_info("dns event=transfer origin=%s client=%s type=%s serial=%u result=start%s",
 	    zm->origin, peer_text(c), qtype == DNS_T_AXFR ? "AXFR" : "IXFR", zm->z.serial,
-	    current ? " up-to-date=yes" : "");
+	    current ? " up-to-date=yes" : joff >= 0 ? " incremental=yes" :
+	    qtype == DNS_T_IXFR ? " incremental=no" : "");
 	return true;
 }
 

@@ -741,3 +741,158 @@ dns_zone_n3_for(const struct dns_zone *z, const uint8_t h[20], bool *match)
 	 * (the chain wraps around) */
 	return lo > 0 ? z->n3[lo - 1].node : z->n3[z->n_n3 - 1].node;
 }
+
+/* --- the IXFR journal --------------------------------------------------------- */
+
+struct jrec {
+	const uint8_t *p;	/* owner | type | ttl | rdlen | rdata */
+	size_t len;
+	uint16_t type;
+};
+
+/* the records of a stream, or -1 */
+static long
+split_stream(const uint8_t *p, size_t len, struct jrec **out)
+{
+	size_t n = 0, cap = 0, off = 0;
+	struct jrec *v = NULL;
+	while (off < len) {
+		int nl = dns_name_check(p + off, len - off);
+		if (nl < 0 || len - off - (size_t)nl < 8)
+			goto bad;
+		size_t rl = dns_get16(p + off + nl + 6), total = (size_t)nl + 8 + rl;
+		if (len - off < total)
+			goto bad;
+		if (n == cap) {
+			cap = cap ? cap * 2 : 256;
+			v = xreallocarray(v, cap, sizeof *v);
+		}
+		v[n++] = (struct jrec){ p + off, total, dns_get16(p + off + nl) };
+		off += total;
+	}
+	*out = v;
+	return (long)n;
+bad:
+	free(v);
+	return -1;
+}
+
+/* one order for both lists: owner (canonical, any case), then the rest
+ * as bytes (type, TTL, rdata: a new TTL is a deletion and an addition) */
+static int
+jrec_cmp(const void *pa, const void *pb)
+{
+	const struct jrec *a = pa, *b = pb;
+	int c = dns_name_canon_cmp(a->p, b->p);
+	if (c != 0)
+		return c;
+	size_t na = dns_name_len(a->p), nb = dns_name_len(b->p);
+	size_t la = a->len - na, lb = b->len - nb;
+	c = memcmp(a->p + na, b->p + nb, la < lb ? la : lb);
+	return c != 0 ? c : (la > lb) - (la < lb);
+}
+
+static void
+put_u32(struct buf *b, uint32_t v)
+{
+	uint8_t x[4] = { (uint8_t)(v >> 24), (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
+	buf_append(b, x, 4);
+}
+
+/* the entries of a journal from its front: offset of each */
+static size_t
+journal_entries(const uint8_t *j, size_t len, size_t offs[], size_t max)
+{
+	size_t n = 0, off = 0;
+	while (off + 12 <= len && n < max) {
+		size_t el = dns_get32(j + off + 8);
+		if (len - off - 12 < el)
+			break;
+		offs[n++] = off;
+		off += 12 + el;
+	}
+	return n;
+}
+
+bool
+dns_journal_add(struct buf *journal, const uint8_t *old, size_t old_len, const uint8_t *new_,
+    size_t new_len, uint32_t from, uint32_t to)
+{
+	struct jrec *a = NULL, *b = NULL;
+	long na = split_stream(old, old_len, &a), nb = split_stream(new_, new_len, &b);
+	if (na < 0 || nb < 0) {
+		free(a);
+		free(b);
+		return false;
+	}
+	if (na > 0)
+		qsort(a, (size_t)na, sizeof *a, jrec_cmp);
+	if (nb > 0)
+		qsort(b, (size_t)nb, sizeof *b, jrec_cmp);
+	struct buf del, add;
+	buf_init(&del, 0);
+	buf_init(&add, 0);
+	const struct jrec *old_soa = NULL, *new_soa = NULL;
+	long i = 0, k = 0;
+	while (i < na || k < nb) {
+		int c = i == na ? 1 : k == nb ? -1 : jrec_cmp(&a[i], &b[k]);
+		if (c == 0) {
+			i++;
+			k++;
+		} else if (c < 0) {
+			if (a[i].type == DNS_T_SOA)
+				old_soa = &a[i];
+			else
+				buf_append(&del, a[i].p, a[i].len);
+			i++;
+		} else {
+			if (b[k].type == DNS_T_SOA)
+				new_soa = &b[k];
+			else
+				buf_append(&add, b[k].p, b[k].len);
+			k++;
+		}
+	}
+	bool ok = old_soa != NULL && new_soa != NULL && !del.err && !add.err;
+	if (ok) {
+		/* RFC 1995 4: old SOA, deletions, new SOA, additions */
+		put_u32(journal, from);
+		put_u32(journal, to);
+		put_u32(journal, (uint32_t)(old_soa->len + del.len + new_soa->len + add.len));
+		buf_append(journal, old_soa->p, old_soa->len);
+		buf_append(journal, del.data, del.len);
+		buf_append(journal, new_soa->p, new_soa->len);
+		buf_append(journal, add.data, add.len);
+		/* only the newest entries stay */
+		size_t offs[DNS_JOURNAL_ENTRIES_MAX + 1];
+		size_t n = journal_entries(journal->data, journal->len, offs, NELEM(offs));
+		if (n > DNS_JOURNAL_ENTRIES_MAX)
+			buf_consume(journal, offs[n - DNS_JOURNAL_ENTRIES_MAX]);
+		ok = !journal->err;
+	}
+	buf_free(&del);
+	buf_free(&add);
+	free(a);
+	free(b);
+	return ok;
+}
+
+long
+dns_journal_find(const struct dns_zone *z, uint32_t serial)
+{
+	size_t offs[DNS_JOURNAL_ENTRIES_MAX + 1];
+	size_t n = journal_entries(z->journal, z->journal_len, offs, NELEM(offs));
+	for (size_t i = 0; i < n; i++) {
+		if (dns_get32(z->journal + offs[i]) != serial)
+			continue;
+		/* from here every entry must start where the last one ended,
+		 * and the last end at the zone's serial */
+		uint32_t at = serial;
+		size_t k = i;
+		for (; k < n && dns_get32(z->journal + offs[k]) == at; k++)
+			at = dns_get32(z->journal + offs[k] + 4);
+		if (k == n && at == z->serial)
+			return (long)offs[i];
+	}
+	return -1;
+}

@@ -106,6 +106,11 @@ struct dns_zone {
 	struct dns_n3 { uint8_t hash[20]; const struct dns_node *node; } *n3;
 	size_t n_n3;
 	size_t n_records;
+	/* the IXFR journal (RFC 1995): entries "from u32 | to u32 | len u32 |
+	 * records", each the old SOA and the records deleted, then the new
+	 * SOA and the records added, oldest first; not owned */
+	const uint8_t *journal;
+	size_t journal_len;
 	uint8_t digest[32];	/* dns_zone_digest(); zero until it is called */
 };
 
@@ -127,6 +132,19 @@ void dns_zone_free(struct dns_zone *z);
  * (content identity for reloads and `zone check`; the dns process does
  * not need it and does not pay for it). */
 void dns_zone_digest(struct dns_zone *z);
+
+#define DNS_JOURNAL_ENTRIES_MAX	16	/* reloads an IXFR can span */
+
+/* Append to journal the entry that turns the zone of stream old (serial
+ * from) into the zone of stream new (serial to): both streams must have
+ * built as zones.  Older entries beyond DNS_JOURNAL_ENTRIES_MAX are
+ * dropped from the front.  false when a stream does not parse. */
+bool dns_journal_add(struct buf *journal, const uint8_t *old, size_t old_len,
+    const uint8_t *new_, size_t new_len, uint32_t from, uint32_t to);
+/* Where in z->journal an IXFR from serial begins: the offset of the entry
+ * leaving serial, when the entries from there lead without a gap to
+ * z->serial; -1 otherwise (the client gets the whole zone). */
+long dns_journal_find(const struct dns_zone *z, uint32_t serial);
 
 const struct dns_node *dns_zone_find(const struct dns_zone *z, const uint8_t *name);
 const struct dns_rrset *dns_node_rrset(const struct dns_zone *z, const struct dns_node *n,

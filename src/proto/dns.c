@@ -14,6 +14,7 @@ proto_dns_zone_enc(struct buf *b, const struct proto_dns_zone *v)
 	wire_put_u32(b, v->count);
 	wire_put_u32(b, v->rate);
 	wire_put_u64(b, v->len);
+	wire_put_u64(b, v->jlen);
 	wire_put_str(b, v->origin);
 	wire_put_u32(b, v->n_allow);
 	for (uint32_t i = 0; i < v->n_allow && i < PROTO_DNS_PEERS_MAX; i++) {
@@ -41,6 +42,7 @@ proto_dns_zone_dec(const struct ipc_msg *m, struct proto_dns_zone *v)
 	v->count = wire_u32(&r);
 	v->rate = wire_u32(&r);
 	v->len = wire_u64(&r);
+	v->jlen = wire_u64(&r);
 	wire_str(&r, v->origin, sizeof v->origin);
 	v->n_allow = wire_u32(&r);
 	if (v->n_allow > PROTO_DNS_PEERS_MAX)

@@ -39,7 +39,8 @@ struct proto_dns_prefix {
 struct proto_dns_zone {
 	uint32_t gen, index, count;
 	uint32_t rate;		/* responses per second per client prefix; 0: no limit */
-	uint64_t len;
+	uint64_t len;		/* the record stream, at the start of the memfd */
+	uint64_t jlen;		/* the IXFR journal after it (dns/zone.h) */
 	char origin[PROTO_DNS_ORIGIN_MAX];
 	uint32_t n_allow, n_notify;
 	struct proto_dns_prefix allow[PROTO_DNS_PEERS_MAX];	/* may transfer the zone */

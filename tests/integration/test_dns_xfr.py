@@ -333,3 +333,66 @@ def test_rate_limited_slip_of_a_malformed_query_is_a_header(talon_factory):
     for d in got:
         assert len(d) >= 12 and d[:2] == b"\x12\x34" and d[2] & 0x80, d
     assert any(d[2] & 0x02 for d in got)    # some were slipped
+
+
+def xfr_all(t, serial):
+    """every message of an IXFR answer (read until the server goes quiet)"""
+    q = dns.message.make_query("xfr.test.", "IXFR")
+    q.authority.append(dns.rrset.from_text("xfr.test.", 0, "IN", "SOA",
+                                           "ns1.xfr.test. hostmaster.xfr.test. %d 1 1 1 1" % serial))
+    wire = q.to_wire()
+    s = socket.create_connection(("127.0.0.1", t.dns_port), timeout=5)
+    s.sendall(len(wire).to_bytes(2, "big") + wire)
+    s.settimeout(1)
+    rrs = []
+    try:
+        while True:
+            ln = s.recv(2, socket.MSG_WAITALL)
+            if len(ln) < 2:
+                break
+            m = dns.message.from_wire(s.recv(int.from_bytes(ln, "big"), socket.MSG_WAITALL),
+                                      one_rr_per_rrset=True)
+            rrs += [(r.name.to_text(), dns.rdatatype.to_text(r.rdtype), r.ttl, r[0].to_text())
+                    for r in m.answer]
+    except socket.timeout:
+        pass
+    s.close()
+    return rrs
+
+
+def test_ixfr_from_the_journal(talon_factory):
+    """Each reload that raises the serial adds the difference to the journal;
+    an IXFR from a serial it knows gets exactly the changes (RFC 1995 4:
+    new SOA, then per step the old SOA and the deletions, the new SOA and
+    the additions, then the new SOA again)."""
+    t = make(talon_factory, serial=7, extra="old IN A 192.0.2.7\nttl IN TXT \"t\"")
+    write_zone(t, 8, "new IN A 192.0.2.8\nttl IN TXT \"t\"")            # -old +new
+    t.reload()
+    t.wait_log(r"dns event=zones generation=2")
+    write_zone(t, 9, "new IN A 192.0.2.8\nttl 60 IN TXT \"t\"")         # TTL 300 -> 60
+    t.reload()
+    t.wait_log(r"dns event=zones generation=3")
+    soa = lambda n: ("xfr.test.", "SOA", 300,
+                     "ns1.xfr.test. hostmaster.xfr.test. %d 7200 3600 1209600 60" % n)
+    got = xfr_all(t, 7)
+    assert got == [soa(9),
+                   soa(7), ("old.xfr.test.", "A", 300, "192.0.2.7"),
+                   soa(8), ("new.xfr.test.", "A", 300, "192.0.2.8"),
+                   soa(8), ("ttl.xfr.test.", "TXT", 300, '"t"'),
+                   soa(9), ("ttl.xfr.test.", "TXT", 60, '"t"'),
+                   soa(9)], got
+    t.wait_log(r"type=IXFR serial=9 result=start incremental=yes")
+    # from 8: the last step only
+    got = xfr_all(t, 8)
+    assert got == [soa(9), soa(8), ("ttl.xfr.test.", "TXT", 300, '"t"'),
+                   soa(9), ("ttl.xfr.test.", "TXT", 60, '"t"'), soa(9)], got
+    # a serial the journal does not know: the whole zone
+    got = xfr_all(t, 3)
+    assert got[0] == soa(9) and got[-1] == soa(9) and len(got) == 8, got
+    t.wait_log(r"type=IXFR serial=9 result=start incremental=no")
+    # content changed under serial 9: the journal starts over
+    write_zone(t, 9, "new IN A 192.0.2.9\nttl 60 IN TXT \"t\"")
+    t.reload()
+    t.wait_log(r"dns event=zones generation=4")
+    got = xfr_all(t, 8)
+    assert len(got) == 8 and ("new.xfr.test.", "A", 300, "192.0.2.9") in got, got
