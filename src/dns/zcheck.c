@@ -441,6 +441,30 @@ check_apex_ns(struct ck *c, const struct dns_node *apex)
 	passed(c, before, "%u NS records at the apex", ns->n);
 }
 
+/* RFC 9276 3.1: NSEC3 with 0 extra iterations and no salt.  Every
+ * negative answer costs the server 3 x (iterations + 1) SHA-1 of the name,
+ * and validators give up on high counts (RFC 9276 3.2: insecure above
+ * 100, bogus above 150 for many). */
+static void
+check_nsec3param(struct ck *c, const struct dns_node *apex)
+{
+	const struct dns_rrset *p = dns_node_rrset(c->z, apex, DNS_T_NSEC3PARAM);
+	unsigned before = n_found(c);
+	if (p == NULL || dns_get16(p->rd[0]) < 5)
+		return;
+	const uint8_t *rd = p->rd[0] + 2;
+	unsigned iter = dns_get16(rd + 2), salt = rd[4];
+	if (iter > 0)
+		say(c, iter > 100, p->rd[0], "NSEC3 with %u extra iterations: each negative answer "
+		    "costs 3 x %u SHA-1, and validators treat counts above 100 as insecure or "
+		    "bogus (RFC 9276 3.2) (fix: sign again with 0 iterations and no salt, "
+		    "e.g. ldns-signzone -n -t 0)", iter, iter + 1);
+	else if (salt > 0)
+		say(c, false, p->rd[0], "NSEC3 with a %u-byte salt: it adds nothing (RFC 9276 "
+		    "3.1) (fix: sign again without a salt)", salt);
+	passed(c, before, "NSEC3 parameters: 0 iterations, no salt");
+}
+
 /* --- NS and MX targets --------------------------------------------------- */
 
 struct tally {
@@ -1612,6 +1636,7 @@ dns_zcheck(const struct dns_zone *z, dns_where_fn *where, void *where_arg, const
 	if (apex != NULL) {
 		check_soa(c, apex);
 		check_apex_ns(c, apex);
+		check_nsec3param(c, apex);
 	}
 	check_targets(c);
 	if (apex != NULL)

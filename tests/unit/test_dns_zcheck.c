@@ -208,6 +208,28 @@ T(test_serial)
 
 /* --- NS ------------------------------------------------------------------- */
 
+/* RFC 9276: NSEC3 with iterations (warning, error above 100) or a salt */
+T(test_nsec3_parameters)
+{
+	char z[4096];
+	const struct res *r;
+	snprintf(z, sizeof z, "%s@ NSEC3PARAM 1 0 10 AABBCCDD\n", BASE);
+	r = check(z);
+	CHECK_INT(r->errs, 0);
+	HAS(r, "warning: NSEC3 with 10 extra iterations: each negative answer costs 3 x 11 SHA-1");
+	snprintf(z, sizeof z, "%s@ NSEC3PARAM 1 0 150 -\n", BASE);
+	r = check(z);
+	CHECK_INT(r->errs, 1);
+	HAS(r, "NSEC3 with 150 extra iterations: each negative answer costs 3 x 151 SHA-1");
+	snprintf(z, sizeof z, "%s@ NSEC3PARAM 1 0 0 AABB\n", BASE);
+	r = check(z);
+	CHECK_INT(r->errs, 0);
+	HAS(r, "warning: NSEC3 with a 2-byte salt: it adds nothing (RFC 9276 3.1)");
+	snprintf(z, sizeof z, "%s@ NSEC3PARAM 1 0 0 -\n", BASE);
+	r = check(z);
+	CHECK_INT(r->errs + r->warns, 0);
+}
+
 T(test_single_ns)
 {
 	const struct res *r = check(base_with("@ NS ns2", ""));
@@ -698,6 +720,7 @@ main(void)
 	RUN(test_build_findings_not_repeated);
 	RUN(test_mname_not_an_ns_host);
 	RUN(test_serial);
+	RUN(test_nsec3_parameters);
 	RUN(test_single_ns);
 	RUN(test_ns_target_cname);
 	RUN(test_ns_target_without_address);
