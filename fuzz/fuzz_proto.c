@@ -19,6 +19,7 @@
 #include "core/ipc.h"
 #include "core/util.h"
 #include "mail/spool.h"
+#include "proto/dns.h"
 #include "proto/parent.h"
 #include "proto/proto.h"
 #include "proto/queue_deliver.h"
@@ -38,6 +39,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_DELIVER, PROTO_DELIVER_DONE,
 	PROTO_ADMIT, PROTO_ADMIT_REPLY, PROTO_ADMIT_END, PROTO_ADMIT_HOLD,
 	PROTO_REPORT, PROTO_MAILBOXES,
+	PROTO_DNS_ZONE,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -62,6 +64,7 @@ static union {
 	struct proto_admit_reply reply;
 	struct proto_report report;
 	struct proto_mailboxes mbox;
+	struct proto_dns_zone zone;
 } out;
 
 /* Decode len bytes at p as a message of this type carrying fd; when that
@@ -91,6 +94,17 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		for (uint32_t i = 0; i < out.mbox.n; i++)
 			REQUIRE(spool_user_valid(out.mbox.name[i]));
 		proto_mailboxes_enc(re, &out.mbox);
+		break;
+	case PROTO_DNS_ZONE:
+		if (proto_dns_zone_dec(&m, &out.zone) < 0)
+			return -1;
+		REQUIRE(out.zone.count <= PROTO_DNS_ZONES_MAX && out.zone.n_allow <= PROTO_DNS_PEERS_MAX &&
+		    out.zone.n_notify <= PROTO_DNS_PEERS_MAX && out.zone.key_len <= sizeof out.zone.key);
+		REQUIRE(out.zone.count == 0 ? fd < 0 : (fd >= 0 && out.zone.index < out.zone.count));
+		for (uint32_t i = 0; i < out.zone.n_allow; i++)
+			REQUIRE((out.zone.allow[i].family == 4 && out.zone.allow[i].len <= 32) ||
+			    (out.zone.allow[i].family == 6 && out.zone.allow[i].len <= 128));
+		proto_dns_zone_enc(re, &out.zone);
 		break;
 	case PROTO_REPORT:
 		if (proto_report_dec(&m, &out.report) < 0)
