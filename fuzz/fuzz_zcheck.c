@@ -21,16 +21,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static void
-where(void *arg, size_t i, const char **file, unsigned *line)
-{
-	const struct dns_zsrc *s = arg;
-	if (i < s->n) {
-		*file = s->where[i].file;
-		*line = s->where[i].line;
-	}
-}
-
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -44,9 +34,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (dns_zonefile_parse_text("z", (const char *)data, size, origin, false, dns_zsrc_add, &src,
 	    &d) == 0) {
 		struct dns_zone z;
-		if (dns_zone_build(&z, origin, src.stream.data, src.stream.len, where, &src, &d,
-		    "z") == 0) {
-			dns_zcheck(&z, where, &src, "z", 1700000000, &d, &ok);
+		if (dns_zone_build(&z, origin, src.stream.data, src.stream.len,
+		    dns_zsrc_where, &src, &d, "z") == 0) {
+			dns_zcheck(&z, dns_zsrc_where, &src, "z", 1700000000, &d, &ok);
 			dns_zone_free(&z);
 		}
 	}

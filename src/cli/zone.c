@@ -46,17 +46,6 @@ usage(FILE *f)
 	    "Exit 0 without errors (warnings allowed), 1 with errors, 2 on usage errors.\n");
 }
 
-/* the record locations for messages, as daemon/zones.c gives them */
-static void
-where(void *arg, size_t i, const char **file, unsigned *line)
-{
-	const struct dns_zsrc *s = arg;
-	if (i < s->n) {
-		*file = s->where[i].file;
-		*line = s->where[i].line;
-	}
-}
-
 /* An origin from the command line or the file name: relative names are
  * taken as absolute, as an origin always is.  -1 with *why. */
 static int
@@ -315,12 +304,12 @@ zone_check(const char *conf, const char *file, const char *origin_arg, bool verb
 			if (d.n_err + d.n_warn == before)
 				buf_printf(&ok, "ok: syntax, %zu records\n", src.n);
 			before = d.n_err + d.n_warn;
-			if (dns_zone_build(&z, origin, src.stream.data, src.stream.len, where, &src,
-			    &d, file) == 0) {
+			if (dns_zone_build(&z, origin, src.stream.data, src.stream.len,
+			    dns_zsrc_where, &src, &d, file) == 0) {
 				if (d.n_err + d.n_warn == before)
 					buf_printf(&ok, "ok: one SOA and NS at the apex, CNAME rules, "
 					    "no occluded names, one TTL per RRset\n");
-				dns_zcheck(&z, where, &src, file, time(NULL), &d, &ok);
+				dns_zcheck(&z, dns_zsrc_where, &src, file, time(NULL), &d, &ok);
 				compare_served(conf, &z, file, &d, &ok);
 				dns_zone_free(&z);
 			}

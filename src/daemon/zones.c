@@ -17,16 +17,6 @@
 #include "dns/zone.h"
 #include "mail/conf.h"
 
-static void
-where(void *arg, size_t i, const char **file, unsigned *line)
-{
-	const struct dns_zsrc *s = arg;
-	if (i < s->n) {
-		*file = s->where[i].file;
-		*line = s->where[i].line;
-	}
-}
-
 /* each line of d as its own log line */
 static void
 log_diag(struct diag *d, const char *origin, bool errors)
@@ -127,8 +117,8 @@ load_one(const struct conf_zone *cz, const struct gen_zone *prev, struct gen_zon
 	dns_zsrc_init(&src, origin);
 	diag_init(&d);
 	if (dns_zsrc_load(&src, cz->file, &d) == 0 &&
-	    dns_zone_build(&z, origin, src.stream.data, src.stream.len, where, &src, &d,
-	    cz->file) == 0) {
+	    dns_zone_build(&z, origin, src.stream.data, src.stream.len, dns_zsrc_where, &src,
+	    &d, cz->file) == 0) {
 		out->origin = xstrdup(cz->origin);
 		out->len = src.stream.len;
 		out->serial = z.serial;

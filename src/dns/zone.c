@@ -74,6 +74,16 @@ dns_zsrc_add(void *arg, const struct dns_rr *rr)
 	return s->stream.err ? -1 : 0;
 }
 
+void
+dns_zsrc_where(void *arg, size_t i, const char **file, unsigned *line)
+{
+	const struct dns_zsrc *s = arg;
+	if (i < s->n) {
+		*file = s->where[i].file;
+		*line = s->where[i].line;
+	}
+}
+
 int
 dns_zsrc_load(struct dns_zsrc *s, const char *file, struct diag *d)
 {

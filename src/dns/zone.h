@@ -50,6 +50,9 @@ void dns_zsrc_init(struct dns_zsrc *s, const uint8_t *origin);
 void dns_zsrc_free(struct dns_zsrc *s);
 /* A dns_rr_fn: append rr to the stream. */
 int dns_zsrc_add(void *zsrc, const struct dns_rr *rr);
+/* A dns_where_fn (below) over a dns_zsrc: where record i of the stream
+ * came from. */
+void dns_zsrc_where(void *zsrc, size_t i, const char **file, unsigned *line);
 /* Parse file into s (dns_zonefile_parse); 0, or -1 with messages in d. */
 int dns_zsrc_load(struct dns_zsrc *s, const char *file, struct diag *d);
 

@@ -45,16 +45,6 @@ struct res {
 	char ok[8192];		/* the "ok:" lines */
 };
 
-static void
-where(void *arg, size_t i, const char **file, unsigned *line)
-{
-	const struct dns_zsrc *s = arg;
-	if (i < s->n) {
-		*file = s->where[i].file;
-		*line = s->where[i].line;
-	}
-}
-
 static struct res R;
 
 /* text as the zone example.org. (or origin); findings into R */
@@ -77,10 +67,10 @@ check_origin(const char *text, const char *origin_text)
 	buf_init(&ok, 0);
 	if (dns_zonefile_parse_text("z", text, strlen(text), origin, false, dns_zsrc_add, &src,
 	    &d) == 0) {
-		R.build = dns_zone_build(&z, origin, src.stream.data, src.stream.len, where, &src,
-		    &d, "z");
+		R.build = dns_zone_build(&z, origin, src.stream.data, src.stream.len,
+		    dns_zsrc_where, &src, &d, "z");
 		if (R.build == 0) {
-			R.rc = dns_zcheck(&z, where, &src, "z", NOW, &d, &ok);
+			R.rc = dns_zcheck(&z, dns_zsrc_where, &src, "z", NOW, &d, &ok);
 			dns_zone_free(&z);
 		}
 	}

@@ -35,16 +35,6 @@ struct tz {
 	int parse_rc, rc;
 };
 
-static void
-where(void *arg, size_t i, const char **file, unsigned *line)
-{
-	const struct dns_zsrc *s = arg;
-	if (i < s->n) {
-		*file = s->where[i].file;
-		*line = s->where[i].line;
-	}
-}
-
 /* Parse text as zone file "t.zone" for origin (wire) and build the zone.
  * tz->rc is dns_zone_build's result (-1 also when the text did not parse,
  * which no test here wants: that is reported). */
@@ -62,8 +52,8 @@ tz_text(const uint8_t *origin, const char *text)
 		t->rc = -1;
 		return t;
 	}
-	t->rc = dns_zone_build(&t->z, origin, t->src.stream.data, t->src.stream.len, where,
-	    &t->src, &t->d, "t.zone");
+	t->rc = dns_zone_build(&t->z, origin, t->src.stream.data, t->src.stream.len,
+	    dns_zsrc_where, &t->src, &t->d, "t.zone");
 	return t;
 }
 
@@ -80,8 +70,8 @@ tz_file(const uint8_t *origin, const char *path)
 		t->rc = -1;
 		return t;
 	}
-	t->rc = dns_zone_build(&t->z, origin, t->src.stream.data, t->src.stream.len, where,
-	    &t->src, &t->d, path);
+	t->rc = dns_zone_build(&t->z, origin, t->src.stream.data, t->src.stream.len,
+	    dns_zsrc_where, &t->src, &t->d, path);
 	return t;
 }
 
