@@ -4,7 +4,7 @@
 #   make test       unit + integration + short fuzz runs, under sanitizers
 #   make fuzz       libFuzzer harnesses -> build-fuzz/fuzz_*, long runs
 #   make demo       install deps if missing, build, start the demo
-PKGS      := openssl
+PKGS      := openssl libunbound libpsl
 CC        ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypt -pthread
