@@ -56,6 +56,7 @@ static const struct limit_def {
 	{ "tls-handshake-timeout", offsetof(struct conf, tls_timeout), 1, 3600 },
 	{ "queue-lifetime", offsetof(struct conf, queue_lifetime), 1, 5184000 },
 	{ "dns-responses", offsetof(struct conf, dns_rate), 0, 1000000 },
+	{ "resolver-timeout", offsetof(struct conf, resolver_timeout), 1, 120 },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -496,6 +497,81 @@ do_log(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	}
 }
 
+/* `resolver forward ADDR[@PORT]...`: addresses as libunbound takes them. */
+static void
+do_resolver(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	char e[AFILE_TOKEN_MAX];
+	if (strcmp(av[0], "system") == 0 && ac == 1) {
+		c->resolver = CONF_RESOLVER_SYSTEM;
+	} else if (strcmp(av[0], "recursive") == 0 && ac <= 2) {
+		c->resolver = CONF_RESOLVER_RECURSIVE;
+		free(c->trust_anchor);
+		c->trust_anchor = ac == 2 ? cfg_path(g, av[1]) : xstrdup("/usr/share/dns/root.key");
+	} else if (strcmp(av[0], "forward") == 0 && ac >= 2) {
+		if (ac - 1 > CONF_FORWARD_MAX) {
+			cfg_err(g, "resolver forward: at most %d servers", CONF_FORWARD_MAX);
+			return;
+		}
+		for (unsigned i = 1; i < ac; i++) {
+			char host[64];
+			const char *at = strchr(av[i], '@');
+			size_t hl = at ? (size_t)(at - av[i]) : strlen(av[i]);
+			uint8_t a[16];
+			uint64_t port = 53;
+			bool ok = hl < sizeof host;
+			if (ok) {
+				memcpy(host, av[i], hl);
+				host[hl] = '\0';
+				ok = inet_pton(AF_INET, host, a) == 1 || inet_pton(AF_INET6, host, a) == 1;
+			}
+			if (ok && at)
+				ok = parse_u64(at + 1, 65535, &port) && port > 0;
+			if (!ok) {
+				log_escape(e, sizeof e, av[i], strlen(av[i]));
+				cfg_err(g, "resolver forward: \"%s\" is not ADDR or ADDR@PORT "
+				    "(expected e.g. 127.0.0.1@2053 or ::1)", e);
+				return;
+			}
+		}
+		for (size_t i = 0; i < c->n_forward; i++)
+			free(c->forward[i]);
+		c->n_forward = 0;
+		for (unsigned i = 1; i < ac; i++)
+			c->forward[c->n_forward++] = xstrdup(av[i]);
+		c->resolver = CONF_RESOLVER_FORWARD;
+	} else {
+		log_escape(e, sizeof e, av[0], strlen(av[0]));
+		cfg_err(g, "resolver: expected forward ADDR[@PORT]..., recursive [ANCHOR-FILE] "
+		    "or system, not \"%s\"", e);
+	}
+}
+
+static void
+do_spf_fail(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	if (strcmp(av[0], "reject") == 0)
+		c->spf_fail_reject = true;
+	else if (strcmp(av[0], "record") == 0)
+		c->spf_fail_reject = false;
+	else
+		cfg_err(g, "spf-fail: expected reject or record");
+}
+
+static void
+do_authserv(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	if (!domain_valid(av[0], strlen(av[0]), DOMAIN_HOSTNAME)) {
+		cfg_err(g, "authserv-id: expected a host name");
+		return;
+	}
+	free(c->authserv_id);
+	c->authserv_id = xstrdup(av[0]);
+}
+
 #define PATHDIR(n, f, req) \
 	{ n, n " PATH", 1, 1, false, req, cfg_set_path, offsetof(struct conf, f) }
 #define NAMEDIR(n, arg, f) \
@@ -529,6 +605,10 @@ static const struct cfg_directive directives[] = {
 	{ "workers", "workers N", 1, 1, false, false, do_workers, 0 },
 	{ "limit", "limit NAME VALUE", 2, 2, true, false, do_limit, 0 },
 	{ "log", "log stderr|syslog|both [SOCKET]", 1, 2, false, false, do_log, 0 },
+	{ "resolver", "resolver forward ADDR[@PORT]... | recursive [ANCHOR-FILE] | system",
+	    1, 1 + CONF_FORWARD_MAX, false, false, do_resolver, 0 },
+	{ "spf-fail", "spf-fail reject|record", 1, 1, false, false, do_spf_fail, 0 },
+	{ "authserv-id", "authserv-id NAME", 1, 1, false, false, do_authserv, 0 },
 };
 
 static bool
@@ -636,6 +716,8 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->tls_timeout = 30;
 	c->queue_lifetime = 5 * 86400;
 	c->dns_rate = 200;
+	c->resolver_timeout = 10;
+	c->spf_fail_reject = true;
 	c->log_stderr = true;
 	c->log_syslog = false;
 	c->log_path = xstrdup("/dev/log");
@@ -651,6 +733,8 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 		c->control = cfg_path(&p.g, j);
 		free(j);
 	}
+	if (c->authserv_id == NULL && c->hostname != NULL)
+		c->authserv_id = xstrdup(c->hostname);
 	cfg_done(&p.g);
 	return c;
 }
@@ -707,6 +791,10 @@ conf_free(struct conf **cp)
 	free(c->policy_user);
 	free(c->admin_group);
 	free(c->log_path);
+	for (size_t i = 0; i < c->n_forward; i++)
+		free(c->forward[i]);
+	free(c->trust_anchor);
+	free(c->authserv_id);
 	free(c);
 	*cp = NULL;
 }

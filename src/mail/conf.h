@@ -36,6 +36,14 @@
  *   limit tls-handshake-timeout SECONDS   1..3600 (30)
  *   limit queue-lifetime SECONDS  retries stop, 1..5184000 (432000: 5 days)
  *   log stderr|syslog|both [SOCKET]   syslog socket default /dev/log
+ *   resolver forward ADDR[@PORT]... | recursive [ANCHOR-FILE] | system
+ *        how the mail checks resolve (dns/resolve.h); default system
+ *        (/etc/resolv.conf); recursive validates with the root trust
+ *        anchor (default /usr/share/dns/root.key)
+ *   limit resolver-timeout SECONDS   one lookup, 1..120 (10)
+ *   spf-fail reject|record   SPF fail at MAIL FROM: 550 5.7.23 or only
+ *        noted in Authentication-Results (default reject)
+ *   authserv-id NAME         Authentication-Results id (default hostname)
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
  * comment; a CR before the LF is ignored; a line holds at most 4096 bytes
@@ -66,6 +74,9 @@
 /* longest hostname: Maildir names are "TIME.QQIDIIDX.HOST,S=SIZE" (at most
  * 70 bytes besides HOST) plus ":2,FLAGS" (up to 29) within NAME_MAX */
 #define CONF_HOSTNAME_MAX 150
+
+enum conf_resolver { CONF_RESOLVER_SYSTEM = 0, CONF_RESOLVER_FORWARD, CONF_RESOLVER_RECURSIVE };
+#define CONF_FORWARD_MAX	8
 
 enum conf_tls { CONF_TLS_NONE = 0, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
 enum conf_listen_kind { CONF_LISTEN_SMTP = 0, CONF_LISTEN_DNS };
@@ -140,6 +151,13 @@ struct conf {
 	unsigned tls_timeout;		/* seconds for a TLS handshake, default 30 */
 	unsigned queue_lifetime;	/* seconds a message is retried, default 5 days */
 	unsigned dns_rate;		/* DNS responses/s per client prefix, default 200; 0 off */
+	enum conf_resolver resolver;
+	char *forward[CONF_FORWARD_MAX];	/* "127.0.0.1@2053", libunbound's form */
+	size_t n_forward;
+	char *trust_anchor;		/* recursive: root key file */
+	unsigned resolver_timeout;	/* seconds per lookup, default 10 */
+	bool spf_fail_reject;		/* default true */
+	char *authserv_id;		/* default: hostname */
 	bool log_stderr, log_syslog;	/* default stderr only */
 	char *log_path;			/* syslog socket, default /dev/log */
 };

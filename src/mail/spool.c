@@ -55,6 +55,16 @@ spool_encode(struct buf *b, const struct spool_env *env, uint64_t content_len)
 		buf_append(b, r->user, ul + 1);
 		buf_append(b, r->addr, al);
 	}
+	if (env->header != NULL)
+		put_rec(b, SPOOL_R_HEADER, env->header, strlen(env->header));
+	for (size_t i = 0; i < env->n_skips; i++) {
+		buf_putc(b, SPOOL_R_SKIP);
+		put_u32(b, 16);
+		put_u64(b, env->skips[i].off);
+		put_u64(b, env->skips[i].len);
+	}
+	if (env->folder[0] != '\0')
+		put_rec(b, SPOOL_R_FOLDER, env->folder, strlen(env->folder));
 	uint64_t rlen = b->len - start;
 	put_u64(b, content_len);
 	put_u64(b, rlen);
@@ -103,6 +113,25 @@ text_ok(const uint8_t *p, size_t n)
 	for (size_t i = 0; i < n; i++)
 		if (p[i] < 0x20 || p[i] == 0x7f)
 			return false;
+	return true;
+}
+
+/* Header text we prepend: fields of printable ASCII with tab, LF-ended
+ * lines, the first not a continuation. */
+static bool
+header_ok(const uint8_t *p, size_t n)
+{
+	if (n == 0 || n > SPOOL_HEADER_MAX || p[n - 1] != '\n' || p[0] == ' ' || p[0] == '\t')
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		if (p[i] == '\n') {
+			if (i > 0 && p[i - 1] == '\n')
+				return false;	/* an empty line would end the header */
+			continue;
+		}
+		if ((p[i] < 0x20 && p[i] != '\t') || p[i] > 0x7e)
+			return false;
+	}
 	return true;
 }
 
@@ -184,6 +213,29 @@ spool_parse_records(const uint8_t *p, size_t len, struct spool_env *out, const c
 			r->addr = xstrndup((const char *)nul + 1, al);
 			break;
 		}
+		case SPOOL_R_HEADER:
+			if (out->header != NULL || !header_ok(p, n))
+				*why = "bad header record";
+			else
+				out->header = xstrndup((const char *)p, n);
+			break;
+		case SPOOL_R_SKIP: {
+			uint64_t o = n == 16 ? get_u64(p) : 0, l = n == 16 ? get_u64(p + 8) : 0;
+			const struct spool_skip *last = out->n_skips ? &out->skips[out->n_skips - 1] :
+			    NULL;
+			if (n != 16 || out->n_skips == SPOOL_SKIPS_MAX || l == 0 ||
+			    o > UINT64_MAX - l || (last && o < last->off + last->len))
+				*why = "bad skip record";
+			else
+				out->skips[out->n_skips++] = (struct spool_skip){ o, l };
+			break;
+		}
+		case SPOOL_R_FOLDER:
+			if (out->folder[0] != '\0' || n != 4 || memcmp(p, "Junk", 4) != 0)
+				*why = "bad folder record";
+			else
+				memcpy(out->folder, "Junk", 5);
+			break;
 		default:
 			*why = "unknown record type";
 			break;
@@ -270,6 +322,14 @@ spool_read(int fd, uint64_t file_size, struct spool_env *out,
 		rc = spool_parse_records(rec, (size_t)rlen, out, why);
 		free(rec);
 	}
+	if (rc == 0 && out->n_skips > 0) {
+		const struct spool_skip *last = &out->skips[out->n_skips - 1];
+		if (last->off + last->len > clen) {
+			spool_env_free(out);
+			*why = "skip beyond the content";
+			return -1;
+		}
+	}
 	*content_off = SPOOL_MAGIC_LEN;
 	*content_len = clen;
 	return rc;
@@ -284,6 +344,9 @@ spool_env_free(struct spool_env *env)
 	}
 	free(env->rcpts);
 	free(env->sender);
+	free(env->header);
+	env->header = NULL;
+	env->n_skips = 0;
 	env->rcpts = NULL;
 	env->sender = NULL;
 	env->n_rcpts = 0;

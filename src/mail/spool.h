@@ -47,6 +47,20 @@ enum spool_rec {
 	SPOOL_R_SENDER = 3,	/* text, "" for the null sender */
 	SPOOL_R_RCPT = 4,	/* u32 index, user, NUL, address */
 	SPOOL_R_SESSION = 5,	/* text: session id, for logs */
+	SPOOL_R_HEADER = 6,	/* header fields to prepend to every copy (the
+				 * Authentication-Results): printable ASCII,
+				 * tab and LF, ends with LF, at most 16 KiB */
+	SPOOL_R_SKIP = 7,	/* u64 offset, u64 length: content bytes to
+				 * leave out (a forged Authentication-Results);
+				 * ascending, not overlapping, within content */
+	SPOOL_R_FOLDER = 8,	/* text: the Maildir++ folder to deliver into
+				 * ("Junk" for DMARC quarantine); absent: INBOX */
+};
+#define SPOOL_HEADER_MAX	16384
+#define SPOOL_SKIPS_MAX		64
+
+struct spool_skip {
+	uint64_t off, len;
 };
 
 struct spool_rcpt {
@@ -62,6 +76,10 @@ struct spool_env {
 	char *sender;
 	struct spool_rcpt *rcpts;
 	size_t n_rcpts;
+	char *header;		/* NULL or prepended header text */
+	struct spool_skip skips[SPOOL_SKIPS_MAX];
+	size_t n_skips;
+	char folder[16];	/* "" (INBOX) or "Junk" */
 };
 
 /* Append records and trailer describing env to b. */

@@ -21,6 +21,7 @@
 
 struct mbox {
 	char user[65];
+	char folder[16];	/* "" for INBOX, else a Maildir++ folder ("Junk") */
 	int tmp_fd, new_fd, cur_fd;
 	bool dirty;		/* new/ has links not yet fsynced */
 	uint64_t used;		/* LRU clock */
@@ -52,7 +53,7 @@ maildir_store_new(int store_dirfd, const char *hostname)
 {
 	struct maildir_store *s = xcalloc(1, sizeof *s);
 	s->store_fd = store_dirfd;
-	htab_init(&s->swept, sizeof s->cache[0].user, 1);
+	htab_init(&s->swept, sizeof s->cache[0].user + sizeof s->cache[0].folder, 1);
 	maildir_store_set_host(s, hostname);
 	for (int i = 0; i < MBOX_CACHE; i++)
 		s->cache[i].tmp_fd = s->cache[i].new_fd = s->cache[i].cur_fd = -1;
@@ -70,6 +71,7 @@ mbox_close(struct mbox *m)
 		close(m->cur_fd);
 	m->tmp_fd = m->new_fd = m->cur_fd = -1;
 	m->user[0] = '\0';
+	m->folder[0] = '\0';
 	m->dirty = false;
 }
 
@@ -133,8 +135,9 @@ our_name(const char *n)
 static void
 sweep_tmp(struct maildir_store *s, struct mbox *m)
 {
-	char key[sizeof m->user] = { 0 };
+	char key[sizeof m->user + sizeof m->folder] = { 0 };
 	memcpy(key, m->user, strlen(m->user));
+	memcpy(key + sizeof m->user, m->folder, strlen(m->folder));
 	if (htab_get(&s->swept, key) != NULL)
 		return;
 	*(uint8_t *)htab_put(&s->swept, key) = 1;
@@ -155,13 +158,29 @@ sweep_tmp(struct maildir_store *s, struct mbox *m)
 		log_info("deliver event=tmp-cleanup user=%s removed=%u", m->user, n);
 }
 
+/* Open (creating) the Maildir++ folder ".NAME" inside Maildir md, with its
+ * "maildirfolder" marker that Dovecot and Courier look for. */
+static int
+open_folder(int md, const char *folder)
+{
+	char name[32];
+	snprintf(name, sizeof name, ".%s", folder);
+	int fd = open_dir(md, name);
+	if (fd < 0)
+		return -1;
+	int mf = openat(fd, "maildirfolder", O_WRONLY | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (mf >= 0)
+		close(mf);
+	return fd;
+}
+
 static struct mbox *
-mbox_get(struct maildir_store *s, const char *user)
+mbox_get(struct maildir_store *s, const char *user, const char *folder)
 {
 	struct mbox *victim = &s->cache[0];
 	for (int i = 0; i < MBOX_CACHE; i++) {
 		struct mbox *m = &s->cache[i];
-		if (m->user[0] && strcmp(m->user, user) == 0) {
+		if (m->user[0] && strcmp(m->user, user) == 0 && strcmp(m->folder, folder) == 0) {
 			m->used = ++s->clock;
 			return m;
 		}
@@ -178,6 +197,13 @@ mbox_get(struct maildir_store *s, const char *user)
 	close(ufd);
 	if (md < 0)
 		return NULL;
+	if (folder[0] != '\0') {
+		int fd = open_folder(md, folder);
+		close(md);
+		if (fd < 0)
+			return NULL;
+		md = fd;
+	}
 	victim->tmp_fd = open_dir(md, "tmp");
 	victim->new_fd = open_dir(md, "new");
 	victim->cur_fd = open_dir(md, "cur");
@@ -189,6 +215,7 @@ mbox_get(struct maildir_store *s, const char *user)
 		return NULL;
 	}
 	snprintf(victim->user, sizeof victim->user, "%s", user);
+	snprintf(victim->folder, sizeof victim->folder, "%s", folder);
 	victim->used = ++s->clock;
 	sweep_tmp(s, victim);
 	return victim;
@@ -300,6 +327,13 @@ maildir_write(struct maildir_store *s, const struct spool_env *env,
 	memset(job, 0, sizeof *job);
 	job->fd = -1;
 	snprintf(job->user, sizeof job->user, "%s", r->user);
+	snprintf(job->folder, sizeof job->folder, "%s", env->folder);
+	/* what the copy holds: our envelope headers, the prepended fields
+	 * (Authentication-Results), the content less the skipped ranges */
+	size_t extra = env->header ? strlen(env->header) : 0;
+	uint64_t size = len + extra;
+	for (size_t i = 0; i < env->n_skips; i++)
+		size -= env->skips[i].len;
 	int hl = snprintf(hdr, sizeof hdr, "Return-Path: <%s>\nDelivered-To: %s\n",
 	    env->sender, r->addr);
 	if (hl < 0 || (size_t)hl >= sizeof hdr) {
@@ -309,9 +343,9 @@ maildir_write(struct maildir_store *s, const struct spool_env *env,
 	/* deterministic: the same on every attempt (see the header) */
 	snprintf(job->name, sizeof job->name, "%llu.Q%sI%u.%s,S=%llu",
 	    (unsigned long long)env->time, env->qid, r->idx, s->host,
-	    (unsigned long long)((uint64_t)hl + len));
+	    (unsigned long long)((uint64_t)hl + size));
 
-	struct mbox *m = mbox_get(s, r->user);
+	struct mbox *m = mbox_get(s, r->user, job->folder);
 	if (m == NULL)
 		return job_fail(s, job, "cannot open mailbox");
 	char key[200];
@@ -333,7 +367,17 @@ maildir_write(struct maildir_store *s, const struct spool_env *env,
 	    O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (job->fd < 0)
 		return job_fail(s, job, "create");
-	if (write_all(job->fd, hdr, (size_t)hl) < 0 || copy_range(spool_fd, off, len, job->fd) < 0)
+	if (write_all(job->fd, hdr, (size_t)hl) < 0 ||
+	    (extra > 0 && write_all(job->fd, env->header, extra) < 0))
+		return job_fail(s, job, "write");
+	uint64_t at = 0;	/* content offset copied up to */
+	for (size_t i = 0; i < env->n_skips; i++) {
+		const struct spool_skip *k = &env->skips[i];
+		if (copy_range(spool_fd, off + at, k->off - at, job->fd) < 0)
+			return job_fail(s, job, "write");
+		at = k->off + k->len;
+	}
+	if (copy_range(spool_fd, off + at, len - at, job->fd) < 0)
 		return job_fail(s, job, "write");
 	return 0;
 }
@@ -343,7 +387,7 @@ maildir_commit(struct maildir_store *s, struct maildir_job *job)
 {
 	if (job->done)
 		return 0;
-	struct mbox *m = mbox_get(s, job->user);
+	struct mbox *m = mbox_get(s, job->user, job->folder);
 	if (m == NULL)
 		return job_fail(s, job, "cannot open mailbox");
 	close(job->fd);
@@ -365,7 +409,7 @@ maildir_discard(struct maildir_store *s, struct maildir_job *job)
 	job->fd = -1;
 	if (job->name[0] == '\0' || job->done)
 		return;
-	struct mbox *m = mbox_get(s, job->user);
+	struct mbox *m = mbox_get(s, job->user, job->folder);
 	if (m != NULL)
 		unlinkat(m->tmp_fd, job->name, 0);
 }
@@ -391,8 +435,9 @@ maildir_sync(struct maildir_store *s, struct syncpool *pool)
 		}
 	for (size_t i = 0; i < n; i++) {
 		if (errs[i])
-			log_err("queue event=fsync dir=%s/Maildir/new error=\"%s\"",
-			    ms[i]->user, strerror(errs[i]));
+			log_err("queue event=fsync user=%s folder=%s dir=new error=\"%s\"",
+			    ms[i]->user, ms[i]->folder[0] ? ms[i]->folder : "INBOX",
+			    strerror(errs[i]));
 		ms[i]->dirty = false;
 	}
 	return failed ? -1 : 0;

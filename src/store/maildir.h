@@ -37,6 +37,7 @@ struct maildir_job {
 	int fd;			/* tmp file, open for the fsync; -1 if none */
 	bool done;		/* already delivered before a crash: nothing to do */
 	char user[65];
+	char folder[16];	/* "" or the Maildir++ folder (env->folder) */
 	char name[400];		/* file name in tmp/ and new/ */
 	char why[200];		/* failure text */
 	int err;		/* errno of the failure */
