@@ -5,6 +5,7 @@
 #define TALON_CLI_H
 
 #include <stdbool.h>
+#include <stdio.h>
 
 int cmd_config_check(const char *conf_path);
 /* Send one request to the running daemon's control socket, print the
@@ -17,4 +18,18 @@ int control_request(const char *conf_path, const char *request, struct buf *b, b
  * errors in the zone, 2 usage. */
 int cmd_zone(const char *conf_path, int argc, char **argv);
 
+/* `talon dkim keygen|sign|verify ...`: 0 ok / all pass, 1 not, 2 usage. */
+int cmd_dkim(const char *conf_path, int argc, char **argv);
+/* cli/msgauth.c: `talon resolve NAME [TYPE]`, `talon spf IP SENDER [HELO]` */
+int cmd_resolve(const char *conf_path, int argc, char **argv);
+int cmd_spf(const char *conf_path, int argc, char **argv);
+struct conf;
+struct resolver;
+struct lookup;
+struct lookup_rr;
+/* The configuration at conf_path and a resolver for it (sync use), or
+ * NULL after printing why. */
+struct resolver *cli_resolver(const char *conf_path, struct conf **cp);
+void cli_print_lookup(FILE *f, const struct lookup *l);
+void cli_print_rr(FILE *f, const struct lookup *l, const struct lookup_rr *rr);
 #endif

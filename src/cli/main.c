@@ -28,6 +28,9 @@ usage(FILE *f)
 	    "                   restarts, config generation\n"
 	    "  zone check FILE [--origin NAME] [-v]\n"
 	    "                   check a zone file (DNS and mail records)\n"
+	    "  dkim keygen|sign|verify ...  DKIM keys, signing, verification\n"
+	    "  resolve NAME [TYPE]  ask the configured resolver (A AAAA MX TXT PTR TLSA)\n"
+	    "  spf IP SENDER [HELO]  evaluate SPF and show every lookup behind it\n"
 	    "  version          print the version\n"
 	    "\n"
 	    "reload and status use the control socket named in the config (SIGHUP\n"
@@ -125,6 +128,12 @@ main(int argc, char **argv)
 	}
 	if (strcmp(cmd, "zone") == 0)
 		return cmd_zone(conf, argc - i, argv + i);
+	if (strcmp(cmd, "dkim") == 0)
+		return cmd_dkim(conf, argc - i, argv + i);
+	if (strcmp(cmd, "resolve") == 0)
+		return cmd_resolve(conf, argc - i, argv + i);
+	if (strcmp(cmd, "spf") == 0)
+		return cmd_spf(conf, argc - i, argv + i);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("talon %s\n", TALON_VERSION);
 		return 0;

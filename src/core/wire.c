@@ -93,6 +93,15 @@ wire_strdup(struct wire_rd *r, size_t max)
 	return p ? xstrndup((const char *)p, n) : NULL;
 }
 
+const uint8_t *
+wire_bytes(struct wire_rd *r, size_t max, uint32_t *n)
+{
+	*n = wire_u32(r);
+	if (r->err == NULL && *n > max)
+		r->err = "bytes too long";
+	return take(r, r->err ? 0 : *n);
+}
+
 void
 wire_sockaddr(struct wire_rd *r, struct sockaddr_storage *ss, socklen_t *len)
 {
@@ -183,4 +192,15 @@ wire_put_sockaddr(struct buf *b, const struct sockaddr_storage *ss, socklen_t le
 	wire_put_u8(b, fam);
 	buf_append(b, a, sizeof a);
 	wire_put_u32(b, port);
+}
+
+void
+wire_put_bytes(struct buf *b, const void *p, size_t n)
+{
+	if (n > UINT32_MAX) {
+		b->err = true;
+		return;
+	}
+	wire_put_u32(b, (uint32_t)n);
+	buf_append(b, p, n);
 }

@@ -36,6 +36,9 @@ uint64_t wire_u64(struct wire_rd *r);
 void wire_str(struct wire_rd *r, char *dst, size_t dstsz);
 /* The same into a new allocation; at most max bytes.  NULL after an error. */
 char *wire_strdup(struct wire_rd *r, size_t max);
+/* u32 length + bytes, any value (NUL included), at most max: a pointer
+ * into the payload (valid while it is), NULL after an error. */
+const uint8_t *wire_bytes(struct wire_rd *r, size_t max, uint32_t *n);
 void wire_sockaddr(struct wire_rd *r, struct sockaddr_storage *ss, socklen_t *len);
 /* 0 when every read succeeded and nothing is left; else -1 (r->err says why). */
 int wire_end(struct wire_rd *r);
@@ -44,6 +47,7 @@ void wire_put_u8(struct buf *b, uint8_t v);
 void wire_put_u32(struct buf *b, uint32_t v);
 void wire_put_u64(struct buf *b, uint64_t v);
 void wire_put_str(struct buf *b, const char *s);
+void wire_put_bytes(struct buf *b, const void *p, size_t n);
 /* AF_INET and AF_INET6 only; anything else is written as family 0, which
  * wire_sockaddr refuses. */
 void wire_put_sockaddr(struct buf *b, const struct sockaddr_storage *ss, socklen_t len);

@@ -273,7 +273,17 @@ settings_policy(struct ipc *c, const struct gen *g)
 		.gen = g->id, .max_conns = g->conf->max_conns,
 		.max_conns_per_ip = g->conf->max_conns_per_ip,
 		.ipv6_prefix = g->conf->ipv6_client_prefix,
+		.resolver = g->conf->resolver,
+		.resolver_timeout = g->conf->resolver_timeout,
 	};
+	for (size_t i = 0; i < g->conf->n_forward; i++) {
+		size_t o = strlen(s.forward);
+		snprintf(s.forward + o, sizeof s.forward - o, "%s%s", i ? " " : "",
+		    g->conf->forward[i]);
+	}
+	if (g->conf->trust_anchor)
+		str_copy(s.anchor, sizeof s.anchor, g->conf->trust_anchor);
+	str_copy(s.hostname, sizeof s.hostname, g->conf->hostname);
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	proto_policy_settings_enc(&b, &s);

@@ -250,8 +250,13 @@ lookup_type_name(uint16_t type)
 	case LOOKUP_TXT: return "TXT";
 	case LOOKUP_AAAA: return "AAAA";
 	case LOOKUP_TLSA: return "TLSA";
-	default: return "TYPE?";
+	default: break;
 	}
+	/* the header promises "TYPE99" for others (RFC 3597 form); one buffer
+	 * per thread, valid until the next call */
+	static _Thread_local char other[16];
+	snprintf(other, sizeof other, "TYPE%u", (unsigned)type);
+	return other;
 }
 
 const char *

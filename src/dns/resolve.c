@@ -276,18 +276,6 @@ on_timeout(struct loop *lp, void *arg)
 	free(l);
 }
 
-/* Fail a lookup that could not start, through the same callback. */
-static void
-fail_now(uint16_t type, const char *name, const char *why, resolver_cb cb, void *arg)
-{
-	struct lookup *l = xmalloc(sizeof *l);
-	lookup_init(l, type, name);
-	l->status = LOOKUP_TEMPFAIL;
-	l->why = why;
-	cb(arg, l);
-	free(l);
-}
-
 uint64_t
 resolver_query(struct resolver *r, uint16_t type, const char *name, resolver_cb cb, void *arg)
 {
@@ -295,10 +283,8 @@ resolver_query(struct resolver *r, uint16_t type, const char *name, resolver_cb 
 	/* the name must survive the trip to text for libunbound unchanged:
 	 * names with bytes we escape are asked in their \DDD form, which
 	 * libunbound parses back */
-	if (lookup_name_to_wire(wire, name) == 0) {
-		fail_now(type, name, "not a domain name", cb, arg);
+	if (lookup_name_to_wire(wire, name) == 0)
 		return 0;
-	}
 	struct rq *q = xcalloc(1, sizeof *q);
 	q->r = r;
 	q->handle = ++r->next;
@@ -310,8 +296,9 @@ resolver_query(struct resolver *r, uint16_t type, const char *name, resolver_cb 
 	snprintf(qname, sizeof qname, "%s.", name);
 	int rc = ub_resolve_async(r->ctx, qname, type, 1, q, on_answer, &q->async_id);
 	if (rc != 0) {
+		log_warn("resolver event=query-refused type=%s error=\"%s\"", lookup_type_name(type),
+		    ub_strerror(rc));
 		free(q);
-		fail_now(type, name, "resolver refused the lookup", cb, arg);
 		return 0;
 	}
 	struct rq **slot = htab_put(&r->pending, &q->handle);
@@ -353,6 +340,11 @@ resolver_lookup_sync(struct resolver *r, uint16_t type, const char *name, struct
 	struct sync_wait w = { false, out };
 	lookup_init(out, type, name);
 	uint64_t h = resolver_query(r, type, name, sync_cb, &w);
+	if (h == 0) {
+		out->status = LOOKUP_TEMPFAIL;
+		out->why = "resolver refused the lookup";
+		return;
+	}
 	uint64_t deadline = now_ms() + r->timeout_ms;
 	while (!w.done) {
 		uint64_t now = now_ms();

@@ -43,8 +43,9 @@ typedef void (*resolver_cb)(void *arg, const struct lookup *l);
 struct resolver *resolver_new(const struct conf *c, struct loop *loop, char *err, size_t errlen);
 void resolver_free(struct resolver **r);
 /* Start a lookup of (type, name), name normalised (lookup_name_norm).
- * Returns a handle for resolver_cancel, or 0 when it could not start: the
- * callback has then already been called with LOOKUP_TEMPFAIL. */
+ * Returns a handle for resolver_cancel, or 0 when it could not start (not
+ * a name, libunbound refused): the callback is then never called and the
+ * caller counts the lookup as LOOKUP_TEMPFAIL. */
 uint64_t resolver_query(struct resolver *r, uint16_t type, const char *name,
     resolver_cb cb, void *arg);
 /* Forget a lookup: its callback is never called. */

@@ -21,7 +21,10 @@
 #include "core/loop.h"
 #include "core/sockaddr.h"
 #include "core/util.h"
+#include "dns/resolve.h"
+#include "mail/conf.h"
 #include "policy/admit.h"
+#include "policy/lookups.h"
 #include "proto/parent.h"
 #include "proto/smtp_policy.h"
 
@@ -76,6 +79,25 @@ peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 			return "bad ADMIT_END";
 		admit_end(&PL.admit, p->chan, m->id);
 		break;
+	case PROTO_SPF: {
+		struct proto_spf q;
+		if (proto_spf_dec(m, &q) < 0)
+			return "bad SPF";
+		lookups_spf(p->ipc, p->chan, m->id, &q);
+		break;
+	}
+	case PROTO_RDNS:
+		if (proto_admit_dec(m, &a) < 0)
+			return "bad RDNS";
+		lookups_rdns(p->ipc, p->chan, m->id, &a.addr, a.addrlen);
+		break;
+	case PROTO_LOOKUP: {
+		struct proto_lookup q;
+		if (proto_lookup_dec(m, &q) < 0)
+			return "bad LOOKUP";
+		lookups_txt(p->ipc, p->chan, m->id, &q);
+		break;
+	}
 	default:
 		return "unexpected message";
 	}
@@ -88,6 +110,7 @@ peer_close(struct ipc *c, void *arg)
 	struct peer *p = arg;
 	proto_peer_closed(PL.parent, c, "policy", ROLE_SMTP, p->slot, p->id);
 	admit_drop_chan(&PL.admit, p->chan);
+	lookups_drop_chan(p->chan);
 	struct peer **pp = &PL.peers;
 	while (*pp && *pp != p)
 		pp = &(*pp)->next;
@@ -95,6 +118,41 @@ peer_close(struct ipc *c, void *arg)
 		*pp = p->next;
 	ipc_free(&p->ipc);
 	free(p);
+}
+
+static bool
+resolver_changed(const struct proto_policy_settings *a, const struct proto_policy_settings *b)
+{
+	return a->resolver != b->resolver || strcmp(a->forward, b->forward) != 0 ||
+	    strcmp(a->anchor, b->anchor) != 0 || a->resolver_timeout != b->resolver_timeout ||
+	    strcmp(a->hostname, b->hostname) != 0;
+}
+
+/* A resolver for the settings (jobs running keep the old one).  When
+ * libunbound refuses the settings, lookups fail as temporary errors and
+ * the log says why: the mail checks then say temperror, nothing is lost. */
+static void
+resolver_start(const struct proto_policy_settings *s)
+{
+	struct conf c;
+	char fwd[sizeof s->forward], err[256];
+	memset(&c, 0, sizeof c);
+	c.resolver = s->resolver;
+	c.resolver_timeout = s->resolver_timeout;
+	c.trust_anchor = (char *)s->anchor;
+	str_copy(fwd, sizeof fwd, s->forward);
+	for (char *save = NULL, *t = strtok_r(fwd, " ", &save); t && c.n_forward <
+	    CONF_FORWARD_MAX; t = strtok_r(NULL, " ", &save))
+		c.forward[c.n_forward++] = t;
+	struct resolver *r = resolver_new(&c, PL.loop, err, sizeof err);
+	if (r == NULL)
+		log_err("policy event=resolver error=\"%s\" action=lookups-fail", err);
+	else
+		log_info("policy event=resolver mode=%s%s%s timeout=%us",
+		    s->resolver == CONF_RESOLVER_FORWARD ? "forward" :
+		    s->resolver == CONF_RESOLVER_RECURSIVE ? "recursive" : "system",
+		    s->forward[0] ? " servers=" : "", s->forward, s->resolver_timeout);
+	lookups_set_resolver(r, s->hostname);
 }
 
 static const char *
@@ -109,6 +167,8 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 			log_info("policy event=reload generation=%u", s.gen);
 		/* a new prefix length would change the keys of sessions already
 		 * counted; they keep their keys and are given back under them */
+		if (!PL.have_settings || resolver_changed(&PL.set, &s))
+			resolver_start(&s);
 		PL.set = s;
 		PL.have_settings = true;
 		break;
@@ -164,6 +224,7 @@ policy_main(int parent_fd)
 	log_info("policy event=stop");
 	while (PL.peers)
 		peer_close(PL.peers->ipc, PL.peers);
+	lookups_shutdown();
 	ipc_free(&PL.parent);
 	admit_free(&PL.admit);
 	loop_free(&PL.loop);

@@ -159,6 +159,11 @@ proto_policy_settings_enc(struct buf *b, const struct proto_policy_settings *v)
 	wire_put_u32(b, v->max_conns);
 	wire_put_u32(b, v->max_conns_per_ip);
 	wire_put_u32(b, v->ipv6_prefix);
+	wire_put_u32(b, v->resolver);
+	wire_put_str(b, v->forward);
+	wire_put_str(b, v->anchor);
+	wire_put_u32(b, v->resolver_timeout);
+	wire_put_str(b, v->hostname);
 }
 
 int
@@ -170,7 +175,13 @@ proto_policy_settings_dec(const struct ipc_msg *m, struct proto_policy_settings 
 	v->max_conns = wire_u32(&r);
 	v->max_conns_per_ip = wire_u32(&r);
 	v->ipv6_prefix = wire_u32(&r);
-	if (wire_end(&r) < 0 || v->ipv6_prefix < 1 || v->ipv6_prefix > 128)
+	v->resolver = wire_u32(&r);
+	wire_str(&r, v->forward, sizeof v->forward);
+	wire_str(&r, v->anchor, sizeof v->anchor);
+	v->resolver_timeout = wire_u32(&r);
+	wire_str(&r, v->hostname, sizeof v->hostname);
+	if (wire_end(&r) < 0 || v->ipv6_prefix < 1 || v->ipv6_prefix > 128 || v->resolver > 2 ||
+	    v->resolver_timeout < 1 || v->resolver_timeout > 120)
 		return -1;
 	return 0;
 }

@@ -75,6 +75,12 @@ struct proto_policy_settings {
 	uint32_t max_conns;
 	uint32_t max_conns_per_ip;
 	uint32_t ipv6_prefix;
+	/* the resolver (mail/conf.h `resolver`) */
+	uint32_t resolver;		/* enum conf_resolver */
+	char forward[512];		/* servers, blank-separated */
+	char anchor[1024];		/* recursive: trust anchor file */
+	uint32_t resolver_timeout;	/* seconds */
+	char hostname[256];
 };
 
 void proto_stop_enc(struct buf *b, const struct proto_stop *v);

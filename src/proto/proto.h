@@ -7,7 +7,9 @@
  *   smtp-queue       proto/smtp_queue.h   OPEN, OPEN_OK, OPEN_FAIL, COMMIT,
  *                                      COMMIT_OK, COMMIT_FAIL, ABORT
  *   queue-deliver    proto/queue_deliver.h DELIVER, DELIVER_DONE
- *   smtp-policy      proto/smtp_policy.h  ADMIT, ADMIT_REPLY, ADMIT_END, ADMIT_HOLD
+ *   smtp-policy      proto/smtp_policy.h  ADMIT, ADMIT_REPLY, ADMIT_END, ADMIT_HOLD,
+ *                                      SPF, SPF_REPLY, RDNS, RDNS_REPLY,
+ *                                      LOOKUP, LOOKUP_REPLY
  *
  * Each message has an encode function (into a struct buf, or straight onto
  * a channel: proto_*_send) and a decode function that returns -1 for a
@@ -53,6 +55,12 @@ enum proto_type {
 	PROTO_ADMIT_REPLY,
 	PROTO_ADMIT_END,
 	PROTO_ADMIT_HOLD,
+	PROTO_SPF,		/* smtp -> policy: evaluate SPF */
+	PROTO_SPF_REPLY,
+	PROTO_RDNS,		/* smtp -> policy: the client's verified name */
+	PROTO_RDNS_REPLY,
+	PROTO_LOOKUP,		/* smtp -> policy: TXT lookups (DKIM keys, DMARC) */
+	PROTO_LOOKUP_REPLY,	/* one per question */
 };
 
 /* The roles of the role table (daemon/role.c); PEER names one. */

@@ -7,6 +7,9 @@
 
 #include "core/ipc.h"
 #include "core/wire.h"
+#include "mail/domain.h"
+
+#include <string.h>
 
 void
 proto_admit_enc(struct buf *b, const struct proto_admit *v)
@@ -65,4 +68,199 @@ void
 proto_admit_end_send(struct ipc *c, uint64_t id)
 {
 	ipc_send(c, PROTO_ADMIT_END, id, -1, NULL, 0);
+}
+
+void
+proto_send(struct ipc *c, uint32_t type, uint64_t id, struct buf *b)
+{
+	ipc_send_buf(c, type, id, -1, b);
+	buf_free(b);
+}
+
+/* Text fields carry no control bytes: they end up in logs and headers. */
+static void
+no_controls(struct wire_rd *r, const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			if (r->err == NULL)
+				r->err = "control byte in text";
+}
+
+void
+proto_spf_enc(struct buf *b, const struct proto_spf *v)
+{
+	wire_put_sockaddr(b, &v->addr, v->addrlen);
+	wire_put_str(b, v->sender);
+	wire_put_str(b, v->helo);
+}
+
+int
+proto_spf_dec(const struct ipc_msg *m, struct proto_spf *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	wire_sockaddr(&r, &v->addr, &v->addrlen);
+	wire_str(&r, v->sender, sizeof v->sender);
+	wire_str(&r, v->helo, sizeof v->helo);
+	no_controls(&r, v->sender);
+	no_controls(&r, v->helo);
+	return wire_end(&r);
+}
+
+void
+proto_spf_reply_enc(struct buf *b, const struct proto_spf_reply *v)
+{
+	wire_put_u32(b, v->result);
+	wire_put_str(b, v->domain);
+	wire_put_str(b, v->mechanism);
+	wire_put_str(b, v->explanation);
+	wire_put_str(b, v->problem);
+}
+
+int
+proto_spf_reply_dec(const struct ipc_msg *m, struct proto_spf_reply *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->result = wire_u32(&r);
+	wire_str(&r, v->domain, sizeof v->domain);
+	wire_str(&r, v->mechanism, sizeof v->mechanism);
+	wire_str(&r, v->explanation, sizeof v->explanation);
+	wire_str(&r, v->problem, sizeof v->problem);
+	no_controls(&r, v->domain);
+	no_controls(&r, v->mechanism);
+	no_controls(&r, v->explanation);
+	no_controls(&r, v->problem);
+	if (wire_end(&r) < 0 || v->result > 6)
+		return -1;
+	return 0;
+}
+
+void
+proto_rdns_reply_enc(struct buf *b, const struct proto_rdns_reply *v)
+{
+	wire_put_u32(b, v->status);
+	wire_put_str(b, v->name);
+}
+
+int
+proto_rdns_reply_dec(const struct ipc_msg *m, struct proto_rdns_reply *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->status = wire_u32(&r);
+	wire_str(&r, v->name, sizeof v->name);
+	if (wire_end(&r) < 0 || v->status > RDNS_TEMP)
+		return -1;
+	/* the name goes into our Received header: a host name or nothing */
+	if (v->status == RDNS_PASS && !domain_valid(v->name, strlen(v->name), 0))
+		return -1;
+	return 0;
+}
+
+void
+proto_lookup_enc(struct buf *b, const struct proto_lookup *v)
+{
+	wire_put_u32(b, v->n);
+	for (uint32_t i = 0; i < v->n && i < PROTO_LOOKUP_MAX; i++) {
+		wire_put_u32(b, v->type[i]);
+		wire_put_str(b, v->name[i]);
+	}
+}
+
+int
+proto_lookup_dec(const struct ipc_msg *m, struct proto_lookup *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->n = wire_u32(&r);
+	if (v->n == 0 || v->n > PROTO_LOOKUP_MAX)
+		return -1;
+	for (uint32_t i = 0; i < v->n; i++) {
+		uint32_t t = wire_u32(&r);
+		wire_str(&r, v->name[i], sizeof v->name[i]);
+		char norm[LOOKUP_NAME_MAX + 1];
+		uint8_t wire[256];
+		/* a normalised name only: what the resolver may be asked */
+		if (r.err == NULL && (t != LOOKUP_TXT || lookup_name_to_wire(wire, v->name[i]) == 0 ||
+		    !lookup_name_norm(norm, v->name[i]) || strcmp(norm, v->name[i]) != 0))
+			r.err = "bad question";
+		v->type[i] = (uint16_t)t;
+	}
+	return wire_end(&r);
+}
+
+void
+proto_lookup_reply_enc(struct buf *b, uint32_t idx, const struct lookup *l)
+{
+	size_t budget = IPC_MAX - 2048, used = 0, n = 0;
+	for (; n < l->n; n++) {
+		if (used + l->rr[n].len + 8 > budget)
+			break;
+		used += l->rr[n].len + 8;
+	}
+	bool cut = n < l->n;
+	wire_put_u32(b, idx);
+	wire_put_u32(b, l->type);
+	wire_put_str(b, l->name);
+	wire_put_u8(b, (uint8_t)(cut ? LOOKUP_TEMPFAIL : l->status));
+	wire_put_u8(b, (uint8_t)l->sec);
+	wire_put_u32(b, l->ttl);
+	wire_put_str(b, cut ? "too big" : l->why ? l->why : "");
+	wire_put_u32(b, cut ? 0 : (uint32_t)n);
+	for (size_t i = 0; !cut && i < n; i++) {
+		wire_put_u32(b, l->rr[i].pref);
+		wire_put_bytes(b, l->rr[i].data, l->rr[i].len);
+	}
+}
+
+/* The reasons a reply may give, mapped back to static text. */
+static const char *
+why_static(const char *w)
+{
+	static const char *const known[] = { "timeout", "SERVFAIL", "REFUSED", "error rcode",
+	    "DNSSEC bogus", "malformed record", "resolver error", "too big",
+	    "not a domain name", "resolver refused the lookup", "no resolver" };
+	if (w[0] == '\0')
+		return NULL;
+	for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+		if (strcmp(w, known[i]) == 0)
+			return known[i];
+	return "error";
+}
+
+int
+proto_lookup_reply_dec(const struct ipc_msg *m, uint32_t *idx, struct lookup *out)
+{
+	struct wire_rd r;
+	char name[LOOKUP_NAME_MAX + 1], why[64];
+	wire_rd_init(&r, m->data, m->len);
+	*idx = wire_u32(&r);
+	uint32_t type = wire_u32(&r);
+	wire_str(&r, name, sizeof name);
+	uint8_t st = wire_u8(&r), sec = wire_u8(&r);
+	uint32_t ttl = wire_u32(&r);
+	wire_str(&r, why, sizeof why);
+	uint32_t n = wire_u32(&r);
+	if (r.err != NULL || type > UINT16_MAX || st > LOOKUP_TEMPFAIL || sec > LOOKUP_BOGUS ||
+	    n > LOOKUP_RR_MAX || *idx >= PROTO_LOOKUP_MAX)
+		return -1;
+	lookup_init(out, (uint16_t)type, name);
+	out->status = st;
+	out->sec = sec;
+	out->ttl = ttl;
+	out->why = why_static(why);
+	for (uint32_t i = 0; i < n; i++) {
+		uint32_t pref = wire_u32(&r), len;
+		const uint8_t *p = wire_bytes(&r, UINT16_MAX, &len);
+		if (p == NULL || pref > UINT16_MAX)
+			break;
+		lookup_add(out, (uint16_t)pref, p, len);
+	}
+	if (wire_end(&r) < 0) {
+		lookup_clear(out);
+		return -1;
+	}
+	return 0;
 }

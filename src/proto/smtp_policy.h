@@ -11,6 +11,18 @@
  *                                 by an earlier policy process still runs
  *                                 (sent to a restarted policy), count it
  *
+ *   SPF          smtp -> policy   client address, sender, HELO: evaluate
+ *                                 SPF (RFC 7208) with the shared resolver
+ *   SPF_REPLY    policy -> smtp   result, domain, mechanism, explanation,
+ *                                 problem
+ *   RDNS         smtp -> policy   client address: its forward-confirmed
+ *                                 reverse name (RFC 8601 iprev)
+ *   RDNS_REPLY   policy -> smtp   RDNS_PASS + name, RDNS_FAIL, RDNS_TEMP
+ *   LOOKUP       smtp -> policy   up to PROTO_LOOKUP_MAX TXT questions (the
+ *                                 DKIM keys and DMARC records of a message)
+ *   LOOKUP_REPLY policy -> smtp   one per question, with its index: the
+ *                                 answer as a struct lookup
+ *
  * Counts are kept per worker channel, so a worker that dies gives its
  * connections back.  Runs in: smtp worker, policy.
  */
@@ -21,6 +33,7 @@
 #include <sys/socket.h>
 
 #include "core/buf.h"
+#include "dns/lookup.h"
 #include "proto/proto.h"
 
 struct ipc;
@@ -46,5 +59,54 @@ void proto_admit_reply_enc(struct buf *b, const struct proto_admit_reply *v);
 int proto_admit_reply_dec(const struct ipc_msg *m, struct proto_admit_reply *v);
 void proto_admit_reply_send(struct ipc *c, uint64_t id, uint32_t verdict);
 void proto_admit_end_send(struct ipc *c, uint64_t id);
+
+#define PROTO_SENDER_MAX	1024
+#define PROTO_HELO_MAX		512
+#define PROTO_LOOKUP_MAX	16
+
+struct proto_spf {
+	struct sockaddr_storage addr;
+	socklen_t addrlen;
+	char sender[PROTO_SENDER_MAX + 1];	/* without <>; "" null sender */
+	char helo[PROTO_HELO_MAX + 1];
+};
+
+struct proto_spf_reply {
+	uint32_t result;		/* enum spf_result */
+	char domain[256];
+	char mechanism[256];
+	char explanation[512];
+	char problem[256];
+};
+
+enum { RDNS_PASS = 0, RDNS_FAIL = 1, RDNS_TEMP = 2 };
+struct proto_rdns_reply {
+	uint32_t status;
+	char name[256];		/* RDNS_PASS: the verified name */
+};
+
+struct proto_lookup {
+	uint32_t n;
+	uint16_t type[PROTO_LOOKUP_MAX];	/* LOOKUP_TXT only */
+	char name[PROTO_LOOKUP_MAX][LOOKUP_NAME_MAX + 1];
+};
+
+void proto_spf_enc(struct buf *b, const struct proto_spf *v);
+int proto_spf_dec(const struct ipc_msg *m, struct proto_spf *v);
+void proto_spf_reply_enc(struct buf *b, const struct proto_spf_reply *v);
+int proto_spf_reply_dec(const struct ipc_msg *m, struct proto_spf_reply *v);
+/* RDNS carries a proto_admit (the address) */
+void proto_rdns_reply_enc(struct buf *b, const struct proto_rdns_reply *v);
+int proto_rdns_reply_dec(const struct ipc_msg *m, struct proto_rdns_reply *v);
+void proto_lookup_enc(struct buf *b, const struct proto_lookup *v);
+int proto_lookup_dec(const struct ipc_msg *m, struct proto_lookup *v);
+/* A reply holds at most IPC_MAX bytes: records that would not fit are
+ * dropped (and a lookup that lost records is marked TEMPFAIL, "too big"),
+ * never a message the peer must refuse. */
+void proto_lookup_reply_enc(struct buf *b, uint32_t idx, const struct lookup *l);
+/* out must be lookup_clear()ed by the caller after success. */
+int proto_lookup_reply_dec(const struct ipc_msg *m, uint32_t *idx, struct lookup *out);
+/* encode into a fresh buffer and send */
+void proto_send(struct ipc *c, uint32_t type, uint64_t id, struct buf *b);
 
 #endif

@@ -90,9 +90,7 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 	s->t.smtputf8 = a.smtputf8;
 	s->t.body = a.body;
 	s->t.in_mail = true;
-	log_info("smtp session=%s event=mail queue=none from=<%s>%s%s", s->sid, addr,
-	    a.smtputf8 ? " smtputf8=yes" : "", a.body == SMTP_BODY_8BITMIME ? " body=8bitmime" : "");
-	smtp_reply(s, "250 2.1.0 Ok");
+	smtp_auth_mail(s);	/* SPF; the reply comes with its result */
 }
 
 static bool

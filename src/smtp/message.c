@@ -19,6 +19,7 @@
 #include "core/log.h"
 #include "core/util.h"
 #include "mail/conf.h"
+#include "proto/smtp_policy.h"
 #include "proto/smtp_queue.h"
 #include "smtp/session.h"
 
@@ -37,6 +38,7 @@ void
 smtp_txn_reset(struct session *s)
 {
 	spool_abort(s);
+	smtp_auth_txn_free(s);
 	free(s->t.rcpts);
 	buf_free(&s->t.content);
 	memset(&s->t, 0, sizeof s->t);
@@ -49,6 +51,9 @@ content_flush(struct session *s)
 {
 	if (s->t.content.len == 0)
 		return;
+	if (s->t.auth != NULL && s->t.fed < s->t.content.len)
+		smtp_auth_feed(s, s->t.content.data + s->t.fed, s->t.content.len - s->t.fed);
+	s->t.fed = 0;
 	if (s->t.werr == 0 && !s->t.too_big && s->t.spool_fd >= 0) {
 		const uint8_t *p = s->t.content.data;
 		size_t n = s->t.content.len;
@@ -96,14 +101,19 @@ smtp_content_begin(struct session *s)
 	buf_free(&s->t.content);
 	buf_init(&s->t.content, SIZE_MAX);
 	buf_append(&s->t.content, SPOOL_MAGIC, SPOOL_MAGIC_LEN);
-	buf_printf(&s->t.content, "Received: from %s ([%s])\n\tby %s (Talon) with %s id %s",
-	    s->helo, s->ip, W.conf->hostname, proto, s->t.qid);
+	/* the client's name only when its address leads back to it (RFC 5321
+	 * 4.4: the TCP-info of the "from" clause) */
+	buf_printf(&s->t.content, "Received: from %s (%s [%s])\n\tby %s (Talon) with %s id %s",
+	    s->helo, s->rdns == RDNS_PASS ? s->rdns_name : "unknown", s->ip, W.conf->hostname,
+	    proto, s->t.qid);
 	if (s->is_tls)
 		buf_printf(&s->t.content, "\n\t(%s)", s->tls_desc);
 	/* name the recipient only when there is one: more would leak Bcc */
 	if (s->t.n_rcpt_cmds == 1)
 		buf_printf(&s->t.content, "\n\tfor <%s>", s->t.first_rcpt);
 	buf_printf(&s->t.content, "; %s\n", date);
+	s->t.fed = s->t.content.len;
+	smtp_auth_begin(s, s->t.content.len - SPOOL_MAGIC_LEN);
 	s->t.spool_len = 0;
 	s->t.too_big = false;
 	s->t.werr = 0;
@@ -142,7 +152,7 @@ data_verdict(struct session *s, struct verdict *v)
 
 /* Append the envelope records and trailer after the content. */
 static void
-write_envelope(struct session *s)
+write_envelope(struct session *s, const char *header)
 {
 	char sender[SMTP_PATH_MAX * 2];
 	struct spool_env env;
@@ -160,6 +170,10 @@ write_envelope(struct session *s)
 	}
 	env.rcpts = rs;
 	env.n_rcpts = s->t.n_rcpts;
+	env.header = (char *)header;
+	memcpy(env.skips, s->t.skips, sizeof env.skips);
+	env.n_skips = s->t.n_skips;
+	memcpy(env.folder, s->t.folder, sizeof env.folder);
 	uint64_t clen = s->t.spool_len - SPOOL_MAGIC_LEN;
 	buf_reset(&s->t.content);
 	spool_encode(&s->t.content, &env, clen);
@@ -167,26 +181,51 @@ write_envelope(struct session *s)
 	content_flush(s);
 }
 
-/* End of message (DATA end or BDAT LAST): refuse, or ask the queue to
- * commit (the 250 waits for its answer). */
+static void
+refuse_message(struct session *s, const struct verdict *v)
+{
+	char lsender[SMTP_PATH_MAX * 4], fields[SMTP_PATH_MAX * 4 + 16];
+	smtp_log_path(&s->t.sender, lsender, sizeof lsender);
+	snprintf(fields, sizeof fields, "from=<%s>", lsender);
+	smtp_refuse(s, v, fields, false);
+	smtp_txn_reset(s);
+	s->st = S_CMD;
+}
+
+/* End of message (DATA end or BDAT LAST): refuse, or check its
+ * authentication and then ask the queue to commit (the 250 waits for its
+ * answer). */
 void
 smtp_content_end(struct session *s)
 {
 	struct verdict v;
 	data_verdict(s, &v);
 	if (v.kind == V_NEXT) {
-		content_flush(s);
-		if (s->t.werr == 0)
-			write_envelope(s);
+		content_flush(s);	/* the rest of the content, through the checks */
 		data_verdict(s, &v);	/* the writes may have failed */
 	}
 	if (v.kind != V_NEXT) {
-		char lsender[SMTP_PATH_MAX * 4], fields[SMTP_PATH_MAX * 4 + 16];
-		smtp_log_path(&s->t.sender, lsender, sizeof lsender);
-		snprintf(fields, sizeof fields, "from=<%s>", lsender);
-		smtp_refuse(s, &v, fields, false);
-		smtp_txn_reset(s);
-		s->st = S_CMD;
+		refuse_message(s, &v);
+		return;
+	}
+	smtp_auth_end(s);	/* smtp_content_commit() when the checks are done */
+}
+
+void
+smtp_content_commit(struct session *s, const struct verdict *dv, const struct buf *ar)
+{
+	struct verdict v = *dv;
+	if (v.kind == V_NEXT) {
+		data_verdict(s, &v);	/* the queue may have gone meanwhile */
+		if (v.kind == V_NEXT) {
+			char *hdr = xstrndup((const char *)ar->data, ar->len);
+			write_envelope(s, ar->len > 0 ? hdr : NULL);
+			free(hdr);
+			data_verdict(s, &v);
+		}
+	}
+	if (v.kind != V_NEXT) {
+		refuse_message(s, &v);
 		return;
 	}
 	close(s->t.spool_fd);	/* the queue has its own descriptor */
@@ -199,8 +238,10 @@ smtp_content_append(struct session *s)
 {
 	if (s->t.data.n_raw > W.conf->max_message_size)
 		s->t.too_big = true;
-	if (s->t.too_big)
+	if (s->t.too_big) {
 		buf_reset(&s->t.content);	/* keep reading to the end, store nothing */
+		s->t.fed = 0;
+	}
 	else if (s->t.content.len >= CONTENT_FLUSH)
 		content_flush(s);
 }

@@ -440,6 +440,7 @@ smtp_admitted(struct session *s, uint32_t verdict)
 		return;
 	}
 	s->admitted = true;
+	smtp_auth_connect(s);
 	if (s->lis->tls == CONF_TLS_IMPLICIT) {
 		if (io_start_tls(&s->io, W.tls) < 0) {
 			s->io.error = true;

@@ -30,7 +30,10 @@
 #include "core/io.h"
 #include "core/loop.h"
 #include "core/sockaddr.h"
+#include "dns/lookup.h"
 #include "mail/spool.h"
+#include "msgauth/dkim.h"
+#include "msgauth/header.h"
 #include "policy/verdict.h"
 #include "smtp/addr.h"
 #include "smtp/cmd.h"
@@ -68,6 +71,28 @@ enum swait {
 	WAIT_ADMIT,	/* the policy process: may this client connect? */
 	WAIT_OPEN,	/* the queue: a spool file for DATA/BDAT */
 	WAIT_COMMIT,	/* the queue: the message made durable */
+	WAIT_SPF,	/* the policy process: SPF at MAIL FROM */
+	WAIT_LOOKUP,	/* the policy process: DKIM keys, DMARC records */
+};
+
+#define RDNS_UNKNOWN	(-1)	/* no answer yet; else RDNS_PASS/FAIL/TEMP */
+
+#define AUTH_Q_MAX	16	/* TXT questions of one message (PROTO_LOOKUP_MAX) */
+#define AUTH_SIGS_MAX	8	/* DKIM signatures checked per message */
+#define AUTH_FROM_MAX	4	/* distinct From domains evaluated for DMARC */
+
+/* The mail-authentication state of one message (smtp/mailauth.c). */
+struct auth_txn {
+	struct mhdrs hdrs;
+	struct dkim_verify *dkim;
+	size_t received_len;	/* our Received header: content offset of the client's */
+	struct lookup_set *set;	/* the answers so far */
+	char qname[AUTH_Q_MAX][LOOKUP_NAME_MAX + 1];	/* every question asked */
+	size_t n_q, base, pending;	/* base: first of the round in flight */
+	bool lookups_failed;
+	char from[AUTH_FROM_MAX][256];	/* the distinct From domains */
+	size_t n_from;
+	const char *from_problem;
 };
 
 struct srcpt {
@@ -102,6 +127,15 @@ struct txn {
 	const char *bdat_err;
 	bool want_bdat_chunk;	/* the spool file was asked for by BDAT */
 	time_t arrival;
+
+	/* mail authentication */
+	int spf;		/* enum spf_result of MAIL FROM */
+	char spf_domain[256];
+	struct auth_txn *auth;	/* from DATA to the end of the data */
+	size_t fed;		/* content bytes already given to auth */
+	struct spool_skip skips[SPOOL_SKIPS_MAX];
+	size_t n_skips;
+	char folder[16];	/* "" or "Junk" */
 };
 
 struct session {
@@ -121,6 +155,9 @@ struct session {
 
 	bool helo_seen, esmtp, is_tls, admitted;
 	char helo[SMTP_DOMAIN_MAX + 1];
+	int rdns;		/* RDNS_* of proto/smtp_policy.h, or RDNS_UNKNOWN */
+	char rdns_name[256];	/* the verified name (RDNS_PASS) */
+	uint64_t rdns_req;	/* the RDNS request in flight, 0 when none */
 	char tls_desc[128];
 	unsigned n_errors;
 	unsigned n_msgs, n_rcpts_total, n_cmds;
@@ -147,6 +184,7 @@ struct smtp_worker {
 	struct session *sessions;
 	size_t n_sessions;
 	struct htab reqs;	/* request id -> session pointer */
+	struct htab rdns_reqs;	/* RDNS request id -> session pointer */
 	uint64_t next_req;
 	bool draining;
 	struct timer grace;
@@ -187,5 +225,24 @@ void smtp_content_begin(struct session *s);
 void smtp_content_append(struct session *s);
 void smtp_content_end(struct session *s);
 void smtp_queue_gone(struct session *s);
+/* After the mail-authentication checks: refuse with v (unless V_NEXT), or
+ * write the envelope with the Authentication-Results in ar and commit. */
+void smtp_content_commit(struct session *s, const struct verdict *v, const struct buf *ar);
+
+/* mailauth.c */
+struct proto_spf_reply;
+struct proto_rdns_reply;
+void smtp_auth_connect(struct session *s);	/* after admission: RDNS */
+void smtp_auth_forget(struct session *s);	/* the session ends */
+void smtp_auth_rdns_reply(uint64_t id, const struct proto_rdns_reply *r);
+void smtp_auth_mail(struct session *s);		/* MAIL accepted so far: SPF */
+void smtp_auth_spf_reply(uint64_t id, const struct proto_spf_reply *r);
+void smtp_auth_begin(struct session *s, size_t received_len);
+void smtp_auth_feed(struct session *s, const uint8_t *p, size_t n);
+void smtp_auth_end(struct session *s);		/* then smtp_content_commit */
+void smtp_auth_lookup_reply(uint64_t id, uint32_t idx, const struct lookup *l);
+void smtp_auth_lookups_done(struct session *s);
+void smtp_auth_txn_free(struct session *s);
+void smtp_auth_policy_gone(void);
 
 #endif

@@ -73,6 +73,7 @@ smtp_session_free(struct session *s)
 	    s->n_rcpts_total, s->n_errors, s->io.error ? " error=" : "",
 	    s->io.error ? s->io.errstr : "");
 	smtp_txn_reset(s);
+	smtp_auth_forget(s);
 	if (s->req != 0)
 		htab_del(&W.reqs, &s->req);
 	timer_cancel(W.loop, &s->timer);
@@ -123,6 +124,7 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		s->peer = ss;
 		s->peerlen = sl;
 		s->t.spool_fd = -1;
+		s->rdns = RDNS_UNKNOWN;
 		s->deadline = now_ms() + (uint64_t)W.conf->session_time * 1000;
 		sockaddr_ip(&ss, sl, s->ip);
 		io_init(&s->io, fd, IN_MAX, OUT_MAX);
@@ -367,8 +369,38 @@ static const char *
 policy_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
 	struct proto_admit_reply r;
-	if (m->type != PROTO_ADMIT_REPLY)
+	switch (m->type) {
+	case PROTO_ADMIT_REPLY:
+		break;
+	case PROTO_SPF_REPLY: {
+		struct proto_spf_reply sr;
+		if (proto_spf_reply_dec(m, &sr) < 0)
+			return "bad SPF_REPLY";
+		smtp_auth_spf_reply(m->id, &sr);
+		return NULL;
+	}
+	case PROTO_RDNS_REPLY: {
+		struct proto_rdns_reply rr;
+		if (proto_rdns_reply_dec(m, &rr) < 0)
+			return "bad RDNS_REPLY";
+		smtp_auth_rdns_reply(m->id, &rr);
+		return NULL;
+	}
+	case PROTO_LOOKUP_REPLY: {
+		struct lookup *l = xmalloc(sizeof *l);
+		uint32_t idx;
+		if (proto_lookup_reply_dec(m, &idx, l) < 0) {
+			free(l);
+			return "bad LOOKUP_REPLY";
+		}
+		smtp_auth_lookup_reply(m->id, idx, l);
+		lookup_clear(l);
+		free(l);
+		return NULL;
+	}
+	default:
 		return "unexpected message";
+	}
 	if (proto_admit_reply_dec(m, &r) < 0)
 		return "bad ADMIT_REPLY";
 	struct session *s = smtp_session_answer(m->id, WAIT_ADMIT);
@@ -391,6 +423,7 @@ policy_close(struct ipc *c, void *arg)
 	proto_peer_closed(W.parent, c, "smtp", ROLE_POLICY, 0, W.policy_id);
 	log_warn("smtp event=policy-gone");
 	ipc_free(&W.policy);
+	smtp_auth_policy_gone();
 }
 
 static void
@@ -418,6 +451,7 @@ smtp_worker_main(const struct smtp_worker_args *a)
 	W.tls = a->tls;
 	W.slot = a->slot;
 	htab_init(&W.reqs, sizeof(uint64_t), sizeof(struct session *));
+	htab_init(&W.rdns_reqs, sizeof(uint64_t), sizeof(struct session *));
 	W.loop = loop_new();
 	if (W.loop == NULL)
 		fatal("smtp: cannot create event loop");

@@ -198,6 +198,17 @@ mbox_get(struct maildir_store *s, const char *user, const char *folder)
 	if (md < 0)
 		return NULL;
 	if (folder[0] != '\0') {
+		/* a reader needs the INBOX of a Maildir++ even when the first
+		 * message goes into a folder */
+		static const char *const sub[] = { "tmp", "new", "cur" };
+		for (size_t i = 0; i < 3; i++) {
+			int d = open_dir(md, sub[i]);
+			if (d < 0) {
+				close(md);
+				return NULL;
+			}
+			close(d);
+		}
 		int fd = open_folder(md, folder);
 		close(md);
 		if (fd < 0)

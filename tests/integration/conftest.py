@@ -24,6 +24,18 @@ TALON = os.environ.get("TALON_BIN", os.path.join(ROOT, "build-asan", "talon"))
 
 _CERT_DIR = None
 
+# Every daemon's resolver forwards to a DNS server of ours on loopback (never
+# the machine's resolver): by default the session's root server below, which
+# answers NXDOMAIN for every name; tests that need records run their own
+# zones and name their own `resolver` line.
+ROOT_DNS = {"port": None}
+ROOT_ZONE = """$ORIGIN .
+$TTL 60
+@ IN SOA ns.root-servers.test. hostmaster.root-servers.test. 1 3600 600 86400 60
+  IN NS ns.root-servers.test.
+ns.root-servers.test. IN A 127.0.0.1
+"""
+
 
 def cert_dir():
     """A self-signed certificate shared by every test of the run."""
@@ -104,6 +116,8 @@ class Talon:
         ]
         for k, v in self.limits.items():
             lines.append("limit %s %s" % (k, v))
+        if "resolver " not in (self.extra or "") and ROOT_DNS["port"]:
+            lines.append("resolver forward 127.0.0.1@%d" % ROOT_DNS["port"])
         if self.extra:
             lines.append(self.extra)
         return "\n".join(lines) + "\n"
@@ -296,6 +310,24 @@ class RawClient:
 
     def close(self):
         self.sock.close()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def root_dns(tmp_path_factory):
+    """One authoritative server for the root zone, for the whole run."""
+    d = tmp_path_factory.mktemp("rootdns")
+    port = free_port()
+    with open(os.path.join(str(d), "root.zone"), "w") as f:
+        f.write(ROOT_ZONE)
+    t = Talon(d, extra="listen dns 127.0.0.1:%d\nzone . root.zone\n"
+              "resolver forward 127.0.0.1@%d" % (port, port),
+              limits={"dns-responses": 0})
+    t.start()
+    t.wait_log(r"dns event=zones generation=1 zones=1")
+    ROOT_DNS["port"] = port
+    yield port
+    ROOT_DNS["port"] = None
+    t.stop()
 
 
 @pytest.fixture

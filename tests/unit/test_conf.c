@@ -556,7 +556,7 @@ T(test_limits)
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
 		  "errors, shutdown-grace, ipv6-client-prefix, session-time, junk-commands, "
-		  "tls-handshake-timeout, queue-lifetime, dns-responses)\n" },
+		  "tls-handshake-timeout, queue-lifetime, dns-responses, resolver-timeout)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },
@@ -635,17 +635,17 @@ T(test_unknown_and_duplicate)
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
-		  "limit, log)\n" },
+		  "limit, log, resolver, spf-fail, authserv-id)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
-		  "limit, log)\n" },
+		  "limit, log, resolver, spf-fail, authserv-id)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
 		  "domain, listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, "
 		  "control, run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, "
-		  "workers, limit, log)\n" },
+		  "workers, limit, log, resolver, spf-fail, authserv-id)\n" },
 		{ "hostname other.example\n",
 		  "talon.conf:9: hostname given twice (first at line 1)\n" },
 		{ "store /x\n", "talon.conf:9: store given twice (first at line 4)\n" },

@@ -246,7 +246,9 @@ static struct proto_deliver_settings v_dset[] = {
 	{ 1, "mx.example.org" }, { 0, "" }, { UINT32_MAX, "" /* 253 bytes, init_values */ },
 };
 static struct proto_policy_settings v_pset[] = {
-	{ 1, 100, 10, 64 }, { 0, 0, 0, 1 }, { UINT32_MAX, UINT32_MAX, UINT32_MAX, 128 },
+	{ 1, 100, 10, 64, 1, "127.0.0.1@2053 ::1", "", 10, "mx.example.org" },
+	{ 0, 0, 0, 1, 0, "", "", 1, "" },
+	{ UINT32_MAX, UINT32_MAX, UINT32_MAX, 128, 2, "", "/usr/share/dns/root.key", 120, "a" },
 };
 static struct proto_qid v_qid[] = {
 	{ "0123456789ABC" }, { "ZZZZZZZZZZZZZ" }, { "" /* spool_new_qid, init_values */ },
@@ -514,7 +516,9 @@ T(golden_encodings)
 		{ K_QSET, 0, "00000001 000001f4 00069780 0000000e 6d782e6578616d706c652e6f7267" },
 		{ K_QSET, 1, "00000000 00000001 00000001 00000000" },
 		{ K_DSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267" },
-		{ K_PSET, 0, "00000001 00000064 0000000a 00000040" },
+		{ K_PSET, 0, "00000001 00000064 0000000a 00000040 00000001 "
+		    "00000012 3132372e302e302e314032303533 20 3a3a31 00000000 0000000a "
+		    "0000000e 6d782e6578616d706c652e6f7267" },
 		{ K_OPEN, 0, "" },
 		{ K_OPEN_OK, 0, "0000000d 30313233343536373839414243" },
 		{ K_ABORT, 1, "0000000d 5a5a5a5a5a5a5a5a5a5a5a5a5a" },
@@ -1116,7 +1120,8 @@ T(policy_settings_ipv6_prefix)
 	for (size_t i = 0; i < NELEM(c); i++) {
 		buf_reset(&b);
 		proto_policy_settings_enc(&b, &(struct proto_policy_settings){
-		    .gen = 9, .max_conns = 100, .max_conns_per_ip = 5, .ipv6_prefix = c[i].prefix });
+		    .gen = 9, .max_conns = 100, .max_conns_per_ip = 5, .ipv6_prefix = c[i].prefix,
+		    .resolver_timeout = 10 });
 		expect_rc(dec_kind(K_PSET, -1, &b), c[i].want, "POLICY_SETTINGS prefix %u",
 		    c[i].prefix);
 		if (c[i].want == 0) {

@@ -1,0 +1,442 @@
+/*
+ * policy/lookups.c - DNS jobs of the policy process (policy/lookups.h).
+ *
+ * Every job is a small state machine driven by resolver callbacks:
+ *   SPF   run spf_eval over the answers so far; ask what it needs (all of
+ *         one round at once); when the round's answers are in, run again.
+ *   RDNS  PTR of the client's address, then the A or AAAA of each name
+ *         (at most RDNS_NAMES); the first name that leads back to the
+ *         address is the verified name (RFC 8601 3 "iprev").
+ *   TXT   independent questions; each answer goes back as it arrives.
+ * A worker can hold at most JOBS_PER_CHAN jobs; more are answered at once
+ * as temporary failures, so a worker that floods us costs it, not us.
+ */
+#include "policy/lookups.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "core/buf.h"
+#include "core/ipc.h"
+#include "core/log.h"
+#include "core/util.h"
+#include "dns/lookup.h"
+#include "dns/resolve.h"
+#include "mail/domain.h"
+#include "msgauth/spf.h"
+#include "proto/smtp_policy.h"
+
+#define JOBS_PER_CHAN	512
+#define RDNS_NAMES	10
+#define JOB_QUERIES	16	/* at most SPF_NEED_MAX or PROTO_LOOKUP_MAX at once */
+
+struct rslv {
+	struct resolver *r;
+	unsigned jobs;
+	bool retired;
+};
+
+enum jkind { J_SPF, J_RDNS, J_TXT };
+
+struct job;
+struct qref {
+	struct job *j;
+	uint32_t idx;
+	uint64_t handle;
+	bool busy;
+};
+
+struct job {
+	struct job *next, *prev;
+	enum jkind kind;
+	struct ipc *c;
+	uint32_t chan;
+	uint64_t id;
+	struct rslv *rs;
+	struct qref q[JOB_QUERIES];
+	unsigned out;		/* queries in flight */
+	/* SPF */
+	struct spf_request rq;
+	char sender[PROTO_SENDER_MAX + 1], helo[PROTO_HELO_MAX + 1];
+	struct lookup_set *set;
+	unsigned rounds;
+	/* RDNS */
+	int family;
+	uint8_t ip[16];
+	bool have_ptr, temp;
+	char names[RDNS_NAMES][LOOKUP_NAME_MAX + 1];
+	char verified[256];
+};
+
+static struct {
+	struct job *jobs;
+	size_t n_jobs;
+	struct rslv *cur;
+	char hostname[256];
+} L;
+
+static size_t
+chan_jobs(uint32_t chan)
+{
+	size_t n = 0;
+	for (struct job *j = L.jobs; j; j = j->next)
+		n += j->chan == chan;
+	return n;
+}
+
+static void
+rslv_put(struct rslv *rs)
+{
+	if (rs == NULL)
+		return;
+	rs->jobs--;
+	if (rs->retired && rs->jobs == 0) {
+		resolver_free(&rs->r);
+		free(rs);
+	}
+}
+
+void
+lookups_set_resolver(struct resolver *r, const char *hostname)
+{
+	str_copy(L.hostname, sizeof L.hostname, hostname ? hostname : "");
+	if (L.cur != NULL) {
+		L.cur->retired = true;
+		L.cur->jobs++;
+		rslv_put(L.cur);	/* frees it now when idle */
+	}
+	L.cur = NULL;
+	if (r != NULL) {
+		L.cur = xcalloc(1, sizeof *L.cur);
+		L.cur->r = r;
+	}
+}
+
+static struct job *
+job_new(enum jkind kind, struct ipc *c, uint32_t chan, uint64_t id)
+{
+	struct job *j = xcalloc(1, sizeof *j);
+	j->kind = kind;
+	j->c = c;
+	j->chan = chan;
+	j->id = id;
+	j->rs = L.cur;
+	if (j->rs)
+		j->rs->jobs++;
+	j->next = L.jobs;
+	if (L.jobs)
+		L.jobs->prev = j;
+	L.jobs = j;
+	L.n_jobs++;
+	return j;
+}
+
+static void
+job_free(struct job *j)
+{
+	for (unsigned i = 0; i < JOB_QUERIES; i++)
+		if (j->q[i].busy && j->rs && j->q[i].handle)
+			resolver_cancel(j->rs->r, j->q[i].handle);
+	if (j->prev)
+		j->prev->next = j->next;
+	else
+		L.jobs = j->next;
+	if (j->next)
+		j->next->prev = j->prev;
+	L.n_jobs--;
+	lookup_set_free(&j->set);
+	rslv_put(j->rs);
+	free(j);
+}
+
+static void on_answer(void *arg, const struct lookup *l);
+static void job_answer(struct job *j, uint32_t idx, const struct lookup *l);
+
+/* Ask (type, name) for job j as query idx.  A lookup that cannot start
+ * is answered at once as TEMPFAIL; false then tells the caller the job
+ * may be gone. */
+static void
+job_ask(struct job *j, uint32_t idx, uint16_t type, const char *name)
+{
+	struct qref *q = &j->q[idx];
+	q->j = j;
+	q->idx = idx;
+	q->busy = true;
+	j->out++;
+	q->handle = j->rs ? resolver_query(j->rs->r, type, name, on_answer, q) : 0;
+	if (q->handle == 0) {
+		struct lookup l;
+		lookup_init(&l, type, name);
+		l.status = LOOKUP_TEMPFAIL;
+		l.why = j->rs ? "resolver refused the lookup" : "no resolver";
+		q->busy = false;
+		j->out--;
+		job_answer(j, idx, &l);
+	}
+}
+
+static void
+on_answer(void *arg, const struct lookup *l)
+{
+	struct qref *q = arg;
+	struct job *j = q->j;
+	q->busy = false;
+	q->handle = 0;
+	j->out--;
+	job_answer(j, q->idx, l);
+}
+
+/* --- SPF ---------------------------------------------------------------- */
+
+static void
+spf_step(struct job *j)
+{
+	struct spf_outcome out;
+	struct spf_need need[SPF_NEED_MAX];
+	size_t n_need = 0;
+	enum spf_step st = spf_eval(&j->rq, j->set, &out, need, &n_need, NULL);
+	/* each round adds answers and SPF limits its lookups; the bound only
+	 * stops a bug from looping */
+	if (st == SPF_NEED && (++j->rounds > 100 || n_need == 0 || n_need > SPF_NEED_MAX)) {
+		st = SPF_DONE;
+		memset(&out, 0, sizeof out);
+		out.result = SPF_TEMPERROR;
+		str_copy(out.problem, sizeof out.problem, "evaluation did not finish");
+	}
+	if (st == SPF_NEED) {
+		/* ask all first: an answer that comes back at once must not
+		 * start the next round while this one is being asked */
+		j->out++;
+		for (size_t i = 0; i < n_need; i++)
+			if (lookup_set_find(j->set, need[i].type, need[i].name) == NULL)
+				job_ask(j, (uint32_t)i, need[i].type, need[i].name);
+		j->out--;
+		if (j->out == 0)
+			spf_step(j);
+		return;
+	}
+	struct proto_spf_reply r;
+	memset(&r, 0, sizeof r);
+	r.result = (uint32_t)out.result;
+	log_escape(r.domain, sizeof r.domain, out.domain, strlen(out.domain));
+	log_escape(r.mechanism, sizeof r.mechanism, out.mechanism, strlen(out.mechanism));
+	log_escape(r.explanation, sizeof r.explanation, out.explanation, strlen(out.explanation));
+	log_escape(r.problem, sizeof r.problem, out.problem, strlen(out.problem));
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_spf_reply_enc(&b, &r);
+	proto_send(j->c, PROTO_SPF_REPLY, j->id, &b);
+	job_free(j);
+}
+
+void
+lookups_spf(struct ipc *c, uint32_t chan, uint64_t id, const struct proto_spf *q)
+{
+	struct job *j = job_new(J_SPF, c, chan, id);
+	if (chan_jobs(chan) > JOBS_PER_CHAN) {
+		job_free(j);
+		struct proto_spf_reply r = { .result = SPF_TEMPERROR };
+		str_copy(r.problem, sizeof r.problem, "too many lookups from this worker");
+		struct buf b;
+		buf_init(&b, IPC_MAX);
+		proto_spf_reply_enc(&b, &r);
+		proto_send(c, PROTO_SPF_REPLY, id, &b);
+		return;
+	}
+	str_copy(j->sender, sizeof j->sender, q->sender);
+	str_copy(j->helo, sizeof j->helo, q->helo);
+	if (q->addr.ss_family == AF_INET) {
+		j->rq.family = AF_INET;
+		memcpy(j->rq.ip, &((const struct sockaddr_in *)&q->addr)->sin_addr, 4);
+	} else {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)&q->addr)->sin6_addr;
+		if (IN6_IS_ADDR_V4MAPPED(a)) {
+			j->rq.family = AF_INET;
+			memcpy(j->rq.ip, a->s6_addr + 12, 4);
+		} else {
+			j->rq.family = AF_INET6;
+			memcpy(j->rq.ip, a->s6_addr, 16);
+		}
+	}
+	j->rq.sender = j->sender;
+	j->rq.helo = j->helo;
+	j->rq.receiver = L.hostname;
+	j->rq.now = time(NULL);
+	j->set = lookup_set_new();
+	spf_step(j);
+}
+
+/* --- reverse name ------------------------------------------------------- */
+
+static void
+reverse_name(char *out, size_t n, int family, const uint8_t *ip)
+{
+	if (family == AF_INET) {
+		snprintf(out, n, "%u.%u.%u.%u.in-addr.arpa", ip[3], ip[2], ip[1], ip[0]);
+		return;
+	}
+	size_t o = 0;
+	for (int i = 15; i >= 0; i--)
+		o += (size_t)snprintf(out + o, n - o, "%x.%x.", ip[i] & 15, ip[i] >> 4);
+	snprintf(out + o, n - o, "ip6.arpa");
+}
+
+static void
+rdns_reply(struct job *j)
+{
+	struct proto_rdns_reply r;
+	memset(&r, 0, sizeof r);
+	if (j->verified[0]) {
+		r.status = RDNS_PASS;
+		str_copy(r.name, sizeof r.name, j->verified);
+	} else {
+		r.status = j->temp ? RDNS_TEMP : RDNS_FAIL;
+	}
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_rdns_reply_enc(&b, &r);
+	proto_send(j->c, PROTO_RDNS_REPLY, j->id, &b);
+	job_free(j);
+}
+
+static void
+rdns_answer(struct job *j, uint32_t idx, const struct lookup *l)
+{
+	if (!j->have_ptr) {
+		j->have_ptr = true;
+		if (l->status == LOOKUP_TEMPFAIL)
+			j->temp = true;
+		size_t n = 0;
+		for (size_t i = 0; i < l->n && n < RDNS_NAMES; i++) {
+			const char *name = (const char *)l->rr[i].data;
+			/* only names we could write into a Received header */
+			if (domain_valid(name, strlen(name), 0))
+				str_copy(j->names[n++], sizeof j->names[0], name);
+		}
+		j->out++;
+		for (size_t i = 0; i < n; i++)
+			job_ask(j, (uint32_t)i, j->family == AF_INET ? LOOKUP_A : LOOKUP_AAAA,
+			    j->names[i]);
+		j->out--;
+		if (j->out == 0)
+			rdns_reply(j);
+		return;
+	}
+	if (l->status == LOOKUP_TEMPFAIL)
+		j->temp = true;
+	size_t alen = j->family == AF_INET ? 4 : 16;
+	for (size_t i = 0; i < l->n && j->verified[0] == '\0'; i++)
+		if (l->rr[i].len == alen && memcmp(l->rr[i].data, j->ip, alen) == 0)
+			str_copy(j->verified, sizeof j->verified, j->names[idx]);
+	if (j->out == 0)
+		rdns_reply(j);
+}
+
+void
+lookups_rdns(struct ipc *c, uint32_t chan, uint64_t id, const struct sockaddr_storage *ss,
+    socklen_t len)
+{
+	struct job *j = job_new(J_RDNS, c, chan, id);
+	if (chan_jobs(chan) > JOBS_PER_CHAN) {
+		j->temp = true;
+		rdns_reply(j);
+		return;
+	}
+	if (ss->ss_family == AF_INET) {
+		j->family = AF_INET;
+		memcpy(j->ip, &((const struct sockaddr_in *)ss)->sin_addr, 4);
+	} else {
+		const struct in6_addr *a = &((const struct sockaddr_in6 *)ss)->sin6_addr;
+		j->family = IN6_IS_ADDR_V4MAPPED(a) ? AF_INET : AF_INET6;
+		memcpy(j->ip, j->family == AF_INET ? a->s6_addr + 12 : a->s6_addr,
+		    j->family == AF_INET ? 4 : 16);
+	}
+	char rev[80];
+	reverse_name(rev, sizeof rev, j->family, j->ip);
+	job_ask(j, 0, LOOKUP_PTR, rev);
+}
+
+/* --- TXT questions ------------------------------------------------------- */
+
+static void
+txt_answer(struct job *j, uint32_t idx, const struct lookup *l)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_lookup_reply_enc(&b, idx, l);
+	proto_send(j->c, PROTO_LOOKUP_REPLY, j->id, &b);
+	if (j->out == 0 && j->rounds == 0)
+		job_free(j);
+}
+
+void
+lookups_txt(struct ipc *c, uint32_t chan, uint64_t id, const struct proto_lookup *q)
+{
+	struct job *j = job_new(J_TXT, c, chan, id);
+	bool flood = chan_jobs(chan) > JOBS_PER_CHAN;
+	/* rounds doubles as "still asking": answers that come at once must
+	 * not free the job before the loop is done with it */
+	j->rounds = 1;
+	j->out++;
+	for (uint32_t i = 0; i < q->n; i++) {
+		if (flood) {
+			struct lookup l;
+			lookup_init(&l, q->type[i], q->name[i]);
+			l.status = LOOKUP_TEMPFAIL;
+			l.why = "too big";
+			txt_answer(j, i, &l);
+		} else {
+			job_ask(j, i, q->type[i], q->name[i]);
+		}
+	}
+	j->out--;
+	j->rounds = 0;
+	if (j->out == 0)
+		job_free(j);
+}
+
+static void
+job_answer(struct job *j, uint32_t idx, const struct lookup *l)
+{
+	switch (j->kind) {
+	case J_SPF:
+		lookup_set_put(j->set, l);
+		if (j->out == 0)
+			spf_step(j);
+		break;
+	case J_RDNS:
+		rdns_answer(j, idx, l);
+		break;
+	case J_TXT:
+		txt_answer(j, idx, l);
+		break;
+	}
+}
+
+void
+lookups_drop_chan(uint32_t chan)
+{
+	for (struct job *j = L.jobs, *next; j; j = next) {
+		next = j->next;
+		if (j->chan == chan)
+			job_free(j);
+	}
+}
+
+size_t
+lookups_running(void)
+{
+	return L.n_jobs;
+}
+
+void
+lookups_shutdown(void)
+{
+	while (L.jobs)
+		job_free(L.jobs);
+	lookups_set_resolver(NULL, NULL);
+}
