@@ -4,10 +4,12 @@
 #   make test       unit + integration + short fuzz runs, under sanitizers
 #   make fuzz       libFuzzer harnesses -> build-fuzz/fuzz_*, long runs
 #   make demo       install deps if missing, build, start the demo
-PKGS      := openssl libunbound libpsl
+# libunbound and libpsl are linked directly: Debian's libunbound.pc names
+# libevent (not installed) in Requires.private, which makes pkg-config fail
+PKGS      := openssl
 CC        ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lcrypt -pthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lunbound -lpsl -lcrypt -pthread
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -pthread -Isrc $(WARN) $(PKG_CFLAGS)
 

@@ -56,7 +56,31 @@ listen dns 127.0.0.1:2053
 zone demo.test zones/demo.test.zone
 CONF
 fi
+# the resolver of the mail checks (SPF, DKIM, DMARC, client names) asks
+# only the demo's own DNS server; its root zone says "no such name" for
+# everything outside demo.test, so nothing leaves this machine
+if ! grep -q '^resolver' "$D/talon.conf"; then
+	cat >> "$D/talon.conf" <<'CONF'
+
+# mail authentication: the checks resolve through the demo's DNS server only
+resolver forward 127.0.0.1@2053
+zone . zones/root.zone
+CONF
+fi
 mkdir -p "$D/zones"
+if [ ! -f "$D/zones/root.zone" ]; then
+	cat > "$D/zones/root.zone" <<'ZONE'
+; The demo's root zone (written by scripts/demo.sh): the demo's resolver
+; forwards every question to 127.0.0.1:2053, and this zone answers "no such
+; name" for every name outside demo.test.  A real server uses `resolver
+; recursive` or `resolver system` instead.
+$ORIGIN .
+$TTL 3600
+@       IN SOA  ns1.demo.test. hostmaster.demo.test. 2026120101 7200 3600 1209600 300
+        IN NS   ns1.demo.test.
+1.0.0.127.in-addr.arpa. IN PTR mail.demo.test.
+ZONE
+fi
 if [ ! -f "$D/zones/demo.test.zone" ]; then
 	cat > "$D/zones/demo.test.zone" <<'ZONE'
 ; demo.test, served by talon on 127.0.0.1:2053 (written by scripts/demo.sh).
@@ -97,9 +121,23 @@ hostmaster: demo
 ALIASES
 fi
 
+# DKIM: a key pair for the selector "default" (RSA) and "default-ed"
+# (Ed25519), published in the zone
+if [ ! -d "$D/dkim" ]; then
+	mkdir -p "$D/dkim"
+	chmod 700 "$D/dkim"
+	build/talon dkim keygen demo.test default --dir "$D/dkim" > "$D/dkim/records.txt"
+	{
+		echo "; DKIM public keys (talon dkim keygen demo.test default)"
+		grep -v '^;' "$D/dkim/records.txt"
+	} >> "$D/zones/demo.test.zone"
+fi
+
 build/talon -c "$D/talon.conf" config check
 echo "demo: starting talon on 127.0.0.1:2525 (STARTTLS), 127.0.0.1:2465 (TLS) and DNS on 127.0.0.1:2053; ^C stops it"
 echo "demo: try  swaks --server 127.0.0.1:2525 --tls --to demo@demo.test --from you@example.org"
 echo "demo: and  dig @127.0.0.1 -p 2053 demo.test MX"
 echo "demo: and  build/talon zone check demo-data/zones/demo.test.zone"
+echo "demo: and  build/talon -c demo-data/talon.conf spf 127.0.0.1 demo@demo.test"
+echo "demo: (see README.md, \"Mail authentication\", for DKIM signing and talon dmarc)"
 exec build/talon -c "$D/talon.conf" serve

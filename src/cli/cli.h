@@ -20,6 +20,11 @@ int cmd_zone(const char *conf_path, int argc, char **argv);
 
 /* `talon dkim keygen|sign|verify ...`: 0 ok / all pass, 1 not, 2 usage. */
 int cmd_dkim(const char *conf_path, int argc, char **argv);
+/* The whole of FILE (stdin for NULL or "-") into b (its max bounds it);
+ * -1 said on stderr. */
+int cli_read_all(const char *path, struct buf *b);
+/* `talon dmarc [--ip IP --mail-from ADDR [--helo NAME]] [FILE]` */
+int cmd_dmarc(const char *conf_path, int argc, char **argv);
 /* cli/msgauth.c: `talon resolve NAME [TYPE]`, `talon spf IP SENDER [HELO]` */
 int cmd_resolve(const char *conf_path, int argc, char **argv);
 int cmd_spf(const char *conf_path, int argc, char **argv);

@@ -89,12 +89,12 @@ usage(FILE *f)
 }
 
 /* The whole of FILE (or stdin for NULL / "-") into b; -1 said on stderr. */
-static int
-read_all(const char *path, struct buf *b)
+int
+cli_read_all(const char *path, struct buf *b)
 {
 	FILE *f = (path == NULL || strcmp(path, "-") == 0) ? stdin : fopen(path, "rb");
 	if (f == NULL) {
-		fprintf(stderr, "talon dkim: %s: %s\n", path, strerror(errno));
+		fprintf(stderr, "talon: %s: %s\n", path, strerror(errno));
 		return -1;
 	}
 	for (;;) {
@@ -111,7 +111,7 @@ read_all(const char *path, struct buf *b)
 	if (f != stdin)
 		fclose(f);
 	if (bad) {
-		fprintf(stderr, "talon dkim: %s: read error or over %u bytes\n",
+		fprintf(stderr, "talon: %s: read error or over %u bytes\n",
 		    path ? path : "stdin", DKIM_CLI_MSG_MAX);
 		return -1;
 	}
@@ -295,7 +295,7 @@ sign(int argc, char **argv)
 			goto out;
 		}
 	}
-	if (read_all(file, &msg) < 0)
+	if (cli_read_all(file, &msg) < 0)
 		goto out;
 	/* keep the input's line ends: the first one decides */
 	const uint8_t *lf = memchr(msg.data ? msg.data : (const uint8_t *)"", '\n', msg.len);
@@ -356,7 +356,7 @@ verify(const char *conf_path, int argc, char **argv)
 	}
 	struct buf msg;
 	buf_init(&msg, DKIM_CLI_MSG_MAX);
-	if (read_all(file, &msg) < 0) {
+	if (cli_read_all(file, &msg) < 0) {
 		buf_free(&msg);
 		return 1;
 	}

@@ -31,6 +31,8 @@ usage(FILE *f)
 	    "  dkim keygen|sign|verify ...  DKIM keys, signing, verification\n"
 	    "  resolve NAME [TYPE]  ask the configured resolver (A AAAA MX TXT PTR TLSA)\n"
 	    "  spf IP SENDER [HELO]  evaluate SPF and show every lookup behind it\n"
+	    "  dmarc [--ip IP --mail-from ADDR [--helo NAME]] [FILE]\n"
+	    "                   DKIM, SPF and DMARC of a message, as the daemon decides\n"
 	    "  version          print the version\n"
 	    "\n"
 	    "reload and status use the control socket named in the config (SIGHUP\n"
@@ -134,6 +136,8 @@ main(int argc, char **argv)
 		return cmd_resolve(conf, argc - i, argv + i);
 	if (strcmp(cmd, "spf") == 0)
 		return cmd_spf(conf, argc - i, argv + i);
+	if (strcmp(cmd, "dmarc") == 0)
+		return cmd_dmarc(conf, argc - i, argv + i);
 	if (strcmp(cmd, "version") == 0 || strcmp(cmd, "--version") == 0) {
 		printf("talon %s\n", TALON_VERSION);
 		return 0;

@@ -1,7 +1,7 @@
 /*
- * cli/msgauth.c - commands for admins who debug delivery: `talon resolve`
- * and `talon spf` (and the resolver they share with `talon dkim verify`
- * and `talon dmarc`).
+ * cli/msgauth.c - commands for admins who debug delivery: `talon resolve`,
+ * `talon spf` and `talon dmarc` (and the resolver they share with `talon
+ * dkim verify`).
  *
  * They resolve through the configured resolver (the `resolver` line), so
  * against the demo they ask the demo's DNS server, as the daemon does.
@@ -12,6 +12,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <openssl/rand.h>
+
 #include "cli/cli.h"
 #include "core/buf.h"
 #include "core/diag.h"
@@ -19,6 +21,10 @@
 #include "dns/lookup.h"
 #include "dns/resolve.h"
 #include "mail/conf.h"
+#include "msgauth/dkim.h"
+#include "msgauth/dmarc.h"
+#include "msgauth/header.h"
+#include "msgauth/msgcheck.h"
 #include "msgauth/spf.h"
 
 struct resolver *
@@ -239,4 +245,206 @@ cmd_spf(const char *conf_path, int argc, char **argv)
 	resolver_free(&r);
 	conf_free(&c);
 	return out.result == SPF_PASS ? 0 : 1;
+}
+
+static void
+dmarc_usage(FILE *f)
+{
+	fprintf(f, "usage: talon [-c FILE] dmarc [--ip IP --mail-from ADDR [--helo NAME]] [FILE]\n"
+	    "Check a message (FILE or stdin) as the daemon does at the end of DATA: its\n"
+	    "DKIM signatures (keys through the configured resolver), its From domains,\n"
+	    "their DMARC records (RFC 7489 discovery, organisational domain from the\n"
+	    "public suffix list), SPF when the client's address and MAIL FROM are given\n"
+	    "(else SPF counts as not passing), alignment, the result and what the daemon\n"
+	    "would do, and the Authentication-Results field it would add.\n"
+	    "Exit 0 when DMARC passes, 1 otherwise, 2 usage.\n");
+}
+
+/* Resolve what msgcheck still needs, a round at a time. */
+static void
+fetch(struct resolver *r, struct lookup_set *set, char (*names)[LOOKUP_NAME_MAX + 1], size_t n)
+{
+	struct lookup l;
+	for (size_t i = 0; i < n; i++) {
+		if (lookup_set_find(set, LOOKUP_TXT, names[i]) != NULL)
+			continue;
+		resolver_lookup_sync(r, LOOKUP_TXT, names[i], &l);
+		lookup_set_put(set, &l);
+		lookup_clear(&l);
+	}
+}
+
+int
+cmd_dmarc(const char *conf_path, int argc, char **argv)
+{
+	const char *file = NULL, *ip = NULL, *mailfrom = NULL, *helo = "";
+	for (int i = 0; i < argc; i++) {
+		const char *a = argv[i];
+		if (strcmp(a, "--help") == 0) {
+			dmarc_usage(stdout);
+			return 0;
+		} else if (strcmp(a, "--ip") == 0 && i + 1 < argc) {
+			ip = argv[++i];
+		} else if (strcmp(a, "--mail-from") == 0 && i + 1 < argc) {
+			mailfrom = argv[++i];
+		} else if (strcmp(a, "--helo") == 0 && i + 1 < argc) {
+			helo = argv[++i];
+		} else if (file == NULL && (a[0] != '-' || a[1] == '\0')) {
+			file = a;
+		} else {
+			dmarc_usage(stderr);
+			return 2;
+		}
+	}
+	if ((ip == NULL) != (mailfrom == NULL)) {
+		fprintf(stderr, "talon dmarc: --ip and --mail-from go together\n");
+		return 2;
+	}
+	struct spf_request rq;
+	memset(&rq, 0, sizeof rq);
+	if (ip != NULL) {
+		if (inet_pton(AF_INET, ip, rq.ip) == 1)
+			rq.family = AF_INET;
+		else if (inet_pton(AF_INET6, ip, rq.ip) == 1)
+			rq.family = AF_INET6;
+		else {
+			fprintf(stderr, "talon dmarc: %s is not an IP address\n", ip);
+			return 2;
+		}
+	}
+	struct buf msg;
+	buf_init(&msg, 64u << 20);
+	if (cli_read_all(file, &msg) < 0) {
+		buf_free(&msg);
+		return 2;
+	}
+	struct conf *c = NULL;
+	struct resolver *r = cli_resolver(conf_path, &c);
+	if (r == NULL) {
+		buf_free(&msg);
+		return 2;
+	}
+
+	/* DKIM, as the message streams through the worker */
+	struct mhdrs h;
+	mhdrs_init(&h, 0);
+	size_t hl = mhdrs_feed(&h, msg.data ? msg.data : (const uint8_t *)"", msg.len);
+	mhdrs_end(&h);
+	struct dkim_verify *v = dkim_verify_new(time(NULL));
+	dkim_verify_header(v, &h);
+	dkim_verify_body(v, msg.data + hl, msg.len - hl);
+	dkim_verify_finish(v);
+	struct lookup_set *set = lookup_set_new();
+	size_t nsig = dkim_verify_count(v);
+	if (nsig > MSGCHECK_SIGS_MAX)
+		nsig = MSGCHECK_SIGS_MAX;
+	for (size_t i = 0; i < nsig; i++) {
+		const char *k = dkim_verify_key_name(v, i);
+		if (k == NULL)
+			continue;
+		char one[1][LOOKUP_NAME_MAX + 1];
+		str_copy(one[0], sizeof one[0], k);
+		fetch(r, set, one, 1);
+		dkim_verify_key(v, i, lookup_set_find(set, LOOKUP_TXT, k));
+	}
+
+	/* SPF, when we know the client */
+	enum spf_result spf = SPF_NONE;
+	char spf_dom[256] = "", sbuf[1024] = "";
+	if (ip != NULL) {
+		struct spf_outcome so;
+		rq.sender = mailfrom[0] == '<' ? mailfrom + 1 : mailfrom;
+		str_copy(sbuf, sizeof sbuf, rq.sender);
+		size_t sl = strlen(sbuf);
+		if (sl > 0 && sbuf[sl - 1] == '>')
+			sbuf[sl - 1] = '\0';
+		rq.sender = sbuf;
+		rq.helo = helo;
+		rq.receiver = c->hostname;
+		rq.now = time(NULL);
+		spf = cli_spf_eval(r, &rq, &so, NULL);
+		str_copy(spf_dom, sizeof spf_dom, so.domain);
+	}
+
+	/* DMARC discovery, a round at a time (the org domain comes second) */
+	struct msgcheck_from from;
+	msgcheck_from(&h, &from);
+	for (int round = 0; round < 4; round++) {
+		char need[MSGCHECK_FROM_MAX][LOOKUP_NAME_MAX + 1];
+		size_t n = msgcheck_dmarc_needs(set, &from, need, MSGCHECK_FROM_MAX);
+		if (n == 0)
+			break;
+		fetch(r, set, need, n);
+	}
+	uint8_t rnd = 0;
+	RAND_bytes(&rnd, 1);
+	struct msgcheck_dmarc dm;
+	msgcheck_dmarc(set, &from, spf_dom, spf, v, rnd, &dm);
+
+	/* the report */
+	if (from.n == 0)
+		printf("From: %s\n", from.problem);
+	for (size_t i = 0; i < from.n; i++) {
+		struct dmarc_record rec;
+		bool at_org = false;
+		char q[LOOKUP_NAME_MAX + 1], why[100] = "", org[256] = "";
+		enum dmarc_disc d = dmarc_discover(set, from.dom[i], &rec, &at_org, q, why,
+		    sizeof why);
+		dmarc_org_domain(from.dom[i], org, sizeof org);
+		printf("From domain: %s (organisational domain %s)\n", from.dom[i], org);
+		if (d == DMARC_DISC_FOUND)
+			printf("  record: at _dmarc.%s: p=%s sp=%s adkim=%c aspf=%c pct=%u%s%s\n",
+			    at_org ? org : from.dom[i], dmarc_policy_name(rec.p),
+			    dmarc_policy_name(rec.sp), rec.adkim, rec.aspf, rec.pct,
+			    rec.rua[0] ? " rua=" : "", rec.rua);
+		else
+			printf("  record: %s%s%s\n", d == DMARC_DISC_NONE ? "none" : "lookup failed",
+			    why[0] ? ": " : "", why);
+		for (size_t k = 0; k < nsig; k++) {
+			const struct dkim_result *res = dkim_verify_result(v, k);
+			printf("  dkim d=%s s=%s: %s (%s), %s\n", res->domain, res->selector,
+			    dkim_res_name(res->res), res->why,
+			    dmarc_aligned(res->domain, from.dom[i], d == DMARC_DISC_FOUND ?
+			    rec.adkim : 'r') ? "aligned" : "not aligned");
+		}
+		if (ip != NULL)
+			printf("  spf %s: %s, %s\n", spf_dom[0] ? spf_dom : "-", spf_result_name(spf),
+			    spf_dom[0] && dmarc_aligned(spf_dom, from.dom[i], d == DMARC_DISC_FOUND ?
+			    rec.aspf : 'r') ? "aligned" : "not aligned");
+		else
+			printf("  spf: not checked (give --ip and --mail-from)\n");
+	}
+	if (nsig == 0)
+		printf("dkim: no signature\n");
+	if (dm.have) {
+		printf("result: %s (%s)\n", dmarc_res_name(dm.o.res), dm.o.why);
+		printf("policy: %s, applied: %s%s\n", dmarc_policy_name(dm.published),
+		    dmarc_policy_name(dm.o.disposition),
+		    dm.o.sampled_out ? " (pct= sampled this message out)" : "");
+		const char *act = dm.o.res == DMARC_R_FAIL && dm.o.disposition == DMARC_P_REJECT ?
+		    "refuse (550 5.7.1)" : dm.o.res == DMARC_R_FAIL &&
+		    dm.o.disposition == DMARC_P_QUARANTINE ? "deliver into Junk" :
+		    dm.o.res == DMARC_R_TEMPERROR && dm.published == DMARC_P_REJECT ?
+		    "try later (451 4.7.5)" : "deliver";
+		printf("the daemon would: %s\n", act);
+	} else {
+		printf("result: %s\n", from.problem ? "permerror" : "none");
+	}
+	struct msgcheck_session ss = {
+		.ip = ip, .spf = spf, .spf_checked = ip != NULL, .mailfrom = rq.sender,
+		.helo = helo,
+	};
+	struct buf ar;
+	buf_init(&ar, 1 << 16);
+	msgcheck_authres(&ar, c->authserv_id, &ss, v, &from, &dm);
+	printf("%.*s", (int)ar.len, (const char *)ar.data);
+	int rc = dm.have && dm.o.res == DMARC_R_PASS ? 0 : 1;
+	buf_free(&ar);
+	lookup_set_free(&set);
+	dkim_verify_free(&v);
+	mhdrs_free(&h);
+	buf_free(&msg);
+	resolver_free(&r);
+	conf_free(&c);
+	return rc;
 }

@@ -768,10 +768,10 @@ evaluate_record(const struct dmarc_input *in, const char *org, const char *norm,
 	out->res = DMARC_R_FAIL;
 	out->disposition = sampled(out->policy, r->pct, in->sample, &out->sampled_out);
 	if (out->sampled_out)
-		snprintf(out->why, sizeof out->why, "SPF and DKIM not aligned; p=%s sampled "
+		snprintf(out->why, sizeof out->why, "no aligned SPF or DKIM pass; p=%s sampled "
 		    "out by pct=%u", dmarc_policy_name(out->policy), r->pct);
 	else
-		say(out->why, sizeof out->why, "SPF and DKIM not aligned");
+		say(out->why, sizeof out->why, "no aligned SPF or DKIM pass");
 }
 
 void

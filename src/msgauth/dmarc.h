@@ -150,7 +150,7 @@ struct dmarc_outcome {
 					 * is not fail */
 	bool spf_aligned, dkim_aligned;
 	bool sampled_out;		/* res is fail and pct sampling lowered the policy */
-	char why[200];			/* "SPF and DKIM not aligned",
+	char why[200];			/* "no aligned SPF or DKIM pass",
 					 * "DKIM aligned (example.org)" */
 };
 

@@ -446,7 +446,7 @@ static void expire(struct qmsg *m);
 static void
 defer(struct qmsg *m)
 {
-	if ((int64_t)time(NULL) - (int64_t)m->env.time >= (int64_t)Q.set.lifetime) {
+	if ((int64_t)time(NULL) - (int64_t)m->env.time > (int64_t)Q.set.lifetime) {
 		expire(m);
 		return;
 	}
@@ -710,7 +710,7 @@ retry_cb(struct loop *l, void *arg)
 		next = m->next;
 		if (m->st != Q_DEFERRED)
 			continue;
-		if ((int64_t)now - (int64_t)m->env.time >= (int64_t)Q.set.lifetime) {
+		if ((int64_t)now - (int64_t)m->env.time > (int64_t)Q.set.lifetime) {
 			expire(m);
 			continue;
 		}

@@ -39,6 +39,7 @@
 #include "msgauth/dkim.h"
 #include "msgauth/dmarc.h"
 #include "msgauth/header.h"
+#include "msgauth/msgcheck.h"
 #include "msgauth/spf.h"
 #include "proto/smtp_policy.h"
 #include "smtp/session.h"
@@ -273,57 +274,14 @@ add_q(struct auth_txn *a, const char *name)
 	str_copy(a->qname[a->n_q++], sizeof a->qname[0], name);
 }
 
-/* The distinct RFC5322.From domains (RFC 7489 6.6.1): every From field,
- * every address; none, or a field that is not an address list, is a
- * problem (DMARC permerror, no policy). */
-static void
-find_from(struct auth_txn *a)
-{
-	size_t n_fields = 0;
-	for (size_t i = 0; i < a->hdrs.n && a->from_problem == NULL; i++) {
-		if (!mhdrs_is(&a->hdrs, i, "From"))
-			continue;
-		n_fields++;
-		size_t len;
-		char *v = mhdrs_value(&a->hdrs, i, &len);
-		char dom[AUTH_FROM_MAX][256];
-		int n = dmarc_from_domains(v, len, dom, AUTH_FROM_MAX);
-		free(v);
-		if (n <= 0) {
-			a->from_problem = "From field without a usable address";
-			break;
-		}
-		for (int k = 0; k < n; k++) {
-			bool seen = false;
-			for (size_t j = 0; j < a->n_from; j++)
-				seen |= ascii_strcaseeq(a->from[j], dom[k]);
-			if (seen)
-				continue;
-			if (a->n_from == AUTH_FROM_MAX) {
-				a->from_problem = "From addresses of too many domains";
-				break;
-			}
-			str_copy(a->from[a->n_from++], sizeof a->from[0], dom[k]);
-		}
-	}
-	if (n_fields == 0)
-		a->from_problem = "no From field";
-	if (a->from_problem != NULL)
-		a->n_from = 0;
-}
-
-/* Queue what DMARC discovery needs next for each From domain. */
+/* Queue what DMARC discovery needs next for the From domains. */
 static void
 plan_dmarc(struct auth_txn *a)
 {
-	for (size_t i = 0; i < a->n_from; i++) {
-		struct dmarc_record rec;
-		bool at_org;
-		char need[LOOKUP_NAME_MAX + 1], why[100];
-		if (dmarc_discover(a->set, a->from[i], &rec, &at_org, need, why, sizeof why) ==
-		    DMARC_DISC_ASK)
-			add_q(a, need);
-	}
+	char need[MSGCHECK_FROM_MAX][LOOKUP_NAME_MAX + 1];
+	size_t n = msgcheck_dmarc_needs(a->set, &a->from, need, MSGCHECK_FROM_MAX);
+	for (size_t i = 0; i < n; i++)
+		add_q(a, need[i]);
 }
 
 static void auth_finish(struct session *s);
@@ -359,12 +317,12 @@ smtp_auth_end(struct session *s)
 		dkim_verify_header(a->dkim, &a->hdrs);
 	}
 	dkim_verify_finish(a->dkim);
-	for (size_t i = 0; i < dkim_verify_count(a->dkim) && i < AUTH_SIGS_MAX; i++) {
+	for (size_t i = 0; i < dkim_verify_count(a->dkim) && i < MSGCHECK_SIGS_MAX; i++) {
 		const char *k = dkim_verify_key_name(a->dkim, i);
 		if (k != NULL)
 			add_q(a, k);
 	}
-	find_from(a);
+	msgcheck_from(&a->hdrs, &a->from);
 	plan_dmarc(a);
 	if (a->n_q == a->base) {
 		auth_finish(s);
@@ -392,33 +350,6 @@ smtp_auth_lookup_reply(uint64_t id, uint32_t idx, const struct lookup *l)
 	smtp_auth_lookups_done(s);
 }
 
-static void
-add_method(struct authres_method *m, size_t *n, const char *method, const char *result)
-{
-	memset(&m[*n], 0, sizeof m[*n]);
-	m[*n].method = method;
-	m[*n].result = result;
-	(*n)++;
-}
-
-static void
-prop(struct authres_method *m, const char *k, const char *v)
-{
-	for (size_t i = 0; i < 8; i++)
-		if (m->props[i][0] == NULL) {
-			m->props[i][0] = k;
-			m->props[i][1] = v;
-			return;
-		}
-}
-
-static const char *
-dmarc_pol_name(enum dmarc_policy p)
-{
-	return p == DMARC_P_REJECT ? "reject" : p == DMARC_P_QUARANTINE ? "quarantine" :
-	    p == DMARC_P_NONE ? "none" : "-";
-}
-
 void
 smtp_auth_lookups_done(struct session *s)
 {
@@ -441,8 +372,8 @@ auth_finish(struct session *s)
 		return;
 	}
 	size_t nsig = dkim_verify_count(a->dkim);
-	if (nsig > AUTH_SIGS_MAX)
-		nsig = AUTH_SIGS_MAX;
+	if (nsig > MSGCHECK_SIGS_MAX)
+		nsig = MSGCHECK_SIGS_MAX;
 	for (size_t i = 0; i < nsig; i++) {
 		const char *k = dkim_verify_key_name(a->dkim, i);
 		const struct lookup *l = k ? lookup_set_find(a->set, LOOKUP_TXT, k) : NULL;
@@ -454,97 +385,23 @@ auth_finish(struct session *s)
 			dkim_verify_key(a->dkim, i, l);
 	}
 
-	/* DMARC for each From domain; the strictest outcome counts */
-	struct dmarc_outcome dm;
-	memset(&dm, 0, sizeof dm);
-	bool have_dmarc = false;
-	enum dmarc_policy published = DMARC_P_UNSET;
-	char spf_dom[SMTP_DOMAIN_MAX + 1], from_dom[256] = "";
+	char spf_dom[SMTP_DOMAIN_MAX + 1];
 	str_copy(spf_dom, sizeof spf_dom, s->t.sender.is_null ? s->helo : s->t.sender.domain);
-	struct dmarc_dkim dk[AUTH_SIGS_MAX];
-	for (size_t i = 0; i < nsig; i++) {
-		const struct dkim_result *r = dkim_verify_result(a->dkim, i);
-		dk[i].domain = r->domain;
-		dk[i].pass = r->res == DKIM_PASS;
-	}
-	for (size_t f = 0; f < a->n_from; f++) {
-		struct dmarc_input in;
-		struct dmarc_outcome o;
-		char need[LOOKUP_NAME_MAX + 1], why[100];
-		memset(&in, 0, sizeof in);
-		in.from_domain = a->from[f];
-		enum dmarc_disc d = dmarc_discover(a->set, a->from[f], &in.rec, &in.rec_at_org,
-		    need, why, sizeof why);
-		in.lookup = d == DMARC_DISC_FOUND ? 1 : d == DMARC_DISC_NONE ? 0 : -1;
-		in.spf_domain = spf_dom;
-		in.spf_pass = s->t.spf == SPF_PASS;
-		in.dkim = dk;
-		in.n_dkim = nsig;
-		uint8_t rnd = 0;
-		RAND_bytes(&rnd, 1);
-		in.sample = rnd % 100;
-		dmarc_evaluate(&in, &o);
-		/* a fail that a temporary error may have caused is not a fail
-		 * yet: an aligned signature whose key lookup failed, or an
-		 * aligned SPF identity that could not be checked */
-		if (o.res == DMARC_R_FAIL) {
-			bool temp = s->t.spf == SPF_TEMPERROR &&
-			    dmarc_aligned(spf_dom, a->from[f], in.rec.aspf);
-			for (size_t i = 0; i < nsig; i++) {
-				const struct dkim_result *r = dkim_verify_result(a->dkim, i);
-				temp |= r->res == DKIM_TEMPERROR &&
-				    dmarc_aligned(r->domain, a->from[f], in.rec.adkim);
-			}
-			if (temp) {
-				o.res = DMARC_R_TEMPERROR;
-				o.disposition = DMARC_P_NONE;
-			}
-		}
-		if (!have_dmarc || dmarc_outcome_stricter(&o, &dm)) {
-			dm = o;
-			str_copy(from_dom, sizeof from_dom, a->from[f]);
-			published = in.lookup == 1 ? o.policy : DMARC_P_UNSET;
-		}
-		have_dmarc = true;
-	}
+	uint8_t rnd = 0;
+	RAND_bytes(&rnd, 1);
+	struct msgcheck_dmarc dm;
+	msgcheck_dmarc(a->set, &a->from, spf_dom, (enum spf_result)s->t.spf, a->dkim, rnd, &dm);
 
-	/* Authentication-Results (RFC 8601) */
-	struct authres_method m[4 + AUTH_SIGS_MAX];
-	size_t nm = 0;
-	add_method(m, &nm, "iprev", s->rdns == RDNS_PASS ? "pass" : s->rdns == RDNS_FAIL ?
-	    "fail" : "temperror");
-	prop(&m[nm - 1], "policy.iprev", s->ip);
-	add_method(m, &nm, "spf", spf_result_name((enum spf_result)s->t.spf));
 	char mailfrom[SMTP_PATH_MAX * 2];
-	if (s->t.sender.is_null) {
-		prop(&m[nm - 1], "smtp.helo", s->helo);
-	} else {
-		smtp_path_str(&s->t.sender, mailfrom, sizeof mailfrom);
-		prop(&m[nm - 1], "smtp.mailfrom", mailfrom);
-	}
-	if (nsig == 0)
-		add_method(m, &nm, "dkim", "none");
-	for (size_t i = 0; i < nsig; i++) {
-		const struct dkim_result *r = dkim_verify_result(a->dkim, i);
-		add_method(m, &nm, "dkim", dkim_res_name(r->res));
-		m[nm - 1].reason = r->why[0] ? r->why : NULL;
-		prop(&m[nm - 1], "header.d", r->domain);
-		prop(&m[nm - 1], "header.s", r->selector);
-		prop(&m[nm - 1], "header.a", r->algo);
-		prop(&m[nm - 1], "header.b", r->b);
-	}
-	if (have_dmarc) {
-		add_method(m, &nm, "dmarc", dmarc_res_name(dm.res));
-		prop(&m[nm - 1], "header.from", from_dom);
-		if (dm.policy != DMARC_P_UNSET)
-			prop(&m[nm - 1], "policy.dmarc", dmarc_pol_name(dm.policy));
-	} else {
-		add_method(m, &nm, "dmarc", a->hdrs.n > 0 && a->from_problem ? "permerror" : "none");
-		m[nm - 1].reason = a->from_problem;
-	}
+	smtp_path_str(&s->t.sender, mailfrom, sizeof mailfrom);
+	struct msgcheck_session ss = {
+		.iprev = s->rdns == RDNS_PASS ? "pass" : s->rdns == RDNS_FAIL ? "fail" : "temperror",
+		.ip = s->ip, .spf = (enum spf_result)s->t.spf, .spf_checked = true,
+		.mailfrom = s->t.sender.is_null ? NULL : mailfrom, .helo = s->helo,
+	};
 	struct buf ar;
 	buf_init(&ar, SPOOL_HEADER_MAX);
-	authres_format(&ar, W.conf->authserv_id, m, nm);
+	msgcheck_authres(&ar, W.conf->authserv_id, &ss, a->dkim, &a->from, &dm);
 
 	/* forged results that claim our authserv-id are left out (RFC 8601 5) */
 	s->t.n_skips = 0;
@@ -572,24 +429,24 @@ auth_finish(struct session *s)
 		    dkim_res_name(r->res), d);
 	}
 	char fromdom[300];
-	log_escape(fromdom, sizeof fromdom, from_dom, strlen(from_dom));
+	log_escape(fromdom, sizeof fromdom, dm.from, strlen(dm.from));
 	log_info("smtp session=%s event=auth queue=%s iprev=%s spf=%s dkim=%s dmarc=%s "
-	    "header_from=%s policy=%s disposition=%s", s->sid, smtp_qid(s),
-	    m[0].result, spf_result_name((enum spf_result)s->t.spf), nsig ? dkl : "none",
-	    have_dmarc ? dmarc_res_name(dm.res) : m[nm - 1].result,
-	    fromdom[0] ? fromdom : "-", have_dmarc ? dmarc_pol_name(dm.policy) : "-",
-	    have_dmarc ? dmarc_pol_name(dm.disposition) : "-");
+	    "header_from=%s policy=%s disposition=%s", s->sid, smtp_qid(s), ss.iprev,
+	    spf_result_name((enum spf_result)s->t.spf), nsig ? dkl : "none",
+	    dm.have ? dmarc_res_name(dm.o.res) : a->from.problem ? "permerror" : "none",
+	    fromdom[0] ? fromdom : "-", dmarc_policy_name(dm.published),
+	    dm.have ? dmarc_policy_name(dm.o.disposition) : "-");
 
 	struct verdict v = { .kind = V_NEXT };
 	s->t.folder[0] = '\0';
-	if (have_dmarc && dm.res == DMARC_R_FAIL && dm.disposition == DMARC_P_REJECT) {
+	if (dm.have && dm.o.res == DMARC_R_FAIL && dm.o.disposition == DMARC_P_REJECT) {
 		verdict_set(&v, 550, "5.7.1", "DMARC reject", "DMARC: policy of %s is reject "
-		    "and the message is not authenticated (%s)", fromdom, dm.why);
-	} else if (have_dmarc && dm.res == DMARC_R_TEMPERROR && published == DMARC_P_REJECT) {
+		    "and the message is not authenticated (%s)", fromdom, dm.o.why);
+	} else if (dm.have && dm.o.res == DMARC_R_TEMPERROR && dm.published == DMARC_P_REJECT) {
 		verdict_set(&v, 451, "4.7.5", "DMARC temperror", "DMARC: temporary error "
 		    "checking %s, try again later", fromdom);
-	} else if (have_dmarc && dm.res == DMARC_R_FAIL &&
-	    dm.disposition == DMARC_P_QUARANTINE) {
+	} else if (dm.have && dm.o.res == DMARC_R_FAIL &&
+	    dm.o.disposition == DMARC_P_QUARANTINE) {
 		str_copy(s->t.folder, sizeof s->t.folder, "Junk");
 	}
 	smtp_auth_txn_free(s);

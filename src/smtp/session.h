@@ -34,6 +34,7 @@
 #include "mail/spool.h"
 #include "msgauth/dkim.h"
 #include "msgauth/header.h"
+#include "msgauth/msgcheck.h"
 #include "policy/verdict.h"
 #include "smtp/addr.h"
 #include "smtp/cmd.h"
@@ -78,8 +79,6 @@ enum swait {
 #define RDNS_UNKNOWN	(-1)	/* no answer yet; else RDNS_PASS/FAIL/TEMP */
 
 #define AUTH_Q_MAX	16	/* TXT questions of one message (PROTO_LOOKUP_MAX) */
-#define AUTH_SIGS_MAX	8	/* DKIM signatures checked per message */
-#define AUTH_FROM_MAX	4	/* distinct From domains evaluated for DMARC */
 
 /* The mail-authentication state of one message (smtp/mailauth.c). */
 struct auth_txn {
@@ -90,9 +89,7 @@ struct auth_txn {
 	char qname[AUTH_Q_MAX][LOOKUP_NAME_MAX + 1];	/* every question asked */
 	size_t n_q, base, pending;	/* base: first of the round in flight */
 	bool lookups_failed;
-	char from[AUTH_FROM_MAX][256];	/* the distinct From domains */
-	size_t n_from;
-	const char *from_problem;
+	struct msgcheck_from from;	/* the distinct From domains */
 };
 
 struct srcpt {

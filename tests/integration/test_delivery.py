@@ -29,7 +29,9 @@ def split_trace(msg):
     """(trace header block, rest) of a delivered message"""
     lines = msg.split(b"\n")
     i = 0
-    while i < len(lines) and (lines[i].startswith((b"Return-Path:", b"Delivered-To:", b"Received:"))
+    while i < len(lines) and (lines[i].startswith((b"Return-Path:", b"Delivered-To:",
+                                                                 b"Authentication-Results:",
+                                                                 b"Received:"))
                               or lines[i].startswith(b"\t")):
         i += 1
     return b"\n".join(lines[:i]) + b"\n", b"\n".join(lines[i:])
@@ -56,7 +58,13 @@ def test_plain_delivery_exact_bytes(talon):
     msgs = talon.wait_messages("alice", 1)
     trace, rest = split_trace(msgs[0])
     assert rest == EXPECT_BODY
-    assert trace.startswith(b"Return-Path: <s@example.org>\nDelivered-To: alice@test.example\nReceived: from client.example ([127.0.0.1])\n\tby mail.test.example (Talon) with ESMTP id " + qid.encode())
+    assert trace.startswith(b"Return-Path: <s@example.org>\nDelivered-To: alice@test.example\n"
+                            b"Authentication-Results: mail.test.example;")
+    # the root zone of the test run knows no names: no SPF record, no
+    # verified client name
+    assert b"spf=none smtp.mailfrom=s@example.org" in trace
+    assert b"iprev=fail policy.iprev=127.0.0.1" in trace
+    assert b"\nReceived: from client.example (unknown [127.0.0.1])\n\tby mail.test.example (Talon) with ESMTP id " + qid.encode() in trace
     assert b"\tfor <alice@test.example>; " in trace
     # Maildir name: deterministic, with the size Dovecot uses
     name = os.listdir(talon.maildir("alice"))[0]
@@ -209,6 +217,6 @@ def test_ipv6_listener_and_address_literal_helo(talon_factory):
     assert c.reply()[0] == 250
     c.cmd("QUIT")
     msg = t.wait_messages("alice", 1)[0]
-    assert b"Received: from [IPv6:::1] ([::1])" in msg
+    assert b"Received: from [IPv6:::1] (unknown [::1])" in msg
     assert b"Return-Path: <s@[IPv6:2001:db8::1]>" in msg
     t.wait_log(r"event=connect client=\[::1\] listener=\[::1\]:%d" % port6)

@@ -155,7 +155,9 @@ def split_trace(msg):
     """(trace header block, rest) of a delivered message"""
     lines = msg.split(b"\n")
     i = 0
-    while i < len(lines) and (lines[i].startswith((b"Return-Path:", b"Delivered-To:", b"Received:"))
+    while i < len(lines) and (lines[i].startswith((b"Return-Path:", b"Delivered-To:",
+                                                                 b"Authentication-Results:",
+                                                                 b"Received:"))
                               or lines[i].startswith(b"\t")):
         i += 1
     return b"\n".join(lines[:i]) + b"\n", b"\n".join(lines[i:])
@@ -572,7 +574,7 @@ def test_helo_and_esmtp_params_refused(srv):
     u = box()
     send_message(c, u, b"Subject: helo\r\n\r\nx\r\n")
     msg = srv.wait_messages(u, 1)[0]
-    assert b"Received: from client.example ([127.0.0.1])\n" in msg
+    assert b"Received: from client.example (unknown [127.0.0.1])\n" in msg
     assert b" with SMTP id " in msg
 
 
@@ -679,8 +681,10 @@ def test_empty_message(srv):
     msg = srv.wait_messages(u, 1)[0]
     trace, rest = split_trace(msg)
     assert rest == b"" and msg == trace, msg
-    assert msg.startswith(b"Return-Path: <s@example.org>\nDelivered-To: %s@test.example\nReceived: "
-                          % u.encode()), msg
+    assert msg.startswith(b"Return-Path: <s@example.org>\nDelivered-To: %s@test.example\n"
+                          b"Authentication-Results: " % u.encode()), msg
+    # no From field: DMARC cannot be evaluated, which is a permerror
+    assert b"dmarc=permerror" in msg and b"\nReceived: " in msg
 
 
 def test_byte_at_a_time(srv):
@@ -958,7 +962,7 @@ def test_starttls_requires_new_ehlo(srv):
     u = box()
     send_message(tc, u, b"Subject: tls\r\n\r\nx\r\n")
     msg = srv.wait_messages(u, 1)[0]
-    assert b"Received: from client.example ([127.0.0.1])\n" in msg
+    assert b"Received: from client.example (unknown [127.0.0.1])\n" in msg
     assert b" with ESMTPS id " in msg
 
 

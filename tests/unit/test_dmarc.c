@@ -396,7 +396,7 @@ static const struct evcase EV[] = {
 	  "example.com", true, NULL, false, 0, PR, RE, NO_, true, true, "DKIM aligned" },
 	{ "nothing aligned", "example.com", "v=DMARC1; p=reject", 1, false, "evil.example", true,
 	  "evil.example", true, NULL, false, 0, FL, RE, RE, false, false,
-	  "SPF and DKIM not aligned" },
+	  "no aligned SPF or DKIM pass" },
 	{ "spf only relaxed", "example.com", "v=DMARC1; p=reject", 1, false,
 	  "bounces.example.com", true, NULL, false, NULL, false, 0, PR, RE, NO_, true, false,
 	  "SPF aligned (bounces.example.com)" },
