@@ -213,14 +213,17 @@ build_load() {
 # backs it up.  Sets LOAD_LINE to its "load sent=... ok=... lat_p50_ms=..."
 # line (stdout; its stderr, the failures it describes, goes to LOG too).
 # In the background + wait, so that a signal to the script runs its traps at
-# once (stop_load ends the load then).
+# once (stop_load ends the load then).  LOAD_FROM (default
+# sender@bench.test) is the envelope sender; LOAD_FILE, when set, is a
+# message file sent as every message (smtp_load -F; SIZE is then unused).
 LOAD_PID=""
 LOAD_LINE=""
 run_load() {
 	local port=$1 n=$2 sessions=$3 size=$4 tmo=$5 log=$6 rc=0 failed
 	[ -n "${LOAD_BIN:-}" ] || build_load
 	timeout -k 5 "$((tmo + 30))" "$LOAD_BIN" -s "$sessions" -m "$n" -l "$size" -T "$tmo" \
-		-f sender@bench.test -t bench@bench.test "127.0.0.1:$port" >"$log" 2>&1 &
+		${LOAD_FILE:+-F "$LOAD_FILE"} -f "${LOAD_FROM:-sender@bench.test}" -t bench@bench.test \
+		"127.0.0.1:$port" >"$log" 2>&1 &
 	LOAD_PID=$!
 	wait "$LOAD_PID" || rc=$?
 	LOAD_PID=""

@@ -30,13 +30,42 @@
 # Then medians over the runs (for latencies: the median of each run's p50,
 # p99), and ratios taken within each run, then their median.
 #
+# Mail authentication (CHECKS=on|off|both, default both): talon checks SPF
+# at MAIL FROM and DKIM/DMARC at the end of DATA, over its resolver, which
+# here always forwards to a DNS server of ours on loopback (bench/authdns.sh:
+# a second talon serving the zones bench.test and ".", the latter so that
+# every other name, the client's PTR included, gets a quick NXDOMAIN).
+#   on:  talon with `resolver forward`; bench.test publishes SPF
+#        ("v=spf1 ip4:127.0.0.1 -all"), DKIM keys (`talon dkim keygen`) and
+#        DMARC p=reject; every message of the load is one message of SIZE
+#        bytes of body signed once with `talon dkim sign` (DKIM_SIGS=both:
+#        RSA-2048 and Ed25519, two signatures to verify; rsa or ed25519: one),
+#        sent as is by smtp_load -F.  The first delivered message's
+#        Authentication-Results is printed (auth=...): it must say pass.
+#   off: OFF_MODE=base (default): a build of the commit before mail
+#        authentication (BASE_COMMIT=8a14d19, `git archive` into
+#        bench/tmp/base/ and `make build/talon` there, kept between
+#        invocations), the same signed message, no resolver;
+#        OFF_MODE=nxdomain (or when the base build is impossible): the same
+#        binary as "on", an unsigned message from a sender domain with no
+#        records (NXDOMAIN): the checks still run and find nothing, so this
+#        measures the cost of DNS-backed checks of real records less than
+#        "base" does.
+# With both, each run measures on and off (alternating which goes first)
+# and prints on/off ratios of throughput and p99.  The raw and Postfix
+# ratios use "on" when it was measured.  The Postfix peer gets the plain
+# generated messages (it checks nothing).
+#
 # Usage:  bench/smtp-throughput.sh          (as root; installs postfix for
 #         the peer if missing, builds build/talon with make if missing)
 # Env:    N=5000 RUNS=3 SESSIONS=20 SIZE=2048 PEER=1 (0: no Postfix)
+#         CHECKS=both (on, off) OFF_MODE=base (nxdomain) BASE_COMMIT=8a14d19
+#         DKIM_SIGS=both (rsa, ed25519)
 #         RAW_FILES=$N LOAD_TIMEOUT=600 DELIVER_TIMEOUT=300 TALON=build/talon
 # Never run by CI.  Prints figures, asserts nothing.
 set -u
 . "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/authdns.sh"
 
 N=${N:-5000}
 RUNS=${RUNS:-3}
@@ -46,6 +75,14 @@ PEER=${PEER:-1}
 RAW_FILES=${RAW_FILES:-$N}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-600}
 DELIVER_TIMEOUT=${DELIVER_TIMEOUT:-300}
+CHECKS=${CHECKS:-both}
+OFF_MODE=${OFF_MODE:-base}
+BASE_COMMIT=${BASE_COMMIT:-8a14d19}
+DKIM_SIGS=${DKIM_SIGS:-both}
+case $CHECKS in on|off|both) ;; *) die "CHECKS must be on, off or both" ;; esac
+case $OFF_MODE in base|nxdomain) ;; *) die "OFF_MODE must be base or nxdomain" ;; esac
+case $DKIM_SIGS in both|rsa|ed25519) ;; *) die "DKIM_SIGS must be both, rsa or ed25519" ;; esac
+[[ "$BASE_COMMIT" =~ ^[0-9a-f]{7,40}$ ]] || die "BASE_COMMIT must be a commit id (hex)"
 [[ "$N" =~ ^[0-9]+$ && "$N" -ge 1 && "$N" -le 200000 ]] || die "N must be 1..200000"
 [[ "$RUNS" =~ ^[0-9]+$ && "$RUNS" -ge 1 && "$RUNS" -le 15 ]] || die "RUNS must be 1..15"
 [[ "$SESSIONS" =~ ^[0-9]+$ && "$SESSIONS" -ge 1 && "$SESSIONS" -le 1000 ]] || die "SESSIONS must be 1..1000"
@@ -62,6 +99,7 @@ on_exit() {
 	[ -n "$PEER_PID" ] && { kill -TERM "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null; }
 	stop_load
 	talon_stop
+	authdns_stop
 	cleanup_policy_rc
 }
 trap on_exit EXIT
@@ -76,19 +114,104 @@ RAW="$BENCH_TMP/raw_fsync"
 if [ ! -x "$RAW" ] || [ "$BENCH_DIR/raw_fsync.c" -nt "$RAW" ]; then
 	cc -O2 -Wall -Wextra -pthread -o "$RAW" "$BENCH_DIR/raw_fsync.c" || die "cannot build raw_fsync"
 fi
-
-say "bench: scratch filesystem: $fs ($BENCH_TMP); $(nproc) cores; N=$N SESSIONS=$SESSIONS SIZE=$SIZE RUNS=$RUNS"
-say "bench: talon binary: $TALON"
+ensure_auth_users
 
 TDIR="$BENCH_TMP/talon-run"
+ADIR="$BENCH_TMP/auth"            # keys, messages
+DNSDIR="$BENCH_TMP/auth-dns"      # our DNS server
+BASEDIR="$BENCH_TMP/base"         # the build without mail authentication
+NX_FROM=sender@nx.bench-nx.test   # under no zone of ours but ".": NXDOMAIN
 
-# one talon run; prints its key=value line
+# build_base: $BASEDIR/build/talon from BASE_COMMIT (git archive: no write
+# to the repository), reused while its stamp names the same commit; sets
+# TALON_OFF, or returns 1
+build_base() {
+	local full
+	full=$(git -C "$REPO_DIR" rev-parse --verify -q "$BASE_COMMIT^{commit}") ||
+		{ say "bench: commit $BASE_COMMIT is not in $REPO_DIR (a shallow clone?)"; return 1; }
+	if [ "$(cat "$BASEDIR/.commit" 2>/dev/null)" != "$full" ] || [ ! -x "$BASEDIR/build/talon" ]; then
+		say "bench: building talon at $BASE_COMMIT (before mail authentication) in $BASEDIR"
+		rm -rf "$BASEDIR"
+		mkdir -p "$BASEDIR"
+		git -C "$REPO_DIR" archive "$full" | tar -x -C "$BASEDIR" ||
+			{ say "bench: git archive $BASE_COMMIT failed"; return 1; }
+		make -s -C "$BASEDIR" -j"$(nproc)" build/talon >"$BASEDIR/build.log" 2>&1 ||
+			{ say "bench: make in $BASEDIR failed (see $BASEDIR/build.log)"; return 1; }
+		echo "$full" >"$BASEDIR/.commit"
+	fi
+	TALON_OFF="$BASEDIR/build/talon"
+}
+
+# make_message FILE FROM: a message like smtp_load's (From, To, Subject,
+# Date, Message-ID, a body of SIZE bytes in lines of 78 letters + CRLF)
+make_message() {
+	/usr/bin/python3 - "$1" "$2" "$SIZE" <<'PY'
+import sys
+path, sender, size = sys.argv[1], sys.argv[2], int(sys.argv[3])
+chars = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789"
+head = ("From: <%s>\r\nTo: <bench@bench.test>\r\nSubject: smtp-throughput message\r\n"
+        "Date: Mon, 01 Jan 2024 00:00:00 +0000\r\n"
+        "Message-ID: <smtp-throughput.1@bench.test>\r\n\r\n" % sender)
+body, line = [], 0
+left = max(size, 2)
+while left > 0:
+    n = 78 if left >= 80 else left - 2
+    body.append("".join(chars[(line + i) % len(chars)] for i in range(n)) + "\r\n")
+    left -= n + 2
+    line += 1
+with open(path, "w", newline="") as f:
+    f.write(head + "".join(body))
+PY
+}
+
+# setup_auth: keys, the signed message, the zones, our DNS server
+setup_auth() {
+	local -a signers=()
+	rm -rf "$ADIR"
+	mkdir -p "$ADIR"
+	"$TALON" dkim keygen bench.test bench --dir "$ADIR" >"$ADIR/keys.zone" ||
+		die "talon dkim keygen failed"
+	case $DKIM_SIGS in
+	both|rsa) signers+=(-d bench.test -s bench -k "$ADIR/bench.bench.test.rsa.pem") ;;&
+	both|ed25519) signers+=(-d bench.test -s bench-ed -k "$ADIR/bench-ed.bench.test.ed25519.pem") ;;
+	esac
+	make_message "$ADIR/plain.eml" sender@bench.test || die "cannot write the message"
+	"$TALON" dkim sign "${signers[@]}" "$ADIR/plain.eml" >"$ADIR/signed.eml" ||
+		die "talon dkim sign failed"
+	make_message "$ADIR/nx.eml" "$NX_FROM" || die "cannot write the message"
+	authdns_conf "$DNSDIR"
+	{
+		printf '$ORIGIN bench.test.\n$TTL 3600\n'
+		printf '@ IN SOA ns.bench.test. hostmaster.bench.test. 1 3600 600 86400 3600\n'
+		printf '  IN NS ns.bench.test.\nns IN A 127.0.0.1\nprobe IN A 127.0.0.1\n'
+		printf '@ IN TXT "v=spf1 ip4:127.0.0.1 -all"\n'
+		printf '_dmarc IN TXT "v=DMARC1; p=reject"\n'
+		cat "$ADIR/keys.zone"
+	} >"$DNSDIR/bench.zone"
+	authdns_zone "$DNSDIR" bench.test bench.zone
+	authdns_start "$DNSDIR" probe.bench.test || die "our DNS server did not start"
+}
+
+# one talon run, CHECKS-MODE on or off; prints its key=value line
 talon_run() {
-	local port t0 accept_s got delivered_s cpu_proc pss user sys maxrss newdir
+	local mode=$1 port t0 accept_s got delivered_s cpu_proc pss user sys maxrss newdir auth f
+	local bin=$TALON_ON tag="checks=$mode"
+	# shellcheck disable=SC2034  # read by run_load (lib.sh)
+	LOAD_FILE="$ADIR/signed.eml" LOAD_FROM=sender@bench.test
 	port=$(free_port)
 	talon_write_conf "$TDIR" "$port"
+	if [ "$mode" = off ] && [ "$OFF_MODE" = base ]; then
+		bin=$TALON_OFF tag+=" off_mode=base"
+	else
+		echo "resolver forward 127.0.0.1@$AUTHDNS_PORT" >>"$TDIR/talon.conf"
+		if [ "$mode" = off ]; then
+			# shellcheck disable=SC2034  # read by run_load (lib.sh)
+			LOAD_FILE="$ADIR/nx.eml" LOAD_FROM=$NX_FROM tag+=" off_mode=nxdomain"
+		fi
+	fi
 	newdir="$TDIR/store/bench/Maildir/new"
-	talon_start "$TDIR" "$port" || { echo "talon failed=start"; return 1; }
+	TALON=$bin
+	talon_start "$TDIR" "$port" || { TALON=$TALON_ON; echo "talon $tag failed=start"; return 1; }
 	t0=$(now)
 	run_load "$port" "$N" "$SESSIONS" "$SIZE" "$LOAD_TIMEOUT" "$TDIR/load.log"
 	accept_s=$(elapsed "$t0")
@@ -98,16 +221,39 @@ talon_run() {
 	cpu_proc=$(tree_cpu "$TALON_PID")
 	pss=$(tree_pss_kb "$TALON_PID")
 	talon_stop
+	TALON=$TALON_ON
 	user=$(time_v "$TDIR/time.txt" "User time (seconds)")
 	sys=$(time_v "$TDIR/time.txt" "System time (seconds)")
 	maxrss=$(time_v "$TDIR/time.txt" "Maximum resident set size (kbytes)")
-	echo "talon messages=$N accept_s=$accept_s accept_msgs_per_s=$(div "$N" "$accept_s")" \
+	# what the checks said about one delivered message (none: base build)
+	f=$(find "$newdir" -maxdepth 1 -type f 2>/dev/null | head -n1)
+	auth=$([ -n "$f" ] && sed -n '/^Authentication-Results:/,/^[^ \t]/p' "$f" |
+		grep -oE '(^|[;[:space:]])(spf|dkim|dmarc)=[a-z]+' | sed 's/^[;[:space:]]*//' | paste -sd, -)
+	echo "talon $tag messages=$N accept_s=$accept_s accept_msgs_per_s=$(div "$N" "$accept_s")" \
 		"delivered=$got delivered_s=$delivered_s delivered_msgs_per_s=$(div "$got" "$delivered_s")" \
 		"cpu_s=$(awk -v u="${user:-0}" -v s="${sys:-0}" 'BEGIN { printf "%.2f", u + s }')" \
-		"cpu_proc_s=$cpu_proc maxrss_kb=${maxrss:-n/a} pss_kb_end=$pss $(load_keys)"
+		"cpu_proc_s=$cpu_proc maxrss_kb=${maxrss:-n/a} pss_kb_end=$pss $(load_keys) auth=${auth:-none}"
 }
 
-declare -a R_SEQ R_THR T_ACC T_DEL T_CPU T_RSS T_PSS T_L50 T_L99 P_ACC P_DEL P_CPU P_L50 P_L99 Q_SEQ Q_THR Q_PF Q_L99
+TALON_ON=$TALON
+TALON_OFF=""
+if [ "$CHECKS" != on ] && [ "$OFF_MODE" = base ] && ! build_base; then
+	say "bench: NOTE: no base build; \"off\" is the same binary with a sender domain without records (OFF_MODE=nxdomain)"
+	OFF_MODE=nxdomain
+fi
+setup_auth
+MODES=()
+case $CHECKS in on) MODES=(on) ;; off) MODES=(off) ;; both) MODES=(on off) ;; esac
+MAIN=${MODES[0]}   # the figures the raw and Postfix ratios use
+
+say "bench: scratch filesystem: $fs ($BENCH_TMP); $(nproc) cores; N=$N SESSIONS=$SESSIONS SIZE=$SIZE RUNS=$RUNS"
+say "bench: talon binary: $TALON_ON; CHECKS=$CHECKS${TALON_OFF:+ (off: $TALON_OFF at $BASE_COMMIT)}" \
+	"OFF_MODE=$OFF_MODE DKIM_SIGS=$DKIM_SIGS"
+
+declare -a R_SEQ R_THR P_ACC P_DEL P_CPU P_L50 P_L99 Q_SEQ Q_THR Q_PF Q_L99 Q_ONOFF Q_ONOFF99 Q_ONOFFCPU
+declare -A T=()    # "key mode" -> the values of all runs
+tadd() { T["$1 $2"]+="${3:-n/a} "; }
+tmed() { median ${T["$1 $2"]:-}; }
 for ((run = 1; run <= RUNS; run++)); do
 	echo "== run $run/$RUNS =="
 	# in the background + wait, as everything long here: a signal to us
@@ -122,16 +268,30 @@ for ((run = 1; run <= RUNS; run++)); do
 	thr_fps=$(kv files_per_sec "$(grep mode=threaded <<<"$raw_out")")
 	R_SEQ+=("$seq_fps"); R_THR+=("$thr_fps")
 
-	# not in $(...): talon must run in this shell, where the EXIT trap can stop it
-	talon_run >"$BENCH_TMP/talon-line.txt" || true
-	t_line=$(tail -n1 "$BENCH_TMP/talon-line.txt")
-	echo "$t_line"
-	t_del=$(kv delivered_msgs_per_s "$t_line")
-	T_ACC+=("$(kv accept_msgs_per_s "$t_line")"); T_DEL+=("$t_del")
-	T_CPU+=("$(kv cpu_s "$t_line")"); T_RSS+=("$(kv maxrss_kb "$t_line")"); T_PSS+=("$(kv pss_kb_end "$t_line")")
-	t_l99=$(kv lat_p99_ms "$t_line")
-	T_L50+=("$(kv lat_p50_ms "$t_line")"); T_L99+=("$t_l99")
+	# with both modes, which goes first alternates from run to run
+	order=("${MODES[@]}")
+	[ ${#MODES[@]} = 2 ] && ((run % 2 == 0)) && order=(off on)
+	declare -A last=()
+	for m in "${order[@]}"; do
+		# not in $(...): talon must run in this shell, where the EXIT trap can stop it
+		talon_run "$m" >"$BENCH_TMP/talon-line.txt" || true
+		t_line=$(tail -n1 "$BENCH_TMP/talon-line.txt")
+		echo "$t_line"
+		for k in accept_msgs_per_s delivered_msgs_per_s cpu_s maxrss_kb pss_kb_end lat_p50_ms lat_p99_ms; do
+			tadd "$k" "$m" "$(kv "$k" "$t_line")"
+			last["$k $m"]=$(kv "$k" "$t_line")
+		done
+	done
+	t_del=${last["delivered_msgs_per_s $MAIN"]}
+	t_l99=${last["lat_p99_ms $MAIN"]}
 	Q_SEQ+=("$(div "$t_del" "$seq_fps" %.3f)"); Q_THR+=("$(div "$t_del" "$thr_fps" %.3f)")
+	if [ ${#MODES[@]} = 2 ]; then
+		Q_ONOFF+=("$(div "${last["delivered_msgs_per_s on"]}" "${last["delivered_msgs_per_s off"]}" %.3f)")
+		Q_ONOFF99+=("$(div "${last["lat_p99_ms on"]}" "${last["lat_p99_ms off"]}" %.3f)")
+		Q_ONOFFCPU+=("$(div "${last["cpu_s on"]}" "${last["cpu_s off"]}" %.3f)")
+		echo "ratios run=$run delivered_on/off=${Q_ONOFF[-1]} p99_on/off=${Q_ONOFF99[-1]} cpu_on/off=${Q_ONOFFCPU[-1]}"
+	fi
+	unset last
 
 	if [ "$PEER" = 1 ]; then
 		# in the background + wait: a signal to us reaches it through on_exit
@@ -155,16 +315,28 @@ echo
 echo "== medians over $RUNS run(s): N=$N messages of $SIZE bytes, $SESSIONS sessions, $fs =="
 printf '%-44s %s\n' \
 	"raw ceiling, sequential (files/s)" "$(median "${R_SEQ[@]}")" \
-	"raw ceiling, 20 threads (files/s)" "$(median "${R_THR[@]}")" \
-	"talon accepted (msgs/s, smtp_load wall)" "$(median "${T_ACC[@]}")" \
-	"talon delivered (msgs/s, N files in new/)" "$(median "${T_DEL[@]}")" \
-	"talon CPU (s, user+sys, time -v)" "$(median "${T_CPU[@]}")" \
-	"talon peak RSS (KB, largest one process)" "$(median "${T_RSS[@]}")" \
-	"talon Pss at end (KB, all processes)" "$(median "${T_PSS[@]}")" \
-	"talon 250 latency p50 (ms)" "$(median "${T_L50[@]}")" \
-	"talon 250 latency p99 (ms)" "$(median "${T_L99[@]}")" \
-	"talon delivered / raw 20 threads" "$(median "${Q_THR[@]}")" \
-	"talon delivered / raw sequential" "$(median "${Q_SEQ[@]}")"
+	"raw ceiling, 20 threads (files/s)" "$(median "${R_THR[@]}")"
+for m in "${MODES[@]}"; do
+	l="talon, checks $m"
+	[ "$m" = off ] && l+=" ($OFF_MODE)"
+	printf '%-44s %s\n' \
+		"$l: accepted (msgs/s, smtp_load wall)" "$(tmed accept_msgs_per_s "$m")" \
+		"$l: delivered (msgs/s, N files in new/)" "$(tmed delivered_msgs_per_s "$m")" \
+		"$l: CPU (s, user+sys, time -v)" "$(tmed cpu_s "$m")" \
+		"$l: peak RSS (KB, largest one process)" "$(tmed maxrss_kb "$m")" \
+		"$l: Pss at end (KB, all processes)" "$(tmed pss_kb_end "$m")" \
+		"$l: 250 latency p50 (ms)" "$(tmed lat_p50_ms "$m")" \
+		"$l: 250 latency p99 (ms)" "$(tmed lat_p99_ms "$m")"
+done
+if [ ${#MODES[@]} = 2 ]; then
+	printf '%-44s %s\n' \
+		"talon delivered, checks on / off" "$(median "${Q_ONOFF[@]}")" \
+		"talon p99, checks on / off" "$(median "${Q_ONOFF99[@]}")" \
+		"talon CPU, checks on / off" "$(median "${Q_ONOFFCPU[@]}")"
+fi
+printf '%-44s %s\n' \
+	"talon ($MAIN) delivered / raw 20 threads" "$(median "${Q_THR[@]}")" \
+	"talon ($MAIN) delivered / raw sequential" "$(median "${Q_SEQ[@]}")"
 if [ "$PEER" = 1 ]; then
 	printf '%-44s %s\n' \
 		"postfix accepted (msgs/s)" "$(median "${P_ACC[@]}")" \
@@ -172,7 +344,7 @@ if [ "$PEER" = 1 ]; then
 		"postfix CPU (s, whole master tree)" "$(median "${P_CPU[@]}")" \
 		"postfix 250 latency p50 (ms)" "$(median "${P_L50[@]}")" \
 		"postfix 250 latency p99 (ms)" "$(median "${P_L99[@]}")" \
-		"talon delivered / postfix delivered" "$(median "${Q_PF[@]}")" \
-		"talon p99 / postfix p99" "$(median "${Q_L99[@]}")"
+		"talon ($MAIN) delivered / postfix delivered" "$(median "${Q_PF[@]}")" \
+		"talon ($MAIN) p99 / postfix p99" "$(median "${Q_L99[@]}")"
 fi
 echo "(targets, bench/README.md: talon >= 0.5 x raw 20-thread ceiling; talon > postfix)"

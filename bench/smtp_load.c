@@ -30,6 +30,22 @@
  * deadline of the whole run (-T, default 600 s), and no message starts
  * after it.  Only loopback addresses are accepted.
  *
+ * Two more shapes of load:
+ *   -F FILE  every message is FILE's content instead of the generated one
+ *            (for a DKIM-signed message: the signature covers exact bytes).
+ *            It is read once, at most 64 MB, and put in wire form: LF or
+ *            CRLF line ends become CRLF, a line starting with '.' gets
+ *            another (RFC 5321 4.5.2), a missing final line end is added.
+ *   -M K     MAIL only (for SPF): no RCPT and no DATA; each connection
+ *            does EHLO, then up to K times MAIL FROM + RSET, then QUIT.
+ *            TOTAL counts MAIL commands, the latency is that of the MAIL
+ *            reply (from its write to the end of the reply), and a MAIL
+ *            answered 2xx is ok.  Mind the server's limit on RSETs per
+ *            session (talon: limit junk-commands, 100 by default).
+ * In FROM, "{n}" is replaced by the message number modulo -V K (default:
+ * TOTAL), so that every message can have a sender of its own
+ * (sender@d{n}.example: K sender domains, each evaluated by SPF).
+ *
  * Failures are counted, never dropped: a connect error (fail_connect), a
  * timeout or the deadline (fail_timeout), a reply of the wrong class
  * (fail_reply: not 2xx, or not 3xx to DATA), or a broken connection or
@@ -41,7 +57,7 @@
  *   cc -O2 -Wall -Wextra -pthread -o bench/tmp/smtp_load bench/smtp_load.c
  * Run:
  *   smtp_load [-s SESSIONS] [-m TOTAL] [-l SIZE] [-f FROM] [-t TO]
- *             [-w IO_TIMEOUT_S] [-T DEADLINE_S] HOST:PORT
+ *             [-F FILE] [-M K] [-V K] [-w IO_TIMEOUT_S] [-T DEADLINE_S] HOST:PORT
  * Output, one line on stdout (key=value, times in ms):
  *   load sent=N ok=N failed=N wall_s=X msgs_per_s=X lat_p50_ms=X
  *        lat_p99_ms=X lat_max_ms=X fail_connect=N fail_timeout=N
@@ -68,12 +84,19 @@
 #include <unistd.h>
 
 #define MAX_DESCRIBED 10	/* failures described on stderr */
+#define FILE_MAX (64L << 20)	/* -F: largest message file */
+#define ADDR_MAX 512		/* -f, -t, and a sender after {n} */
 
 enum result { RES_OK, RES_CONNECT, RES_TIMEOUT, RES_REPLY, RES_IO, RES_NKINDS };
 
 static long sessions = 1, total = 1, body_size = 0;
 static const char *mail_from = "sender@bench.test", *rcpt_to = "bench@bench.test";
 static double io_timeout = 30, deadline;
+static const char *msg_file;	/* -F */
+static char *file_msg;		/* its content in wire form, without the final ".\r\n" */
+static size_t file_len;
+static long mail_only;		/* -M: MAIL+RSET pairs per connection; 0: whole messages */
+static long vary;		/* -V: "{n}" in FROM is the message number modulo vary */
 static struct sockaddr_storage peer;
 static socklen_t peer_len;
 
@@ -268,13 +291,24 @@ connect_to(struct conn *c)
 	return RES_OK;
 }
 
-/* one message on its own connection; fills lat[idx] when it got its 2xx */
-static enum result
-one_message(long idx, struct conn *c, char *msg, size_t msg_cap)
+/* the sender of message idx: FROM with its first "{n}" replaced by idx
+ * modulo vary (main checked that the result fits) */
+static void
+sender_of(long idx, char *dst, size_t dstsz)
 {
-	char line[1024];
-	enum result r;
+	const char *p = strstr(mail_from, "{n}");
+	if (p == NULL)
+		snprintf(dst, dstsz, "%s", mail_from);
+	else
+		snprintf(dst, dstsz, "%.*s%ld%s", (int)(p - mail_from), mail_from, idx % vary,
+		    p + 3);
+}
 
+/* connect, banner, EHLO */
+static enum result
+open_session(struct conn *c)
+{
+	enum result r;
 	c->len = 0;
 	c->err[0] = '\0';
 	if ((r = connect_to(c)) != RES_OK)
@@ -282,7 +316,41 @@ one_message(long idx, struct conn *c, char *msg, size_t msg_cap)
 	if ((r = command(c, NULL, 2, "banner")) != RES_OK ||
 	    (r = command(c, "EHLO client.bench.test\r\n", 2, "EHLO")) != RES_OK)
 		return r;
-	snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", mail_from);
+	return RES_OK;
+}
+
+/* the message of idx in msg (headers + body, or the -F file); its length,
+ * or 0 when it does not fit */
+static size_t
+compose(long idx, const char *from, char *msg, size_t msg_cap)
+{
+	if (file_msg != NULL) {
+		if (file_len > msg_cap)
+			return 0;
+		memcpy(msg, file_msg, file_len);
+		return file_len;
+	}
+	int h = snprintf(msg, msg_cap,
+	    "From: <%s>\r\nTo: <%s>\r\nSubject: smtp_load message %ld\r\n"
+	    "Message-ID: <%ld.%ld@smtp-load.bench.test>\r\n\r\n",
+	    from, rcpt_to, idx, (long)getpid(), idx);
+	if (h < 0 || (size_t)h + (size_t)body_size > msg_cap)
+		return 0;
+	memcpy(msg + h, body, (size_t)body_size);
+	return (size_t)h + (size_t)body_size;
+}
+
+/* one message on its own connection; fills lat[idx] when it got its 2xx */
+static enum result
+one_message(long idx, struct conn *c, char *msg, size_t msg_cap)
+{
+	char line[1024], from[ADDR_MAX + 32];
+	enum result r;
+
+	if ((r = open_session(c)) != RES_OK)
+		return r;
+	sender_of(idx, from, sizeof from);
+	snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", from);
 	if ((r = command(c, line, 2, "MAIL")) != RES_OK)
 		return r;
 	snprintf(line, sizeof line, "RCPT TO:<%s>\r\n", rcpt_to);
@@ -291,16 +359,12 @@ one_message(long idx, struct conn *c, char *msg, size_t msg_cap)
 	if ((r = command(c, "DATA\r\n", 3, "DATA")) != RES_OK)
 		return r;
 
-	int h = snprintf(msg, msg_cap,
-	    "From: <%s>\r\nTo: <%s>\r\nSubject: smtp_load message %ld\r\n"
-	    "Message-ID: <%ld.%ld@smtp-load.bench.test>\r\n\r\n",
-	    mail_from, rcpt_to, idx, (long)getpid(), idx);
-	if (h < 0 || (size_t)h + (size_t)body_size > msg_cap) {
+	size_t n = compose(idx, from, msg, msg_cap);
+	if (n == 0) {
 		set_err(c, "%s: %s", "message", "header too long");
 		return RES_IO;
 	}
-	memcpy(msg + h, body, (size_t)body_size);
-	if ((r = send_all(c, msg, (size_t)h + (size_t)body_size, "message")) != RES_OK)
+	if ((r = send_all(c, msg, n, "message")) != RES_OK)
 		return r;
 
 	double t0 = now();
@@ -317,11 +381,90 @@ one_message(long idx, struct conn *c, char *msg, size_t msg_cap)
 	return RES_OK;
 }
 
+/* -M: MAIL FROM (timed) and RSET on the open session c, opening one
+ * when c->fd < 0; *done counts the pairs on this session.  Fills lat[idx]
+ * when the MAIL got its 2xx.  On any failure the caller closes c. */
+static enum result
+one_mail(long idx, struct conn *c, long *done)
+{
+	char line[1024], from[ADDR_MAX + 32];
+	enum result r;
+
+	if (c->fd < 0) {
+		*done = 0;
+		if ((r = open_session(c)) != RES_OK)
+			return r;
+	}
+	sender_of(idx, from, sizeof from);
+	snprintf(line, sizeof line, "MAIL FROM:<%s>\r\n", from);
+	double t0 = now();
+	if ((r = command(c, line, 2, "MAIL")) != RES_OK)
+		return r;
+	lat[idx] = (now() - t0) * 1000.0;
+	atomic_fetch_add(&ok, 1);
+	if ((r = command(c, "RSET\r\n", 2, "RSET")) != RES_OK)
+		return r;
+	++*done;
+	return RES_OK;
+}
+
+/* QUIT and close the session of -M; a failed QUIT counts in quit_failed */
+static void
+close_mail_session(struct conn *c)
+{
+	if (c->fd < 0)
+		return;
+	if (command(c, "QUIT\r\n", 2, "QUIT") != RES_OK) {
+		atomic_fetch_add(&quit_failed, 1);
+		if (atomic_fetch_add(&described, 1) < MAX_DESCRIBED)
+			fprintf(stderr, "smtp_load: QUIT failed: %s\n", c->err);
+	}
+	close(c->fd);
+	c->fd = -1;
+}
+
+static void *
+mail_worker(void *arg)
+{
+	(void)arg;
+	struct conn *c = malloc(sizeof *c);
+	long done = 0;
+	if (c == NULL) {
+		fprintf(stderr, "smtp_load: out of memory\n");
+		exit(2);
+	}
+	c->fd = -1;
+	for (;;) {
+		if (now() >= deadline)
+			break;
+		long idx = atomic_fetch_add(&next_msg, 1);
+		if (idx >= total)
+			break;
+		atomic_fetch_add(&sent, 1);
+		enum result r = one_mail(idx, c, &done);
+		if (r != RES_OK) {
+			/* an answer that was ok before the RSET failed stays ok */
+			if (lat[idx] < 0)
+				atomic_fetch_add(&fails[r], 1);
+			if (atomic_fetch_add(&described, 1) < MAX_DESCRIBED)
+				fprintf(stderr, "smtp_load: MAIL %ld failed: %s\n", idx, c->err);
+			if (c->fd >= 0)
+				close(c->fd);
+			c->fd = -1;
+		} else if (done >= mail_only) {
+			close_mail_session(c);
+		}
+	}
+	close_mail_session(c);
+	free(c);
+	return NULL;
+}
+
 static void *
 worker(void *arg)
 {
 	(void)arg;
-	size_t cap = (size_t)body_size + 2048;
+	size_t cap = (file_msg ? file_len : (size_t)body_size) + 2048;
 	char *msg = malloc(cap);
 	struct conn *c = malloc(sizeof *c);
 	if (msg == NULL || c == NULL) {
@@ -367,7 +510,7 @@ static void
 usage(void)
 {
 	fprintf(stderr, "usage: smtp_load [-s SESSIONS] [-m TOTAL] [-l SIZE] [-f FROM] [-t TO]\n"
-	    "                 [-w IO_TIMEOUT_S] [-T DEADLINE_S] HOST:PORT\n");
+	    "                 [-F FILE] [-M K] [-V K] [-w IO_TIMEOUT_S] [-T DEADLINE_S] HOST:PORT\n");
 	exit(2);
 }
 
@@ -412,6 +555,60 @@ resolve(const char *arg)
 	freeaddrinfo(ai);
 }
 
+/* -F: FILE into file_msg in wire form (CRLF line ends, dot-stuffed, a
+ * final CRLF); exits on an error */
+static void
+load_file(const char *path)
+{
+	FILE *f = fopen(path, "rb");
+	if (f == NULL) {
+		fprintf(stderr, "smtp_load: %s: %s\n", path, strerror(errno));
+		exit(2);
+	}
+	size_t cap = 0, n = 0;
+	char *out = NULL;
+	long in = 0;
+	int c, prev = '\n';
+	while ((c = getc(f)) != EOF) {
+		if (++in > FILE_MAX) {
+			fprintf(stderr, "smtp_load: %s: over %ld bytes\n", path, FILE_MAX);
+			exit(2);
+		}
+		/* one input byte makes at most two ('.' -> "..", LF -> CRLF),
+		 * and the end adds two more: 4 free bytes always suffice */
+		if (cap - n < 4) {
+			cap = cap ? 2 * cap : 65536;
+			if ((out = realloc(out, cap)) == NULL) {
+				fprintf(stderr, "smtp_load: out of memory\n");
+				exit(2);
+			}
+		}
+		if (c == '\r')
+			continue;	/* CRLF and LF both end a line; a lone CR goes */
+		if (prev == '\n' && c == '.')
+			out[n++] = '.';
+		if (c == '\n')
+			out[n++] = '\r';
+		out[n++] = (char)c;
+		prev = c;
+	}
+	if (ferror(f)) {
+		fprintf(stderr, "smtp_load: %s: read error\n", path);
+		exit(2);
+	}
+	fclose(f);
+	if (n == 0) {
+		fprintf(stderr, "smtp_load: %s: empty\n", path);
+		exit(2);
+	}
+	if (prev != '\n') {
+		out[n++] = '\r';
+		out[n++] = '\n';
+	}
+	file_msg = out;
+	file_len = n;
+}
+
 static int
 cmp_double(const void *a, const void *b)
 {
@@ -434,13 +631,16 @@ main(int argc, char **argv)
 {
 	int opt;
 	double run_limit = 600;
-	while ((opt = getopt(argc, argv, "s:m:l:f:t:w:T:")) != -1) {
+	while ((opt = getopt(argc, argv, "s:m:l:f:t:F:M:V:w:T:")) != -1) {
 		switch (opt) {
 		case 's': sessions = num(optarg, "session count", 1, 4096); break;
 		case 'm': total = num(optarg, "message count", 1, 10000000); break;
 		case 'l': body_size = num(optarg, "size", 0, 64L << 20); break;
 		case 'f': mail_from = optarg; break;
 		case 't': rcpt_to = optarg; break;
+		case 'F': msg_file = optarg; break;
+		case 'M': mail_only = num(optarg, "MAIL count per session", 1, 1000000); break;
+		case 'V': vary = num(optarg, "sender count", 1, 1000000000); break;
 		case 'w': io_timeout = (double)num(optarg, "io timeout", 1, 3600); break;
 		case 'T': run_limit = (double)num(optarg, "deadline", 1, 86400); break;
 		default: usage();
@@ -448,12 +648,16 @@ main(int argc, char **argv)
 	}
 	if (optind + 1 != argc)
 		usage();
-	if (strlen(mail_from) > 512 || strlen(rcpt_to) > 512 ||
+	if (vary == 0)
+		vary = total;
+	if (strlen(mail_from) > ADDR_MAX || strlen(rcpt_to) > ADDR_MAX ||
 	    strpbrk(mail_from, "\r\n<>") != NULL || strpbrk(rcpt_to, "\r\n<>") != NULL) {
 		fprintf(stderr, "smtp_load: bad -f or -t address\n");
 		return 2;
 	}
 	resolve(argv[optind]);
+	if (msg_file != NULL)
+		load_file(msg_file);
 	if (sessions > total)
 		sessions = total;
 	signal(SIGPIPE, SIG_IGN);
@@ -493,7 +697,7 @@ main(int argc, char **argv)
 	deadline = t_start + run_limit;
 	long started = 0;
 	for (long t = 0; t < sessions; t++) {
-		int e = pthread_create(&tid[t], &attr, worker, NULL);
+		int e = pthread_create(&tid[t], &attr, mail_only ? mail_worker : worker, NULL);
 		if (e != 0) {
 			fprintf(stderr, "smtp_load: pthread_create: %s (going on with %ld threads)\n",
 			    strerror(e), started);

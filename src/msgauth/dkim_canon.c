@@ -162,11 +162,45 @@ line_end(struct dkim_body *b)
 	}
 }
 
+/* Canonical bytes in bulk: what out() does for each of them. */
+static void
+out_run(struct dkim_body *b, const uint8_t *p, size_t n)
+{
+	size_t take = n;
+	if (b->has_limit)
+		take = b->total >= b->limit ? 0 : b->limit - b->total < n ?
+		    (size_t)(b->limit - b->total) : n;
+	b->total += n;
+	if (take == 0)
+		return;
+	if (take > sizeof b->tmp - b->tmp_len) {
+		flush(b);
+		b->emit(b->arg, p, take);
+		return;
+	}
+	memcpy(b->tmp + b->tmp_len, p, take);
+	b->tmp_len += take;
+}
+
 void
 dkim_body_feed(struct dkim_body *b, const uint8_t *p, size_t len)
 {
+	bool relaxed = b->c == DKIM_RELAXED;
 	for (size_t i = 0; i < len; i++) {
 		uint8_t c = p[i];
+		/* the common case, a run of bytes that are neither line ends
+		 * nor (relaxed) white space: the first goes through data(),
+		 * which settles held-back lines and spaces, the rest are
+		 * canonical as they are */
+		if (!b->cr && c != '\r' && c != '\n' && !(relaxed && is_wsp(c))) {
+			size_t j = i + 1;
+			while (j < len && p[j] != '\r' && p[j] != '\n' && !(relaxed && is_wsp(p[j])))
+				j++;
+			data(b, c);
+			out_run(b, p + i + 1, j - i - 1);
+			i = j - 1;
+			continue;
+		}
 		if (b->cr) {
 			b->cr = false;
 			if (c == '\n') {

@@ -445,8 +445,8 @@ dkim_key_parse(struct dkim_key *k, const uint8_t *txt, size_t len, const char **
 	return 0;
 }
 
-EVP_PKEY *
-dkim_key_pkey(const struct dkim_key *k, const char **why)
+static EVP_PKEY *
+dkim_key_pkey_decode(const struct dkim_key *k, const char **why)
 {
 	EVP_PKEY *pk = NULL;
 	if (k->k == DKIM_K_ED25519) {
@@ -474,5 +474,50 @@ dkim_key_pkey(const struct dkim_key *k, const char **why)
 	}
 	if (pk == NULL)
 		*why = "p= is not an RSA key";
+	return pk;
+}
+
+/*
+ * Decoded keys, most recent first.  OpenSSL 3's d2i_PUBKEY goes through
+ * its decoder framework and costs several times an RSA-2048 verification
+ * (bench/dkim-speed.sh), while a server sees the same few keys over and
+ * over.  Keyed by the exact p= bytes and type, so a changed record is a
+ * new entry; the cache holds a reference of its own (EVP_PKEY_up_ref).
+ * Per process, not thread-safe: DKIM runs in single-threaded processes.
+ */
+#define KEY_CACHE 32
+static struct {
+	int k;
+	size_t len;
+	uint8_t p[DKIM_P_MAX];
+	EVP_PKEY *pk;
+} key_cache[KEY_CACHE];
+
+EVP_PKEY *
+dkim_key_pkey(const struct dkim_key *k, const char **why)
+{
+	for (size_t i = 0; i < KEY_CACHE && key_cache[i].pk != NULL; i++) {
+		if (key_cache[i].k != (int)k->k || key_cache[i].len != k->p_len ||
+		    memcmp(key_cache[i].p, k->p, k->p_len) != 0)
+			continue;
+		EVP_PKEY *pk = key_cache[i].pk;
+		if (EVP_PKEY_up_ref(pk) != 1)
+			break;
+		if (i > 0) {	/* move to the front */
+			__typeof__(key_cache[0]) hit = key_cache[i];
+			memmove(&key_cache[1], &key_cache[0], i * sizeof key_cache[0]);
+			key_cache[0] = hit;
+		}
+		return pk;
+	}
+	EVP_PKEY *pk = dkim_key_pkey_decode(k, why);
+	if (pk == NULL || k->p_len > DKIM_P_MAX || EVP_PKEY_up_ref(pk) != 1)
+		return pk;
+	EVP_PKEY_free(key_cache[KEY_CACHE - 1].pk);
+	memmove(&key_cache[1], &key_cache[0], (KEY_CACHE - 1) * sizeof key_cache[0]);
+	key_cache[0].k = (int)k->k;
+	key_cache[0].len = k->p_len;
+	memcpy(key_cache[0].p, k->p, k->p_len);
+	key_cache[0].pk = pk;
 	return pk;
 }
