@@ -54,12 +54,15 @@ build_bench() {
 	local objs cflags libs
 	say "bench: make build/talon (release objects)"
 	make -s -C "$REPO_DIR" build/talon >&2 || die "make build/talon failed"
-	objs=$(find "$REPO_DIR/build/src" -name '*.o' ! -path '*/cli/main.o' | sort)
+	# the objects of today's sources only: build/ may hold objects of
+	# files since removed
+	objs=$(cd "$REPO_DIR" && for c in src/*/*.c; do
+		[ "$c" = src/cli/main.c ] || echo "$REPO_DIR/build/${c%.c}.o"; done)
 	[ -n "$objs" ] || die "no objects under $REPO_DIR/build/src"
 	# as the Makefile does; --cflags of libunbound can fail for want of
 	# libevent's .pc, which the Makefile ignores as well (no flags needed)
 	cflags=$(pkg-config --cflags openssl 2>/dev/null)
-	libs=$(pkg-config --libs openssl libunbound libpsl) || die "pkg-config --libs failed"
+	libs="$(pkg-config --libs openssl) -lunbound -lpsl"
 	# shellcheck disable=SC2086
 	cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
 		-Wmissing-prototypes -pthread -I"$REPO_DIR/src" $cflags -o "$BIN.$$" \

@@ -97,6 +97,18 @@ cli_print_rr(FILE *f, const struct lookup *l, const struct lookup_rr *rr)
 	}
 }
 
+static int
+rr_cmp(const void *a, const void *b)
+{
+	const struct lookup_rr *x = *(const struct lookup_rr *const *)a;
+	const struct lookup_rr *y = *(const struct lookup_rr *const *)b;
+	if (x->pref != y->pref)
+		return x->pref < y->pref ? -1 : 1;
+	size_t n = x->len < y->len ? x->len : y->len;
+	int c = memcmp(x->data, y->data, n);
+	return c != 0 ? c : (x->len > y->len) - (x->len < y->len);
+}
+
 void
 cli_print_lookup(FILE *f, const struct lookup *l)
 {
@@ -107,9 +119,15 @@ cli_print_lookup(FILE *f, const struct lookup *l)
 	if (l->status == LOOKUP_OK && l->n == 0)
 		fprintf(f, " (no records)");
 	fprintf(f, "\n");
+	/* the order of an RRset means nothing (servers rotate it): MX by
+	 * preference, the rest as their text sorts, so output can be compared */
+	const struct lookup_rr *rr[LOOKUP_RR_MAX];
+	for (size_t i = 0; i < l->n; i++)
+		rr[i] = &l->rr[i];
+	qsort(rr, l->n, sizeof rr[0], rr_cmp);
 	for (size_t i = 0; i < l->n; i++) {
 		fprintf(f, "  ");
-		cli_print_rr(f, l, &l->rr[i]);
+		cli_print_rr(f, l, rr[i]);
 		fprintf(f, "\n");
 	}
 }
@@ -146,7 +164,7 @@ cmd_resolve(const char *conf_path, int argc, char **argv)
 }
 
 /*
- * Drive an SPF evaluation with synchronous lookups: the evaluator says
+ * Drive an SPF evaluation with waiting lookups: the evaluator says
  * what it needs, we ask, put the answers in the set and run it again.
  * The lookups of one round go out together.
  */
@@ -164,12 +182,15 @@ cli_spf_eval(struct resolver *r, const struct spf_request *rq, struct spf_outcom
 			lookup_set_free(&set);
 			return out->result;
 		}
+		struct lookup *ls = xcalloc(n_need, sizeof *ls);
+		for (size_t i = 0; i < n_need; i++)
+			lookup_init(&ls[i], need[i].type, need[i].name);
+		resolver_lookup_all(r, ls, n_need);	/* a round goes out together */
 		for (size_t i = 0; i < n_need; i++) {
-			struct lookup l;
-			resolver_lookup_sync(r, need[i].type, need[i].name, &l);
-			lookup_set_put(set, &l);
-			lookup_clear(&l);
+			lookup_set_put(set, &ls[i]);
+			lookup_clear(&ls[i]);
 		}
+		free(ls);
 	}
 	lookup_set_free(&set);
 	out->result = SPF_TEMPERROR;

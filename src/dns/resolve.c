@@ -330,42 +330,59 @@ static void
 sync_cb(void *arg, const struct lookup *l)
 {
 	struct sync_wait *w = arg;
+	lookup_clear(w->out);
 	lookup_copy(w->out, l);
 	w->done = true;
 }
 
 void
-resolver_lookup_sync(struct resolver *r, uint16_t type, const char *name, struct lookup *out)
+resolver_lookup_all(struct resolver *r, struct lookup *ls, size_t n)
 {
-	struct sync_wait w = { false, out };
-	lookup_init(out, type, name);
-	uint64_t h = resolver_query(r, type, name, sync_cb, &w);
-	if (h == 0) {
-		out->status = LOOKUP_TEMPFAIL;
-		out->why = "resolver refused the lookup";
-		return;
+	struct sync_wait *w = xcalloc(n ? n : 1, sizeof *w);
+	uint64_t *h = xcalloc(n ? n : 1, sizeof *h);
+	size_t left = 0;
+	for (size_t i = 0; i < n; i++) {
+		w[i].out = &ls[i];
+		lookup_clear(&ls[i]);
+		h[i] = resolver_query(r, ls[i].type, ls[i].name, sync_cb, &w[i]);
+		if (h[i] == 0) {
+			ls[i].status = LOOKUP_TEMPFAIL;
+			ls[i].why = "resolver refused the lookup";
+			w[i].done = true;
+		} else {
+			left++;
+		}
 	}
 	uint64_t deadline = now_ms() + r->timeout_ms;
-	while (!w.done) {
+	while (left > 0) {
 		uint64_t now = now_ms();
-		if (now >= deadline) {
-			resolver_cancel(r, h);
-			lookup_init(out, type, name);
-			out->status = LOOKUP_TEMPFAIL;
-			out->why = "timeout";
-			return;
-		}
-		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
-		int n = poll(&pfd, 1, (int)(deadline - now));
-		if (n > 0)
-			(void)ub_process(r->ctx);
-		else if (n < 0 && errno != EINTR)
+		if (now >= deadline)
 			break;
+		struct pollfd pfd = { .fd = r->fd, .events = POLLIN };
+		int k = poll(&pfd, 1, (int)(deadline - now));
+		if (k > 0)
+			(void)ub_process(r->ctx);
+		else if (k < 0 && errno != EINTR)
+			break;
+		left = 0;
+		for (size_t i = 0; i < n; i++)
+			left += !w[i].done;
 	}
-	if (!w.done) {
-		resolver_cancel(r, h);
-		lookup_init(out, type, name);
-		out->status = LOOKUP_TEMPFAIL;
-		out->why = "resolver error";
+	for (size_t i = 0; i < n; i++) {
+		if (w[i].done)
+			continue;
+		resolver_cancel(r, h[i]);
+		lookup_clear(&ls[i]);
+		ls[i].status = LOOKUP_TEMPFAIL;
+		ls[i].why = "timeout";
 	}
+	free(w);
+	free(h);
+}
+
+void
+resolver_lookup_sync(struct resolver *r, uint16_t type, const char *name, struct lookup *out)
+{
+	lookup_init(out, type, name);
+	resolver_lookup_all(r, out, 1);
 }

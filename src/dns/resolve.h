@@ -52,5 +52,8 @@ uint64_t resolver_query(struct resolver *r, uint16_t type, const char *name,
 void resolver_cancel(struct resolver *r, uint64_t handle);
 /* One lookup, waiting for it (CLI).  out is filled (lookup_clear it). */
 void resolver_lookup_sync(struct resolver *r, uint16_t type, const char *name, struct lookup *out);
+/* Several at once, waiting for all (at most the timeout in all): each
+ * ls[i] holds its question (lookup_init) and gets its answer. */
+void resolver_lookup_all(struct resolver *r, struct lookup *ls, size_t n);
 
 #endif

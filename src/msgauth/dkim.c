@@ -127,7 +127,7 @@ hash_headers(struct one *o, const struct mhdrs *h, size_t self)
 	bool *used = xcalloc(h->n ? h->n : 1, sizeof *used);
 	EVP_MD_CTX *md = EVP_MD_CTX_new();
 	struct buf tmp;
-	bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+	bool ok = md != NULL && EVP_DigestInit_ex(md, dkim_sha256(), NULL) == 1;
 	/* a field canonicalises to at most twice its size (LF -> CRLF) */
 	buf_init(&tmp, 2 * h->raw.len + 16);
 	used[self] = true;	/* the signature did not exist when signed */
@@ -217,7 +217,7 @@ setup(struct dkim_verify *v, struct one *o, const struct mhdrs *h, size_t j)
 		return;
 	}
 	o->bctx = EVP_MD_CTX_new();
-	if (o->bctx == NULL || EVP_DigestInit_ex(o->bctx, EVP_sha256(), NULL) != 1) {
+	if (o->bctx == NULL || EVP_DigestInit_ex(o->bctx, dkim_sha256(), NULL) != 1) {
 		decide(o, DKIM_TEMPERROR, "out of memory");
 		return;
 	}
@@ -342,7 +342,7 @@ sig_verify(EVP_PKEY *pk, const struct one *o)
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
 	ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
-	    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
+	    EVP_PKEY_CTX_set_signature_md(c, dkim_sha256()) == 1 &&
 	    EVP_PKEY_verify(c, o->sig.b, o->sig.b_len, o->hh, sizeof o->hh) == 1;
 	EVP_PKEY_CTX_free(c);
 	return ok;

@@ -122,6 +122,8 @@ int dkim_key_parse(struct dkim_key *k, const uint8_t *txt, size_t len, const cha
 /* The public key of k as OpenSSL's: RSA from SubjectPublicKeyInfo (or a
  * bare RSAPublicKey, which some records carry), Ed25519 from the 32 raw
  * bytes.  NULL with *why.  Caller frees. */
+/* SHA-256 for every DKIM hash, fetched once per process. */
+const EVP_MD *dkim_sha256(void);
 EVP_PKEY *dkim_key_pkey(const struct dkim_key *k, const char **why);
 
 /* --- canonicalisation (RFC 6376 3.4) ------------------------------------ */

@@ -521,3 +521,14 @@ dkim_key_pkey(const struct dkim_key *k, const char **why)
 	key_cache[0].pk = pk;
 	return pk;
 }
+
+/* SHA-256, fetched once: EVP_sha256() makes OpenSSL 3 look the
+ * implementation up again at every digest init, a cost on every message. */
+const EVP_MD *
+dkim_sha256(void)
+{
+	static EVP_MD *md;
+	if (md == NULL)
+		md = EVP_MD_fetch(NULL, "SHA256", NULL);
+	return md != NULL ? md : EVP_sha256();
+}

@@ -125,7 +125,7 @@ body_hash(const uint8_t *body, size_t len, char out[64], uint64_t *clen)
 	struct dkim_body *b = xmalloc(sizeof *b);
 	uint8_t h[EVP_MAX_MD_SIZE];
 	unsigned int n = 0;
-	bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+	bool ok = md != NULL && EVP_DigestInit_ex(md, dkim_sha256(), NULL) == 1;
 	if (ok) {
 		dkim_body_init(b, DKIM_RELAXED, false, 0, bh_emit, md);
 		dkim_body_feed(b, body, len);
@@ -172,7 +172,7 @@ header_hash(const struct mhdrs *h, const struct buf *f, uint8_t hh[32])
 	bool *used = xcalloc(h->n ? h->n : 1, sizeof *used);
 	struct buf tmp;
 	buf_init(&tmp, 2 * (h->raw.len + f->len) + 16);
-	bool ok = md != NULL && EVP_DigestInit_ex(md, EVP_sha256(), NULL) == 1;
+	bool ok = md != NULL && EVP_DigestInit_ex(md, dkim_sha256(), NULL) == 1;
 	for (size_t k = 0; ok && k < NELEM(sign_fields); k++) {
 		for (size_t j = h->n; j-- > 0;) {
 			if (used[j] || !mhdrs_is(h, j, sign_fields[k]))
@@ -211,7 +211,7 @@ sign_hash(EVP_PKEY *key, const uint8_t hh[32], uint8_t *sig, size_t max)
 		EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(key, NULL);
 		ok = c != NULL && EVP_PKEY_sign_init(c) == 1 &&
 		    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
-		    EVP_PKEY_CTX_set_signature_md(c, EVP_sha256()) == 1 &&
+		    EVP_PKEY_CTX_set_signature_md(c, dkim_sha256()) == 1 &&
 		    EVP_PKEY_sign(c, sig, &n, hh, 32) == 1;
 		EVP_PKEY_CTX_free(c);
 	}

@@ -1098,6 +1098,9 @@ mech_a(struct ctx *cx, const struct term *t, const char *domain)
 		return R_PENDING;
 	if (is_tempfail(l))
 		return dns_error(cx, l);
+	/* the name asked, macros expanded: what an admin needs to see */
+	tr(cx, "%s %s -> %zu address%s", lookup_type_name(addr_type(cx)), name, l->n,
+	    l->n == 1 ? "" : "es");
 	if ((r = count_void(cx, l)) != 0)
 		return r;
 	unsigned bits = (unsigned)(cx->v4 ? (t->cidr4 < 0 ? 32 : t->cidr4) :
@@ -1126,7 +1129,7 @@ mech_mx(struct ctx *cx, const struct term *t, const char *domain)
 	if (l->n > SPF_MX_LIMIT)
 		return problem(cx, SPF_PERMERROR, "mx %s: %zu MX records (limit %d)", name, l->n,
 		    SPF_MX_LIMIT);
-	tr(cx, "mx %s: %zu hosts", name, l->n);
+	tr(cx, "MX %s -> %zu host%s", name, l->n, l->n == 1 ? "" : "s");
 	/* Ask for every host's addresses at once; then any match wins over a
 	 * failed lookup of another host, whatever order the answers came in. */
 	bool missing = false, failed = false, match = false;
@@ -1201,6 +1204,7 @@ mech_exists(struct ctx *cx, const struct term *t, const char *domain)
 		return R_PENDING;
 	if (is_tempfail(l))
 		return dns_error(cx, l);
+	tr(cx, "A %s -> %zu address%s", name, l->n, l->n == 1 ? "" : "es");
 	if ((r = count_void(cx, l)) != 0)
 		return r;
 	return l->n > 0 ? M_MATCH : M_NOMATCH;
