@@ -352,7 +352,8 @@ queue_close(struct ipc *c, void *arg)
 			}
 			smtp_session_process(s);
 			smtp_session_update(s);
-		} else if (s->st == S_DATA || s->st == S_BDAT) {
+		} else if (s->st == S_DATA || s->st == S_BDAT ||
+		    (s->st == S_WAIT && s->wait == WAIT_LOOKUP)) {
 			s->t.werr = EIO;	/* fails at the end of the data */
 		}
 	}

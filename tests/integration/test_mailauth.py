@@ -282,3 +282,61 @@ def test_dns_that_does_not_answer_spf_recorded(talon_factory, rsa_key):
     assert res["dkim"].result == "temperror"
     assert res["dmarc"].result == "temperror"
     assert res["iprev"].result == "temperror"
+
+
+# --- the policy process dies while a message waits for its lookups ---------------
+
+def test_policy_killed_while_a_message_waits_for_lookups(talon_factory, rsa_key):
+    """The worker gets temporary errors for what it waited for, commits the
+    message with dmarc=temperror (no p=reject here: spf-fail record and an
+    SPF pass), and the restarted policy process serves the next session."""
+    import signal
+    import threading
+    from dnsproxy import DropProxy
+    port = free_port()
+    state = {"drop": True}
+    proxy = DropProxy(("127.0.0.1", port),
+                      drop=lambda n, qt: state["drop"] and n.startswith("_dmarc."))
+    proxy.start()
+    try:
+        t = talon_factory(extra="listen dns 127.0.0.1:%d\nzone auth.test auth.zone\n"
+                          "zone . root.zone\nresolver forward 127.0.0.1@%d\nspf-fail record"
+                          % (port, proxy.port),
+                          limits={"dns-responses": 0, "resolver-timeout": 30})
+        t.crash_expected = True
+        with open(os.path.join(t.dir, "auth.zone"), "w") as f:
+            f.write(AUTH_ZONE % {"dkim": ""})
+        with open(os.path.join(t.dir, "root.zone"), "w") as f:
+            f.write(ROOT_ZONE)
+        t.start()
+        t.wait_log(r"dns event=zones generation=1 zones=2")
+        out = {}
+        th = threading.Thread(target=lambda: out.update(
+            r=send(t, "127.0.0.5", "a@auth.test", message())))
+        th.start()
+        deadline = time.time() + 20
+        while time.time() < deadline and not proxy.dropped:
+            time.sleep(0.05)
+        assert proxy.dropped, "the DMARC lookup never went out"
+        old = t.child_pids("policy")
+        assert len(old) == 1
+        state["drop"] = False
+        os.kill(old[0], signal.SIGKILL)
+        th.join(30)
+        assert out["r"][:2] == ("DATA", 250), out
+        res, _ = our_ar(t, delivered(t))
+        assert res["spf"].result == "pass"
+        assert res["dmarc"].result == "temperror"
+        t.wait_log(r"smtp event=policy-gone")
+        t.wait_log(r"event=spawn role=policy pid=(?!%d)" % old[0])
+        # the new policy process answers the next session
+        deadline = time.time() + 10
+        while time.time() < deadline and "policy event=resolver" not in \
+                t.log().split("pid=%d" % old[0])[-1]:
+            time.sleep(0.05)
+        where, code, reply = send(t, "127.0.0.5", "a@auth.test", message())
+        assert (where, code) == ("DATA", 250), reply
+        res, _ = our_ar(t, delivered(t, n=2))
+        assert res["spf"].result == "pass" and res["dmarc"].result == "pass"
+    finally:
+        proxy.stop()
