@@ -96,6 +96,14 @@ configure(struct ub_ctx *ctx, const struct conf *c, char *err, size_t errlen)
 		    !set_opt(ctx, "unblock-lan-zones:", "yes", err, errlen) ||
 		    !set_opt(ctx, "insecure-lan-zones:", "yes", err, errlen))
 			return false;
+		if (c->trust_anchor != NULL && c->trust_anchor[0] != '\0' &&
+		    (rc = ub_ctx_add_ta_file(ctx, c->trust_anchor)) != 0) {
+			snprintf(err, errlen, "resolver forward: trust anchor %s: %s",
+			    c->trust_anchor, ub_strerror(rc));
+			return false;
+		}
+		/* last: removing a local zone finalises the context, after
+		 * which no other setting may change */
 		for (size_t i = 0; i < NELEM(local_zones); i++)
 			(void)ub_ctx_zone_remove(ctx, local_zones[i]);	/* absent is fine */
 		break;

@@ -3,9 +3,11 @@
  * inside our event loop.
  *
  * Mode (config `resolver`):
- *   forward ADDR[@PORT]...  send every question to these servers (tests
+ *   forward ADDR[@PORT]... [trust-anchor FILE]
+ *                           send every question to these servers (tests
  *                           and the demo: our own DNS server on loopback);
- *                           no trust anchor, so answers are "insecure"
+ *                           answers are "insecure" unless FILE anchors
+ *                           their zone (DS or DNSKEY records)
  *   recursive               full recursion from the root, validating with
  *                           the root trust anchor (unbound-anchor's file)
  * libunbound's built-in local zones (.test, .invalid, localhost, the

@@ -510,7 +510,16 @@ do_resolver(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned a
 		free(c->trust_anchor);
 		c->trust_anchor = ac == 2 ? cfg_path(g, av[1]) : xstrdup("/usr/share/dns/root.key");
 	} else if (strcmp(av[0], "forward") == 0 && ac >= 2) {
+		/* forward ADDR... [trust-anchor FILE]: validate the zones the
+		 * file anchors (tests serving signed zones; a validating
+		 * forwarder's answers are not re-validated without it) */
+		char *anchor = NULL;
+		if (ac >= 4 && strcmp(av[ac - 2], "trust-anchor") == 0) {
+			anchor = cfg_path(g, av[ac - 1]);
+			ac -= 2;
+		}
 		if (ac - 1 > CONF_FORWARD_MAX) {
+			free(anchor);
 			cfg_err(g, "resolver forward: at most %d servers", CONF_FORWARD_MAX);
 			return;
 		}
@@ -532,6 +541,7 @@ do_resolver(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned a
 				log_escape(e, sizeof e, av[i], strlen(av[i]));
 				cfg_err(g, "resolver forward: \"%s\" is not ADDR or ADDR@PORT "
 				    "(expected e.g. 127.0.0.1@2053 or ::1)", e);
+				free(anchor);
 				return;
 			}
 		}
@@ -541,6 +551,8 @@ do_resolver(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned a
 		for (unsigned i = 1; i < ac; i++)
 			c->forward[c->n_forward++] = xstrdup(av[i]);
 		c->resolver = CONF_RESOLVER_FORWARD;
+		free(c->trust_anchor);
+		c->trust_anchor = anchor;
 	} else {
 		log_escape(e, sizeof e, av[0], strlen(av[0]));
 		cfg_err(g, "resolver: expected forward ADDR[@PORT]..., recursive [ANCHOR-FILE] "
@@ -605,8 +617,8 @@ static const struct cfg_directive directives[] = {
 	{ "workers", "workers N", 1, 1, false, false, do_workers, 0 },
 	{ "limit", "limit NAME VALUE", 2, 2, true, false, do_limit, 0 },
 	{ "log", "log stderr|syslog|both [SOCKET]", 1, 2, false, false, do_log, 0 },
-	{ "resolver", "resolver forward ADDR[@PORT]... | recursive [ANCHOR-FILE] | system",
-	    1, 1 + CONF_FORWARD_MAX, false, false, do_resolver, 0 },
+	{ "resolver", "resolver forward ADDR[@PORT]... [trust-anchor FILE] | recursive "
+	    "[ANCHOR-FILE] | system", 1, 3 + CONF_FORWARD_MAX, false, false, do_resolver, 0 },
 	{ "spf-fail", "spf-fail reject|record", 1, 1, false, false, do_spf_fail, 0 },
 	{ "authserv-id", "authserv-id NAME", 1, 1, false, false, do_authserv, 0 },
 };

@@ -36,7 +36,7 @@
  *   limit tls-handshake-timeout SECONDS   1..3600 (30)
  *   limit queue-lifetime SECONDS  retries stop, 1..5184000 (432000: 5 days)
  *   log stderr|syslog|both [SOCKET]   syslog socket default /dev/log
- *   resolver forward ADDR[@PORT]... | recursive [ANCHOR-FILE] | system
+ *   resolver forward ADDR[@PORT]... [trust-anchor FILE] | recursive [ANCHOR-FILE] | system
  *        how the mail checks resolve (dns/resolve.h); default system
  *        (/etc/resolv.conf); recursive validates with the root trust
  *        anchor (default /usr/share/dns/root.key)
@@ -154,7 +154,7 @@ struct conf {
 	enum conf_resolver resolver;
 	char *forward[CONF_FORWARD_MAX];	/* "127.0.0.1@2053", libunbound's form */
 	size_t n_forward;
-	char *trust_anchor;		/* recursive: root key file */
+	char *trust_anchor;		/* recursive: root key file; forward: optional */
 	unsigned resolver_timeout;	/* seconds per lookup, default 10 */
 	bool spf_fail_reject;		/* default true */
 	char *authserv_id;		/* default: hostname */

@@ -475,3 +475,67 @@ def test_dkim_verify_tempfail_when_nobody_answers(server, keys, tmp_path):
     assert r.returncode == 1
     assert re.fullmatch(r"d=cli\.test s=sel a=rsa-sha256: temperror \(key lookup: "
                         r"(timeout|SERVFAIL)\)\n", clean(r)), r.stdout
+
+
+# --- DNSSEC status through the resolver (issue 12 part 1) -------------------------
+
+SIGNED_ZONE = """$ORIGIN sec.test.
+$TTL 300
+@    IN SOA ns hostmaster 1 3600 600 86400 60
+     IN NS  ns
+ns   IN A   127.0.0.1
+@    IN TXT "v=spf1 -all"
+www  IN A   192.0.2.80
+"""
+
+
+def test_resolver_reports_secure_and_bogus(talon_factory, tmp_path):
+    """A zone signed with ldns-signzone, served by our server: with its key
+    as trust anchor the answers are "secure"; with another key they are
+    bogus, which the checks get as a temporary failure; without an anchor
+    they are insecure."""
+    d = str(tmp_path)
+    with open(os.path.join(d, "sec.zone"), "w") as f:
+        f.write(SIGNED_ZONE)
+
+    def keygen(*flags):
+        return subprocess.run(["ldns-keygen", "-r", "/dev/urandom", "-a", "ED25519"] +
+                              list(flags) + ["sec.test"], cwd=d, check=True,
+                              capture_output=True, text=True).stdout.strip()
+    ksk, zsk, other = keygen("-k"), keygen(), keygen("-k")
+    subprocess.run(["ldns-signzone", "-f", "sec.zone.signed", "sec.zone", zsk, ksk], cwd=d,
+                   check=True, capture_output=True)
+    port = free_port()
+    t = talon_factory(extra="listen dns 127.0.0.1:%d\nzone sec.test %s/sec.zone.signed\n"
+                      "zone . root.zone\nresolver forward 127.0.0.1@%d" % (port, d, port),
+                      limits={"dns-responses": 0, "resolver-timeout": 3})
+    with open(os.path.join(t.dir, "root.zone"), "w") as f:
+        f.write("$ORIGIN .\n$TTL 60\n@ IN SOA ns.sec.test. h.sec.test. 1 3600 600 86400 60\n"
+                "  IN NS ns.sec.test.\n")
+    t.start()
+    t.wait_log(r"dns event=zones generation=1 zones=2")
+
+    def resolve(anchor, name, rtype):
+        # a config beside the daemon's (relative paths stay right) that
+        # differs in its resolver line only
+        conf = os.path.join(t.dir, "c-%s.conf" % (anchor or "none"))
+        line = "resolver forward 127.0.0.1@%d" % port
+        if anchor:
+            line += " trust-anchor %s/%s.key" % (d, anchor)
+        with open(t.conf) as f:
+            text = re.sub(r"(?m)^resolver .*$", line, f.read())
+        with open(conf, "w") as f:
+            f.write(text)
+        return subprocess.run([TALON, "-c", conf, "resolve", name, rtype], capture_output=True,
+                              text=True, timeout=30)
+
+    r = resolve(ksk, "www.sec.test", "A")
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert r.stdout.startswith("A www.sec.test: ok secure\n"), r.stdout
+    r = resolve(ksk, "sec.test", "TXT")
+    assert r.stdout.startswith("TXT sec.test: ok secure\n"), r.stdout
+    r = resolve(None, "www.sec.test", "A")
+    assert r.stdout.startswith("A www.sec.test: ok\n"), r.stdout
+    r = resolve(other, "www.sec.test", "A")
+    assert r.returncode == 3, r.stdout + r.stderr
+    assert r.stdout.startswith("A www.sec.test: tempfail bogus DNSSEC bogus"), r.stdout
