@@ -6,6 +6,12 @@
  * the type; bit 7 whether a descriptor (/dev/null, opened once) comes with
  * it.  The rest is the payload.  Whatever decodes must be in range, and
  * must encode back to exactly the payload: one value, one encoding.
+ *
+ * One exception, LOOKUP_REPLY: its decoder maps the TEMPFAIL reason to
+ * static text, and a reason it does not know becomes "error", so only that
+ * field may differ (and the normalised payload must then be a fixed
+ * point); and a reply whose records exceed what proto_lookup_reply_enc
+ * sends (a peer may send more) re-encodes as TEMPFAIL "too big".
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -18,7 +24,10 @@
 #include "core/buf.h"
 #include "core/ipc.h"
 #include "core/util.h"
+#include "dns/lookup.h"
+#include "mail/domain.h"
 #include "mail/spool.h"
+#include "msgauth/spf.h"
 #include "proto/dns.h"
 #include "proto/parent.h"
 #include "proto/proto.h"
@@ -40,6 +49,8 @@ static const uint32_t fuzz_types[] = {
 	PROTO_ADMIT, PROTO_ADMIT_REPLY, PROTO_ADMIT_END, PROTO_ADMIT_HOLD,
 	PROTO_REPORT, PROTO_MAILBOXES,
 	PROTO_DNS_ZONE,
+	PROTO_SPF, PROTO_SPF_REPLY, PROTO_RDNS, PROTO_RDNS_REPLY, PROTO_LOOKUP,
+	PROTO_LOOKUP_REPLY,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -65,11 +76,132 @@ static union {
 	struct proto_report report;
 	struct proto_mailboxes mbox;
 	struct proto_dns_zone zone;
+	struct proto_spf spf;
+	struct proto_spf_reply spf_reply;
+	struct proto_rdns_reply rdns;
+	struct proto_lookup lookup;
+	struct lookup lr;
 } out;
+/* LOOKUP_REPLY decoded a second time, from its normalised encoding */
+static struct lookup lr2;
+
+/* proto_lookup_reply_enc keeps records while they fit IPC_MAX - 2048
+ * bytes, 8 bytes of framing each (smtp_policy.c) */
+#define FUZZ_LR_BUDGET	PROTO_LOOKUP_REPLY_BUDGET
+
+static uint32_t
+be32(const uint8_t *p)
+{
+	return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 | p[3];
+}
+
+/* Text that may go into logs and headers: no control byte. */
+static bool
+no_controls(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+static bool
+plain_octet(unsigned c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' || c == '_';
+}
+
+/* An oracle written apart from the decoder: is name in lookup form
+ * (dns/lookup.h)?  Plain octets as themselves, every other octet as \DDD
+ * (never an uppercase letter: the form is lowercased), labels of 1 to 63
+ * octets, at most 255 octets on the wire; the root is "". */
+static bool
+lookup_form(const char *name)
+{
+	size_t wire = 1, label = 0;
+	if (*name == '\0')
+		return true;
+	for (const char *p = name;; p++) {
+		if (*p == '\0' || *p == '.') {
+			if (label == 0 || label > 63)
+				return false;
+			wire += label + 1;
+			label = 0;
+			if (*p == '\0')
+				break;
+			continue;
+		}
+		unsigned c = (unsigned char)*p;
+		if (c == '\\') {
+			if (!(p[1] >= '0' && p[1] <= '9' && p[2] >= '0' && p[2] <= '9' &&
+			    p[3] >= '0' && p[3] <= '9'))
+				return false;
+			c = (unsigned)(p[1] - '0') * 100 + (unsigned)(p[2] - '0') * 10 +
+			    (unsigned)(p[3] - '0');
+			if (c > 255 || plain_octet(c) || (c >= 'A' && c <= 'Z'))
+				return false;
+			p += 3;
+		} else if (!plain_octet(c)) {
+			return false;
+		}
+		label++;
+	}
+	return wire <= 255;
+}
+
+static void
+check_lookup_values(uint32_t idx, const struct lookup *l)
+{
+	REQUIRE(idx < PROTO_LOOKUP_MAX && l->status <= LOOKUP_TEMPFAIL &&
+	    l->sec <= LOOKUP_BOGUS && l->n <= LOOKUP_RR_MAX);
+	REQUIRE(strlen(l->name) <= LOOKUP_NAME_MAX);
+	for (size_t i = 0; i < l->n; i++)
+		REQUIRE(l->rr[i].data != NULL && l->rr[i].data[l->rr[i].len] == '\0');
+}
+
+/* A LOOKUP_REPLY of len bytes at p decoded as (idx, l): compare its
+ * re-encoding with p as the header comment says. */
+static void
+check_lookup_reply(const uint8_t *p, size_t len, uint32_t idx, const struct lookup *l,
+    struct buf *re)
+{
+	check_lookup_values(idx, l);
+	size_t used = 0;
+	for (size_t i = 0; i < l->n; i++)
+		used += l->rr[i].len + 8u;
+	proto_lookup_reply_enc(re, idx, l);
+	REQUIRE(!re->err && re->len <= IPC_MAX - 16);
+	const struct ipc_msg m2 = { .type = PROTO_LOOKUP_REPLY, .id = 1, .fd = -1,
+		.data = re->data, .len = re->len };
+	uint32_t idx2;
+	REQUIRE(proto_lookup_reply_dec(&m2, &idx2, &lr2) == 0);
+	REQUIRE(idx2 == idx);
+	if (used > FUZZ_LR_BUDGET) {
+		REQUIRE(lr2.status == LOOKUP_TEMPFAIL && lr2.n == 0 && lr2.why != NULL &&
+		    strcmp(lr2.why, "too big") == 0 && strcmp(lr2.name, l->name) == 0);
+		lookup_clear(&lr2);
+		return;
+	}
+	/* idx, type, name, status, sec, ttl: then the reason */
+	size_t w = 12 + (size_t)be32(p + 8) + 6;
+	size_t wn = be32(p + w), rn = be32(re->data + w);
+	REQUIRE(memcmp(re->data, p, w) == 0);
+	REQUIRE(re->len - (w + 4 + rn) == len - (w + 4 + wn));
+	REQUIRE(memcmp(re->data + w + 4 + rn, p + w + 4 + wn, len - (w + 4 + wn)) == 0);
+	bool same = rn == wn && memcmp(re->data + w + 4, p + w + 4, wn) == 0;
+	REQUIRE(same || (l->why != NULL && strcmp(l->why, "error") == 0));
+	/* the normalised payload is a fixed point */
+	struct buf re2;
+	buf_init(&re2, IPC_MAX);
+	proto_lookup_reply_enc(&re2, idx2, &lr2);
+	REQUIRE(!re2.err && re2.len == re->len && memcmp(re2.data, re->data, re->len) == 0);
+	buf_free(&re2);
+	lookup_clear(&lr2);
+}
 
 /* Decode len bytes at p as a message of this type carrying fd; when that
  * succeeds, check the value is in range and encode it again into re.
- * 0 or -1 (refused). */
+ * 0, 1 (decoded and compared here already: LOOKUP_REPLY) or -1 (refused). */
 static int
 fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 {
@@ -181,6 +313,7 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		break;
 	case PROTO_ADMIT:
 	case PROTO_ADMIT_HOLD:
+	case PROTO_RDNS:
 		if (proto_admit_dec(&m, &out.admit) < 0)
 			return -1;
 		REQUIRE((out.admit.addr.ss_family == AF_INET &&
@@ -195,6 +328,52 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		REQUIRE(out.reply.verdict <= ADMIT_TOO_MANY_IP);
 		proto_admit_reply_enc(re, &out.reply);
 		break;
+	case PROTO_SPF:
+		if (proto_spf_dec(&m, &out.spf) < 0)
+			return -1;
+		REQUIRE((out.spf.addr.ss_family == AF_INET &&
+			    out.spf.addrlen == sizeof(struct sockaddr_in)) ||
+		    (out.spf.addr.ss_family == AF_INET6 &&
+			out.spf.addrlen == sizeof(struct sockaddr_in6)));
+		REQUIRE(strlen(out.spf.sender) <= PROTO_SENDER_MAX &&
+		    strlen(out.spf.helo) <= PROTO_HELO_MAX);
+		REQUIRE(no_controls(out.spf.sender) && no_controls(out.spf.helo));
+		proto_spf_enc(re, &out.spf);
+		break;
+	case PROTO_SPF_REPLY:
+		if (proto_spf_reply_dec(&m, &out.spf_reply) < 0)
+			return -1;
+		REQUIRE(out.spf_reply.result <= SPF_PERMERROR);
+		REQUIRE(no_controls(out.spf_reply.domain) && no_controls(out.spf_reply.mechanism) &&
+		    no_controls(out.spf_reply.explanation) && no_controls(out.spf_reply.problem));
+		proto_spf_reply_enc(re, &out.spf_reply);
+		break;
+	case PROTO_RDNS_REPLY:
+		if (proto_rdns_reply_dec(&m, &out.rdns) < 0)
+			return -1;
+		REQUIRE(out.rdns.status <= RDNS_TEMP);
+		/* what goes into Received: a host name */
+		REQUIRE(out.rdns.status != RDNS_PASS ||
+		    domain_valid(out.rdns.name, strlen(out.rdns.name), 0));
+		proto_rdns_reply_enc(re, &out.rdns);
+		break;
+	case PROTO_LOOKUP:
+		if (proto_lookup_dec(&m, &out.lookup) < 0)
+			return -1;
+		REQUIRE(out.lookup.n >= 1 && out.lookup.n <= PROTO_LOOKUP_MAX);
+		for (uint32_t i = 0; i < out.lookup.n; i++)
+			REQUIRE(out.lookup.type[i] == LOOKUP_TXT &&
+			    lookup_form(out.lookup.name[i]));
+		proto_lookup_enc(re, &out.lookup);
+		break;
+	case PROTO_LOOKUP_REPLY: {
+		uint32_t idx;
+		if (proto_lookup_reply_dec(&m, &idx, &out.lr) < 0)
+			return -1;
+		check_lookup_reply(p, len, idx, &out.lr, re);
+		lookup_clear(&out.lr);
+		return 1;
+	}
 	default:
 		abort();	/* fuzz_types lists a type this switch lacks */
 	}

@@ -1,7 +1,8 @@
 /*
  * fuzz/fuzz_zcheck.c - libFuzzer harness for `talon zone check`'s checks
- * (dns/zcheck.c: SPF, DMARC and DKIM record syntax, NS/MX targets, glue,
- * the apex address) over zones built by the real parser and index.
+ * (dns/zcheck.c: NS/MX targets, glue, the apex address, and SPF, DMARC
+ * and DKIM key records through msgauth's parsers) over zones built by the
+ * real parser and index.
  *
  * Input:   zone text for origin "example.", no $INCLUDE.
  * Checks:  no crash, leak or sanitizer report; every message has the

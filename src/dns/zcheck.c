@@ -11,9 +11,11 @@
  * Not here: what dns_zone_build reports (SOA and NS at the apex, CNAME
  *          rules, occluded names, TTLs); anything that needs a lookup.
  *
- * Every parser of record text here (SPF terms, tag lists, base64) is a
- * cursor over pointer and length that returns the first problem as a
- * static string; the check that called it turns that into one finding.
+ * Mail records (SPF, DMARC, DKIM keys) are parsed by msgauth/, the code
+ * the daemon evaluates them with, so that a record this check passes is
+ * one Talon's receivers accept, and one parser per format stays true.
+ * What is here is turning their answers into findings with a fix, and
+ * the few checks beyond syntax that they have no opinion on.
  */
 #include "dns/zcheck.h"
 
@@ -25,14 +27,15 @@
 #include <sys/socket.h>
 
 #include <openssl/evp.h>
-#include <openssl/x509.h>
 
 #include "core/util.h"
 #include "dns/name.h"
 #include "dns/rr.h"
+#include "msgauth/dkim.h"
+#include "msgauth/dmarc.h"
+#include "msgauth/spf.h"
 
 #define LIST_NAMES_MAX	4	/* names listed in one message, then "..." */
-#define TAGS_MAX	32	/* tags in one DMARC or DKIM record */
 #define SHOW_MAX	100	/* bytes of record text quoted in a message */
 
 struct ck {
@@ -50,7 +53,7 @@ struct ck {
 	size_t n_recs;
 	bool recs_built;
 	uint8_t txt[DNS_RDATA_MAX];	/* a TXT record's strings joined */
-	uint8_t bin[DNS_RDATA_MAX];	/* a DKIM key, decoded */
+	struct dkim_key key;		/* a DKIM key record, parsed */
 };
 
 /* --- where a record is, and saying things about it ----------------------- */
@@ -176,18 +179,6 @@ static bool
 is_alnum(int ch)
 {
 	return is_alpha(ch) || is_digit(ch);
-}
-
-static bool
-is_wsp(int ch)
-{
-	return ch == ' ' || ch == '\t';
-}
-/* RFC 6376 FWS inside a DNS string: CR and LF may be there too */
-static bool
-is_fws(int ch)
-{
-	return is_wsp(ch) || ch == '\r' || ch == '\n';
 }
 
 /* ch is one of the bytes of set (never NUL, which strchr would find) */
@@ -729,326 +720,103 @@ out:
 	free(hosts);
 }
 
-/* --- SPF (RFC 7208) ------------------------------------------------------ */
+/* --- SPF (RFC 7208): the syntax is msgauth/spf.c's ----------------------- */
 
-struct why {
-	const char *why, *fix;
-};
-
-#define FIX_DOMAIN "write a full domain name such as _spf.example.org, or a macro"
-
-/* macro-string (RFC 7208 7.1); *ends_macro tells whether the last item
- * was a macro-expand, which may end a domain-spec */
-static bool
-spf_macro_string(const uint8_t *s, size_t n, bool any_letter, bool *ends_macro,
-    struct why *w)
-{
-	size_t i = 0;
-
-	*ends_macro = false;
-	while (i < n) {
-		if (s[i] != '%') {
-			if (s[i] < 0x21 || s[i] > 0x7e) {
-				*w = (struct why){ "a byte outside printable ASCII", "remove it" };
-				return false;
-			}
-			i++;
-			*ends_macro = false;
-			continue;
-		}
-		if (i + 1 < n && in_set(s[i + 1], "%_-")) {
-			i += 2;
-			*ends_macro = true;
-			continue;
-		}
-		if (i + 1 >= n || s[i + 1] != '{') {
-			*w = (struct why){ "a % that starts no macro",
-			    "write %% for a percent sign, or %{letter} for a macro" };
-			return false;
-		}
-		i += 2;
-		int l = i < n ? ascii_lower(s[i]) : 0;
-		if (!in_set(l, "slodiphcrtv")) {
-			*w = (struct why){ "an unknown macro letter",
-			    "use one of s l o d i p h v (and c r t in exp= text)" };
-			return false;
-		}
-		/* RFC 7208 7.2: c, r and t only in explanation text */
-		if (!any_letter && in_set(l, "crt")) {
-			*w = (struct why){ "macro letter c, r or t outside an explanation",
-			    "use one of s l o d i p h v" };
-			return false;
-		}
-		i++;
-		size_t d0 = i;
-		uint64_t parts = 0;
-		while (i < n && is_digit(s[i]))
-			i++;
-		if (i > d0 && (!decimal(s + d0, i - d0, 1000000, false, &parts) || parts == 0)) {
-			*w = (struct why){ "a macro that keeps 0 parts", "drop the digits or use 1 or more" };
-			return false;
-		}
-		if (i < n && ascii_lower(s[i]) == 'r')
-			i++;
-		while (i < n && in_set(s[i], ".-+,/_="))
-			i++;
-		if (i >= n || s[i] != '}') {
-			*w = (struct why){ "a malformed macro",
-			    "write %{letter[digits][r][delimiters]}" };
-			return false;
-		}
-		i++;
-		*ends_macro = true;
-	}
-	return true;
-}
-
-/* toplabel: letters, digits and inner hyphens; all digits only when a
- * hyphen is in it (RFC 7208 12) */
-static bool
-spf_toplabel(const uint8_t *s, size_t n)
-{
-	bool alpha = false, hyphen = false;
-
-	if (n == 0 || !is_alnum(s[0]) || !is_alnum(s[n - 1]))
-		return false;
-	for (size_t i = 0; i < n; i++) {
-		if (s[i] == '-')
-			hyphen = true;
-		else if (is_alpha(s[i]))
-			alpha = true;
-		else if (!is_digit(s[i]))
-			return false;
-	}
-	return alpha || hyphen;
-}
-
-/* domain-spec = macro-string domain-end */
-static bool
-spf_domain_spec(const uint8_t *s, size_t n, struct why *w)
-{
-	bool ends_macro;
-
-	if (n == 0) {
-		*w = (struct why){ "an empty domain", FIX_DOMAIN };
-		return false;
-	}
-	if (!spf_macro_string(s, n, false, &ends_macro, w))
-		return false;
-	if (ends_macro)
-		return true;
-	size_t e = s[n - 1] == '.' ? n - 1 : n, b = e;
-	while (b > 0 && s[b - 1] != '.')
-		b--;
-	if (b == 0 || !spf_toplabel(s + b, e - b)) {
-		*w = (struct why){ "a domain that does not end in a top-level label", FIX_DOMAIN };
-		return false;
-	}
-	return true;
-}
-
-/* ip4-network: four qnum without leading zeros */
-static bool
-spf_ip4(const uint8_t *s, size_t n)
-{
-	size_t i = 0;
-
-	for (int k = 0; k < 4; k++) {
-		size_t b = i;
-		uint64_t v;
-		while (i < n && is_digit(s[i]))
-			i++;
-		if (!decimal(s + b, i - b, 255, true, &v))
-			return false;
-		if (k < 3) {
-			if (i >= n || s[i] != '.')
-				return false;
-			i++;
-		}
-	}
-	return i == n;
-}
-
-static bool
-spf_ip6(const uint8_t *s, size_t n)
-{
-	char t[INET6_ADDRSTRLEN + 1];
-	struct in6_addr a;
-
-	if (n == 0 || n >= sizeof t || memchr(s, '\0', n) != NULL)
-		return false;
-	memcpy(t, s, n);
-	t[n] = '\0';
-	return inet_pton(AF_INET6, t, &a) == 1;
-}
-
-/* "/" cidr at s[0..n), value at most max */
-static bool
-spf_cidr(const uint8_t *s, size_t n, uint64_t max)
-{
-	uint64_t v;
-	return n >= 2 && s[0] == '/' && n <= 4 && decimal(s + 1, n - 1, max, true, &v);
-}
-
-/* ip4: or ip6: argument: network [ "/" length ] */
-static bool
-spf_net(const uint8_t *s, size_t n, bool v6, struct why *w)
-{
-	const uint8_t *slash = memchr(s, '/', n);
-	size_t nl = slash ? (size_t)(slash - s) : n;
-
-	if (!(v6 ? spf_ip6(s, nl) : spf_ip4(s, nl))) {
-		*w = v6 ? (struct why){ "not an IPv6 address", "write an address such as "
-		    "2001:db8::1 or a prefix such as 2001:db8::/32" } :
-		    (struct why){ "not an IPv4 address", "write an address such as 192.0.2.1 or "
-		    "a prefix such as 192.0.2.0/24, without leading zeros" };
-		return false;
-	}
-	if (slash != NULL && !spf_cidr(slash, n - nl, v6 ? 128 : 32)) {
-		*w = (struct why){ v6 ? "a prefix length other than /0 to /128" :
-		    "a prefix length other than /0 to /32",
-		    "ip4 prefixes are /0 to /32 and ip6 prefixes /0 to /128, without leading zeros" };
-		return false;
-	}
-	return true;
-}
-
-/* a and mx: [ ":" domain-spec ] [ ip4-cidr ] [ "//" ip6-cidr ]; the
- * lengths come off the end first, as a domain cannot end in "/digits" */
-static bool
-spf_dual(const uint8_t *s, size_t n, struct why *w)
-{
-	size_t e = n, d = n;
-
-	while (d > 0 && is_digit(s[d - 1]))
-		d--;
-	if (d < e && d >= 2 && s[d - 1] == '/' && s[d - 2] == '/') {
-		if (!spf_cidr(s + d - 1, e - d + 1, 128))
-			goto bad_cidr;
-		e = d - 2;
-		d = e;
-		while (d > 0 && is_digit(s[d - 1]))
-			d--;
-	}
-	if (d < e && d >= 1 && s[d - 1] == '/') {
-		if (!spf_cidr(s + d - 1, e - d + 1, 32))
-			goto bad_cidr;
-		e = d - 1;
-	}
-	if (e == 0)
-		return true;
-	if (s[0] != ':') {
-		*w = (struct why){ "text after the mechanism name",
-		    "write a:domain, mx:domain or /prefix" };
-		return false;
-	}
-	return spf_domain_spec(s + 1, e - 1, w);
-bad_cidr:
-	*w = (struct why){ "a prefix length other than /0 to /32 (//0 to //128 for IPv6)",
-	    "write /24 for IPv4 and //64 for IPv6, without leading zeros" };
-	return false;
-}
-
-struct spf {
-	unsigned lookups;	/* terms that query DNS, RFC 7208 4.6.4 */
-	bool redirect, exp;
-};
-
-/* One term (not empty, no space).  false with *w for a bad one. */
-static bool
-spf_term(struct spf *sp, const uint8_t *t, size_t n, struct why *w, bool *unknown_mod)
-{
-	size_t i = 0;
-	bool ends_macro;
-
-	*unknown_mod = false;
-	/* modifier: name "=" macro-string */
-	if (is_alpha(t[0])) {
-		while (i < n && (is_alnum(t[i]) || in_set(t[i], "-_.")))
-			i++;
-		if (i < n && t[i] == '=') {
-			if (word_is(t, i, "redirect") || word_is(t, i, "exp")) {
-				bool *seen = word_is(t, i, "exp") ? &sp->exp : &sp->redirect;
-				if (*seen) {
-					*w = (struct why){ "a second one (RFC 7208 6)", "keep one" };
-					return false;
-				}
-				*seen = true;
-				if (word_is(t, i, "redirect"))
-					sp->lookups++;
-				return spf_domain_spec(t + i + 1, n - i - 1, w);
-			}
-			*unknown_mod = true;
-			return spf_macro_string(t + i + 1, n - i - 1, true, &ends_macro, w);
-		}
-		i = 0;
-	}
-	if (in_set(t[0], "+-~?"))
-		i = 1;
-	size_t b = i;
-	while (i < n && is_alnum(t[i]))
-		i++;
-	const uint8_t *m = t + b, *arg = t + i;
-	size_t ml = i - b, al = n - i;
-	if (word_is(m, ml, "all")) {
-		if (al == 0)
-			return true;
-		*w = (struct why){ "text after all", "write all alone" };
-		return false;
-	}
-	if (word_is(m, ml, "include") || word_is(m, ml, "exists")) {
-		sp->lookups++;
-		if (al == 0 || arg[0] != ':') {
-			*w = (struct why){ "no domain", "write include:domain or exists:domain" };
-			return false;
-		}
-		return spf_domain_spec(arg + 1, al - 1, w);
-	}
-	if (word_is(m, ml, "a") || word_is(m, ml, "mx")) {
-		sp->lookups++;
-		return spf_dual(arg, al, w);
-	}
-	if (word_is(m, ml, "ptr")) {
-		sp->lookups++;
-		if (al == 0)
-			return true;
-		if (arg[0] != ':') {
-			*w = (struct why){ "text after ptr", "write ptr or ptr:domain" };
-			return false;
-		}
-		return spf_domain_spec(arg + 1, al - 1, w);
-	}
-	if (word_is(m, ml, "ip4") || word_is(m, ml, "ip6")) {
-		if (al == 0 || arg[0] != ':') {
-			*w = (struct why){ "no address", "write ip4:192.0.2.0/24 or ip6:2001:db8::/32" };
-			return false;
-		}
-		return spf_net(arg + 1, al - 1, word_is(m, ml, "ip6"), w);
-	}
-	*w = (struct why){ "an unknown mechanism", "use all, include, a, mx, ptr, ip4, ip6 "
-	    "or exists, or name=value for a modifier" };
-	return false;
-}
-
-/* text starts an SPF record: "v=spf1" alone or before a space (RFC 7208
- * 4.5) */
+/* A record is SPF when it starts with "v=spf1" (any case) followed by a
+ * space or its end (RFC 7208 4.5).  spf_record_check applies that rule
+ * first; given at most the first 7 bytes it has nothing else to object
+ * to, so this is the daemon's rule by construction. */
 static bool
 is_spf(const uint8_t *s, size_t n)
 {
-	return n >= 6 && ascii_memcaseeq(s, "v=spf1", 6) && (n == 6 || s[6] == ' ');
+	return spf_record_check((const char *)s, n < 7 ? n : 7, NULL, 0) == 0;
 }
 
-static void
-check_spf(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, size_t n)
+/* What to do about each kind of problem spf_record_check reports, found
+ * by the start of its message ("unknown mechanism in \"moo\"").  A message
+ * not in the table gets the generic fix. */
+#define FIX_DOMAIN "write a full domain name such as _spf.example.org, or a macro"
+#define FIX_MACRO "write %% for a percent sign, or %{letter[digits][r][delimiters]} for a macro"
+
+static const struct {
+	const char *why, *fix;
+} SPF_FIXES[] = {
+	{ "byte 0x", "use printable ASCII only, with spaces (not tabs) between terms" },
+	{ "unknown mechanism", "use all, include, a, mx, ptr, ip4, ip6 or exists, or name=value "
+	    "for a modifier" },
+	{ "all takes no argument", "write all alone" },
+	{ "missing ':' domain-spec", "write include:domain or exists:domain" },
+	{ "bad ip4 network", "write an address such as 192.0.2.1 or a prefix such as "
+	    "192.0.2.0/24, without leading zeros" },
+	{ "bad ip6 network", "write an address such as 2001:db8::1 or a prefix such as "
+	    "2001:db8::/32" },
+	{ "bad CIDR length", "ip4 prefixes are /0 to /32 and ip6 prefixes /0 to /128, without "
+	    "leading zeros" },
+	{ "bad IPv4 CIDR length", "write /24 for IPv4 and //64 for IPv6, without leading zeros" },
+	{ "bad IPv6 CIDR length", "write /24 for IPv4 and //64 for IPv6, without leading zeros" },
+	{ "unexpected text after the mechanism name", "write a:domain, mx:domain, ptr:domain or "
+	    "a /prefix" },
+	{ "empty domain-spec", FIX_DOMAIN },
+	{ "domain-spec does not end in a top-level label", FIX_DOMAIN },
+	{ "'%'", FIX_MACRO },
+	{ "unterminated macro", FIX_MACRO },
+	{ "unknown macro letter", "use one of s l o d i p h v (and c r t in exp= text)" },
+	{ "macro keeps zero parts", "drop the digits or keep 1 part or more" },
+	{ "modifier name must start with a letter", "write name=value with a name that starts "
+	    "with a letter" },
+	{ "redirect= appears twice", "keep one (RFC 7208 6)" },
+	{ "exp= appears twice", "keep one (RFC 7208 6)" },
+};
+
+static const char *
+spf_fix(const char *err)
 {
-	struct spf sp = { 0, false, false };
+	for (size_t i = 0; i < NELEM(SPF_FIXES); i++)
+		if (strncmp(err, SPF_FIXES[i].why, strlen(SPF_FIXES[i].why)) == 0)
+			return SPF_FIXES[i].fix;
+	return "see the record syntax in RFC 7208 12";
+}
+
+/* Length of the modifier name that starts term t, when a "=" follows it
+ * (RFC 7208 12: name = ALPHA *( ALPHA / DIGIT / "-" / "_" / "." )); else 0. */
+static size_t
+modifier_name(const uint8_t *t, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && (is_alpha(t[i]) || is_digit(t[i]) || in_set(t[i], "-_.")))
+		i++;
+	return i > 0 && i < n && t[i] == '=' ? i : 0;
+}
+
+static bool
+word_in(const uint8_t *s, size_t n, const char *const *words, size_t n_words)
+{
+	for (size_t i = 0; i < n_words; i++)
+		if (word_is(s, n, words[i]))
+			return true;
+	return false;
+}
+
+static const char *const SPF_MECHS[] = { "all", "include", "a", "mx", "ptr", "ip4", "ip6",
+	"exists" };
+/* the mechanisms that cost a DNS lookup (RFC 7208 4.6.4); redirect= too */
+static const char *const SPF_DNS_MECHS[] = { "include", "a", "mx", "ptr", "exists" };
+
+/* Two checks beyond the syntax, on a record spf_record_check accepted, so
+ * that each space-separated term is known to be a well-formed mechanism
+ * or modifier and only its name is read here: a modifier named like a
+ * mechanism ("include=x", valid syntax that receivers ignore), and the
+ * number of terms that query DNS in this record alone (its includes add
+ * their own, which an offline check cannot see). */
+static void
+spf_lint(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, size_t n)
+{
 	char tt[SHOW_MAX * 4 + 8];
-	unsigned before = n_found(c), bad = 0;
+	unsigned lookups = 0;
 	size_t i = 6;
 
 	while (i < n) {
-		/* terms are separated by spaces only; a tab is part of a
-		 * term and makes it bad */
 		while (i < n && s[i] == ' ')
 			i++;
 		size_t b = i;
@@ -1056,480 +824,170 @@ check_spf(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, 
 			i++;
 		if (i == b)
 			break;
-		struct why w;
-		bool unknown_mod;
 		const uint8_t *t = s + b;
-		size_t tl = i - b;
-		if (!spf_term(&sp, t, tl, &w, &unknown_mod)) {
-			/* a few per record are enough to see the pattern */
-			if (++bad <= 5)
-				say(c, true, rd, "SPF record at %s: term \"%s\" is not valid: %s "
-				    "(fix: %s)", owner, shown(t, tl, tt), w.why, w.fix);
+		size_t tl = i - b, nl = modifier_name(t, tl);
+		if (nl > 0) {
+			if (word_is(t, nl, "redirect"))
+				lookups++;
+			else if (word_in(t, nl, SPF_MECHS, NELEM(SPF_MECHS)))
+				say(c, true, rd, "SPF record at %s: \"%s\" is an unknown modifier, "
+				    "which receivers ignore (fix: write %.*s: with a colon)", owner,
+				    shown(t, tl, tt), (int)nl, (const char *)t);
 			continue;
 		}
-		if (unknown_mod) {
-			/* a mechanism written with "=" is a modifier nobody
-			 * reads: the record silently means something else */
-			const uint8_t *eq = memchr(t, '=', tl);
-			size_t nl = (size_t)(eq - t);
-			static const char *const mech[] = { "all", "include", "a", "mx", "ptr",
-				"ip4", "ip6", "exists" };
-			for (size_t k = 0; k < NELEM(mech); k++)
-				if (word_is(t, nl, mech[k]))
-					say(c, true, rd, "SPF record at %s: \"%s\" is an unknown "
-					    "modifier, which receivers ignore (fix: write %s: with a "
-					    "colon)", owner, shown(t, tl, tt), mech[k]);
-		}
+		size_t q = in_set(t[0], "+-~?") ? 1 : 0, e = q;
+		while (e < tl && is_alnum(t[e]))
+			e++;
+		if (word_in(t + q, e - q, SPF_DNS_MECHS, NELEM(SPF_DNS_MECHS)))
+			lookups++;
 	}
-	if (sp.lookups > DNS_SPF_LOOKUPS_MAX)
+	if (lookups > DNS_SPF_LOOKUPS_MAX)
 		say(c, false, rd, "SPF record at %s has %u terms that query DNS (include, a, mx, "
 		    "ptr, exists, redirect): more than %d is a permanent error (RFC 7208 4.6.4), "
 		    "and every include adds its own (fix: replace a and mx with ip4 and ip6, or "
-		    "merge includes)", owner, sp.lookups, DNS_SPF_LOOKUPS_MAX);
+		    "merge includes)", owner, lookups, DNS_SPF_LOOKUPS_MAX);
+}
+
+static void
+check_spf(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, size_t n)
+{
+	char err[400];
+	unsigned before = n_found(c);
+
+	/* the first problem only: the daemon stops there too (permerror) */
+	if (spf_record_check((const char *)s, n, err, sizeof err) < 0)
+		say(c, true, rd, "SPF record at %s: %s (fix: %s)", owner, err, spf_fix(err));
+	else
+		spf_lint(c, rd, owner, s, n);
 	passed(c, before, "SPF record at %s", owner);
 }
 
-/* --- tag lists (DMARC, DKIM) --------------------------------------------- */
+/* --- DMARC (RFC 7489): the record is msgauth/dmarc.c's ------------------- */
 
-struct tag {
-	const uint8_t *name, *val;
-	size_t name_len, val_len;
-};
-
-/* tag-list of RFC 6376 3.2 (RFC 7489 6.4 is the same shape): tag=value
- * separated by ";", whitespace around names, "=" and values, a final ";"
- * allowed.  The number of tags, or -1 with *why. */
-static int
-tag_list(const uint8_t *s, size_t n, struct tag *t, const char **why)
-{
-	size_t i = 0;
-	int k = 0;
-
-	for (;;) {
-		while (i < n && is_fws(s[i]))
-			i++;
-		if (i == n) {
-			if (k == 0)
-				*why = "an empty record";
-			return k > 0 ? k : -1;
-		}
-		if (s[i] == ';') {
-			*why = "an empty tag (two \";\" in a row)";
-			return -1;
-		}
-		size_t b = i;
-		if (!is_alpha(s[i])) {
-			*why = "a tag name that does not start with a letter";
-			return -1;
-		}
-		while (i < n && (is_alnum(s[i]) || s[i] == '_'))
-			i++;
-		size_t ne = i;
-		while (i < n && is_fws(s[i]))
-			i++;
-		if (i == n || s[i] != '=') {
-			*why = "a tag without \"=\"";
-			return -1;
-		}
-		i++;
-		while (i < n && is_fws(s[i]))
-			i++;
-		size_t vb = i;
-		for (; i < n && s[i] != ';'; i++)
-			if (!is_fws(s[i]) && (s[i] < 0x21 || s[i] > 0x7e)) {
-				*why = "a byte outside printable ASCII in a value";
-				return -1;
-			}
-		size_t ve = i;
-		while (ve > vb && is_fws(s[ve - 1]))
-			ve--;
-		if (k == TAGS_MAX) {
-			*why = "more than 32 tags";
-			return -1;
-		}
-		t[k++] = (struct tag){ s + b, s + vb, ne - b, ve - vb };
-		if (i == n)
-			return k;
-		i++;
-	}
-}
-
-/* the first duplicate tag name, or -1 */
-static int
-tag_dup(const struct tag *t, int k)
-{
-	for (int i = 1; i < k; i++)
-		for (int j = 0; j < i; j++)
-			if (t[i].name_len == t[j].name_len &&
-			    ascii_memcaseeq(t[i].name, t[j].name, t[i].name_len))
-				return i;
-	return -1;
-}
-
-/* text starts with tag "v" of the given value: "v" *WSP "=" *WSP value,
- * then the end, whitespace or ";" */
-static bool
-starts_version(const uint8_t *s, size_t n, const char *value)
-{
-	size_t i = 0, vl = strlen(value);
-
-	if (n == 0 || (s[0] != 'v' && s[0] != 'V'))
-		return false;
-	for (i = 1; i < n && is_fws(s[i]); i++)
-		;
-	if (i == n || s[i] != '=')
-		return false;
-	for (i++; i < n && is_fws(s[i]); i++)
-		;
-	if (n - i < vl || memcmp(s + i, value, vl) != 0)
-		return false;
-	i += vl;
-	while (i < n && is_fws(s[i]))
-		i++;
-	return i == n || s[i] == ';';
-}
-
-/* the items of a list value separated by sep, each passed to ok() */
-static bool
-each_item(const uint8_t *v, size_t n, int sep, bool (*ok)(const uint8_t *, size_t))
-{
-	size_t i = 0;
-
-	for (;;) {
-		size_t b = i;
-		while (i < n && v[i] != sep)
-			i++;
-		size_t ib = b, ie = i;
-		while (ib < ie && is_fws(v[ib]))
-			ib++;
-		while (ie > ib && is_fws(v[ie - 1]))
-			ie--;
-		if (!ok(v + ib, ie - ib))
-			return false;
-		if (i == n)
-			return true;
-		i++;
-	}
-}
-
-/* --- DMARC (RFC 7489 6.3, 6.4; np, psd, t from DMARCbis) --------------------- */
-
-static bool
-dmarc_policy(const uint8_t *v, size_t n)
-{
-	return word_is(v, n, "none") || word_is(v, n, "quarantine") || word_is(v, n, "reject");
-}
-
-static bool
-dmarc_rs(const uint8_t *v, size_t n)
-{
-	return word_is(v, n, "r") || word_is(v, n, "s");
-}
-
-static bool
-dmarc_yn(const uint8_t *v, size_t n)
-{
-	return word_is(v, n, "y") || word_is(v, n, "n");
-}
-
-static bool
-dmarc_psd(const uint8_t *v, size_t n)
-{
-	return dmarc_yn(v, n) || word_is(v, n, "u");
-}
-
-static bool
-dmarc_pct(const uint8_t *v, size_t n)
-{
-	uint64_t x;
-	return n <= 3 && decimal(v, n, 100, false, &x);
-}
-
-static bool
-dmarc_ri(const uint8_t *v, size_t n)
-{
-	uint64_t x;
-	return decimal(v, n, UINT32_MAX, false, &x);
-}
-
-static bool
-dmarc_fo_item(const uint8_t *v, size_t n)
-{
-	return n == 1 && in_set(ascii_lower(v[0]), "01ds");
-}
-
-static bool
-dmarc_fo(const uint8_t *v, size_t n)
-{
-	return each_item(v, n, ':', dmarc_fo_item);
-}
-
-/* a report format keyword, "afrf" being the only one defined */
-static bool
-dmarc_rf_item(const uint8_t *v, size_t n)
-{
-	if (n == 0 || !is_alpha(v[0]))
-		return false;
-	for (size_t i = 1; i < n; i++)
-		if (!is_alnum(v[i]) && v[i] != '-')
-			return false;
-	return true;
-}
-
-static bool
-dmarc_rf(const uint8_t *v, size_t n)
-{
-	return each_item(v, n, ':', dmarc_rf_item);
-}
-
-/* dmarc-uri = URI [ "!" 1*DIGIT [ "k" / "m" / "g" / "t" ] ]; commas and
- * "!" inside the URI must be %-encoded, so the first "!" starts the size */
-static bool
-dmarc_uri(const uint8_t *v, size_t n)
-{
-	const uint8_t *bang = memchr(v, '!', n);
-	size_t ul = bang ? (size_t)(bang - v) : n, i = 0;
-
-	if (bang != NULL) {
-		size_t sl = n - ul - 1, d = 0;
-		const uint8_t *sz = bang + 1;
-		while (d < sl && is_digit(sz[d]))
-			d++;
-		if (d == 0 || (d < sl && !(d + 1 == sl && in_set(ascii_lower(sz[d]), "kmgt"))))
-			return false;
-	}
-	if (ul == 0 || !is_alpha(v[0]))
-		return false;
-	while (i < ul && (is_alnum(v[i]) || in_set(v[i], "+-.")))
-		i++;
-	if (i == ul || v[i] != ':' || i + 1 == ul)
-		return false;
-	for (size_t k = i + 1; k < ul; k++)
-		if (v[k] < 0x21 || v[k] > 0x7e || v[k] == ',' || v[k] == ';')
-			return false;
-	/* mailto: needs an address */
-	if (word_is(v, i, "mailto")) {
-		const uint8_t *at = memchr(v + i + 1, '@', ul - i - 1);
-		return at != NULL && at > v + i + 1 && at < v + ul - 1;
-	}
-	return true;
-}
-
-static bool
-dmarc_uris(const uint8_t *v, size_t n)
-{
-	return each_item(v, n, ',', dmarc_uri);
-}
-
-static const struct {
-	const char *tag;
-	bool (*ok)(const uint8_t *, size_t);
-	const char *expect;
-} DMARC_TAGS[] = {
-	{ "p", dmarc_policy, "none, quarantine or reject" },
-	{ "sp", dmarc_policy, "none, quarantine or reject" },
-	{ "np", dmarc_policy, "none, quarantine or reject" },
-	{ "adkim", dmarc_rs, "r or s" },
-	{ "aspf", dmarc_rs, "r or s" },
-	{ "pct", dmarc_pct, "a whole number from 0 to 100" },
-	{ "fo", dmarc_fo, "0, 1, d or s, several joined by \":\"" },
-	{ "rf", dmarc_rf, "afrf" },
-	{ "ri", dmarc_ri, "seconds, such as 86400" },
-	{ "rua", dmarc_uris, "mailto:address, several joined by \",\"" },
-	{ "ruf", dmarc_uris, "mailto:address, several joined by \",\"" },
-	{ "psd", dmarc_psd, "y, n or u" },
-	{ "t", dmarc_yn, "y or n" },
-};
-
-/* org: the record is at _dmarc.<apex>, taken as the organizational
- * domain (no public suffix list here) */
+/* dmarc_record_parse keeps what the daemon uses: a record is invalid only
+ * for its p= and sp= (RFC 7489 6.6.3 step 6); other bad values, unknown
+ * tags and pieces without "=" are dropped silently (6.3), so they are not
+ * reported here either. */
 static void
-check_dmarc(struct ck *c, const uint8_t *rd, const char *owner, bool org, const uint8_t *s,
-    size_t n)
+check_dmarc(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, size_t n)
 {
-	struct tag t[TAGS_MAX];
-	char vt[SHOW_MAX * 4 + 8], nt[SHOW_MAX * 4 + 8];
-	const char *why = NULL;
+	struct dmarc_record r;
+	char err[160];
 	unsigned before = n_found(c);
-	bool has_p = false;
 
-	if (!starts_version(s, n, "DMARC1")) {
+	if (!dmarc_record_is_dmarc((const char *)s, n)) {
 		say(c, true, rd, "TXT record at %s does not start with v=DMARC1, so receivers "
 		    "ignore it (RFC 7489 6.6.3) (fix: begin it with \"v=DMARC1;\" in capitals, "
 		    "e.g. \"v=DMARC1; p=none\")", owner);
 		return;
 	}
-	int k = tag_list(s, n, t, &why);
-	if (k < 0) {
-		say(c, true, rd, "DMARC record at %s: %s (fix: write tag=value pairs separated "
-		    "by \";\", e.g. \"v=DMARC1; p=none; rua=mailto:dmarc@example.org\")", owner, why);
+	if (dmarc_record_parse((const char *)s, n, &r, err, sizeof err) < 0) {
+		say(c, true, rd, "DMARC record at %s: %s, so receivers apply no DMARC policy "
+		    "(RFC 7489 6.6.3) (fix: %s)", owner, err,
+		    strcmp(err, "no p= tag") == 0 ? "add p=none, p=quarantine or p=reject right "
+		    "after v=DMARC1" : "p= and sp= take none, quarantine or reject, once each");
 		return;
 	}
-	int dup = tag_dup(t, k);
-	if (dup >= 0)
-		say(c, true, rd, "DMARC record at %s: tag %s= appears twice (fix: keep one)", owner,
-		    shown(t[dup].name, t[dup].name_len, nt));
-	for (int i = 1; i < k; i++) {
-		size_t j;
-		for (j = 0; j < NELEM(DMARC_TAGS); j++)
-			if (word_is(t[i].name, t[i].name_len, DMARC_TAGS[j].tag))
-				break;
-		shown(t[i].name, t[i].name_len, nt);
-		if (j == NELEM(DMARC_TAGS)) {
-			if (!word_is(t[i].name, t[i].name_len, "v"))
-				say(c, false, rd, "DMARC record at %s: unknown tag %s=, which "
-				    "receivers ignore (fix: use p sp np rua ruf adkim aspf pct fo rf "
-				    "ri psd t, or remove it)", owner, nt);
-			continue;
-		}
-		if (j == 0)
-			has_p = true;
-		if (!DMARC_TAGS[j].ok(t[i].val, t[i].val_len))
-			say(c, true, rd, "DMARC record at %s: %s=%s is not valid (fix: %s= takes %s)",
-			    owner, nt, shown(t[i].val, t[i].val_len, vt), nt, DMARC_TAGS[j].expect);
-	}
-	if (!has_p)
-		say(c, org, rd, "DMARC record at %s has no p= tag: receivers %s (fix: add p=none, "
-		    "p=quarantine or p=reject right after v=DMARC1)", owner, org ?
-		    "that follow RFC 7489 apply no policy" : "fall back to the organization's");
+	/* 6.6.3 step 6: a valid rua= rescues the record as p=none, whatever
+	 * the p= or sp= that was meant */
+	if (r.p_assumed)
+		say(c, true, rd, "DMARC record at %s has no valid p= (or a bad sp=): receivers act "
+		    "as if it said p=none, because rua= has a valid address (RFC 7489 6.6.3) "
+		    "(fix: write p= and sp= as none, quarantine or reject, once each)", owner);
 	passed(c, before, "DMARC record at %s", owner);
 }
 
-/* --- DKIM keys (RFC 6376 3.6.1, RFC 8463) ------------------------------- */
+/* --- DKIM keys (RFC 6376 3.6.1, RFC 8463): msgauth/dkim_parse.c's -------- */
 
-/* base64 with FWS anywhere (RFC 6376 2.4), into out (at least n * 3 / 4
- * bytes); the decoded length, or -1 */
-static long
-base64_decode(const uint8_t *s, size_t n, uint8_t *out)
+static const struct {
+	const char *why, *fix;
+} DKIM_FIXES[] = {
+	{ "a NUL byte in the record", "remove it" },
+	{ "a tag appears twice", "keep one: RFC 6376 3.2 makes the whole record invalid" },
+	{ "v= is not", "begin the record with \"v=DKIM1;\" or leave v= out" },
+	{ "unknown key type", "k=rsa or k=ed25519" },
+	{ "no p= tag", "add p= with the base64 public key; verifiers reject a record without "
+	    "it (RFC 6376 3.6.1)" },
+	{ "p= is not base64", "copy the key again; quoted strings are joined without spaces, "
+	    "so split it anywhere" },
+	{ "an ed25519 p=", "publish the raw 32-byte key (RFC 8463 4.2), not its DER form" },
+	{ "p= is not an RSA key", "publish the output of \"openssl rsa -pubout -outform DER\" "
+	    "in base64" },
+};
+
+static const char *
+dkim_fix(const char *why)
 {
-	uint32_t acc = 0;
-	unsigned bits = 0, pad = 0;
-	size_t o = 0, chars = 0;
+	for (size_t i = 0; i < NELEM(DKIM_FIXES); i++)
+		if (strncmp(why, DKIM_FIXES[i].why, strlen(DKIM_FIXES[i].why)) == 0)
+			return DKIM_FIXES[i].fix;
+	return "write tag=value pairs separated by \";\", e.g. \"v=DKIM1; k=rsa; p=MIIB...\"";
+}
 
-	for (size_t i = 0; i < n; i++) {
-		int ch = s[i], v;
-		if (is_fws(ch))
-			continue;
-		if (ch == '=') {
-			pad++;
-			chars++;
-			continue;
-		}
-		if (pad > 0)
-			return -1;	/* data after padding */
-		if (ch >= 'A' && ch <= 'Z')
-			v = ch - 'A';
-		else if (ch >= 'a' && ch <= 'z')
-			v = ch - 'a' + 26;
-		else if (is_digit(ch))
-			v = ch - '0' + 52;
-		else if (ch == '+')
-			v = 62;
-		else if (ch == '/')
-			v = 63;
-		else
-			return -1;
-		acc = acc << 6 | (uint32_t)v;
-		bits += 6;
-		chars++;
-		if (bits >= 8) {
-			bits -= 8;
-			out[o++] = (uint8_t)(acc >> bits);
-		}
-	}
-	/* whole quads, at most two "=", and no stray bits left set */
-	if (chars % 4 != 0 || pad > 2 || (acc & ((1u << bits) - 1)) != 0)
+/* The key's own checks: what msgauth/dkim.c's verifier refuses a parsed
+ * key for (h=, s=, the key data, RSA sizes).  RSA bits, or 0 for Ed25519;
+ * -1 after a finding that leaves no key. */
+static int
+dkim_key_usable(struct ck *c, const uint8_t *rd, const char *owner, const struct dkim_key *k)
+{
+	const char *why = "bad key";
+
+	if (!k->email_ok)
+		say(c, true, rd, "DKIM key at %s: s= lists neither email nor *, so verifiers "
+		    "refuse it for mail (RFC 6376 3.6.1) (fix: leave s= out, or write s=email)",
+		    owner);
+	if (!k->sha256_ok)
+		say(c, true, rd, "DKIM key at %s: h= does not list sha256, and verifiers refuse "
+		    "sha1 (RFC 8301 3.1) (fix: leave h= out, or write h=sha256)", owner);
+	EVP_PKEY *pk = dkim_key_pkey(k, &why);
+	if (pk == NULL) {
+		char size[40] = "";
+		if (k->k == DKIM_K_ED25519)
+			snprintf(size, sizeof size, ", this one holds %zu", k->p_len);
+		say(c, true, rd, "DKIM key at %s: %s%s (fix: %s)", owner, why, size, dkim_fix(why));
 		return -1;
-	return (long)o;
+	}
+	int bits = k->k == DKIM_K_RSA ? EVP_PKEY_get_bits(pk) : 0;
+	EVP_PKEY_free(pk);
+	return bits;
 }
 
 static void
 check_dkim(struct ck *c, const uint8_t *rd, const char *owner, const uint8_t *s, size_t n)
 {
-	struct tag t[TAGS_MAX];
-	char vt[SHOW_MAX * 4 + 8], nt[SHOW_MAX * 4 + 8];
-	const char *why = NULL;
+	const char *why = "bad record";
 	unsigned before = n_found(c);
-	const struct tag *p = NULL, *kt = NULL;
-	bool ed25519 = false;
 
-	int k = tag_list(s, n, t, &why);
-	if (k < 0) {
-		say(c, true, rd, "DKIM key at %s: %s (fix: write tag=value pairs separated by "
-		    "\";\", e.g. \"v=DKIM1; k=rsa; p=MIIB...\")", owner, why);
+	if (dkim_key_parse(&c->key, s, n, &why) < 0) {
+		say(c, true, rd, "DKIM key at %s: %s (fix: %s)", owner, why, dkim_fix(why));
 		return;
 	}
-	int dup = tag_dup(t, k);
-	if (dup >= 0) {
-		/* RFC 6376 3.2: the whole record is then invalid */
-		say(c, true, rd, "DKIM key at %s: tag %s= appears twice, which makes the record "
-		    "invalid (RFC 6376 3.2) (fix: keep one)", owner,
-		    shown(t[dup].name, t[dup].name_len, nt));
-		return;
-	}
-	for (int i = 0; i < k; i++) {
-		if (word_is(t[i].name, t[i].name_len, "v") && (i != 0 ||
-		    !(t[i].val_len == 5 && memcmp(t[i].val, "DKIM1", 5) == 0)))
-			say(c, true, rd, "DKIM key at %s: v=%s %s (fix: begin the record with "
-			    "\"v=DKIM1;\" or leave v= out)", owner, shown(t[i].val, t[i].val_len, vt),
-			    i != 0 ? "is not the first tag" : "is not DKIM1");
-		if (word_is(t[i].name, t[i].name_len, "p"))
-			p = &t[i];
-		if (word_is(t[i].name, t[i].name_len, "k"))
-			kt = &t[i];
-	}
-	if (kt != NULL) {
-		ed25519 = word_is(kt->val, kt->val_len, "ed25519");
-		if (!ed25519 && !word_is(kt->val, kt->val_len, "rsa")) {
-			say(c, true, rd, "DKIM key at %s: key type k=%s is unknown (fix: k=rsa or "
-			    "k=ed25519)", owner, shown(kt->val, kt->val_len, vt));
-			return;
-		}
-	}
-	if (p == NULL) {
-		say(c, true, rd, "DKIM key at %s has no p= tag, so verifiers reject it (RFC 6376 "
-		    "3.6.1) (fix: add p= with the base64 public key)", owner);
-		return;
-	}
-	if (p->val_len == 0) {
+	if (c->key.revoked) {
 		say(c, false, rd, "DKIM key at %s is revoked (empty p=): signatures with this "
 		    "selector fail (fix: remove the record once no mail signed with it is in "
 		    "transit, or publish the key again)", owner);
 		return;
 	}
-	long bl = base64_decode(p->val, p->val_len, c->bin);
-	if (bl <= 0) {
-		say(c, true, rd, "DKIM key at %s: p= is not valid base64 (fix: copy the key again; "
-		    "quoted strings are joined without spaces, so split it anywhere)", owner);
+	int bits = dkim_key_usable(c, rd, owner, &c->key);
+	if (bits < 0)
 		return;
-	}
-	if (ed25519) {
-		/* RFC 8463 4.2: the bare 32-byte key, no SubjectPublicKeyInfo */
-		if (bl != 32)
-			say(c, true, rd, "DKIM key at %s: an ed25519 p= must hold the 32-byte key "
-			    "(RFC 8463 4.2), this one is %ld bytes (fix: publish the raw key, not "
-			    "its DER form)", owner, bl);
-		passed(c, before, "DKIM key at %s (ed25519)", owner);
-		return;
-	}
-	const unsigned char *q = c->bin;
-	EVP_PKEY *pk = d2i_PUBKEY(NULL, &q, bl);
-	if (pk == NULL || q != c->bin + bl || EVP_PKEY_get_base_id(pk) != EVP_PKEY_RSA) {
-		say(c, true, rd, "DKIM key at %s: p= is not an RSA public key in DER "
-		    "SubjectPublicKeyInfo form (fix: publish the output of \"openssl rsa -pubout "
-		    "-outform DER\" in base64)", owner);
-		EVP_PKEY_free(pk);
-		return;
-	}
-	int bits = EVP_PKEY_get_bits(pk);
-	EVP_PKEY_free(pk);
-	if (bits < DNS_DKIM_RSA_BITS_MIN) {
+	if (c->key.k == DKIM_K_RSA && bits < DKIM_RSA_MIN_BITS) {
 		say(c, true, rd, "DKIM key at %s is RSA of %d bits: verifiers must not accept "
 		    "signatures with keys under %d bits (RFC 8301 3.2) (fix: sign with a new key "
-		    "of 2048 bits under a new selector)", owner, bits, DNS_DKIM_RSA_BITS_MIN);
+		    "of 2048 bits under a new selector)", owner, bits, DKIM_RSA_MIN_BITS);
 		return;
 	}
-	passed(c, before, "DKIM key at %s (rsa, %d bits)", owner, bits);
+	if (c->key.k == DKIM_K_RSA && bits > DKIM_RSA_MAX_BITS) {
+		say(c, true, rd, "DKIM key at %s is RSA of %d bits: Talon's verifier refuses keys "
+		    "over %d bits, and RFC 8301 3.2 asks verifiers to handle only up to 4096 (fix: "
+		    "sign with a new key of 2048 bits under a new selector)", owner, bits,
+		    DKIM_RSA_MAX_BITS);
+		return;
+	}
+	if (c->key.k == DKIM_K_RSA)
+		passed(c, before, "DKIM key at %s (rsa, %d bits)", owner, bits);
+	else
+		passed(c, before, "DKIM key at %s (ed25519)", owner);
 }
 
 /* --- TXT records --------------------------------------------------------- */
@@ -1585,7 +1043,6 @@ check_txt(struct ck *c)
 		if (rs == NULL)
 			continue;
 		bool dmarc = nd->name[0] != 0 && label_is(nd->name, "_dmarc");
-		bool org = dmarc && dns_name_eq(nd->name + 1 + nd->name[0], z->origin);
 		bool dkim = !dmarc && is_dkim_name(nd->name);
 		unsigned n_spf = 0, n_dmarc = 0, n_dkim = 0;
 		name_text(nd->name, owner);
@@ -1602,10 +1059,11 @@ check_txt(struct ck *c)
 					    "them into one record)", owner);
 				check_spf(c, rd, owner, c->txt, n);
 			} else if (dmarc) {
-				if (starts_version(c->txt, n, "DMARC1") && ++n_dmarc == 2)
+				if (dmarc_record_is_dmarc((const char *)c->txt, n) &&
+				    ++n_dmarc == 2)
 					say(c, true, rd, "more than one DMARC record at %s: receivers "
 					    "then apply none (RFC 7489 6.6.3) (fix: keep one)", owner);
-				check_dmarc(c, rd, owner, org, c->txt, n);
+				check_dmarc(c, rd, owner, c->txt, n);
 			} else if (dkim) {
 				if (++n_dkim == 2)
 					say(c, false, rd, "more than one TXT record at the DKIM key "

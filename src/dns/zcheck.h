@@ -19,11 +19,15 @@
  *   - apex A/AAAA records that are no MX host's address, when the apex
  *     has both MX and address records and every MX host is in the zone
  *     (warning: senders that use the apex address reach the wrong host);
- *   - mail TXT records, their strings joined first: SPF (RFC 7208 12
- *     syntax, one per name, at most 10 DNS-querying terms), DMARC at
- *     _dmarc names (RFC 7489 6.4 tags and values), DKIM keys at
- *     <selector>._domainkey names (RFC 6376 3.6.1 tags, the key itself
- *     parsed, RSA at least 1024 bits, RFC 8301).
+ *   - mail TXT records, their strings joined first (RFC 7208 3.3, RFC
+ *     6376 3.6.2.2) and read by the daemon's own parsers in msgauth/:
+ *     SPF (spf_record_check; one per name, modifiers named like a
+ *     mechanism, at most 10 DNS-querying terms in the record), DMARC at
+ *     _dmarc names (dmarc_record_parse: p= and sp=, the rua= rescue of
+ *     RFC 7489 6.6.3; one per name), DKIM keys at <selector>._domainkey
+ *     names (dkim_key_parse and dkim_key_pkey: tags, s= and h= that make
+ *     the daemon refuse the key, RSA of 1024 (RFC 8301) to
+ *     DKIM_RSA_MAX_BITS bits, Ed25519 of 32 bytes; revoked keys).
  *
  * No I/O: names outside the zone are not looked up, so checks that need
  * their addresses do not fire for them.
@@ -41,7 +45,6 @@
 #include "dns/zone.h"
 
 #define DNS_SPF_LOOKUPS_MAX	10	/* RFC 7208 4.6.4 */
-#define DNS_DKIM_RSA_BITS_MIN	1024	/* RFC 8301 3.2 */
 
 /* Check z (built by dns_zone_build) and report findings into d as errors
  * or warnings, each at the file:line of the record it is about (where and

@@ -169,6 +169,23 @@ proto_lookup_enc(struct buf *b, const struct proto_lookup *v)
 	}
 }
 
+/* A TXT question for a name in lookup form (dns/lookup.h), the only form
+ * the resolver may be asked: the name read back from its wire form is the
+ * same text, so no uppercase, no final dot, no escape of a plain octet or
+ * of a value over 255.  Escaped octets themselves are fine: a DKIM d= or a
+ * UTF-8 From domain brings them in (lookup_name_norm writes \DDD), and
+ * refusing them would let any message get its worker killed. */
+static bool
+question_ok(uint32_t type, const char *name)
+{
+	uint8_t wire[256];
+	char back[LOOKUP_NAME_MAX + 1];
+	if (type != LOOKUP_TXT)
+		return false;
+	size_t n = lookup_name_to_wire(wire, name);
+	return n > 0 && lookup_name_from_wire(back, wire, n) && strcmp(back, name) == 0;
+}
+
 int
 proto_lookup_dec(const struct ipc_msg *m, struct proto_lookup *v)
 {
@@ -180,11 +197,7 @@ proto_lookup_dec(const struct ipc_msg *m, struct proto_lookup *v)
 	for (uint32_t i = 0; i < v->n; i++) {
 		uint32_t t = wire_u32(&r);
 		wire_str(&r, v->name[i], sizeof v->name[i]);
-		char norm[LOOKUP_NAME_MAX + 1];
-		uint8_t wire[256];
-		/* a normalised name only: what the resolver may be asked */
-		if (r.err == NULL && (t != LOOKUP_TXT || lookup_name_to_wire(wire, v->name[i]) == 0 ||
-		    !lookup_name_norm(norm, v->name[i]) || strcmp(norm, v->name[i]) != 0))
+		if (r.err == NULL && !question_ok(t, v->name[i]))
 			r.err = "bad question";
 		v->type[i] = (uint16_t)t;
 	}
@@ -194,7 +207,7 @@ proto_lookup_dec(const struct ipc_msg *m, struct proto_lookup *v)
 void
 proto_lookup_reply_enc(struct buf *b, uint32_t idx, const struct lookup *l)
 {
-	size_t budget = IPC_MAX - 2048, used = 0, n = 0;
+	size_t budget = PROTO_LOOKUP_REPLY_BUDGET, used = 0, n = 0;
 	for (; n < l->n; n++) {
 		if (used + l->rr[n].len + 8 > budget)
 			break;
@@ -254,7 +267,11 @@ proto_lookup_reply_dec(const struct ipc_msg *m, uint32_t *idx, struct lookup *ou
 	for (uint32_t i = 0; i < n; i++) {
 		uint32_t pref = wire_u32(&r), len;
 		const uint8_t *p = wire_bytes(&r, UINT16_MAX, &len);
-		if (p == NULL || pref > UINT16_MAX)
+		/* a bad preference is an error, not an early end: on the last
+		 * record nothing would be left over for wire_end to see */
+		if (p != NULL && pref > UINT16_MAX)
+			r.err = "bad preference";
+		if (r.err != NULL)
 			break;
 		lookup_add(out, (uint16_t)pref, p, len);
 	}

@@ -33,6 +33,7 @@
 #include <sys/socket.h>
 
 #include "core/buf.h"
+#include "core/ipc.h"
 #include "dns/lookup.h"
 #include "proto/proto.h"
 
@@ -100,9 +101,11 @@ void proto_rdns_reply_enc(struct buf *b, const struct proto_rdns_reply *v);
 int proto_rdns_reply_dec(const struct ipc_msg *m, struct proto_rdns_reply *v);
 void proto_lookup_enc(struct buf *b, const struct proto_lookup *v);
 int proto_lookup_dec(const struct ipc_msg *m, struct proto_lookup *v);
-/* A reply holds at most IPC_MAX bytes: records that would not fit are
- * dropped (and a lookup that lost records is marked TEMPFAIL, "too big"),
- * never a message the peer must refuse. */
+/* A reply holds at most IPC_MAX bytes: the records get
+ * PROTO_LOOKUP_REPLY_BUDGET of them (8 bytes of framing each); a lookup
+ * whose records do not all fit is sent without any, marked TEMPFAIL "too
+ * big" (never a message the peer must refuse, never half an RRset). */
+#define PROTO_LOOKUP_REPLY_BUDGET	(IPC_MAX - 2048)
 void proto_lookup_reply_enc(struct buf *b, uint32_t idx, const struct lookup *l);
 /* out must be lookup_clear()ed by the caller after success. */
 int proto_lookup_reply_dec(const struct ipc_msg *m, uint32_t *idx, struct lookup *out);

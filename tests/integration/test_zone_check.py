@@ -122,3 +122,39 @@ def test_unreadable_file_is_an_error(tmp_path):
     r = zone_check(missing)
     assert r.returncode == 1
     assert r.stdout.startswith(missing + ": error: ")
+
+
+def test_mail_records_read_by_the_daemons_parsers(tmp_path):
+    # SPF, DMARC and DKIM records are read by src/msgauth/, the parsers the
+    # daemon evaluates mail with: their reasons, each with a fix, at the
+    # record's line; what they drop silently is not reported
+    z = tmp_path / "example.org.zone"
+    z.write_text("$TTL 3600\n"
+                 "@ SOA ns1 hostmaster 2024061500 7200 3600 1209600 3600\n"
+                 "@ NS ns1\n"
+                 "@ NS ns2\n"
+                 "ns1 A 192.0.2.1\n"
+                 "ns2 A 192.0.2.2\n"
+                 '@ TXT "v=spf1 moo ip4:192.0.2.0/33 -all"\n'
+                 '_dmarc TXT "v=DMARC1; p=none; pct=200; foo=bar"\n'
+                 '_dmarc.sub TXT "v=DMARC1; rua=mailto:d@example.org"\n'
+                 'a._domainkey TXT "v=DKIM1; k=dsa; p=MIGf"\n'
+                 'b._domainkey TXT "v=DKIM1; s=tlsrpt; p="\n')
+    r = zone_check(str(z), "-v")
+    assert r.returncode == 1, r.stdout + r.stderr
+    f = findings(r.stdout)
+    assert f == [
+        '%s:7: error: SPF record at example.org.: unknown mechanism in "moo" (fix: use all, '
+        'include, a, mx, ptr, ip4, ip6 or exists, or name=value for a modifier)' % z,
+        "%s:9: error: DMARC record at _dmarc.sub.example.org. has no valid p= (or a bad sp=): "
+        "receivers act as if it said p=none, because rua= has a valid address (RFC 7489 "
+        "6.6.3) (fix: write p= and sp= as none, quarantine or reject, once each)" % z,
+        "%s:10: error: DKIM key at a._domainkey.example.org.: unknown key type (k=) (fix: "
+        "k=rsa or k=ed25519)" % z,
+        "%s:11: warning: DKIM key at b._domainkey.example.org. is revoked (empty p=): "
+        "signatures with this selector fail (fix: remove the record once no mail signed with "
+        "it is in transit, or publish the key again)" % z,
+    ], r.stdout
+    # pct=200 and foo= are dropped by the daemon's parser, as by receivers
+    assert "ok: DMARC record at _dmarc.example.org." in r.stdout.splitlines(), r.stdout
+    assert r.stdout.splitlines()[-1] == "3 errors, 1 warning"

@@ -22,7 +22,9 @@
 #include "core/ipc.h"
 #include "core/util.h"
 #include "core/wire.h"
+#include "dns/lookup.h"
 #include "mail/spool.h"
+#include "msgauth/spf.h"
 #include "proto/dns.h"
 #include "proto/parent.h"
 #include "proto/proto.h"
@@ -161,6 +163,14 @@ static struct proto_admit out_admit;
 static struct proto_admit_reply out_reply;
 static struct proto_report out_report;
 static struct proto_mailboxes out_mbox;
+static struct proto_spf out_spf;
+static struct proto_spf_reply out_spf_reply;
+static struct proto_rdns_reply out_rdns;
+static struct proto_lookup out_lookup;
+/* LOOKUP_REPLY: the records belong to out_lr until the next decode */
+static struct lookup out_lr;
+static uint32_t out_lr_idx;
+static bool out_lr_held;
 
 static int dec_stop(const struct ipc_msg *m) { return proto_stop_dec(m, &out_stop); }
 static int dec_peer(const struct ipc_msg *m) { return proto_peer_dec(m, &out_peer); }
@@ -177,12 +187,35 @@ static int dec_admit(const struct ipc_msg *m) { return proto_admit_dec(m, &out_a
 static int dec_reply(const struct ipc_msg *m) { return proto_admit_reply_dec(m, &out_reply); }
 static int dec_report(const struct ipc_msg *m) { return proto_report_dec(m, &out_report); }
 static int dec_mbox(const struct ipc_msg *m) { return proto_mailboxes_dec(m, &out_mbox); }
+static int dec_spf(const struct ipc_msg *m) { return proto_spf_dec(m, &out_spf); }
+static int dec_spf_reply(const struct ipc_msg *m) { return proto_spf_reply_dec(m, &out_spf_reply); }
+static int dec_rdns_reply(const struct ipc_msg *m) { return proto_rdns_reply_dec(m, &out_rdns); }
+static int dec_lookup(const struct ipc_msg *m) { return proto_lookup_dec(m, &out_lookup); }
+
+static void
+release_lr(void)
+{
+	if (out_lr_held)
+		lookup_clear(&out_lr);
+	out_lr_held = false;
+}
+
+/* After a failure there is nothing to free (the decoder's contract). */
+static int
+dec_lookup_reply(const struct ipc_msg *m)
+{
+	release_lr();
+	int rc = proto_lookup_reply_dec(m, &out_lr_idx, &out_lr);
+	out_lr_held = rc == 0;
+	return rc;
+}
 
 enum kind_id {
 	K_STOP, K_PEER, K_QSET, K_DSET, K_PSET, K_REPORT, K_MBOX,
 	K_OPEN, K_OPEN_OK, K_OPEN_FAIL, K_COMMIT, K_COMMIT_OK, K_COMMIT_FAIL, K_ABORT,
 	K_DELIVER, K_DONE,
 	K_ADMIT, K_ADMIT_REPLY, K_ADMIT_END, K_ADMIT_HOLD,
+	K_SPF, K_SPF_REPLY, K_RDNS, K_RDNS_REPLY, K_LOOKUP, K_LOOKUP_REPLY,
 	K_COUNT
 };
 
@@ -212,6 +245,12 @@ static const struct kind {
 	[K_ADMIT_REPLY] = { "ADMIT_REPLY", PROTO_ADMIT_REPLY, false, dec_reply },
 	[K_ADMIT_END] = { "ADMIT_END", PROTO_ADMIT_END, false, dec_empty },
 	[K_ADMIT_HOLD] = { "ADMIT_HOLD", PROTO_ADMIT_HOLD, false, dec_admit },
+	[K_SPF] = { "SPF", PROTO_SPF, false, dec_spf },
+	[K_SPF_REPLY] = { "SPF_REPLY", PROTO_SPF_REPLY, false, dec_spf_reply },
+	[K_RDNS] = { "RDNS", PROTO_RDNS, false, dec_admit },
+	[K_RDNS_REPLY] = { "RDNS_REPLY", PROTO_RDNS_REPLY, false, dec_rdns_reply },
+	[K_LOOKUP] = { "LOOKUP", PROTO_LOOKUP, false, dec_lookup },
+	[K_LOOKUP_REPLY] = { "LOOKUP_REPLY", PROTO_LOOKUP_REPLY, false, dec_lookup_reply },
 };
 
 static int
@@ -262,6 +301,29 @@ static struct proto_deliver v_deliver[3];		/* init_values */
 static struct proto_deliver_done v_done[3];		/* init_values */
 static struct proto_admit v_admit[4];			/* init_values */
 static struct proto_admit_reply v_reply[] = { { ADMIT_OK }, { ADMIT_TOO_MANY }, { ADMIT_TOO_MANY_IP } };
+static struct proto_spf v_spf[5];			/* init_values */
+static struct proto_spf_reply v_spf_reply[] = {
+	{ SPF_PASS, "example.org", "ip4:192.0.2.0/24", "", "" },
+	{ SPF_NONE, "", "", "", "" },
+	{ SPF_PERMERROR, "", "", "", "" /* every text at its maximum, init_values */ },
+	{ SPF_FAIL, "example.com", "-all",
+	  "Not authorized: see https://example.com/?ip=192.0.2.1 ~", "" },
+	{ SPF_TEMPERROR, "example.net", "", "", "TXT example.net: timeout" },
+};
+static struct proto_rdns_reply v_rdns[] = {
+	{ RDNS_PASS, "mail.example.org" }, { RDNS_FAIL, "" }, { RDNS_TEMP, "" },
+	{ RDNS_PASS, "" /* 255 bytes, init_values */ }, { RDNS_PASS, "a" },
+	{ RDNS_PASS, "xn--bcher-kva.example" },
+};
+static struct proto_lookup v_lookup[5];		/* init_values */
+/* LOOKUP_REPLY: the answer to question idx */
+static struct lookup_reply_sample {
+	uint32_t idx;
+	struct lookup l;
+} v_lr[7];						/* init_values */
+/* proto_lookup_reply_enc keeps records while they fit this budget of
+ * IPC_MAX - 2048 bytes, 8 bytes of framing each (smtp_policy.c) */
+#define LR_BUDGET	PROTO_LOOKUP_REPLY_BUDGET
 
 static void
 set_addr(struct proto_admit *a, const char *ip, uint16_t port)
@@ -290,6 +352,143 @@ fill_text(char *dst, size_t n, unsigned seed)
 	for (size_t i = 0; i < n; i++)
 		dst[i] = (i % 8 == 7) ? '.' : (char)('a' + (seed + i) % 26);
 	dst[n] = '\0';
+}
+
+/* n bytes of label text, labels of at most 63 separated by dots */
+static void
+fill_name(char *dst, size_t n, unsigned seed)
+{
+	for (size_t i = 0; i < n; i++)
+		dst[i] = (i % 64 == 63) ? '.' : (char)('a' + (seed + i) % 26);
+	dst[n] = '\0';
+}
+
+static void
+set_spf(struct proto_spf *v, const char *ip, uint16_t port, const char *sender,
+    const char *helo)
+{
+	struct proto_admit a;
+	set_addr(&a, ip, port);
+	memset(v, 0, sizeof *v);
+	v->addr = a.addr;
+	v->addrlen = a.addrlen;
+	snprintf(v->sender, sizeof v->sender, "%s", sender);
+	snprintf(v->helo, sizeof v->helo, "%s", helo);
+}
+
+/* The longest question in lookup form: 4 labels (63, 63, 63, 61 octets,
+ * 255 on the wire), every octet written as \DDD: 1003 characters. */
+static void
+longest_escaped_name(char *dst)
+{
+	static const size_t labels[] = { 63, 63, 63, 61 };
+	size_t o = 0;
+	for (size_t k = 0; k < NELEM(labels); k++) {
+		if (k > 0)
+			dst[o++] = '.';
+		for (size_t i = 0; i < labels[k]; i++, o += 4)
+			snprintf(dst + o, 5, "\\%03u", (unsigned)(128 + (i + k) % 128));
+	}
+	dst[o] = '\0';
+}
+
+static void
+set_question(struct proto_lookup *v, uint32_t i, const char *name)
+{
+	v->type[i] = LOOKUP_TXT;
+	snprintf(v->name[i], sizeof v->name[i], "%s", name);
+}
+
+static void
+init_lookup_values(void)
+{
+	char name[LOOKUP_NAME_MAX + 1];
+
+	v_lookup[0].n = 1;
+	set_question(&v_lookup[0], 0, "_dmarc.example.org");
+	v_lookup[1].n = PROTO_LOOKUP_MAX;
+	for (uint32_t i = 0; i < PROTO_LOOKUP_MAX; i++) {
+		snprintf(name, sizeof name, "s%u._domainkey.example%u.org", i, i * 7);
+		set_question(&v_lookup[1], i, name);
+	}
+	/* the longest name: 255 octets on the wire */
+	v_lookup[2].n = 1;
+	fill_name(name, 253, 5);
+	set_question(&v_lookup[2], 0, name);
+	/* escaped octets a DKIM d= or a UTF-8 From domain bring in */
+	v_lookup[3].n = 4;
+	set_question(&v_lookup[3], 0, "s._domainkey.b\\195\\188cher.example");
+	set_question(&v_lookup[3], 1, "_dmarc.a\\046b.example");
+	set_question(&v_lookup[3], 2, "x\\032y.example");
+	set_question(&v_lookup[3], 3, "a-b_c.example");
+	v_lookup[4].n = 2;
+	longest_escaped_name(name);
+	set_question(&v_lookup[4], 0, name);
+	set_question(&v_lookup[4], 1, "example");
+
+	struct lookup *l = &v_lr[0].l;
+	v_lr[0].idx = 0;
+	lookup_init(l, LOOKUP_TXT, "_dmarc.example.org");
+	l->ttl = 3600;
+	lookup_add(l, 0, "v=DMARC1; p=reject", 18);
+
+	v_lr[1].idx = PROTO_LOOKUP_MAX - 1;
+	l = &v_lr[1].l;
+	lookup_init(l, LOOKUP_TXT, "sel._domainkey.example.org");
+	l->status = LOOKUP_NXDOMAIN;
+	l->sec = LOOKUP_SECURE;
+
+	v_lr[2].idx = 7;
+	l = &v_lr[2].l;
+	lookup_init(l, LOOKUP_TXT, "example.org");
+	l->status = LOOKUP_TEMPFAIL;
+	l->sec = LOOKUP_BOGUS;
+	l->ttl = UINT32_MAX;
+	l->why = "DNSSEC bogus";
+
+	/* all LOOKUP_RR_MAX records, 0 to 695 bytes, NUL bytes inside */
+	v_lr[3].idx = 1;
+	l = &v_lr[3].l;
+	lookup_init(l, LOOKUP_MX, "example.org");
+	l->ttl = 300;
+	static uint8_t data[LR_BUDGET];
+	for (size_t i = 0; i < LOOKUP_RR_MAX; i++) {
+		size_t len = (i * 37) % 700;
+		for (size_t j = 0; j < len; j++)
+			data[j] = (uint8_t)(i + j * 7);
+		lookup_add(l, i + 1 == LOOKUP_RR_MAX ? UINT16_MAX : (uint16_t)(i * 1000), data,
+		    len);
+	}
+
+	v_lr[4].idx = 2;
+	l = &v_lr[4].l;
+	longest_escaped_name(name);
+	lookup_init(l, LOOKUP_TXT, name);
+	l->status = LOOKUP_TEMPFAIL;
+	l->ttl = 1;
+	l->why = "timeout";
+
+	/* one record that fills the budget exactly: still not cut */
+	v_lr[5].idx = 3;
+	l = &v_lr[5].l;
+	lookup_init(l, LOOKUP_TXT, "big.example");
+	for (size_t j = 0; j < LR_BUDGET - 8; j++)
+		data[j] = (uint8_t)(j % 251);
+	lookup_add(l, 0, data, LR_BUDGET - 8);
+
+	v_lr[6].idx = 4;
+	l = &v_lr[6].l;
+	lookup_init(l, UINT16_MAX, "");
+	lookup_add(l, 1, "\0\0\0\0", 4);
+	lookup_add(l, 2, "", 0);
+}
+
+static void
+free_values(void)
+{
+	for (size_t i = 0; i < NELEM(v_lr); i++)
+		lookup_clear(&v_lr[i].l);
+	release_lr();
 }
 
 static void
@@ -336,6 +535,26 @@ init_values(void)
 	set_addr(&v_admit[1], "2001:db8::1", 65535);
 	set_addr(&v_admit[2], "0.0.0.0", 0);
 	set_addr(&v_admit[3], "::ffff:192.0.2.1", 587);
+
+	char sender[PROTO_SENDER_MAX + 1], helo[PROTO_HELO_MAX + 1];
+	set_spf(&v_spf[0], "192.0.2.1", 25, "alice@example.org", "mx.example.net");
+	set_spf(&v_spf[1], "2001:db8::1", 65535, "", "");
+	fill_text(sender, PROTO_SENDER_MAX, 4);
+	sender[PROTO_SENDER_MAX / 2] = '@';
+	fill_text(helo, PROTO_HELO_MAX, 5);
+	set_spf(&v_spf[2], "::ffff:192.0.2.1", 587, sender, helo);
+	set_spf(&v_spf[3], "0.0.0.0", 0, "j\xc3\xbcrgen@b\xc3\xbc" "cher.example",
+	    "[IPv6:2001:db8::1]");
+	set_spf(&v_spf[4], "198.51.100.255", 2525, "\"a b~\"@example.org", "[192.0.2.1]");
+
+	fill_text(v_spf_reply[2].domain, sizeof v_spf_reply[2].domain - 1, 6);
+	fill_text(v_spf_reply[2].mechanism, sizeof v_spf_reply[2].mechanism - 1, 7);
+	fill_text(v_spf_reply[2].explanation, sizeof v_spf_reply[2].explanation - 1, 8);
+	fill_text(v_spf_reply[2].problem, sizeof v_spf_reply[2].problem - 1, 9);
+	/* 4 labels of 63: the longest name (255 octets) */
+	fill_name(v_rdns[3].name, 255, 10);
+
+	init_lookup_values();
 }
 
 /* Encode sample i of kind k into b; false when there is no sample i. */
@@ -363,12 +582,44 @@ sample(enum kind_id k, size_t i, struct buf *b)
 	case K_DONE: ENC(v_done, proto_deliver_done_enc); break;
 	case K_ADMIT: case K_ADMIT_HOLD: ENC(v_admit, proto_admit_enc); break;
 	case K_ADMIT_REPLY: ENC(v_reply, proto_admit_reply_enc); break;
+	case K_SPF: ENC(v_spf, proto_spf_enc); break;
+	case K_SPF_REPLY: ENC(v_spf_reply, proto_spf_reply_enc); break;
+	case K_RDNS: ENC(v_admit, proto_admit_enc); break;
+	case K_RDNS_REPLY: ENC(v_rdns, proto_rdns_reply_enc); break;
+	case K_LOOKUP: ENC(v_lookup, proto_lookup_enc); break;
+	case K_LOOKUP_REPLY:
+		if (i >= NELEM(v_lr))
+			return false;
+		proto_lookup_reply_enc(b, v_lr[i].idx, &v_lr[i].l);
+		break;
 	case K_COUNT: return false;
 	}
 #undef ENC
 	if (b->err)
 		abort();
 	return true;
+}
+
+/* A decoded answer equals the one encoded, record for record. */
+static void
+check_lookup(const struct lookup *got, const struct lookup *want)
+{
+	CHECK_INT(got->type, want->type);
+	CHECK_STR(got->name, want->name);
+	CHECK_INT(got->status, want->status);
+	CHECK_INT(got->sec, want->sec);
+	CHECK(got->ttl == want->ttl);
+	if (want->why == NULL)
+		CHECK(got->why == NULL);
+	else
+		CHECK_STR(got->why, want->why);
+	CHECK_INT(got->n, want->n);
+	for (size_t j = 0; j < got->n && j < want->n; j++) {
+		CHECK_INT(got->rr[j].pref, want->rr[j].pref);
+		CHECK_INT(got->rr[j].len, want->rr[j].len);
+		CHECK(memcmp(got->rr[j].data, want->rr[j].data, want->rr[j].len) == 0);
+		CHECK_INT(got->rr[j].data[got->rr[j].len], 0);	/* NUL-terminated */
+	}
 }
 
 /* Every field of the last decoded value equals sample i of kind k. */
@@ -411,6 +662,11 @@ check_fields(enum kind_id k, size_t i)
 		CHECK_INT(out_pset.max_conns, v_pset[i].max_conns);
 		CHECK_INT(out_pset.max_conns_per_ip, v_pset[i].max_conns_per_ip);
 		CHECK_INT(out_pset.ipv6_prefix, v_pset[i].ipv6_prefix);
+		CHECK_INT(out_pset.resolver, v_pset[i].resolver);
+		CHECK_STR(out_pset.forward, v_pset[i].forward);
+		CHECK_STR(out_pset.anchor, v_pset[i].anchor);
+		CHECK_INT(out_pset.resolver_timeout, v_pset[i].resolver_timeout);
+		CHECK_STR(out_pset.hostname, v_pset[i].hostname);
 		break;
 	case K_OPEN: case K_COMMIT_OK: case K_ADMIT_END:
 		break;
@@ -438,7 +694,7 @@ check_fields(enum kind_id k, size_t i)
 			CHECK_STR(out_done.item[j].text, v_done[i].item[j].text);
 		}
 		break;
-	case K_ADMIT: case K_ADMIT_HOLD:
+	case K_ADMIT: case K_ADMIT_HOLD: case K_RDNS:
 		CHECK_INT(out_admit.addrlen, v_admit[i].addrlen);
 		CHECK_INT(out_admit.addr.ss_family, v_admit[i].addr.ss_family);
 		/* family, port, address; flowinfo, scope id and padding zero */
@@ -447,6 +703,34 @@ check_fields(enum kind_id k, size_t i)
 		break;
 	case K_ADMIT_REPLY:
 		CHECK_INT(out_reply.verdict, v_reply[i].verdict);
+		break;
+	case K_SPF:
+		CHECK_INT(out_spf.addrlen, v_spf[i].addrlen);
+		CHECK(memcmp(&out_spf.addr, &v_spf[i].addr, v_spf[i].addrlen) == 0);
+		CHECK_STR(out_spf.sender, v_spf[i].sender);
+		CHECK_STR(out_spf.helo, v_spf[i].helo);
+		break;
+	case K_SPF_REPLY:
+		CHECK_INT(out_spf_reply.result, v_spf_reply[i].result);
+		CHECK_STR(out_spf_reply.domain, v_spf_reply[i].domain);
+		CHECK_STR(out_spf_reply.mechanism, v_spf_reply[i].mechanism);
+		CHECK_STR(out_spf_reply.explanation, v_spf_reply[i].explanation);
+		CHECK_STR(out_spf_reply.problem, v_spf_reply[i].problem);
+		break;
+	case K_RDNS_REPLY:
+		CHECK_INT(out_rdns.status, v_rdns[i].status);
+		CHECK_STR(out_rdns.name, v_rdns[i].name);
+		break;
+	case K_LOOKUP:
+		CHECK_INT(out_lookup.n, v_lookup[i].n);
+		for (uint32_t j = 0; j < v_lookup[i].n; j++) {
+			CHECK_INT(out_lookup.type[j], v_lookup[i].type[j]);
+			CHECK_STR(out_lookup.name[j], v_lookup[i].name[j]);
+		}
+		break;
+	case K_LOOKUP_REPLY:
+		CHECK_INT(out_lr_idx, v_lr[i].idx);
+		check_lookup(&out_lr, &v_lr[i].l);
 		break;
 	case K_COUNT:
 		break;
@@ -465,7 +749,9 @@ T(catalog_type_numbers)
 		{ PROTO_COMMIT, 23 }, { PROTO_COMMIT_OK, 24 }, { PROTO_COMMIT_FAIL, 25 },
 		{ PROTO_ABORT, 26 }, { PROTO_DELIVER, 40 }, { PROTO_DELIVER_DONE, 41 },
 		{ PROTO_ADMIT, 60 }, { PROTO_ADMIT_REPLY, 61 }, { PROTO_ADMIT_END, 62 },
-		{ PROTO_ADMIT_HOLD, 63 },
+		{ PROTO_ADMIT_HOLD, 63 }, { PROTO_SPF, 64 }, { PROTO_SPF_REPLY, 65 },
+		{ PROTO_RDNS, 66 }, { PROTO_RDNS_REPLY, 67 }, { PROTO_LOOKUP, 68 },
+		{ PROTO_LOOKUP_REPLY, 69 },
 	};
 	CHECK_INT(NELEM(nums), K_COUNT);
 	for (size_t i = 0; i < NELEM(nums); i++)
@@ -534,6 +820,24 @@ T(golden_encodings)
 		{ K_ADMIT, 1, "06 20010db8000000000000000000000001 0000ffff" },
 		{ K_ADMIT_HOLD, 3, "06 00000000000000000000ffffc0000201 0000024b" },
 		{ K_ADMIT_REPLY, 2, "00000002" },
+		{ K_SPF, 0, "04 c0000201 000000000000000000000000 00000019"
+			    " 00000011 616c696365406578616d706c652e6f7267"
+			    " 0000000e 6d782e6578616d706c652e6e6574" },
+		{ K_SPF_REPLY, 0, "00000002 0000000b 6578616d706c652e6f7267"
+				  " 00000010 6970343a3139322e302e322e302f3234 00000000 00000000" },
+		{ K_RDNS, 1, "06 20010db8000000000000000000000001 0000ffff" },
+		{ K_RDNS_REPLY, 0, "00000000 00000010 6d61696c2e6578616d706c652e6f7267" },
+		{ K_RDNS_REPLY, 2, "00000002 00000000" },
+		{ K_LOOKUP, 0, "00000001 00000010 00000012 5f646d6172632e6578616d706c652e6f7267" },
+		/* idx, type, name, status, sec, ttl, why, count, (pref, bytes)... */
+		{ K_LOOKUP_REPLY, 0, "00000000 00000010"
+				     " 00000012 5f646d6172632e6578616d706c652e6f7267"
+				     " 00 00 00000e10 00000000 00000001"
+				     " 00000000 00000012 763d444d415243313b20703d72656a656374" },
+		{ K_LOOKUP_REPLY, 2, "00000007 00000010 0000000b 6578616d706c652e6f7267"
+				     " 02 02 ffffffff 0000000c 444e5353454320626f677573 00000000" },
+		{ K_LOOKUP_REPLY, 6, "00000004 0000ffff 00000000 00 00 00000000 00000000 00000002"
+				     " 00000001 00000004 00000000 00000002 00000000" },
 	};
 	struct buf b;
 	buf_init(&b, IPC_MAX);
@@ -1134,6 +1438,599 @@ T(policy_settings_ipv6_prefix)
 	buf_free(&b);
 }
 
+/* ---- smtp <-> policy: SPF, RDNS, LOOKUP -------------------------------- */
+
+/* SPF payload by hand: an address, then sender and helo as raw fields. */
+static void
+put_spf(struct buf *b, const char *sender, size_t slen, const char *helo, size_t hlen)
+{
+	struct proto_admit a;
+	set_addr(&a, "192.0.2.1", 25);
+	buf_reset(b);
+	wire_put_sockaddr(b, &a.addr, a.addrlen);
+	put_raw_str(b, sender, slen);
+	put_raw_str(b, helo, hlen);
+}
+
+/* Sender and HELO reach logs and the SPF macros (%{s}, %{h}): no control
+ * bytes; anything printable and 8-bit (SMTPUTF8) passes. */
+T(spf_texts_no_controls)
+{
+	static const struct { uint8_t c; int want; } bytes[] = {
+		{ 0x01, -1 }, { 0x09, -1 }, { 0x0a, -1 }, { 0x0d, -1 }, { 0x1b, -1 },
+		{ 0x1f, -1 }, { 0x7f, -1 }, { 0x00, -1 },	/* NUL: wire.c refuses */
+		{ 0x20, 0 }, { 0x7e, 0 }, { 0x80, 0 }, { 0xc3, 0 }, { 0xff, 0 },
+	};
+	static const size_t at[] = { 0, 5, 15 };	/* first, inside, last */
+	char text[17];
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (int field = 0; field < 2; field++)
+		for (size_t i = 0; i < NELEM(bytes); i++)
+			for (size_t j = 0; j < NELEM(at); j++) {
+				memcpy(text, "bob@example.org.", 17);
+				text[at[j]] = (char)bytes[i].c;
+				if (field == 0)
+					put_spf(&b, text, 16, "mx.example.net", 14);
+				else
+					put_spf(&b, "a@b.example", 11, text, 16);
+				expect_rc(dec_kind(K_SPF, -1, &b), bytes[i].want,
+				    "SPF %s with byte %02x at %zu", field ? "helo" : "sender",
+				    bytes[i].c, at[j]);
+			}
+	/* lengths: the sample with both at their maximum decodes (roundtrip) */
+	static char big[PROTO_SENDER_MAX + 2];
+	fill_text(big, PROTO_SENDER_MAX + 1, 0);
+	put_spf(&b, big, PROTO_SENDER_MAX + 1, "h", 1);
+	expect_rc(dec_kind(K_SPF, -1, &b), -1, "SPF sender of %d bytes", PROTO_SENDER_MAX + 1);
+	put_spf(&b, "s", 1, big, PROTO_HELO_MAX + 1);
+	expect_rc(dec_kind(K_SPF, -1, &b), -1, "SPF helo of %d bytes", PROTO_HELO_MAX + 1);
+	put_spf(&b, "s", 1, big, PROTO_HELO_MAX);
+	expect_rc(dec_kind(K_SPF, -1, &b), 0, "SPF helo of %d bytes", PROTO_HELO_MAX);
+	/* an address that is not IPv4 or IPv6 */
+	struct proto_spf v;
+	memset(&v, 0, sizeof v);
+	v.addrlen = sizeof v.addr;
+	buf_reset(&b);
+	proto_spf_enc(&b, &v);
+	expect_rc(dec_kind(K_SPF, -1, &b), -1, "SPF from AF_UNSPEC");
+	buf_free(&b);
+}
+
+T(spf_reply_results_and_texts)
+{
+	static const struct { uint32_t result; int want; } r[] = {
+		{ SPF_NONE, 0 }, { SPF_NEUTRAL, 0 }, { SPF_PASS, 0 }, { SPF_FAIL, 0 },
+		{ SPF_SOFTFAIL, 0 }, { SPF_TEMPERROR, 0 }, { SPF_PERMERROR, 0 },
+		{ 7, -1 }, { 8, -1 }, { 0x80000000u, -1 }, { UINT32_MAX, -1 },
+	};
+	struct proto_spf_reply v;
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(r); i++) {
+		v = v_spf_reply[3];
+		v.result = r[i].result;
+		buf_reset(&b);
+		proto_spf_reply_enc(&b, &v);
+		expect_rc(dec_kind(K_SPF_REPLY, -1, &b), r[i].want, "SPF_REPLY result %u",
+		    r[i].result);
+		if (r[i].want == 0)
+			CHECK_INT(out_spf_reply.result, r[i].result);
+	}
+	/* a control byte in any text, at its start, inside or at its end */
+	static const uint8_t ctl[] = { 0x01, 0x09, 0x0a, 0x0d, 0x1f, 0x7f };
+	for (int field = 0; field < 4; field++)
+		for (size_t c = 0; c < NELEM(ctl); c++)
+			for (size_t at = 0; at < 3; at++) {
+				v = v_spf_reply[3];
+				char *t = field == 0 ? v.domain : field == 1 ? v.mechanism :
+				    field == 2 ? v.explanation : v.problem;
+				snprintf(t, 12, "abcdefghijk");
+				t[at == 0 ? 0 : at == 1 ? 5 : 10] = (char)ctl[c];
+				buf_reset(&b);
+				proto_spf_reply_enc(&b, &v);
+				expect_rc(dec_kind(K_SPF_REPLY, -1, &b), -1,
+				    "SPF_REPLY field %d with byte %02x", field, ctl[c]);
+			}
+	/* one byte over each field's size (sample 2 has each at its maximum) */
+	static const size_t max[] = { 255, 255, 511, 255 };
+	static char big[513];
+	fill_text(big, sizeof big - 1, 2);
+	for (int field = 0; field < 4; field++)
+		for (int over = 0; over < 2; over++) {
+			buf_reset(&b);
+			wire_put_u32(&b, SPF_FAIL);
+			for (int f = 0; f < 4; f++)
+				put_raw_str(&b, big, f == field ? max[f] + (size_t)over : 3);
+			expect_rc(dec_kind(K_SPF_REPLY, -1, &b), over ? -1 : 0,
+			    "SPF_REPLY field %d of %zu bytes", field, max[field] + (size_t)over);
+		}
+	buf_free(&b);
+}
+
+/* The verified name goes into our Received header: a host name, or
+ * nothing; the status is one of three. */
+T(rdns_reply_status_and_name)
+{
+	static const struct { uint32_t status; const char *name; int want; } c[] = {
+		{ RDNS_PASS, "mail.example.org", 0 },
+		{ RDNS_PASS, "a", 0 },
+		{ RDNS_PASS, "a-b.c-d.example", 0 },
+		{ RDNS_PASS, "xn--bcher-kva.example", 0 },
+		{ RDNS_FAIL, "", 0 },
+		{ RDNS_TEMP, "", 0 },
+		{ 3, "", -1 },
+		{ 3, "mail.example.org", -1 },
+		{ 4, "", -1 },
+		{ 0x80000000u, "", -1 },
+		{ UINT32_MAX, "mail.example.org", -1 },
+		{ RDNS_PASS, "", -1 },
+		{ RDNS_PASS, ".", -1 },
+		{ RDNS_PASS, "mail.example.org.", -1 },
+		{ RDNS_PASS, ".mail.example.org", -1 },
+		{ RDNS_PASS, "mail..example.org", -1 },
+		{ RDNS_PASS, "-mail.example.org", -1 },
+		{ RDNS_PASS, "mail-.example.org", -1 },
+		{ RDNS_PASS, "mail_1.example.org", -1 },
+		{ RDNS_PASS, "mail\\032x.example.org", -1 },
+		{ RDNS_PASS, "mail x.example.org", -1 },
+		{ RDNS_PASS, "mail\x01.example.org", -1 },
+		{ RDNS_PASS, "mail.example.org\r\nX-Injected: 1", -1 },
+		{ RDNS_PASS, "b\xc3\xbc" "cher.example", -1 },
+		{ RDNS_PASS, "[192.0.2.1]", -1 },
+		{ RDNS_PASS, "mail.example.org>", -1 },
+		{ RDNS_PASS, "0123456789012345678901234567890123456789012345678901234567890123.org",
+		  -1 },	/* a label of 64 */
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		buf_reset(&b);
+		wire_put_u32(&b, c[i].status);
+		wire_put_str(&b, c[i].name);
+		expect_rc(dec_kind(K_RDNS_REPLY, -1, &b), c[i].want, "RDNS_REPLY %u \"%s\"",
+		    c[i].status, c[i].name);
+		if (c[i].want == 0) {
+			CHECK_INT(out_rdns.status, c[i].status);
+			CHECK_STR(out_rdns.name, c[i].name);
+		}
+	}
+	/* 255 octets (sample 3) pass; 256 do not fit the field */
+	char name[258];
+	fill_name(name, 256, 1);
+	buf_reset(&b);
+	wire_put_u32(&b, RDNS_PASS);
+	wire_put_str(&b, name);
+	expect_rc(dec_kind(K_RDNS_REPLY, -1, &b), -1, "RDNS_REPLY name of 256 bytes");
+	buf_free(&b);
+}
+
+/* LOOKUP by hand: count, then cnt (type, name) pairs. */
+static void
+put_lookup(struct buf *b, uint32_t n, size_t cnt, uint32_t type, const char *name)
+{
+	buf_reset(b);
+	wire_put_u32(b, n);
+	for (size_t i = 0; i < cnt; i++) {
+		wire_put_u32(b, type);
+		wire_put_str(b, name);
+	}
+}
+
+T(lookup_question_counts)
+{
+	static const struct { uint32_t n; size_t cnt; int want; } c[] = {
+		{ 1, 1, 0 }, { 2, 2, 0 }, { PROTO_LOOKUP_MAX, PROTO_LOOKUP_MAX, 0 },
+		{ 0, 0, -1 }, { 0, 1, -1 },
+		{ PROTO_LOOKUP_MAX + 1, PROTO_LOOKUP_MAX + 1, -1 },
+		{ PROTO_LOOKUP_MAX + 1, PROTO_LOOKUP_MAX, -1 },
+		{ 0x80000001u, 1, -1 }, { UINT32_MAX, 2, -1 },
+		{ 3, 2, -1 }, { 2, 3, -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		put_lookup(&b, c[i].n, c[i].cnt, LOOKUP_TXT, "_dmarc.example.org");
+		expect_rc(dec_kind(K_LOOKUP, -1, &b), c[i].want, "LOOKUP count %u, %zu questions",
+		    c[i].n, c[i].cnt);
+		if (c[i].want == 0)
+			CHECK_INT(out_lookup.n, c[i].n);
+	}
+	/* the encoder writes any count: the decoder is the one that refuses */
+	static struct proto_lookup q;
+	q = v_lookup[1];
+	q.n = PROTO_LOOKUP_MAX + 1;
+	buf_reset(&b);
+	proto_lookup_enc(&b, &q);
+	expect_rc(dec_kind(K_LOOKUP, -1, &b), -1, "LOOKUP encoded with n = max + 1");
+	buf_free(&b);
+}
+
+/* A question is a TXT question for a name in lookup form (dns/lookup.h):
+ * what the resolver may be asked, one spelling per name. */
+T(lookup_question_type_and_name)
+{
+	static char label63[70], wire255[260], wire256[260], escaped[LOOKUP_NAME_MAX + 2];
+	fill_name(label63, 63, 0);
+	fill_name(wire255, 253, 1);	/* 63.63.63.61: 255 octets on the wire */
+	fill_name(wire256, 254, 1);	/* 63.63.63.62: 256 */
+	longest_escaped_name(escaped);
+	struct question_case { uint32_t type; const char *name; int want; };
+	static const struct question_case fixed[] = {
+		{ LOOKUP_TXT, "_dmarc.example.org", 0 },
+		{ LOOKUP_TXT, "sel._domainkey.example.org", 0 },
+		{ LOOKUP_TXT, "example", 0 },
+		{ LOOKUP_TXT, "a-b_c.0-9", 0 },
+		/* escaped octets that come back the same from the wire form */
+		{ LOOKUP_TXT, "a\\046b.example", 0 },		/* a dot inside a label */
+		{ LOOKUP_TXT, "s._domainkey.b\\195\\188cher.example", 0 },	/* UTF-8 */
+		{ LOOKUP_TXT, "x\\032y.example", 0 },
+		{ LOOKUP_TXT, "a\\092b.example", 0 },		/* a backslash */
+		{ LOOKUP_TXT, "\\000.example", 0 },
+		{ LOOKUP_TXT, "a\\1234.example", 0 },		/* '{' then '4' */
+		/* other types */
+		{ LOOKUP_A, "example.org", -1 },
+		{ LOOKUP_MX, "example.org", -1 },
+		{ LOOKUP_PTR, "1.2.0.192.in-addr.arpa", -1 },
+		{ LOOKUP_AAAA, "example.org", -1 },
+		{ LOOKUP_TLSA, "_25._tcp.example.org", -1 },
+		{ 0, "example.org", -1 },
+		{ 255, "example.org", -1 },
+		{ 0x10000u | LOOKUP_TXT, "example.org", -1 },	/* TXT in 16 bits */
+		{ UINT32_MAX, "example.org", -1 },
+		/* not normalised */
+		{ LOOKUP_TXT, "Example.org", -1 },
+		{ LOOKUP_TXT, "_DMARC.example.org", -1 },
+		{ LOOKUP_TXT, "example.org.", -1 },
+		{ LOOKUP_TXT, ".example.org", -1 },
+		{ LOOKUP_TXT, "example..org", -1 },
+		{ LOOKUP_TXT, ".", -1 },
+		{ LOOKUP_TXT, "a\\065b.example", -1 },		/* 'A' comes back as 'a' */
+		{ LOOKUP_TXT, "a\\097b.example", -1 },		/* a plain octet escaped */
+		{ LOOKUP_TXT, "\\045a.example", -1 },		/* '-' escaped */
+		{ LOOKUP_TXT, "a\\256.example", -1 },
+		{ LOOKUP_TXT, "a\\25.example", -1 },
+		{ LOOKUP_TXT, "a\\2", -1 },
+		{ LOOKUP_TXT, "a\\", -1 },
+		{ LOOKUP_TXT, "a\\x41.example", -1 },
+		{ LOOKUP_TXT, "a\\.b.example", -1 },
+		{ LOOKUP_TXT, "a b.example", -1 },		/* raw octets that need \DDD */
+		{ LOOKUP_TXT, "b\xc3\xbc" "cher.example", -1 },
+		{ LOOKUP_TXT, "a*b.example", -1 },
+		{ LOOKUP_TXT, "a\x7f.example", -1 },
+		{ LOOKUP_TXT, "a\x01.example", -1 },
+	};
+	struct question_case c[NELEM(fixed) + 4];
+	memcpy(c, fixed, sizeof fixed);
+	size_t nc = NELEM(fixed);
+	c[nc++] = (struct question_case){ LOOKUP_TXT, label63, 0 };
+	c[nc++] = (struct question_case){ LOOKUP_TXT, wire255, 0 };
+	c[nc++] = (struct question_case){ LOOKUP_TXT, wire256, -1 };
+	c[nc++] = (struct question_case){ LOOKUP_TXT, escaped, 0 };
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < nc; i++)
+		for (uint32_t pos = 0; pos < 2; pos++) {
+			/* alone, and as the last of three behind good questions */
+			buf_reset(&b);
+			wire_put_u32(&b, 1 + 2 * pos);
+			for (uint32_t k = 0; k < 2 * pos; k++) {
+				wire_put_u32(&b, LOOKUP_TXT);
+				wire_put_str(&b, "example.org");
+			}
+			wire_put_u32(&b, c[i].type);
+			wire_put_str(&b, c[i].name);
+			expect_rc(dec_kind(K_LOOKUP, -1, &b), c[i].want,
+			    "LOOKUP type %u \"%.60s\"%s", c[i].type, c[i].name,
+			    pos ? " (third)" : "");
+			if (c[i].want == 0)
+				CHECK_STR(out_lookup.name[2 * pos], c[i].name);
+		}
+	/* a label of 64 */
+	char name[80];
+	memset(name, 'a', 64);
+	name[64] = '\0';
+	put_lookup(&b, 1, 1, LOOKUP_TXT, name);
+	expect_rc(dec_kind(K_LOOKUP, -1, &b), -1, "LOOKUP label of 64");
+	/* a name longer than LOOKUP_NAME_MAX does not fit the field */
+	static char huge[LOOKUP_NAME_MAX + 2];
+	fill_name(huge, LOOKUP_NAME_MAX + 1, 0);
+	put_lookup(&b, 1, 1, LOOKUP_TXT, huge);
+	expect_rc(dec_kind(K_LOOKUP, -1, &b), -1, "LOOKUP name of %d bytes", LOOKUP_NAME_MAX + 1);
+	buf_free(&b);
+}
+
+/* LOOKUP_REPLY by hand; the records hold rec_len bytes of 0x5a each. */
+struct lr_raw {
+	uint32_t idx, type;
+	const char *name;
+	uint8_t st, sec;
+	uint32_t ttl;
+	const char *why;
+	uint32_t n;
+	size_t cnt;		/* records actually written */
+	uint32_t pref_last;	/* the last record's preference */
+	uint32_t rec_len;
+};
+
+static void
+put_lr(struct buf *b, const struct lr_raw *v)
+{
+	static uint8_t bytes[UINT16_MAX + 1];
+	memset(bytes, 0x5a, sizeof bytes);
+	buf_reset(b);
+	wire_put_u32(b, v->idx);
+	wire_put_u32(b, v->type);
+	wire_put_str(b, v->name);
+	wire_put_u8(b, v->st);
+	wire_put_u8(b, v->sec);
+	wire_put_u32(b, v->ttl);
+	wire_put_str(b, v->why);
+	wire_put_u32(b, v->n);
+	for (size_t i = 0; i < v->cnt; i++) {
+		wire_put_u32(b, i + 1 == v->cnt ? v->pref_last : 10);
+		wire_put_bytes(b, bytes, v->rec_len);
+	}
+}
+
+/* Which field of the base case a row changes (lookup_reply_refusals). */
+enum lr_field { F_IDX, F_TYPE, F_NAME, F_ST, F_SEC, F_WHY, F_N, F_N_CNT, F_PREF, F_LEN };
+
+T(lookup_reply_refusals)
+{
+	static const struct lr_raw ok = { 3, LOOKUP_TXT, "example.org", LOOKUP_OK,
+		LOOKUP_INSECURE, 60, "", 2, 2, 20, 4 };
+	static const struct {
+		const char *what;
+		enum lr_field f;
+		uint32_t v, v2;		/* F_N_CNT: count v, v2 records written */
+		const char *s;		/* F_NAME, F_WHY */
+		int want;
+	} c[] = {
+		{ "idx max - 1", F_IDX, PROTO_LOOKUP_MAX - 1, 0, NULL, 0 },
+		{ "idx max", F_IDX, PROTO_LOOKUP_MAX, 0, NULL, -1 },
+		{ "idx 2^31", F_IDX, 0x80000000u, 0, NULL, -1 },
+		{ "idx 2^32-1", F_IDX, UINT32_MAX, 0, NULL, -1 },
+		{ "type 65535", F_TYPE, UINT16_MAX, 0, NULL, 0 },
+		{ "type 65536", F_TYPE, 0x10000u, 0, NULL, -1 },
+		{ "type TXT + 65536", F_TYPE, 0x10000u | LOOKUP_TXT, 0, NULL, -1 },
+		{ "type 2^32-1", F_TYPE, UINT32_MAX, 0, NULL, -1 },
+		{ "the root", F_NAME, 0, 0, "", 0 },
+		{ "status NXDOMAIN", F_ST, LOOKUP_NXDOMAIN, 0, NULL, 0 },
+		{ "status TEMPFAIL", F_ST, LOOKUP_TEMPFAIL, 0, NULL, 0 },
+		{ "status 3", F_ST, 3, 0, NULL, -1 },
+		{ "status 255", F_ST, 255, 0, NULL, -1 },
+		{ "sec SECURE", F_SEC, LOOKUP_SECURE, 0, NULL, 0 },
+		{ "sec BOGUS", F_SEC, LOOKUP_BOGUS, 0, NULL, 0 },
+		{ "sec 3", F_SEC, 3, 0, NULL, -1 },
+		{ "sec 128", F_SEC, 128, 0, NULL, -1 },
+		{ "why 63 bytes", F_WHY, 0, 0,
+		  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123456789.", 0 },
+		{ "why 64 bytes", F_WHY, 0, 0,
+		  "abcdefghijklmnopqrstuvwxyzabcdefghijklmnopqrstuvwxyz0123456789..", -1 },
+		{ "no records", F_N, 0, 0, NULL, 0 },
+		{ "LOOKUP_RR_MAX records", F_N, LOOKUP_RR_MAX, 0, NULL, 0 },
+		{ "LOOKUP_RR_MAX + 1 records", F_N, LOOKUP_RR_MAX + 1, 0, NULL, -1 },
+		{ "count max + 1, max sent", F_N_CNT, LOOKUP_RR_MAX + 1, LOOKUP_RR_MAX, NULL, -1 },
+		{ "count 2^32-1", F_N_CNT, UINT32_MAX, 3, NULL, -1 },
+		{ "count above the records", F_N_CNT, 3, 2, NULL, -1 },
+		{ "count below the records", F_N_CNT, 1, 2, NULL, -1 },
+		{ "preference 65535", F_PREF, UINT16_MAX, 0, NULL, 0 },
+		{ "preference 65536 on the last record", F_PREF, 0x10000u, 0, NULL, -1 },
+		{ "preference 2^32-1", F_PREF, UINT32_MAX, 0, NULL, -1 },
+		{ "empty records", F_LEN, 0, 0, NULL, 0 },
+		{ "records of 65535 bytes", F_LEN, UINT16_MAX, 0, NULL, 0 },
+		{ "records of 65536 bytes", F_LEN, 0x10000u, 0, NULL, -1 },
+	};
+	struct buf b;
+	buf_init(&b, 0);	/* records of 65535 bytes are more than IPC_MAX */
+	for (size_t i = 0; i < NELEM(c); i++) {
+		struct lr_raw v = ok;
+		switch (c[i].f) {
+		case F_IDX: v.idx = c[i].v; break;
+		case F_TYPE: v.type = c[i].v; break;
+		case F_NAME: v.name = c[i].s; break;
+		case F_ST: v.st = (uint8_t)c[i].v; break;
+		case F_SEC: v.sec = (uint8_t)c[i].v; break;
+		case F_WHY: v.why = c[i].s; break;
+		case F_N: v.n = c[i].v; v.cnt = c[i].v; break;
+		case F_N_CNT: v.n = c[i].v; v.cnt = c[i].v2; break;
+		case F_PREF: v.pref_last = c[i].v; break;
+		case F_LEN: v.rec_len = c[i].v; break;
+		}
+		put_lr(&b, &v);
+		int was = t_cur_failed;
+		t_cur_failed = 0;
+		expect_rc(dec_kind(K_LOOKUP_REPLY, -1, &b), c[i].want, "LOOKUP_REPLY %s",
+		    c[i].what);
+		if (c[i].want == 0) {
+			CHECK_INT(out_lr_idx, v.idx);
+			CHECK_INT(out_lr.type, v.type);
+			CHECK_STR(out_lr.name, v.name);
+			CHECK_INT(out_lr.status, v.st);
+			CHECK_INT(out_lr.sec, v.sec);
+			CHECK_INT(out_lr.n, v.n);
+			for (size_t j = 0; j < out_lr.n; j++)
+				CHECK_INT(out_lr.rr[j].len, v.rec_len);
+			if (v.n > 0)
+				CHECK_INT(out_lr.rr[v.n - 1].pref, v.pref_last);
+		}
+		if (t_cur_failed)
+			row_failed("LOOKUP_REPLY %s", c[i].what);
+		t_cur_failed |= was;
+	}
+	/* a record past the end of a shorter payload: records already taken
+	 * are freed (LeakSanitizer watches) */
+	struct lr_raw v = ok;
+	v.n = 3;
+	v.cnt = 3;
+	put_lr(&b, &v);
+	b.len -= 2;
+	expect_rc(dec_kind(K_LOOKUP_REPLY, -1, &b), -1, "LOOKUP_REPLY third record cut");
+	/* a name of LOOKUP_NAME_MAX passes, one more does not fit; no NUL */
+	static char name[LOOKUP_NAME_MAX + 2];
+	v = ok;
+	fill_name(name, LOOKUP_NAME_MAX, 0);
+	v.name = name;
+	put_lr(&b, &v);
+	expect_rc(dec_kind(K_LOOKUP_REPLY, -1, &b), 0, "LOOKUP_REPLY name of %d bytes",
+	    LOOKUP_NAME_MAX);
+	fill_name(name, LOOKUP_NAME_MAX + 1, 0);
+	put_lr(&b, &v);
+	expect_rc(dec_kind(K_LOOKUP_REPLY, -1, &b), -1, "LOOKUP_REPLY name of %d bytes",
+	    LOOKUP_NAME_MAX + 1);
+	buf_reset(&b);
+	wire_put_u32(&b, 0);
+	wire_put_u32(&b, LOOKUP_TXT);
+	put_raw_str(&b, "a\0b", 3);
+	buf_append(&b, "\0\0" "\0\0\0\0" "\0\0\0\0" "\0\0\0\0", 14);
+	expect_rc(dec_kind(K_LOOKUP_REPLY, -1, &b), -1, "LOOKUP_REPLY NUL in the name");
+	buf_free(&b);
+}
+
+/* The reason of a TEMPFAIL comes back as static text: the known ones as
+ * themselves, anything else as "error", "" as none. */
+T(lookup_reply_why_mapped)
+{
+	static const struct { const char *sent, *got; } c[] = {
+		{ "timeout", "timeout" }, { "SERVFAIL", "SERVFAIL" }, { "REFUSED", "REFUSED" },
+		{ "error rcode", "error rcode" }, { "DNSSEC bogus", "DNSSEC bogus" },
+		{ "malformed record", "malformed record" }, { "resolver error", "resolver error" },
+		{ "too big", "too big" }, { "not a domain name", "not a domain name" },
+		{ "resolver refused the lookup", "resolver refused the lookup" },
+		{ "no resolver", "no resolver" },
+		{ "", NULL }, { "Timeout", "error" }, { "timeout ", "error" },
+		{ "servfail", "error" },
+		{ "error", "error" }, { "\x01\x02", "error" }, { "%s%n", "error" },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		struct lr_raw v = { 0, LOOKUP_TXT, "example.org", LOOKUP_TEMPFAIL, 0, 0, c[i].sent,
+			0, 0, 0, 0 };
+		put_lr(&b, &v);
+		expect_rc(dec_kind(K_LOOKUP_REPLY, -1, &b), 0, "LOOKUP_REPLY why \"%s\"",
+		    c[i].sent);
+		if (c[i].got == NULL)
+			CHECK(out_lr.why == NULL);
+		else
+			CHECK_STR(out_lr.why, c[i].got);
+		/* static text: the pointer outlives the payload */
+		CHECK(out_lr.why == NULL || out_lr.why < (const char *)b.data ||
+		    out_lr.why >= (const char *)b.data + b.len);
+	}
+	buf_free(&b);
+}
+
+/* An answer too big for one message goes as TEMPFAIL "too big" with no
+ * records, never as a message the worker must refuse. */
+T(lookup_reply_too_big_is_cut)
+{
+	static uint8_t data[UINT16_MAX];
+	memset(data, 0, sizeof data);
+	static const struct { const char *what; size_t n, len, last_len; bool cut; } c[] = {
+		{ "one record filling the budget", 1, LR_BUDGET - 8, LR_BUDGET - 8, false },
+		{ "one record a byte over", 1, LR_BUDGET - 7, LR_BUDGET - 7, true },
+		{ "one record of 65535 bytes", 1, UINT16_MAX, UINT16_MAX, true },
+		{ "64 records of 1200 bytes", LOOKUP_RR_MAX, 1200, 1200, true },
+		{ "63 small records, a big last one", LOOKUP_RR_MAX, 100, 60000, true },
+		{ "64 records just under the budget", LOOKUP_RR_MAX, LR_BUDGET / 64 - 8,
+		  LR_BUDGET / 64 - 8, false },
+	};
+	static struct lookup l;
+	char name[LOOKUP_NAME_MAX + 1];
+	longest_escaped_name(name);
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		lookup_init(&l, LOOKUP_TXT, name);
+		l.sec = LOOKUP_SECURE;
+		l.ttl = 77;
+		for (size_t j = 0; j < c[i].n; j++)
+			lookup_add(&l, (uint16_t)j, data,
+			    j + 1 == c[i].n ? c[i].last_len : c[i].len);
+		buf_reset(&b);
+		proto_lookup_reply_enc(&b, PROTO_LOOKUP_MAX - 1, &l);
+		int was = t_cur_failed;
+		t_cur_failed = 0;
+		CHECK(!b.err);
+		CHECK(b.len <= IPC_MAX - 16);
+		expect_rc(dec_kind(K_LOOKUP_REPLY, -1, &b), 0, "LOOKUP_REPLY %s", c[i].what);
+		CHECK_INT(out_lr_idx, PROTO_LOOKUP_MAX - 1);
+		CHECK_STR(out_lr.name, name);
+		CHECK_INT(out_lr.sec, LOOKUP_SECURE);
+		CHECK_INT(out_lr.ttl, 77);
+		if (c[i].cut) {
+			CHECK_INT(out_lr.status, LOOKUP_TEMPFAIL);
+			CHECK_STR(out_lr.why, "too big");
+			CHECK_INT(out_lr.n, 0);
+		} else {
+			check_lookup(&out_lr, &l);
+		}
+		if (t_cur_failed)
+			row_failed("LOOKUP_REPLY %s", c[i].what);
+		t_cur_failed |= was;
+		lookup_clear(&l);
+	}
+	/* any status is cut the same way */
+	lookup_init(&l, LOOKUP_TXT, "example.org");
+	l.status = LOOKUP_NXDOMAIN;
+	lookup_add(&l, 0, data, UINT16_MAX);
+	buf_reset(&b);
+	proto_lookup_reply_enc(&b, 0, &l);
+	CHECK_INT(dec_kind(K_LOOKUP_REPLY, -1, &b), 0);
+	CHECK_INT(out_lr.status, LOOKUP_TEMPFAIL);
+	CHECK_STR(out_lr.why, "too big");
+	lookup_clear(&l);
+	buf_free(&b);
+}
+
+T(policy_settings_resolver)
+{
+	static const struct { uint32_t mode, timeout; int want; } c[] = {
+		{ 0, 10, 0 }, { 1, 10, 0 }, { 2, 10, 0 },
+		{ 3, 10, -1 }, { 0x80000000u, 10, -1 }, { UINT32_MAX, 10, -1 },
+		{ 1, 1, 0 }, { 1, 60, 0 }, { 1, 120, 0 },
+		{ 1, 0, -1 }, { 1, 121, -1 }, { 1, 0x80000000u, -1 }, { 1, UINT32_MAX, -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		struct proto_policy_settings v = v_pset[0];
+		v.resolver = c[i].mode;
+		v.resolver_timeout = c[i].timeout;
+		buf_reset(&b);
+		proto_policy_settings_enc(&b, &v);
+		expect_rc(dec_kind(K_PSET, -1, &b), c[i].want, "POLICY_SETTINGS mode %u timeout %u",
+		    c[i].mode, c[i].timeout);
+		if (c[i].want == 0) {
+			CHECK_INT(out_pset.resolver, c[i].mode);
+			CHECK_INT(out_pset.resolver_timeout, c[i].timeout);
+		}
+	}
+	/* each text at its size - 1 passes, one more byte does not */
+	static char big[1025];
+	fill_text(big, sizeof big - 1, 3);
+	static const size_t max[] = { 511, 1023, 255 };
+	for (int field = 0; field < 3; field++)
+		for (int over = 0; over < 2; over++) {
+			buf_reset(&b);
+			wire_put_u32(&b, 1);
+			wire_put_u32(&b, 100);
+			wire_put_u32(&b, 10);
+			wire_put_u32(&b, 64);
+			wire_put_u32(&b, 1);
+			put_raw_str(&b, big, field == 0 ? max[0] + (size_t)over : 5);
+			put_raw_str(&b, big, field == 1 ? max[1] + (size_t)over : 5);
+			wire_put_u32(&b, 10);
+			put_raw_str(&b, big, field == 2 ? max[2] + (size_t)over : 5);
+			expect_rc(dec_kind(K_PSET, -1, &b), over ? -1 : 0,
+			    "POLICY_SETTINGS text %d of %zu bytes", field,
+			    max[field] + (size_t)over);
+		}
+	buf_free(&b);
+}
+
 /* ---- core/wire.c ------------------------------------------------------- */
 
 T(wire_put_layout)
@@ -1272,6 +2169,9 @@ check_sticky(struct wire_rd *r, const char *err)
 	wire_str(r, s, sizeof s);
 	CHECK_STR(s, "");
 	CHECK(wire_strdup(r, 100) == NULL);
+	uint32_t bn = 7;
+	CHECK(wire_bytes(r, 100, &bn) == NULL);
+	CHECK_INT(bn, 0);
 	struct sockaddr_storage ss;
 	socklen_t len = 99;
 	memset(&ss, 0xaa, sizeof ss);
@@ -1318,6 +2218,12 @@ T(wire_sticky_error)
 	wire_rd_init(&r, q, n);
 	CHECK(wire_strdup(&r, 100) == NULL);
 	check_sticky(&r, "NUL in string");
+
+	uint32_t bn;
+	n = unhex("00000003 610062 00000001 61", q, sizeof q);
+	wire_rd_init(&r, q, n);
+	CHECK(wire_bytes(&r, 2, &bn) == NULL);
+	check_sticky(&r, "bytes too long");
 
 	n = unhex("09 00000000000000000000000000000000 00000019 00", q, sizeof q);
 	struct sockaddr_storage ss;
@@ -1396,6 +2302,126 @@ T(wire_string_limits)
 	wire_rd_init(&r, p, n);
 	CHECK(wire_strdup(&r, SIZE_MAX) == NULL);
 	CHECK_STR(r.err, "truncated");
+}
+
+/* A byte field: u32 length + bytes, NUL allowed, at most max. */
+T(wire_bytes_read)
+{
+	static const struct {
+		const char *hex;
+		size_t max;
+		const char *want;	/* hex of the bytes; NULL: refused */
+		const char *err;
+	} c[] = {
+		{ "00000003 610062", 3, "610062", NULL },
+		{ "00000003 000000", 3, "000000", NULL },
+		{ "00000001 00", 1, "00", NULL },
+		{ "00000000", 0, "", NULL },
+		{ "00000000", 100, "", NULL },
+		{ "00000003 610062", 2, NULL, "bytes too long" },
+		{ "00000001 00", 0, NULL, "bytes too long" },
+		{ "00000004 610062", 10, NULL, "truncated" },
+		{ "00000003", 10, NULL, "truncated" },
+		{ "000000", 10, NULL, "truncated" },
+		{ "", 10, NULL, "truncated" },
+		{ "ffffffff 61", UINT16_MAX, NULL, "bytes too long" },
+		{ "00010000 61", UINT16_MAX, NULL, "bytes too long" },
+		{ "0000ffff 61", UINT16_MAX, NULL, "truncated" },
+		/* a huge length with no limit is only a truncation, no overflow */
+		{ "ffffffff 6162", SIZE_MAX, NULL, "truncated" },
+		{ "80000000 6162", SIZE_MAX, NULL, "truncated" },
+	};
+	for (size_t i = 0; i < NELEM(c); i++) {
+		uint8_t p[16], want[16];
+		size_t n = unhex(c[i].hex, p, sizeof p);
+		/* an exact-size copy: reading past it is an ASan report */
+		uint8_t *heap = xmalloc(n ? n : 1);
+		memcpy(heap, p, n);
+		struct wire_rd r;
+		uint32_t len = 99;
+		int was = t_cur_failed;
+		t_cur_failed = 0;
+		wire_rd_init(&r, heap, n);
+		const uint8_t *got = wire_bytes(&r, c[i].max, &len);
+		if (c[i].want != NULL) {
+			size_t wn = unhex(c[i].want, want, sizeof want);
+			CHECK(got != NULL);
+			CHECK_INT(len, wn);
+			CHECK(got == NULL || wn == 0 || memcmp(got, want, wn) == 0);
+			/* a pointer into the payload, no copy */
+			CHECK(got == NULL || got == heap + 4);
+			CHECK_INT(wire_end(&r), 0);
+		} else {
+			CHECK(got == NULL);
+			CHECK_INT(wire_end(&r), -1);
+			CHECK_STR(r.err, c[i].err);
+		}
+		free(heap);
+		if (t_cur_failed)
+			row_failed("\"%s\" at most %zu", c[i].hex, c[i].max);
+		t_cur_failed |= was;
+	}
+	/* two fields in a row, then leftovers */
+	uint8_t p[32];
+	size_t n = unhex("00000002 0000 00000000 00000001 ff 00", p, sizeof p);
+	struct wire_rd r;
+	uint32_t len;
+	wire_rd_init(&r, p, n);
+	CHECK(wire_bytes(&r, 2, &len) == p + 4 && len == 2);
+	CHECK(wire_bytes(&r, 2, &len) != NULL && len == 0);
+	CHECK(wire_bytes(&r, 2, &len) == p + 14 && len == 1);
+	CHECK_INT(wire_end(&r), -1);
+	CHECK_STR(r.err, "trailing bytes");
+}
+
+T(wire_put_bytes_layout)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	wire_put_bytes(&b, "a\0b", 3);
+	CHECK_HEX(&b, "00000003 610062");
+	buf_reset(&b);
+	wire_put_bytes(&b, "", 0);
+	wire_put_bytes(&b, NULL, 0);
+	CHECK_HEX(&b, "00000000 00000000");
+	buf_reset(&b);
+	wire_put_bytes(&b, "\0", 1);
+	CHECK_HEX(&b, "00000001 00");
+	buf_free(&b);
+
+	/* the longest a record may be (UINT16_MAX), every byte value, back */
+	static uint8_t big[UINT16_MAX];
+	for (size_t i = 0; i < sizeof big; i++)
+		big[i] = (uint8_t)(i * 31);
+	buf_init(&b, 0);	/* 4 + 65535 bytes: more than IPC_MAX */
+	wire_put_bytes(&b, big, sizeof big);
+	CHECK(!b.err);
+	CHECK_INT(b.len, 4 + sizeof big);
+	struct wire_rd r;
+	uint32_t len;
+	wire_rd_init(&r, b.data, b.len);
+	const uint8_t *got = wire_bytes(&r, UINT16_MAX, &len);
+	CHECK(got != NULL && len == sizeof big && memcmp(got, big, sizeof big) == 0);
+	CHECK_INT(wire_end(&r), 0);
+	/* one byte under the limit is one too few */
+	wire_rd_init(&r, b.data, b.len);
+	CHECK(wire_bytes(&r, UINT16_MAX - 1, &len) == NULL);
+	CHECK_STR(r.err, "bytes too long");
+	buf_free(&b);
+
+	/* a full buffer sets the sticky error, never writes past max */
+	buf_init(&b, 10);
+	wire_put_bytes(&b, "abcdef", 6);
+	CHECK(!b.err);
+	wire_put_bytes(&b, "", 0);
+	CHECK(b.err);
+	CHECK(b.len <= 10);
+	buf_free(&b);
+	buf_init(&b, 10);
+	wire_put_bytes(&b, "abcdefg", 7);
+	CHECK(b.err);
+	CHECK(b.len <= 10);
+	buf_free(&b);
 }
 
 T(wire_sockaddr_read)
@@ -1580,6 +2606,15 @@ main(void)
 	RUN(errno_must_be_an_error);
 	RUN(admit_reply_verdicts);
 	RUN(policy_settings_ipv6_prefix);
+	RUN(spf_texts_no_controls);
+	RUN(spf_reply_results_and_texts);
+	RUN(rdns_reply_status_and_name);
+	RUN(lookup_question_counts);
+	RUN(lookup_question_type_and_name);
+	RUN(lookup_reply_refusals);
+	RUN(lookup_reply_why_mapped);
+	RUN(lookup_reply_too_big_is_cut);
+	RUN(policy_settings_resolver);
 	RUN(wire_put_layout);
 	RUN(wire_read_layout);
 	RUN(wire_end_refuses_leftovers);
@@ -1587,6 +2622,9 @@ main(void)
 	RUN(wire_u64_truncated_reads_0);
 	RUN(wire_string_limits);
 	RUN(wire_sockaddr_read);
+	RUN(wire_bytes_read);
+	RUN(wire_put_bytes_layout);
+	free_values();
 	close(test_pipe[0]);
 	close(test_pipe[1]);
 	return t_done("proto");
