@@ -340,3 +340,24 @@ def test_policy_killed_while_a_message_waits_for_lookups(talon_factory, rsa_key)
         assert res["spf"].result == "pass" and res["dmarc"].result == "pass"
     finally:
         proxy.stop()
+
+
+def test_dkim_domain_with_odd_bytes_is_asked_not_fatal(talon_factory, rsa_key):
+    """A d= with a byte a host name cannot have makes a key name with a
+    \\DDD escape: the policy process must take the question (it once closed
+    the worker's channel for it, and the worker was killed)."""
+    t = make(talon_factory, rsa_key, extra="spf-fail record")
+    import base64
+    import hashlib
+    # the right body hash, so that the verifier goes on to fetch the key
+    bh = base64.b64encode(hashlib.sha256(b"Hello.\r\n").digest()).decode()
+    sig = ("DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=exa!mple.test; "
+           "s=sel;\r\n\th=from:subject; bh=%s;\r\n\tb=AAAA\r\n" % bh)
+    workers = t.child_pids("smtp")
+    where, code, reply = send(t, "127.0.0.5", "a@auth.test", sig.encode() + message())
+    assert (where, code) == ("DATA", 250), reply
+    res, _ = our_ar(t, delivered(t))
+    assert res["dkim"].result == "permerror", res["dkim"].result
+    assert res["dkim"].reason == "no key record", res["dkim"].reason
+    assert "peer-refused" not in t.log()
+    assert t.child_pids("smtp") == workers
