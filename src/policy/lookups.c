@@ -10,6 +10,13 @@
  *   TXT   independent questions; each answer goes back as it arrives.
  * A worker can hold at most JOBS_PER_CHAN jobs; more are answered at once
  * as temporary failures, so a worker that floods us costs it, not us.
+ *
+ * Answers are also kept here, for their TTL (at most an hour; negative ones
+ * at most 5 minutes; temporary failures never), in a direct-mapped table:
+ * libunbound caches too, but each of its answers, cached or not, takes a
+ * trip through its thread and back through a pipe, and an SPF evaluation
+ * asks up to ~7 questions in up to 6 rounds.  bench/spf-eval.sh measures
+ * the difference.
  */
 #include "policy/lookups.h"
 
@@ -72,12 +79,77 @@ struct job {
 	char verified[256];
 };
 
+#define CACHE_SLOTS	4096	/* a power of two */
+#define CACHE_TTL_MAX	3600
+#define CACHE_NEG_MAX	300
+
+struct centry {
+	struct lookup *l;	/* NULL: empty slot */
+	uint64_t expires;	/* monotonic ms */
+};
+
 static struct {
+	struct centry cache[CACHE_SLOTS];
 	struct job *jobs;
 	size_t n_jobs;
 	struct rslv *cur;
 	char hostname[256];
 } L;
+
+static size_t
+cache_slot(uint16_t type, const char *name)
+{
+	uint64_t h = 1469598103934665603ull ^ type;
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return (size_t)(h ^ (h >> 29)) & (CACHE_SLOTS - 1);
+}
+
+static const struct lookup *
+cache_get(uint16_t type, const char *name)
+{
+	struct centry *e = &L.cache[cache_slot(type, name)];
+	if (e->l == NULL || e->l->type != type || strcmp(e->l->name, name) != 0)
+		return NULL;
+	uint64_t now = now_ms();
+	if (now >= e->expires)
+		return NULL;
+	/* what is left of the TTL, as a resolver's cache would say */
+	e->l->ttl = (uint32_t)((e->expires - now) / 1000);
+	return e->l;
+}
+
+static void
+cache_put(const struct lookup *l)
+{
+	uint32_t ttl = l->ttl;
+	if (l->status == LOOKUP_TEMPFAIL || ttl == 0)
+		return;
+	if (l->status == LOOKUP_NXDOMAIN || l->n == 0)
+		ttl = ttl < CACHE_NEG_MAX ? ttl : CACHE_NEG_MAX;
+	else
+		ttl = ttl < CACHE_TTL_MAX ? ttl : CACHE_TTL_MAX;
+	struct centry *e = &L.cache[cache_slot(l->type, l->name)];
+	if (e->l == NULL)
+		e->l = xmalloc(sizeof *e->l);
+	else
+		lookup_clear(e->l);
+	lookup_copy(e->l, l);
+	e->l->why = NULL;
+	e->expires = now_ms() + (uint64_t)ttl * 1000;
+}
+
+static void
+cache_flush(void)
+{
+	for (size_t i = 0; i < CACHE_SLOTS; i++) {
+		if (L.cache[i].l != NULL) {
+			lookup_clear(L.cache[i].l);
+			free(L.cache[i].l);
+		}
+		L.cache[i].l = NULL;
+	}
+}
 
 static size_t
 chan_jobs(uint32_t chan)
@@ -104,6 +176,7 @@ void
 lookups_set_resolver(struct resolver *r, const char *hostname)
 {
 	str_copy(L.hostname, sizeof L.hostname, hostname ? hostname : "");
+	cache_flush();	/* other servers may answer otherwise */
 	if (L.cur != NULL) {
 		L.cur->retired = true;
 		L.cur->jobs++;
@@ -165,6 +238,11 @@ job_ask(struct job *j, uint32_t idx, uint16_t type, const char *name)
 	struct qref *q = &j->q[idx];
 	q->j = j;
 	q->idx = idx;
+	const struct lookup *hit = cache_get(type, name);
+	if (hit != NULL) {
+		job_answer(j, idx, hit);	/* the caller holds j->out up */
+		return;
+	}
 	q->busy = true;
 	j->out++;
 	q->handle = j->rs ? resolver_query(j->rs->r, type, name, on_answer, q) : 0;
@@ -187,6 +265,7 @@ on_answer(void *arg, const struct lookup *l)
 	q->busy = false;
 	q->handle = 0;
 	j->out--;
+	cache_put(l);
 	job_answer(j, q->idx, l);
 }
 
