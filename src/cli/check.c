@@ -17,6 +17,7 @@
 #include "core/tls.h"
 #include "core/util.h"
 #include "mail/users.h"
+#include "policy/access.h"
 
 static void
 check_dir(struct diag *d, const struct conf *c, const char *what, const char *path)
@@ -45,6 +46,7 @@ cmd_config_check(const char *conf_path)
 	struct diag d;
 	struct users u = { 0 };
 	struct aliases a = { 0 };
+	struct access_map *am = NULL;
 	diag_init(&d);
 	struct conf *c = conf_load(conf_path, &d);
 	if (c != NULL && d.n_err == 0) {
@@ -53,6 +55,9 @@ cmd_config_check(const char *conf_path)
 		if (d.n_err == 0)
 			aliases_check(&a, &u, (const char *const *)c->domains, c->n_domains,
 			    c->aliases, &d);
+		/* the daemon's own parser; its problems are file:line of the map */
+		if (c->access != NULL)
+			am = access_load(c->access, &d);
 		check_dir(&d, c, "store", c->store);
 		check_dir(&d, c, "spool", c->spool);
 		check_dir(&d, c, "state", c->state);
@@ -71,13 +76,17 @@ cmd_config_check(const char *conf_path)
 	}
 	fputs(diag_text(&d), stderr);
 	int rc = d.n_err ? 1 : 0;
-	if (rc == 0)
+	if (rc == 0 && am != NULL)
+		printf("%s: OK (%zu users, %zu aliases, %zu listeners); access map %s: %zu "
+		    "entries\n", conf_path, u.n, a.n, c->n_listens, c->access, access_count(am));
+	else if (rc == 0)
 		printf("%s: OK (%zu users, %zu aliases, %zu listeners)\n", conf_path,
 		    u.n, a.n, c ? c->n_listens : (size_t)0);
 	else
 		fprintf(stderr, "%s: %u error(s)\n", conf_path, d.n_err);
 	users_free(&u);
 	aliases_free(&a);
+	access_free(&am);
 	conf_free(&c);
 	diag_free(&d);
 	return rc;

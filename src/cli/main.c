@@ -29,6 +29,8 @@ usage(FILE *f)
 	    "  zone check FILE [--origin NAME] [-v]\n"
 	    "                   check a zone file (DNS and mail records)\n"
 	    "  dkim keygen|sign|verify ...  DKIM keys, signing, verification\n"
+	    "  access test KEY [--tag Connect|From|To|Spam] | access check [FILE]\n"
+	    "                   which access-map line matches KEY; check the map\n"
 	    "  resolve NAME [TYPE]  ask the configured resolver (A AAAA MX TXT PTR TLSA)\n"
 	    "  spf IP SENDER [HELO]  evaluate SPF and show every lookup behind it\n"
 	    "  dmarc [--ip IP --mail-from ADDR [--helo NAME]] [FILE]\n"
@@ -132,6 +134,8 @@ main(int argc, char **argv)
 		return cmd_zone(conf, argc - i, argv + i);
 	if (strcmp(cmd, "dkim") == 0)
 		return cmd_dkim(conf, argc - i, argv + i);
+	if (strcmp(cmd, "access") == 0)
+		return cmd_access(conf, argc - i, argv + i);
 	if (strcmp(cmd, "resolve") == 0)
 		return cmd_resolve(conf, argc - i, argv + i);
 	if (strcmp(cmd, "spf") == 0)

@@ -284,6 +284,8 @@ settings_policy(struct ipc *c, const struct gen *g)
 	if (g->conf->trust_anchor)
 		str_copy(s.anchor, sizeof s.anchor, g->conf->trust_anchor);
 	str_copy(s.hostname, sizeof s.hostname, g->conf->hostname);
+	if (g->conf->access != NULL)
+		str_copy(s.access, sizeof s.access, g->conf->access);
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	proto_policy_settings_enc(&b, &s);

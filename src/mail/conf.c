@@ -621,6 +621,7 @@ static const struct cfg_directive directives[] = {
 	    "[ANCHOR-FILE] | system", 1, 3 + CONF_FORWARD_MAX, false, false, do_resolver, 0 },
 	{ "spf-fail", "spf-fail reject|record", 1, 1, false, false, do_spf_fail, 0 },
 	{ "authserv-id", "authserv-id NAME", 1, 1, false, false, do_authserv, 0 },
+	PATHDIR("access", access, false),
 };
 
 static bool
@@ -807,6 +808,7 @@ conf_free(struct conf **cp)
 		free(c->forward[i]);
 	free(c->trust_anchor);
 	free(c->authserv_id);
+	free(c->access);
 	free(c);
 	*cp = NULL;
 }

@@ -44,6 +44,8 @@
  *   spf-fail reject|record   SPF fail at MAIL FROM: 550 5.7.23 or only
  *        noted in Authentication-Results (default reject)
  *   authserv-id NAME         Authentication-Results id (default hostname)
+ *   access PATH              sendmail-style access map (policy/access.h);
+ *        none when absent
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
  * comment; a CR before the LF is ignored; a line holds at most 4096 bytes
@@ -158,6 +160,7 @@ struct conf {
 	unsigned resolver_timeout;	/* seconds per lookup, default 10 */
 	bool spf_fail_reject;		/* default true */
 	char *authserv_id;		/* default: hostname */
+	char *access;			/* access map file, absolute; NULL: none */
 	bool log_stderr, log_syslog;	/* default stderr only */
 	char *log_path;			/* syslog socket, default /dev/log */
 };

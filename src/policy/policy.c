@@ -23,6 +23,7 @@
 #include "core/util.h"
 #include "dns/resolve.h"
 #include "mail/conf.h"
+#include "policy/accessmap.h"
 #include "policy/admit.h"
 #include "policy/lookups.h"
 #include "proto/parent.h"
@@ -98,6 +99,18 @@ peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		lookups_txt(p->ipc, p->chan, m->id, &q);
 		break;
 	}
+	case PROTO_ACCESS: {
+		struct proto_access q;
+		struct proto_access_reply r;
+		if (proto_access_dec(m, &q) < 0)
+			return "bad ACCESS";
+		accessmap_ask(&q, &r);
+		struct buf b;
+		buf_init(&b, IPC_MAX);
+		proto_access_reply_enc(&b, &r);
+		proto_send(p->ipc, PROTO_ACCESS_REPLY, m->id, &b);
+		break;
+	}
 	default:
 		return "unexpected message";
 	}
@@ -169,6 +182,7 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		 * counted; they keep their keys and are given back under them */
 		if (!PL.have_settings || resolver_changed(&PL.set, &s))
 			resolver_start(&s);
+		accessmap_set(PL.loop, s.access);
 		PL.set = s;
 		PL.have_settings = true;
 		break;
@@ -225,6 +239,7 @@ policy_main(int parent_fd)
 	while (PL.peers)
 		peer_close(PL.peers->ipc, PL.peers);
 	lookups_shutdown();
+	accessmap_free();
 	ipc_free(&PL.parent);
 	admit_free(&PL.admit);
 	loop_free(&PL.loop);

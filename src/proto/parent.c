@@ -164,6 +164,7 @@ proto_policy_settings_enc(struct buf *b, const struct proto_policy_settings *v)
 	wire_put_str(b, v->anchor);
 	wire_put_u32(b, v->resolver_timeout);
 	wire_put_str(b, v->hostname);
+	wire_put_str(b, v->access);
 }
 
 int
@@ -180,6 +181,7 @@ proto_policy_settings_dec(const struct ipc_msg *m, struct proto_policy_settings 
 	wire_str(&r, v->anchor, sizeof v->anchor);
 	v->resolver_timeout = wire_u32(&r);
 	wire_str(&r, v->hostname, sizeof v->hostname);
+	wire_str(&r, v->access, sizeof v->access);
 	if (wire_end(&r) < 0 || v->ipv6_prefix < 1 || v->ipv6_prefix > 128 || v->resolver > 2 ||
 	    v->resolver_timeout < 1 || v->resolver_timeout > 120)
 		return -1;

@@ -81,6 +81,7 @@ struct proto_policy_settings {
 	char anchor[1024];		/* recursive: trust anchor file */
 	uint32_t resolver_timeout;	/* seconds */
 	char hostname[256];
+	char access[1024];		/* the access map's file, "" for none */
 };
 
 void proto_stop_enc(struct buf *b, const struct proto_stop *v);

@@ -9,7 +9,7 @@
  *   queue-deliver    proto/queue_deliver.h DELIVER, DELIVER_DONE
  *   smtp-policy      proto/smtp_policy.h  ADMIT, ADMIT_REPLY, ADMIT_END, ADMIT_HOLD,
  *                                      SPF, SPF_REPLY, RDNS, RDNS_REPLY,
- *                                      LOOKUP, LOOKUP_REPLY
+ *                                      LOOKUP, LOOKUP_REPLY, ACCESS, ACCESS_REPLY
  *
  * Each message has an encode function (into a struct buf, or straight onto
  * a channel: proto_*_send) and a decode function that returns -1 for a
@@ -61,6 +61,8 @@ enum proto_type {
 	PROTO_RDNS_REPLY,
 	PROTO_LOOKUP,		/* smtp -> policy: TXT lookups (DKIM keys, DMARC) */
 	PROTO_LOOKUP_REPLY,	/* one per question */
+	PROTO_ACCESS,		/* smtp -> policy: look a key up in the access map */
+	PROTO_ACCESS_REPLY,
 };
 
 /* The roles of the role table (daemon/role.c); PEER names one. */

@@ -8,6 +8,7 @@
 #include "core/ipc.h"
 #include "core/wire.h"
 #include "mail/domain.h"
+#include "policy/access.h"
 
 #include <string.h>
 
@@ -279,5 +280,68 @@ proto_lookup_reply_dec(const struct ipc_msg *m, uint32_t *idx, struct lookup *ou
 		lookup_clear(out);
 		return -1;
 	}
+	return 0;
+}
+
+void
+proto_access_enc(struct buf *b, const struct proto_access *v)
+{
+	wire_put_u32(b, v->tag);
+	wire_put_u32(b, v->local);
+	wire_put_str(b, v->key);
+}
+
+int
+proto_access_dec(const struct ipc_msg *m, struct proto_access *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->tag = wire_u32(&r);
+	v->local = wire_u32(&r);
+	wire_str(&r, v->key, sizeof v->key);
+	no_controls(&r, v->key);
+	if (wire_end(&r) < 0 || v->tag > ACCESS_SPAM || v->local > 1)
+		return -1;
+	return 0;
+}
+
+void
+proto_access_reply_enc(struct buf *b, const struct proto_access_reply *v)
+{
+	wire_put_u32(b, v->action);
+	wire_put_u32(b, v->code);
+	wire_put_str(b, v->esc);
+	wire_put_str(b, v->text);
+	wire_put_str(b, v->where);
+}
+
+/* The reply text goes out to the client as it is: printable ASCII only. */
+static void
+printable(struct wire_rd *r, const char *s)
+{
+	for (; *s; s++)
+		if (((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e) && r->err == NULL)
+			r->err = "byte outside printable ASCII";
+}
+
+int
+proto_access_reply_dec(const struct ipc_msg *m, struct proto_access_reply *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->action = wire_u32(&r);
+	v->code = wire_u32(&r);
+	wire_str(&r, v->esc, sizeof v->esc);
+	wire_str(&r, v->text, sizeof v->text);
+	wire_str(&r, v->where, sizeof v->where);
+	printable(&r, v->esc);
+	printable(&r, v->text);
+	no_controls(&r, v->where);
+	if (wire_end(&r) < 0 || v->action > ACCESS_HATER ||
+	    (v->code != 0 && (v->code < 400 || v->code > 599)))
+		return -1;
+	/* a refusal must say how */
+	if ((v->action == ACCESS_REJECT || v->action == ACCESS_ERROR) && v->code == 0)
+		return -1;
 	return 0;
 }

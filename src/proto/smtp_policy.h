@@ -22,6 +22,11 @@
  *                                 DKIM keys and DMARC records of a message)
  *   LOOKUP_REPLY policy -> smtp   one per question, with its index: the
  *                                 answer as a struct lookup
+ *   ACCESS       smtp -> policy   a tag (Connect, From, To, Spam), whether
+ *                                 the recipient's domain is ours, a key
+ *                                 (client address or name, an address)
+ *   ACCESS_REPLY policy -> smtp   the access map's action, reply and where
+ *                                 it was found (policy/access.h)
  *
  * Counts are kept per worker channel, so a worker that dies gives its
  * connections back.  Runs in: smtp worker, policy.
@@ -109,6 +114,25 @@ int proto_lookup_dec(const struct ipc_msg *m, struct proto_lookup *v);
 void proto_lookup_reply_enc(struct buf *b, uint32_t idx, const struct lookup *l);
 /* out must be lookup_clear()ed by the caller after success. */
 int proto_lookup_reply_dec(const struct ipc_msg *m, uint32_t *idx, struct lookup *out);
+struct proto_access {
+	uint32_t tag;		/* enum access_tag */
+	uint32_t local;		/* To:/Spam: the domain is one of ours */
+	char key[PROTO_SENDER_MAX + 1];	/* no control bytes */
+};
+
+struct proto_access_reply {
+	uint32_t action;	/* enum access_action */
+	uint32_t code;		/* 0, or 400..599 */
+	char esc[12];
+	char text[400];		/* printable ASCII */
+	char where[400];	/* "FILE:LINE KEY", for the log */
+};
+
+void proto_access_enc(struct buf *b, const struct proto_access *v);
+int proto_access_dec(const struct ipc_msg *m, struct proto_access *v);
+void proto_access_reply_enc(struct buf *b, const struct proto_access_reply *v);
+int proto_access_reply_dec(const struct ipc_msg *m, struct proto_access_reply *v);
+
 /* encode into a fresh buffer and send */
 void proto_send(struct ipc *c, uint32_t type, uint64_t id, struct buf *b);
 

@@ -90,7 +90,9 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 	s->t.smtputf8 = a.smtputf8;
 	s->t.body = a.body;
 	s->t.in_mail = true;
-	smtp_auth_mail(s);	/* SPF; the reply comes with its result */
+	/* the access map's From:, then SPF; the reply comes with their answers */
+	if (!smtp_access_mail(s))
+		smtp_auth_mail(s);
 }
 
 static bool
@@ -154,9 +156,6 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 {
 	struct smtp_rcpt_args a;
 	enum smtp_addr_err pe = SMTP_ADDR_OK;
-	char addr[SMTP_PATH_MAX * 2], laddr[SMTP_PATH_MAX * 4], sender[SMTP_PATH_MAX * 4];
-	char fields[SMTP_PATH_MAX * 8 + 32];
-	const char *users[RCPT_EXPAND_MAX];
 
 	if (!s->t.in_mail) {
 		smtp_reject_cmd(s, "503 5.5.1 Error: need MAIL command", (const uint8_t *)"RCPT", 4);
@@ -172,14 +171,31 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 		smtp_reject_cmd(s, smtp_param_err_reply(e), (const uint8_t *)c->arg, c->arg_len);
 		return;
 	}
-	smtp_path_str(&a.path, addr, sizeof addr);
-	smtp_log_path(&a.path, laddr, sizeof laddr);
+	/* the access map's To: for our own domains first (a custom text for
+	 * a gone user must win over "User unknown"); then the rest */
+	char domain[SMTP_DOMAIN_MAX + 1];
+	str_copy(domain, sizeof domain, a.path.domain);
+	ascii_strlower(domain);
+	bool local = a.path.is_postmaster || conf_is_local_domain(W.conf, domain);
+	if (s->t.n_rcpt_cmds < W.conf->max_rcpts && smtp_access_rcpt(s, &a.path, local))
+		return;
+	smtp_rcpt_continue(s, &a.path);
+}
+
+void
+smtp_rcpt_continue(struct session *s, const struct smtp_path *p)
+{
+	char addr[SMTP_PATH_MAX * 2], laddr[SMTP_PATH_MAX * 4], sender[SMTP_PATH_MAX * 4];
+	char fields[SMTP_PATH_MAX * 8 + 32];
+	const char *users[RCPT_EXPAND_MAX];
+	smtp_path_str(p, addr, sizeof addr);
+	smtp_log_path(p, laddr, sizeof laddr);
 	smtp_log_path(&s->t.sender, sender, sizeof sender);
 	snprintf(fields, sizeof fields, "from=<%s> to=<%s>", sender, laddr);
 	char domain[SMTP_DOMAIN_MAX + 1];
 	struct verdict v;
 	int n;
-	rcpt_verdict(s, &a.path, addr, domain, sizeof domain, users, &n, &v);
+	rcpt_verdict(s, p, addr, domain, sizeof domain, users, &n, &v);
 	for (int i = 0; v.kind == V_NEXT && i < n; i++)
 		if (!rcpt_add_user(s, users[i], domain))
 			verdict_set(&v, 452, "4.5.3", "too many mailboxes", "Error: too many recipients");

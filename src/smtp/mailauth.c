@@ -66,7 +66,9 @@ smtp_auth_forget(struct session *s)
 {
 	if (s->rdns_req != 0)
 		htab_del(&W.rdns_reqs, &s->rdns_req);
-	s->rdns_req = 0;
+	if (s->name_req != 0)
+		htab_del(&W.rdns_reqs, &s->name_req);
+	s->rdns_req = s->name_req = 0;
 	smtp_auth_txn_free(s);
 }
 
@@ -83,6 +85,8 @@ smtp_auth_rdns_reply(uint64_t id, const struct proto_rdns_reply *r)
 	    RDNS_FAIL;
 	if (r->status == RDNS_PASS)
 		str_copy(s->rdns_name, sizeof s->rdns_name, r->name);
+	if (r->status == RDNS_PASS)
+		smtp_access_name(s);
 	log_info("smtp session=%s event=rdns client=[%s] result=%s%s%s", s->sid, s->ip,
 	    r->status == RDNS_PASS ? "pass" : r->status == RDNS_TEMP ? "temperror" : "fail",
 	    r->status == RDNS_PASS ? " name=" : "", r->status == RDNS_PASS ? r->name : "");
@@ -98,6 +102,10 @@ smtp_auth_policy_gone(void)
 	while ((k = htab_next(&W.rdns_reqs, &pos)) != NULL) {
 		struct session *s;
 		memcpy(&s, (uint8_t *)k + sizeof(uint64_t), sizeof s);
+		if (*k == s->name_req) {
+			s->name_req = 0;	/* the name's access answer: none */
+			continue;
+		}
 		s->rdns_req = 0;
 		s->rdns = RDNS_TEMP;
 	}
@@ -111,6 +119,8 @@ smtp_auth_policy_gone(void)
 			struct proto_spf_reply r = { .result = SPF_TEMPERROR };
 			str_copy(r.problem, sizeof r.problem, "policy process unavailable");
 			smtp_auth_spf_reply(s->req, &r);
+		} else if (s->wait == WAIT_ACCESS) {
+			smtp_access_policy_gone(s);
 		} else if (s->wait == WAIT_LOOKUP) {
 			struct auth_txn *a = s->t.auth;
 			smtp_session_answer(s->req, WAIT_LOOKUP);
@@ -179,7 +189,9 @@ spf_done(struct session *s, const struct proto_spf_reply *r)
 	if (r->problem[0])
 		strcat(fields, "\"");
 	struct verdict v = { .kind = V_NEXT };
-	if (W.conf->spf_fail_reject && r->result == SPF_FAIL) {
+	if (s->t.from_ok) {
+		/* the access map accepts this sender whatever SPF says */
+	} else if (W.conf->spf_fail_reject && r->result == SPF_FAIL) {
 		/* RFC 7208 8.4: the explanation goes into the reply */
 		verdict_set(&v, 550, "5.7.23", "SPF fail", "SPF: %s is not allowed to send mail "
 		    "from %s%s%s", s->ip, r->domain, r->explanation[0] ? ": " : "",

@@ -208,6 +208,19 @@ smtp_content_end(struct session *s)
 		refuse_message(s, &v);
 		return;
 	}
+	if (s->t.discard || s->discard_all) {
+		/* the access map said DISCARD: the client is told the message
+		 * was taken, and it goes nowhere (sendmail's DISCARD) */
+		char sender[SMTP_PATH_MAX * 4];
+		smtp_log_path(&s->t.sender, sender, sizeof sender);
+		log_info("smtp session=%s event=discard queue=%s client=[%s] from=<%s> nrcpt=%zu "
+		    "reason=\"access map DISCARD\"", s->sid, s->t.qid, s->ip, sender, s->t.n_rcpts);
+		smtp_reply(s, "250 2.0.0 Ok: queued as %s", s->t.qid);
+		s->n_msgs++;
+		smtp_txn_reset(s);	/* aborts the spool file */
+		s->st = S_CMD;
+		return;
+	}
 	smtp_auth_end(s);	/* smtp_content_commit() when the checks are done */
 }
 

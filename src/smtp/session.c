@@ -441,6 +441,13 @@ smtp_admitted(struct session *s, uint32_t verdict)
 	}
 	s->admitted = true;
 	smtp_auth_connect(s);
+	if (!smtp_access_connect(s))
+		smtp_connect_continue(s);
+}
+
+void
+smtp_connect_continue(struct session *s)
+{
 	if (s->lis->tls == CONF_TLS_IMPLICIT) {
 		if (io_start_tls(&s->io, W.tls) < 0) {
 			s->io.error = true;

@@ -74,7 +74,11 @@ enum swait {
 	WAIT_COMMIT,	/* the queue: the message made durable */
 	WAIT_SPF,	/* the policy process: SPF at MAIL FROM */
 	WAIT_LOOKUP,	/* the policy process: DKIM keys, DMARC records */
+	WAIT_ACCESS,	/* the policy process: the access map (access_stage) */
 };
+
+/* What an access-map answer continues (smtp/access.c). */
+enum { ACC_CONNECT = 1, ACC_MAIL, ACC_RCPT };
 
 #define RDNS_UNKNOWN	(-1)	/* no answer yet; else RDNS_PASS/FAIL/TEMP */
 
@@ -133,6 +137,11 @@ struct txn {
 	struct spool_skip skips[SPOOL_SKIPS_MAX];
 	size_t n_skips;
 	char folder[16];	/* "" or "Junk" */
+
+	/* the access map */
+	bool discard;		/* DISCARD: accept to the end, then drop */
+	bool from_ok;		/* From: OK/RELAY: SPF does not refuse */
+	struct smtp_path prcpt;	/* the RCPT waiting for its To: answer */
 };
 
 struct session {
@@ -155,6 +164,12 @@ struct session {
 	int rdns;		/* RDNS_* of proto/smtp_policy.h, or RDNS_UNKNOWN */
 	char rdns_name[256];	/* the verified name (RDNS_PASS) */
 	uint64_t rdns_req;	/* the RDNS request in flight, 0 when none */
+	uint64_t name_req;	/* the access question for that name, 0 when none */
+	int access_stage;	/* in WAIT_ACCESS: ACC_* */
+	bool conn_ok;		/* Connect: OK or RELAY */
+	bool discard_all;	/* Connect: DISCARD */
+	bool conn_refused;	/* Connect: by name refused: conn_verdict at MAIL */
+	struct verdict conn_verdict;
 	char tls_desc[128];
 	unsigned n_errors;
 	unsigned n_msgs, n_rcpts_total, n_cmds;
@@ -241,5 +256,19 @@ void smtp_auth_lookup_reply(uint64_t id, uint32_t idx, const struct lookup *l);
 void smtp_auth_lookups_done(struct session *s);
 void smtp_auth_txn_free(struct session *s);
 void smtp_auth_policy_gone(void);
+
+/* access.c: each returns true when it asked (the session waits, or was
+ * answered at once), false when there is nothing to ask */
+struct proto_access_reply;
+bool smtp_access_connect(struct session *s);	/* then smtp_connect_continue */
+void smtp_access_name(struct session *s);	/* the verified name, no wait */
+bool smtp_access_mail(struct session *s);	/* then smtp_auth_mail */
+bool smtp_access_rcpt(struct session *s, const struct smtp_path *p, bool local);
+void smtp_access_reply(uint64_t id, const struct proto_access_reply *r);
+void smtp_access_policy_gone(struct session *s);
+/* session.c: admitted and, with a map, past Connect:: TLS or the greeting */
+void smtp_connect_continue(struct session *s);
+/* commands.c: the RCPT after its To: answer */
+void smtp_rcpt_continue(struct session *s, const struct smtp_path *p);
 
 #endif

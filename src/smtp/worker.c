@@ -387,6 +387,13 @@ policy_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		smtp_auth_rdns_reply(m->id, &rr);
 		return NULL;
 	}
+	case PROTO_ACCESS_REPLY: {
+		struct proto_access_reply ar;
+		if (proto_access_reply_dec(m, &ar) < 0)
+			return "bad ACCESS_REPLY";
+		smtp_access_reply(m->id, &ar);
+		return NULL;
+	}
 	case PROTO_LOOKUP_REPLY: {
 		struct lookup *l = xmalloc(sizeof *l);
 		uint32_t idx;

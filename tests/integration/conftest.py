@@ -74,6 +74,13 @@ class Talon:
                  limits=None, workers=1, extra="", listeners=None):
         self.dir = str(tmp)
         os.chmod(self.dir, 0o755)
+        # our unprivileged processes read admin files in here (the policy
+        # process the access map): the directories above must let them
+        # through, as /etc/talon does (search permission only, no listing)
+        d = os.path.dirname(self.dir)
+        while d not in ("/", "/tmp") and os.stat(d).st_uid == os.getuid():
+            os.chmod(d, os.stat(d).st_mode | 0o111)
+            d = os.path.dirname(d)
         self.port = free_port()
         self.port_tls = free_port()
         self.hostname = "mail.test.example"

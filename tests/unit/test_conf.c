@@ -635,17 +635,17 @@ T(test_unknown_and_duplicate)
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
-		  "limit, log, resolver, spf-fail, authserv-id)\n" },
+		  "limit, log, resolver, spf-fail, authserv-id, access)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
-		  "limit, log, resolver, spf-fail, authserv-id)\n" },
+		  "limit, log, resolver, spf-fail, authserv-id, access)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
 		  "domain, listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, "
 		  "control, run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, "
-		  "workers, limit, log, resolver, spf-fail, authserv-id)\n" },
+		  "workers, limit, log, resolver, spf-fail, authserv-id, access)\n" },
 		{ "hostname other.example\n",
 		  "talon.conf:9: hostname given twice (first at line 1)\n" },
 		{ "store /x\n", "talon.conf:9: store given twice (first at line 4)\n" },

@@ -285,9 +285,10 @@ static struct proto_deliver_settings v_dset[] = {
 	{ 1, "mx.example.org" }, { 0, "" }, { UINT32_MAX, "" /* 253 bytes, init_values */ },
 };
 static struct proto_policy_settings v_pset[] = {
-	{ 1, 100, 10, 64, 1, "127.0.0.1@2053 ::1", "", 10, "mx.example.org" },
-	{ 0, 0, 0, 1, 0, "", "", 1, "" },
-	{ UINT32_MAX, UINT32_MAX, UINT32_MAX, 128, 2, "", "/usr/share/dns/root.key", 120, "a" },
+	{ 1, 100, 10, 64, 1, "127.0.0.1@2053 ::1", "", 10, "mx.example.org", "" },
+	{ 0, 0, 0, 1, 0, "", "", 1, "", "/etc/talon/access" },
+	{ UINT32_MAX, UINT32_MAX, UINT32_MAX, 128, 2, "", "/usr/share/dns/root.key", 120, "a",
+	  "" },
 };
 static struct proto_qid v_qid[] = {
 	{ "0123456789ABC" }, { "ZZZZZZZZZZZZZ" }, { "" /* spool_new_qid, init_values */ },
@@ -804,7 +805,7 @@ T(golden_encodings)
 		{ K_DSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267" },
 		{ K_PSET, 0, "00000001 00000064 0000000a 00000040 00000001 "
 		    "00000012 3132372e302e302e314032303533 20 3a3a31 00000000 0000000a "
-		    "0000000e 6d782e6578616d706c652e6f7267" },
+		    "0000000e 6d782e6578616d706c652e6f7267 00000000" },
 		{ K_OPEN, 0, "" },
 		{ K_OPEN_OK, 0, "0000000d 30313233343536373839414243" },
 		{ K_ABORT, 1, "0000000d 5a5a5a5a5a5a5a5a5a5a5a5a5a" },
@@ -2011,8 +2012,8 @@ T(policy_settings_resolver)
 	/* each text at its size - 1 passes, one more byte does not */
 	static char big[1025];
 	fill_text(big, sizeof big - 1, 3);
-	static const size_t max[] = { 511, 1023, 255 };
-	for (int field = 0; field < 3; field++)
+	static const size_t max[] = { 511, 1023, 255, 1023 };
+	for (int field = 0; field < 4; field++)
 		for (int over = 0; over < 2; over++) {
 			buf_reset(&b);
 			wire_put_u32(&b, 1);
@@ -2024,6 +2025,7 @@ T(policy_settings_resolver)
 			put_raw_str(&b, big, field == 1 ? max[1] + (size_t)over : 5);
 			wire_put_u32(&b, 10);
 			put_raw_str(&b, big, field == 2 ? max[2] + (size_t)over : 5);
+			put_raw_str(&b, big, field == 3 ? max[3] + (size_t)over : 5);
 			expect_rc(dec_kind(K_PSET, -1, &b), over ? -1 : 0,
 			    "POLICY_SETTINGS text %d of %zu bytes", field,
 			    max[field] + (size_t)over);
