@@ -121,6 +121,30 @@ hostmaster: demo
 ALIASES
 fi
 
+# the access map (sendmail's access file format), reloaded when it changes
+if ! grep -q '^access' "$D/talon.conf"; then
+	cat >> "$D/talon.conf" <<'CONF'
+
+# sendmail-style access map: edit it, it is in force within 2 s
+access access
+CONF
+fi
+if [ ! -f "$D/access" ]; then
+	cat > "$D/access" <<'ACCESS'
+# The demo's access map: sendmail's access file format, read as it is (no
+# makemap).  [Tag:]key <blanks> action; tags Connect:, From:, To:, Spam:.
+# Saved changes are in force within 2 seconds.  Try:
+#   build/talon -c demo-data/talon.conf access test spammer@junk.example
+#   build/talon -c demo-data/talon.conf access test 127.0.0.66
+# and send from them with swaks (see README.md, "Bring your sendmail
+# access file").
+junk.example            550 5.7.1 we do not take mail from junk.example
+From:friend@junk.example OK
+Connect:127.0.0.66      REJECT
+To:gone@demo.test       550 5.1.1 gone has left, write to demo@demo.test
+ACCESS
+fi
+
 # DKIM: a key pair for the selector "default" (RSA) and "default-ed"
 # (Ed25519), published in the zone
 if [ ! -d "$D/dkim" ]; then

@@ -87,19 +87,21 @@ print_effect(enum access_tag tag, const struct access_result *r)
 {
 	switch (r->action) {
 	case ACCESS_OK:
-		printf("%s: accepted, later checks (blocklists, SPF, greylisting) skipped%s\n",
-		    access_tag_name(tag), r->written == ACCESS_RELAY ? " (RELAY counts as OK "
-		    "for a sender)" : "");
+		printf("%s: accepted%s%s\n", access_tag_name(tag), tag == ACCESS_FROM ?
+		    ": an SPF fail does not refuse it (SPF is still checked and reported)" : "",
+		    r->written == ACCESS_RELAY ? " (RELAY counts as OK for a sender)" : "");
 		break;
 	case ACCESS_RELAY:
-		printf("%s: %s\n", access_tag_name(tag), tag == ACCESS_CONNECT ?
-		    "the client may relay (and is accepted)" : "relaying to this recipient is "
-		    "allowed");
+		/* relaying needs outbound delivery, which does not exist yet */
+		printf("%s: accepted (RELAY: relaying comes with outbound delivery; until then "
+		    "it counts as OK)\n", access_tag_name(tag));
 		break;
 	case ACCESS_REJECT:
 	case ACCESS_ERROR:
-		printf("%s: reply %u %s %s%s\n", access_tag_name(tag), r->code, r->esc, r->text,
-		    r->code / 100 == 4 ? " (temporary)" : "");
+		/* the daemon refuses a connection with 554 (RFC 5321 3.1) */
+		printf("%s: reply %u %s %s%s\n", access_tag_name(tag),
+		    tag == ACCESS_CONNECT && r->action == ACCESS_REJECT ? 554 : r->code, r->esc,
+		    r->text, r->code / 100 == 4 ? " (temporary)" : "");
 		break;
 	case ACCESS_DISCARD:
 		printf("%s: accepted to the end of DATA, then the message is dropped silently\n",
