@@ -182,6 +182,11 @@ out_run(struct dkim_body *b, const uint8_t *p, size_t n)
 	b->tmp_len += take;
 }
 
+/* The bytes that end a run of plain body bytes: line ends, and for
+ * relaxed also white space. */
+static const uint8_t stop_simple[256] = { ['\r'] = 1, ['\n'] = 1 };
+static const uint8_t stop_relaxed[256] = { ['\r'] = 1, ['\n'] = 1, [' '] = 1, ['\t'] = 1 };
+
 void
 dkim_body_feed(struct dkim_body *b, const uint8_t *p, size_t len)
 {
@@ -192,9 +197,10 @@ dkim_body_feed(struct dkim_body *b, const uint8_t *p, size_t len)
 		 * nor (relaxed) white space: the first goes through data(),
 		 * which settles held-back lines and spaces, the rest are
 		 * canonical as they are */
-		if (!b->cr && c != '\r' && c != '\n' && !(relaxed && is_wsp(c))) {
+		const uint8_t *stop = relaxed ? stop_relaxed : stop_simple;
+		if (!b->cr && !stop[c]) {
 			size_t j = i + 1;
-			while (j < len && p[j] != '\r' && p[j] != '\n' && !(relaxed && is_wsp(p[j])))
+			while (j < len && !stop[p[j]])
 				j++;
 			data(b, c);
 			out_run(b, p + i + 1, j - i - 1);

@@ -114,46 +114,54 @@ dkim_tag_find(const struct dkim_tag *t, size_t n, const char *name)
 	return NULL;
 }
 
-static int
-b64_val(int c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
+/* Base64 digit values; B64_WS for whitespace that folding may leave,
+ * B64_PAD for '=', B64_BAD for the rest.  A table: a key record and a
+ * signature are decoded for every message. */
+enum { B64_WS = 64, B64_PAD = 65, B64_BAD = 255 };
+static const uint8_t b64_tab[256] = {
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 64, 64, 255, 255, 64, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	64, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 62, 255, 255, 255, 63,
+	52, 53, 54, 55, 56, 57, 58, 59, 60, 61, 255, 255, 255, 65, 255, 255,
+	255, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14,
+	15, 16, 17, 18, 19, 20, 21, 22, 23, 24, 25, 255, 255, 255, 255, 255,
+	255, 26, 27, 28, 29, 30, 31, 32, 33, 34, 35, 36, 37, 38, 39, 40,
+	41, 42, 43, 44, 45, 46, 47, 48, 49, 50, 51, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+	255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255,
+};
 
 int
 dkim_b64_decode(const char *s, size_t len, uint8_t *out, size_t max, size_t *n)
 {
+	const uint8_t *t = b64_tab;
 	uint32_t acc = 0;
 	unsigned bits = 0;
 	size_t o = 0, chars = 0, pad = 0;
 	for (size_t i = 0; i < len; i++) {
-		if (is_ws(s[i]))
-			continue;
-		if (s[i] == '=') {
+		uint8_t v = t[(unsigned char)s[i]];
+		if (v < 64) {
+			if (pad > 0)
+				return -1;	/* data after padding */
+			chars++;
+			acc = (acc << 6 | v) & 0xffffff;
+			bits += 6;
+			if (bits >= 8) {
+				bits -= 8;
+				if (o == max)
+					return -1;
+				out[o++] = (uint8_t)(acc >> bits);
+			}
+		} else if (v == B64_PAD) {
 			pad++;
-			continue;
-		}
-		int v = b64_val((unsigned char)s[i]);
-		if (v < 0 || pad > 0)
-			return -1;	/* a bad byte, or data after padding */
-		chars++;
-		acc = (acc << 6 | (uint32_t)v) & 0xffffff;
-		bits += 6;
-		if (bits >= 8) {
-			bits -= 8;
-			if (o == max)
-				return -1;
-			out[o++] = (uint8_t)(acc >> bits);
+		} else if (v != B64_WS) {
+			return -1;	/* a bad byte */
 		}
 	}
 	/* one character alone cannot carry a byte; padding, when present,
