@@ -174,3 +174,31 @@ def test_no_map_configured_asks_nothing(talon):
         c.sendmail("s@blocked.example", ["alice@test.example"], b"Subject: x\r\n\r\nx\r\n")
     talon.wait_messages("alice", 1)
     assert "event=access" not in talon.log()
+
+
+def test_connect_key_on_the_verified_client_name(talon_factory):
+    """Connect: keys on names match the forward-confirmed client name; the
+    name arrives after the greeting, so the refusal comes at MAIL FROM."""
+    port = free_port()
+    zone = ("$ORIGIN acc.test.\n$TTL 60\n@ IN SOA ns h 1 3600 600 86400 60\n  IN NS ns\n"
+            "ns IN A 127.0.0.1\nclient7 IN A 127.0.0.7\n")
+    root = ("$ORIGIN .\n$TTL 60\n@ IN SOA ns.acc.test. h.acc.test. 1 3600 600 86400 60\n"
+            "  IN NS ns.acc.test.\n7.0.0.127.in-addr.arpa. IN PTR client7.acc.test.\n")
+    t = talon_factory(extra="access access\nlisten dns 127.0.0.1:%d\nzone acc.test a.zone\n"
+                      "zone . root.zone\nresolver forward 127.0.0.1@%d" % (port, port),
+                      limits={"dns-responses": 0})
+    for name, text in (("a.zone", zone), ("root.zone", root),
+                       ("access", "Connect:acc.test\t550 5.7.1 not from your network\n")):
+        with open(os.path.join(t.dir, name), "w") as f:
+            f.write(text)
+    t.start()
+    t.wait_log(r"policy event=access file=\S+ entries=1")
+    with client(t, "127.0.0.7") as c:
+        c.ehlo("x")
+        t.wait_log(r"event=rdns client=\[127.0.0.7\] result=pass name=client7.acc.test")
+        t.wait_log(r"event=access check=connect-name client=\[127.0.0.7\] action=error")
+        code, msg = c.mail("s@example.org")
+        assert (code, msg) == (550, b"5.7.1 not from your network")
+    with client(t, "127.0.0.8") as c:
+        c.ehlo("x")
+        assert c.mail("s@example.org")[0] == 250
