@@ -28,6 +28,7 @@
 #include "mail/domain.h"
 #include "mail/spool.h"
 #include "msgauth/spf.h"
+#include "policy/access.h"
 #include "proto/dns.h"
 #include "proto/parent.h"
 #include "proto/proto.h"
@@ -51,6 +52,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_DNS_ZONE,
 	PROTO_SPF, PROTO_SPF_REPLY, PROTO_RDNS, PROTO_RDNS_REPLY, PROTO_LOOKUP,
 	PROTO_LOOKUP_REPLY,
+	PROTO_ACCESS, PROTO_ACCESS_REPLY,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -81,6 +83,8 @@ static union {
 	struct proto_rdns_reply rdns;
 	struct proto_lookup lookup;
 	struct lookup lr;
+	struct proto_access access;
+	struct proto_access_reply access_reply;
 } out;
 /* LOOKUP_REPLY decoded a second time, from its normalised encoding */
 static struct lookup lr2;
@@ -101,6 +105,16 @@ no_controls(const char *s)
 {
 	for (; *s; s++)
 		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return false;
+	return true;
+}
+
+/* Text that goes to an SMTP client as it is: printable ASCII. */
+static bool
+printable(const char *s)
+{
+	for (; *s; s++)
+		if ((unsigned char)*s < 0x20 || (unsigned char)*s > 0x7e)
 			return false;
 	return true;
 }
@@ -261,6 +275,8 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		if (proto_policy_settings_dec(&m, &out.pset) < 0)
 			return -1;
 		REQUIRE(out.pset.ipv6_prefix >= 1 && out.pset.ipv6_prefix <= 128);
+		/* terminated inside its field (the bytes after it hold 0xa5) */
+		REQUIRE(strlen(out.pset.access) < sizeof out.pset.access);
 		proto_policy_settings_enc(re, &out.pset);
 		break;
 	case PROTO_OPEN:
@@ -373,6 +389,27 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		check_lookup_reply(p, len, idx, &out.lr, re);
 		lookup_clear(&out.lr);
 		return 1;
+	}
+	case PROTO_ACCESS:
+		if (proto_access_dec(&m, &out.access) < 0)
+			return -1;
+		REQUIRE(out.access.tag <= ACCESS_SPAM && out.access.local <= 1);
+		REQUIRE(strlen(out.access.key) <= PROTO_SENDER_MAX && no_controls(out.access.key));
+		proto_access_enc(re, &out.access);
+		break;
+	case PROTO_ACCESS_REPLY: {
+		const struct proto_access_reply *r = &out.access_reply;
+		if (proto_access_reply_dec(&m, &out.access_reply) < 0)
+			return -1;
+		REQUIRE(r->action <= ACCESS_HATER);
+		REQUIRE(r->code == 0 || (r->code >= 400 && r->code <= 599));
+		/* a refusal says how: smtp/access.c sends r->code as it is */
+		REQUIRE(r->code != 0 || (r->action != ACCESS_REJECT && r->action != ACCESS_ERROR));
+		REQUIRE(strlen(r->esc) < sizeof r->esc && strlen(r->text) < sizeof r->text &&
+		    strlen(r->where) < sizeof r->where);
+		REQUIRE(printable(r->esc) && printable(r->text) && no_controls(r->where));
+		proto_access_reply_enc(re, &out.access_reply);
+		break;
 	}
 	default:
 		abort();	/* fuzz_types lists a type this switch lacks */

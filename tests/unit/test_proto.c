@@ -25,6 +25,7 @@
 #include "dns/lookup.h"
 #include "mail/spool.h"
 #include "msgauth/spf.h"
+#include "policy/access.h"
 #include "proto/dns.h"
 #include "proto/parent.h"
 #include "proto/proto.h"
@@ -171,6 +172,8 @@ static struct proto_lookup out_lookup;
 static struct lookup out_lr;
 static uint32_t out_lr_idx;
 static bool out_lr_held;
+static struct proto_access out_access;
+static struct proto_access_reply out_access_reply;
 
 static int dec_stop(const struct ipc_msg *m) { return proto_stop_dec(m, &out_stop); }
 static int dec_peer(const struct ipc_msg *m) { return proto_peer_dec(m, &out_peer); }
@@ -191,6 +194,12 @@ static int dec_spf(const struct ipc_msg *m) { return proto_spf_dec(m, &out_spf);
 static int dec_spf_reply(const struct ipc_msg *m) { return proto_spf_reply_dec(m, &out_spf_reply); }
 static int dec_rdns_reply(const struct ipc_msg *m) { return proto_rdns_reply_dec(m, &out_rdns); }
 static int dec_lookup(const struct ipc_msg *m) { return proto_lookup_dec(m, &out_lookup); }
+static int dec_access(const struct ipc_msg *m) { return proto_access_dec(m, &out_access); }
+static int
+dec_access_reply(const struct ipc_msg *m)
+{
+	return proto_access_reply_dec(m, &out_access_reply);
+}
 
 static void
 release_lr(void)
@@ -216,6 +225,7 @@ enum kind_id {
 	K_DELIVER, K_DONE,
 	K_ADMIT, K_ADMIT_REPLY, K_ADMIT_END, K_ADMIT_HOLD,
 	K_SPF, K_SPF_REPLY, K_RDNS, K_RDNS_REPLY, K_LOOKUP, K_LOOKUP_REPLY,
+	K_ACCESS, K_ACCESS_REPLY,
 	K_COUNT
 };
 
@@ -251,6 +261,8 @@ static const struct kind {
 	[K_RDNS_REPLY] = { "RDNS_REPLY", PROTO_RDNS_REPLY, false, dec_rdns_reply },
 	[K_LOOKUP] = { "LOOKUP", PROTO_LOOKUP, false, dec_lookup },
 	[K_LOOKUP_REPLY] = { "LOOKUP_REPLY", PROTO_LOOKUP_REPLY, false, dec_lookup_reply },
+	[K_ACCESS] = { "ACCESS", PROTO_ACCESS, false, dec_access },
+	[K_ACCESS_REPLY] = { "ACCESS_REPLY", PROTO_ACCESS_REPLY, false, dec_access_reply },
 };
 
 static int
@@ -325,6 +337,35 @@ static struct lookup_reply_sample {
 /* proto_lookup_reply_enc keeps records while they fit this budget of
  * IPC_MAX - 2048 bytes, 8 bytes of framing each (smtp_policy.c) */
 #define LR_BUDGET	PROTO_LOOKUP_REPLY_BUDGET
+static struct proto_access v_access[] = {
+	{ ACCESS_CONNECT, 0, "192.0.2.1" },
+	{ ACCESS_FROM, 0, "alice@example.org" },
+	{ ACCESS_TO, 1, "Postmaster" },
+	{ ACCESS_SPAM, 1, "bob+news@example.org" },
+	{ ACCESS_CONNECT, 0, "2001:db8::1" },
+	{ ACCESS_CONNECT, 0, "mail.example.net" },
+	{ ACCESS_FROM, 0, "" },
+	{ ACCESS_TO, 0, "j\xc3\xbcrgen@b\xc3\xbc" "cher.example" },	/* SMTPUTF8 */
+	{ ACCESS_TO, 1, "\"a b~\"@[192.0.2.1]" },
+	{ ACCESS_SPAM, 0, "" /* PROTO_SENDER_MAX bytes, init_values */ },
+};
+static struct proto_access_reply v_access_reply[] = {
+	{ ACCESS_NONE, 0, "", "", "" },
+	{ ACCESS_OK, 0, "", "", "/etc/talon/access:3 Connect:192.0.2" },
+	{ ACCESS_REJECT, 550, "5.7.1", "Access denied",
+	  "/etc/talon/access:7 From:spam@example.com" },
+	{ ACCESS_ERROR, 451, "4.7.1", "Greylisted, \"come back\" later ~", "access:12 198.51.100" },
+	{ ACCESS_RELAY, 0, "", "", "access:1 To:example.org" },
+	{ ACCESS_DISCARD, 0, "", "", "/srv/\xc3\xa9t\xc3\xa9/access:2 From:x@y.example" },
+	{ ACCESS_SKIP, 0, "", "", "" },
+	{ ACCESS_FRIEND, 0, "", "", "access:4 Spam:friend@example.org" },
+	{ ACCESS_HATER, 0, "", "", "access:5 Spam:example.org" },
+	{ ACCESS_ERROR, 400, "4.0.0", "x", "" },
+	{ ACCESS_REJECT, 599, "", "", "" },
+	/* a code on an action that does not refuse is carried as it is */
+	{ ACCESS_OK, 450, "", "", "" },
+	{ ACCESS_ERROR, 554, "", "", "" /* every text at its maximum, init_values */ },
+};
 
 static void
 set_addr(struct proto_admit *a, const char *ip, uint16_t port)
@@ -556,6 +597,16 @@ init_values(void)
 	fill_name(v_rdns[3].name, 255, 10);
 
 	init_lookup_values();
+
+	fill_text(v_access[9].key, PROTO_SENDER_MAX, 11);
+	v_access[9].key[PROTO_SENDER_MAX / 2] = '@';
+	struct proto_access_reply *ar = &v_access_reply[NELEM(v_access_reply) - 1];
+	memcpy(ar->esc, "5.7.999 ~ !", sizeof ar->esc);	/* 11 bytes */
+	fill_text(ar->text, sizeof ar->text - 1, 12);
+	ar->text[0] = ' ';
+	ar->text[sizeof ar->text - 2] = '~';
+	fill_text(ar->where, sizeof ar->where - 1, 13);
+	ar->where[3] = '\xff';
 }
 
 /* Encode sample i of kind k into b; false when there is no sample i. */
@@ -593,6 +644,8 @@ sample(enum kind_id k, size_t i, struct buf *b)
 			return false;
 		proto_lookup_reply_enc(b, v_lr[i].idx, &v_lr[i].l);
 		break;
+	case K_ACCESS: ENC(v_access, proto_access_enc); break;
+	case K_ACCESS_REPLY: ENC(v_access_reply, proto_access_reply_enc); break;
 	case K_COUNT: return false;
 	}
 #undef ENC
@@ -668,6 +721,7 @@ check_fields(enum kind_id k, size_t i)
 		CHECK_STR(out_pset.anchor, v_pset[i].anchor);
 		CHECK_INT(out_pset.resolver_timeout, v_pset[i].resolver_timeout);
 		CHECK_STR(out_pset.hostname, v_pset[i].hostname);
+		CHECK_STR(out_pset.access, v_pset[i].access);
 		break;
 	case K_OPEN: case K_COMMIT_OK: case K_ADMIT_END:
 		break;
@@ -733,6 +787,18 @@ check_fields(enum kind_id k, size_t i)
 		CHECK_INT(out_lr_idx, v_lr[i].idx);
 		check_lookup(&out_lr, &v_lr[i].l);
 		break;
+	case K_ACCESS:
+		CHECK_INT(out_access.tag, v_access[i].tag);
+		CHECK_INT(out_access.local, v_access[i].local);
+		CHECK_STR(out_access.key, v_access[i].key);
+		break;
+	case K_ACCESS_REPLY:
+		CHECK_INT(out_access_reply.action, v_access_reply[i].action);
+		CHECK_INT(out_access_reply.code, v_access_reply[i].code);
+		CHECK_STR(out_access_reply.esc, v_access_reply[i].esc);
+		CHECK_STR(out_access_reply.text, v_access_reply[i].text);
+		CHECK_STR(out_access_reply.where, v_access_reply[i].where);
+		break;
 	case K_COUNT:
 		break;
 	}
@@ -752,7 +818,7 @@ T(catalog_type_numbers)
 		{ PROTO_ADMIT, 60 }, { PROTO_ADMIT_REPLY, 61 }, { PROTO_ADMIT_END, 62 },
 		{ PROTO_ADMIT_HOLD, 63 }, { PROTO_SPF, 64 }, { PROTO_SPF_REPLY, 65 },
 		{ PROTO_RDNS, 66 }, { PROTO_RDNS_REPLY, 67 }, { PROTO_LOOKUP, 68 },
-		{ PROTO_LOOKUP_REPLY, 69 },
+		{ PROTO_LOOKUP_REPLY, 69 }, { PROTO_ACCESS, 70 }, { PROTO_ACCESS_REPLY, 71 },
 	};
 	CHECK_INT(NELEM(nums), K_COUNT);
 	for (size_t i = 0; i < NELEM(nums); i++)
@@ -839,6 +905,18 @@ T(golden_encodings)
 				     " 02 02 ffffffff 0000000c 444e5353454320626f677573 00000000" },
 		{ K_LOOKUP_REPLY, 6, "00000004 0000ffff 00000000 00 00 00000000 00000000 00000002"
 				     " 00000001 00000004 00000000 00000002 00000000" },
+		/* tag, local, key */
+		{ K_ACCESS, 0, "00000000 00000000 00000009 3139322e302e322e31" },
+		{ K_ACCESS, 2, "00000002 00000001 0000000a 506f73746d6173746572" },
+		/* action, code, esc, text, where */
+		{ K_ACCESS_REPLY, 0, "00000000 00000000 00000000 00000000 00000000" },
+		{ K_ACCESS_REPLY, 2, "00000003 00000226 00000005 352e372e31"
+				     " 0000000d 4163636573732064656e696564"
+				     " 00000029 2f6574632f74616c6f6e2f6163636573733a37"
+				     "2046726f6d3a7370616d406578616d706c652e636f6d" },
+		/* the access map's path is the last field */
+		{ K_PSET, 1, "00000000 00000000 00000000 00000001 00000000 00000000 00000000"
+			     " 00000001 00000000 00000011 2f6574632f74616c6f6e2f616363657373" },
 	};
 	struct buf b;
 	buf_init(&b, IPC_MAX);
@@ -2033,6 +2111,266 @@ T(policy_settings_resolver)
 	buf_free(&b);
 }
 
+/* ---- smtp <-> policy: ACCESS, ACCESS_REPLY ----------------------------- */
+
+/* ACCESS by hand: tag, local, then the key as a raw field. */
+static void
+put_access(struct buf *b, uint32_t tag, uint32_t local, const char *key, size_t klen)
+{
+	buf_reset(b);
+	wire_put_u32(b, tag);
+	wire_put_u32(b, local);
+	put_raw_str(b, key, klen);
+}
+
+/* The tag is an enum access_tag and local a boolean, each in a u32 that
+ * must not wrap or truncate into range. */
+T(access_tag_and_local)
+{
+	static const struct { uint32_t tag, local; int want; } c[] = {
+		{ ACCESS_CONNECT, 0, 0 }, { ACCESS_FROM, 0, 0 }, { ACCESS_TO, 1, 0 },
+		{ ACCESS_SPAM, 1, 0 }, { ACCESS_CONNECT, 1, 0 }, { ACCESS_SPAM, 0, 0 },
+		{ ACCESS_SPAM + 1, 0, -1 }, { 5, 1, -1 }, { 0x100u | ACCESS_TO, 0, -1 },
+		{ 0x80000000u, 0, -1 }, { 0x80000000u | ACCESS_FROM, 1, -1 }, { UINT32_MAX, 0, -1 },
+		{ ACCESS_TO, 2, -1 }, { ACCESS_TO, 0x100u, -1 },
+		{ ACCESS_CONNECT, 0x80000000u, -1 },
+		{ ACCESS_TO, 0x80000001u, -1 }, { ACCESS_SPAM, UINT32_MAX, -1 },
+		{ UINT32_MAX, UINT32_MAX, -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		put_access(&b, c[i].tag, c[i].local, "a@b.example", 11);
+		expect_rc(dec_kind(K_ACCESS, -1, &b), c[i].want, "ACCESS tag %u local %u",
+		    c[i].tag, c[i].local);
+		if (c[i].want == 0) {
+			CHECK_INT(out_access.tag, c[i].tag);
+			CHECK_INT(out_access.local, c[i].local);
+			CHECK_STR(out_access.key, "a@b.example");
+		}
+	}
+	/* the encoder writes any value: the decoder is the one that refuses */
+	struct proto_access v = v_access[1];
+	v.tag = ACCESS_SPAM + 1;
+	buf_reset(&b);
+	proto_access_enc(&b, &v);
+	expect_rc(dec_kind(K_ACCESS, -1, &b), -1, "ACCESS encoded with tag %u", v.tag);
+	v = v_access[1];
+	v.local = 2;
+	buf_reset(&b);
+	proto_access_enc(&b, &v);
+	expect_rc(dec_kind(K_ACCESS, -1, &b), -1, "ACCESS encoded with local 2");
+	buf_free(&b);
+}
+
+/* The key reaches the policy process's log and the map's lookups: no
+ * control bytes; printable and 8-bit (SMTPUTF8) bytes pass; at most
+ * PROTO_SENDER_MAX bytes. */
+T(access_key_bytes_and_length)
+{
+	static const struct { uint8_t c; int want; } bytes[] = {
+		{ 0x01, -1 }, { 0x09, -1 }, { 0x0a, -1 }, { 0x0d, -1 }, { 0x1b, -1 },
+		{ 0x1f, -1 }, { 0x7f, -1 }, { 0x00, -1 },	/* NUL: wire.c refuses */
+		{ 0x20, 0 }, { 0x22, 0 }, { 0x25, 0 }, { 0x7e, 0 }, { 0x80, 0 }, { 0xc3, 0 },
+		{ 0xff, 0 },
+	};
+	static const size_t at[] = { 0, 5, 15 };	/* first, inside, last */
+	char key[17];
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (uint32_t tag = ACCESS_CONNECT; tag <= ACCESS_SPAM; tag++)
+		for (size_t i = 0; i < NELEM(bytes); i++)
+			for (size_t j = 0; j < NELEM(at); j++) {
+				memcpy(key, "bob@example.org.", 17);
+				key[at[j]] = (char)bytes[i].c;
+				put_access(&b, tag, 1, key, 16);
+				int was = t_cur_failed;
+				t_cur_failed = 0;
+				expect_rc(dec_kind(K_ACCESS, -1, &b), bytes[i].want,
+				    "ACCESS tag %u, byte %02x at %zu", tag, bytes[i].c, at[j]);
+				if (bytes[i].want == 0)
+					CHECK(memcmp(out_access.key, key, 17) == 0);
+				t_cur_failed |= was;
+			}
+	/* PROTO_SENDER_MAX bytes pass (also sample 9), one more does not fit */
+	static char big[PROTO_SENDER_MAX + 2];
+	fill_text(big, PROTO_SENDER_MAX + 1, 7);
+	put_access(&b, ACCESS_FROM, 0, big, PROTO_SENDER_MAX);
+	expect_rc(dec_kind(K_ACCESS, -1, &b), 0, "ACCESS key of %d bytes", PROTO_SENDER_MAX);
+	CHECK_INT(strlen(out_access.key), PROTO_SENDER_MAX);
+	put_access(&b, ACCESS_FROM, 0, big, PROTO_SENDER_MAX + 1);
+	expect_rc(dec_kind(K_ACCESS, -1, &b), -1, "ACCESS key of %d bytes",
+	    PROTO_SENDER_MAX + 1);
+	/* length fields far beyond the payload */
+	static const uint32_t lens[] = { PROTO_SENDER_MAX + 1, 0x80000000u, UINT32_MAX, IPC_MAX };
+	for (size_t i = 0; i < NELEM(lens); i++) {
+		buf_reset(&b);
+		wire_put_u32(&b, ACCESS_TO);
+		wire_put_u32(&b, 1);
+		wire_put_u32(&b, lens[i]);
+		buf_append(&b, "a@b.example", 11);
+		expect_rc(dec_kind(K_ACCESS, -1, &b), -1, "ACCESS key length field %08x", lens[i]);
+	}
+	buf_free(&b);
+}
+
+/* ACCESS_REPLY by hand: action, code, then esc, text and where as raw
+ * fields (txt[0..2], lengths len[0..2]). */
+static void
+put_access_reply(struct buf *b, uint32_t action, uint32_t code, const char *const txt[3],
+    const size_t len[3])
+{
+	buf_reset(b);
+	wire_put_u32(b, action);
+	wire_put_u32(b, code);
+	for (int f = 0; f < 3; f++)
+		put_raw_str(b, txt[f], len[f]);
+}
+
+static bool
+access_refuses(uint32_t action)
+{
+	return action == ACCESS_REJECT || action == ACCESS_ERROR;
+}
+
+/* The action is an enum access_action; the code 0 or an SMTP reply code
+ * of 4xx or 5xx (RFC 5321 4.2.1), and a refusal must carry one. */
+T(access_reply_actions_and_codes)
+{
+	static const uint32_t good[] = { 0, 400, 421, 451, 499, 500, 550, 554, 599 };
+	static const uint32_t bad[] = {
+		1, 250, 399, 600, 999, 4000, 0x10000u + 550 /* 550 in 16 bits */,
+		0x80000000u + 451, UINT32_MAX,
+	};
+	static const uint32_t bad_actions[] = {
+		ACCESS_HATER + 1, 10, 0x100u | ACCESS_OK, 0x80000000u, 0x80000000u | ACCESS_REJECT,
+		UINT32_MAX,
+	};
+	static const char *const txt[3] = { "5.7.1", "Go away", "access:9 From:x@y.example" };
+	static const size_t len[3] = { 5, 7, 25 };
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (uint32_t a = ACCESS_NONE; a <= ACCESS_HATER; a++) {
+		for (size_t i = 0; i < NELEM(good); i++) {
+			int want = good[i] == 0 && access_refuses(a) ? -1 : 0;
+			put_access_reply(&b, a, good[i], txt, len);
+			int was = t_cur_failed;
+			t_cur_failed = 0;
+			expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), want,
+			    "ACCESS_REPLY action %u code %u", a, good[i]);
+			if (want == 0) {
+				CHECK_INT(out_access_reply.action, a);
+				CHECK_INT(out_access_reply.code, good[i]);
+				CHECK_STR(out_access_reply.esc, txt[0]);
+				CHECK_STR(out_access_reply.text, txt[1]);
+				CHECK_STR(out_access_reply.where, txt[2]);
+			}
+			t_cur_failed |= was;
+		}
+		for (size_t i = 0; i < NELEM(bad); i++) {
+			put_access_reply(&b, a, bad[i], txt, len);
+			expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), -1,
+			    "ACCESS_REPLY action %u code %u", a, bad[i]);
+		}
+	}
+	for (size_t i = 0; i < NELEM(bad_actions); i++)
+		for (uint32_t code = 0; code < 600; code += 550) {
+			put_access_reply(&b, bad_actions[i], code, txt, len);
+			expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), -1,
+			    "ACCESS_REPLY action %u code %u", bad_actions[i], code);
+		}
+	/* a REJECT or ERROR without a code, from the encoder */
+	struct proto_access_reply v = v_access_reply[2];
+	v.code = 0;
+	buf_reset(&b);
+	proto_access_reply_enc(&b, &v);
+	expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), -1, "ACCESS_REPLY REJECT encoded with code 0");
+	v = v_access_reply[3];
+	v.code = 0;
+	buf_reset(&b);
+	proto_access_reply_enc(&b, &v);
+	expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), -1, "ACCESS_REPLY ERROR encoded with code 0");
+	buf_free(&b);
+}
+
+/* esc and text go to the client as they are: printable ASCII only (no
+ * 8-bit: a reply is not SMTPUTF8).  where goes to the log: no control
+ * bytes, 8-bit allowed (a file name).  Each at most its field's size - 1. */
+T(access_reply_texts)
+{
+	static const struct { uint8_t c; int printable, no_controls; } bytes[] = {
+		{ 0x01, -1, -1 }, { 0x09, -1, -1 }, { 0x0a, -1, -1 }, { 0x0d, -1, -1 },
+		{ 0x1b, -1, -1 }, { 0x1f, -1, -1 }, { 0x7f, -1, -1 },
+		{ 0x00, -1, -1 },	/* NUL: wire.c refuses */
+		{ 0x80, -1, 0 }, { 0xc3, -1, 0 }, { 0xfe, -1, 0 }, { 0xff, -1, 0 },
+		{ 0x20, 0, 0 }, { 0x22, 0, 0 }, { 0x25, 0, 0 }, { 0x5c, 0, 0 }, { 0x7e, 0, 0 },
+	};
+	static const char *const base[3] = { "5.7.1", "Access denied", "access:7 From:a@b" };
+	static const char *const names[3] = { "esc", "text", "where" };
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (int f = 0; f < 3; f++)
+		for (size_t i = 0; i < NELEM(bytes); i++) {
+			size_t n = strlen(base[f]);
+			size_t at[3] = { 0, n / 2, n - 1 };	/* first, inside, last */
+			for (size_t j = 0; j < NELEM(at); j++) {
+				char t[3][32];
+				const char *txt[3] = { t[0], t[1], t[2] };
+				size_t len[3];
+				for (int g = 0; g < 3; g++) {
+					len[g] = strlen(base[g]);
+					memcpy(t[g], base[g], len[g] + 1);
+				}
+				t[f][at[j]] = (char)bytes[i].c;
+				int want = f == 2 ? bytes[i].no_controls : bytes[i].printable;
+				put_access_reply(&b, ACCESS_ERROR, 550, txt, len);
+				int was = t_cur_failed;
+				t_cur_failed = 0;
+				expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), want,
+				    "ACCESS_REPLY %s with byte %02x at %zu", names[f], bytes[i].c,
+				    at[j]);
+				if (want == 0)
+					CHECK(memcmp(f == 0 ? out_access_reply.esc :
+					    f == 1 ? out_access_reply.text : out_access_reply.where,
+					    t[f], len[f] + 1) == 0);
+				t_cur_failed |= was;
+			}
+		}
+	/* each at its maximum passes (sample 12 has all three), one more does
+	 * not fit */
+	static const size_t max[3] = { 11, 399, 399 };
+	static char big[401];
+	fill_text(big, sizeof big - 1, 4);
+	for (int f = 0; f < 3; f++)
+		for (int over = 0; over < 2; over++) {
+			const char *txt[3] = { big, big, big };
+			size_t len[3] = { 5, 5, 5 };
+			len[f] = max[f] + (size_t)over;
+			put_access_reply(&b, ACCESS_REJECT, 550, txt, len);
+			expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), over ? -1 : 0,
+			    "ACCESS_REPLY %s of %zu bytes", names[f], len[f]);
+			const char *got = f == 0 ? out_access_reply.esc :
+			    f == 1 ? out_access_reply.text : out_access_reply.where;
+			if (!over)
+				CHECK_INT(strlen(got), max[f]);
+		}
+	/* length fields far beyond the payload */
+	static const uint32_t lens[] = { 0x80000000u, UINT32_MAX, IPC_MAX };
+	for (int f = 0; f < 3; f++)
+		for (size_t i = 0; i < NELEM(lens); i++) {
+			buf_reset(&b);
+			wire_put_u32(&b, ACCESS_REJECT);
+			wire_put_u32(&b, 550);
+			for (int g = 0; g < 3; g++) {
+				wire_put_u32(&b, g == f ? lens[i] : 1);
+				buf_putc(&b, 'x');
+			}
+			expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), -1,
+			    "ACCESS_REPLY %s length field %08x", names[f], lens[i]);
+		}
+	buf_free(&b);
+}
+
 /* ---- core/wire.c ------------------------------------------------------- */
 
 T(wire_put_layout)
@@ -2617,6 +2955,10 @@ main(void)
 	RUN(lookup_reply_why_mapped);
 	RUN(lookup_reply_too_big_is_cut);
 	RUN(policy_settings_resolver);
+	RUN(access_tag_and_local);
+	RUN(access_key_bytes_and_length);
+	RUN(access_reply_actions_and_codes);
+	RUN(access_reply_texts);
 	RUN(wire_put_layout);
 	RUN(wire_read_layout);
 	RUN(wire_end_refuses_leftovers);
