@@ -42,7 +42,8 @@ struct one {
 struct dkim_verify {
 	time_t now;
 	size_t n, dropped;
-	struct one s[DKIM_RESULTS_MAX];
+	struct one *s[DKIM_RESULTS_MAX];	/* allocated as signatures are found:
+						 * most messages have one or none */
 };
 
 const char *
@@ -93,8 +94,10 @@ dkim_verify_free(struct dkim_verify **vp)
 	struct dkim_verify *v = *vp;
 	if (v == NULL)
 		return;
-	for (size_t i = 0; i < v->n; i++)
-		EVP_MD_CTX_free(v->s[i].bctx);
+	for (size_t i = 0; i < v->n; i++) {
+		EVP_MD_CTX_free(v->s[i]->bctx);
+		free(v->s[i]);
+	}
 	free(v);
 	*vp = NULL;
 }
@@ -236,7 +239,7 @@ dkim_verify_header(struct dkim_verify *v, const struct mhdrs *h)
 			v->dropped++;
 			continue;
 		}
-		struct one *o = &v->s[v->n++];
+		struct one *o = v->s[v->n++] = xcalloc(1, sizeof *o);
 		if (v->n <= DKIM_VERIFY_MAX) {
 			setup(v, o, h, j);
 			continue;
@@ -257,7 +260,7 @@ void
 dkim_verify_body(struct dkim_verify *v, const uint8_t *p, size_t len)
 {
 	for (size_t i = 0; i < v->n; i++) {
-		struct one *o = &v->s[i];
+		struct one *o = v->s[i];
 		if (!o->decided && !o->body_done && o->bctx != NULL)
 			dkim_body_feed(&o->body, p, len);
 	}
@@ -275,7 +278,7 @@ void
 dkim_verify_finish(struct dkim_verify *v)
 {
 	for (size_t i = 0; i < v->n; i++) {
-		struct one *o = &v->s[i];
+		struct one *o = v->s[i];
 		if (o->decided || o->body_done || o->bctx == NULL)
 			continue;
 		dkim_body_finish(&o->body);
@@ -315,15 +318,15 @@ dkim_verify_dropped(const struct dkim_verify *v)
 const char *
 dkim_verify_key_name(const struct dkim_verify *v, size_t i)
 {
-	if (i >= v->n || v->s[i].decided || v->s[i].key_ok)
+	if (i >= v->n || v->s[i]->decided || v->s[i]->key_ok)
 		return NULL;
-	return v->s[i].key_name;
+	return v->s[i]->key_name;
 }
 
 const struct dkim_result *
 dkim_verify_result(const struct dkim_verify *v, size_t i)
 {
-	return i < v->n ? &v->s[i].r : NULL;
+	return i < v->n ? &v->s[i]->r : NULL;
 }
 
 /* The signature check itself: RSASSA-PKCS1-v1_5 over SHA-256 (RFC 6376
@@ -339,6 +342,9 @@ sig_verify(EVP_PKEY *pk, const struct one *o)
 		EVP_MD_CTX_free(md);
 		return ok;
 	}
+	EVP_PKEY_CTX *cached = dkim_key_vctx(pk);
+	if (cached != NULL)
+		return EVP_PKEY_verify(cached, o->sig.b, o->sig.b_len, o->hh, sizeof o->hh) == 1;
 	EVP_PKEY_CTX *c = EVP_PKEY_CTX_new(pk, NULL);
 	ok = c != NULL && EVP_PKEY_verify_init(c) == 1 &&
 	    EVP_PKEY_CTX_set_rsa_padding(c, RSA_PKCS1_PADDING) == 1 &&
@@ -409,9 +415,9 @@ verify_with(struct one *o, const struct dkim_key *k)
 void
 dkim_verify_key(struct dkim_verify *v, size_t i, const struct lookup *txt)
 {
-	if (i >= v->n || v->s[i].decided || v->s[i].key_ok)
+	if (i >= v->n || v->s[i]->decided || v->s[i]->key_ok)
 		return;
-	struct one *o = &v->s[i];
+	struct one *o = v->s[i];
 	if (txt == NULL) {
 		decide(o, DKIM_TEMPERROR, "key lookup: no answer");
 		return;

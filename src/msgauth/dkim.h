@@ -125,6 +125,9 @@ int dkim_key_parse(struct dkim_key *k, const uint8_t *txt, size_t len, const cha
 /* SHA-256 for every DKIM hash, fetched once per process. */
 const EVP_MD *dkim_sha256(void);
 EVP_PKEY *dkim_key_pkey(const struct dkim_key *k, const char **why);
+/* A ready RSA/SHA-256 verification context for a key dkim_key_pkey gave
+ * (kept with it in the cache), or NULL. */
+EVP_PKEY_CTX *dkim_key_vctx(EVP_PKEY *pk);
 
 /* --- canonicalisation (RFC 6376 3.4) ------------------------------------ */
 
