@@ -39,5 +39,15 @@ struct lookup_rr;
  * NULL after printing why. */
 struct resolver *cli_resolver(const char *conf_path, struct conf **cp);
 void cli_print_lookup(FILE *f, const struct lookup *l);
+struct buf;
+struct mhdrs;
+struct dkim_verify;
+/* The DKIM signatures of msg checked as the smtp worker checks them, the
+ * keys asked through *rp (opened from conf_path, into *rp and *cp, when a
+ * signature needs a key and *rp is NULL; without one every key lookup is
+ * a temporary failure).  h is initialised here; the caller frees h and the
+ * result. */
+struct dkim_verify *cli_dkim_check(const char *conf_path, const struct buf *msg,
+    struct mhdrs *h, struct resolver **rp, struct conf **cp);
 void cli_print_rr(FILE *f, const struct lookup *l, const struct lookup_rr *rr);
 #endif

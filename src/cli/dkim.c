@@ -321,24 +321,6 @@ out:
 }
 
 /* The configured resolver, or NULL with the reason in err. */
-static struct resolver *
-open_resolver(const char *conf_path, char *err, size_t errlen)
-{
-	struct diag d;
-	diag_init(&d);
-	struct conf *c = conf_load(conf_path, &d);
-	struct resolver *r = NULL;
-	if (c == NULL) {
-		const char *t = diag_text(&d);
-		snprintf(err, errlen, "configuration: %.*s", (int)strcspn(t, "\n"), t);
-	} else {
-		r = resolver_new(c, NULL, err, errlen);
-	}
-	conf_free(&c);
-	diag_free(&d);
-	return r;
-}
-
 static int
 verify(const char *conf_path, int argc, char **argv)
 {
@@ -361,37 +343,10 @@ verify(const char *conf_path, int argc, char **argv)
 		return 1;
 	}
 	struct mhdrs h;
-	mhdrs_init(&h, 0);
-	size_t hl = mhdrs_feed(&h, msg.data ? msg.data : (const uint8_t *)"", msg.len);
-	mhdrs_end(&h);
-	struct dkim_verify *v = dkim_verify_new(time(NULL));
-	dkim_verify_header(v, &h);
-	dkim_verify_body(v, msg.data + hl, msg.len - hl);
-	dkim_verify_finish(v);
-	size_t n = dkim_verify_count(v);
-	char err[256] = "";
 	struct resolver *r = NULL;
-	bool need = false;
-	for (size_t i = 0; i < n; i++)
-		need |= dkim_verify_key_name(v, i) != NULL;
-	if (need && (r = open_resolver(conf_path, err, sizeof err)) == NULL)
-		fprintf(stderr, "talon dkim verify: %s\n", err);
-	struct lookup *l = xcalloc(1, sizeof *l);
-	for (size_t i = 0; i < n; i++) {
-		const char *name = dkim_verify_key_name(v, i);
-		if (name == NULL)
-			continue;
-		if (r != NULL) {
-			resolver_lookup_sync(r, LOOKUP_TXT, name, l);
-		} else {
-			lookup_init(l, LOOKUP_TXT, name);
-			l->status = LOOKUP_TEMPFAIL;
-			l->why = "no resolver";
-		}
-		dkim_verify_key(v, i, l);
-		lookup_clear(l);
-	}
-	free(l);
+	struct conf *c = NULL;
+	struct dkim_verify *v = cli_dkim_check(conf_path, &msg, &h, &r, &c);
+	size_t n = dkim_verify_count(v);
 	int rc = n > 0 ? 0 : 1;
 	if (n == 0)
 		printf("no DKIM signature\n");
@@ -410,6 +365,7 @@ verify(const char *conf_path, int argc, char **argv)
 	if (dkim_verify_dropped(v) > 0)
 		printf("%zu more signatures not checked\n", dkim_verify_dropped(v));
 	resolver_free(&r);
+	conf_free(&c);
 	dkim_verify_free(&v);
 	mhdrs_free(&h);
 	buf_free(&msg);

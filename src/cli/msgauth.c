@@ -51,6 +51,43 @@ cli_resolver(const char *conf_path, struct conf **cp)
 	return r;
 }
 
+struct dkim_verify *
+cli_dkim_check(const char *conf_path, const struct buf *msg, struct mhdrs *h,
+    struct resolver **rp, struct conf **cp)
+{
+	mhdrs_init(h, 0);
+	size_t hl = mhdrs_feed(h, msg->data ? msg->data : (const uint8_t *)"", msg->len);
+	mhdrs_end(h);
+	struct dkim_verify *v = dkim_verify_new(time(NULL));
+	dkim_verify_header(v, h);
+	dkim_verify_body(v, msg->data + hl, msg->len - hl);
+	dkim_verify_finish(v);
+	size_t n = dkim_verify_count(v);
+	bool need = false;
+	for (size_t i = 0; i < n; i++)
+		need |= dkim_verify_key_name(v, i) != NULL;
+	/* only a signature that needs its key needs the configuration */
+	if (need && *rp == NULL)
+		*rp = cli_resolver(conf_path, cp);
+	struct lookup *l = xcalloc(1, sizeof *l);
+	for (size_t i = 0; i < n; i++) {
+		const char *name = dkim_verify_key_name(v, i);
+		if (name == NULL)
+			continue;
+		if (*rp != NULL) {
+			resolver_lookup_sync(*rp, LOOKUP_TXT, name, l);
+		} else {
+			lookup_init(l, LOOKUP_TXT, name);
+			l->status = LOOKUP_TEMPFAIL;
+			l->why = "no resolver";
+		}
+		dkim_verify_key(v, i, l);
+		lookup_clear(l);
+	}
+	free(l);
+	return v;
+}
+
 static uint16_t
 type_of(const char *s)
 {
@@ -348,26 +385,11 @@ cmd_dmarc(const char *conf_path, int argc, char **argv)
 
 	/* DKIM, as the message streams through the worker */
 	struct mhdrs h;
-	mhdrs_init(&h, 0);
-	size_t hl = mhdrs_feed(&h, msg.data ? msg.data : (const uint8_t *)"", msg.len);
-	mhdrs_end(&h);
-	struct dkim_verify *v = dkim_verify_new(time(NULL));
-	dkim_verify_header(v, &h);
-	dkim_verify_body(v, msg.data + hl, msg.len - hl);
-	dkim_verify_finish(v);
+	struct dkim_verify *v = cli_dkim_check(conf_path, &msg, &h, &r, &c);
 	struct lookup_set *set = lookup_set_new();
 	size_t nsig = dkim_verify_count(v);
 	if (nsig > MSGCHECK_SIGS_MAX)
 		nsig = MSGCHECK_SIGS_MAX;
-	for (size_t i = 0; i < nsig; i++) {
-		const char *k = dkim_verify_key_name(v, i);
-		if (k == NULL)
-			continue;
-		char one[1][LOOKUP_NAME_MAX + 1];
-		str_copy(one[0], sizeof one[0], k);
-		fetch(r, set, one, 1);
-		dkim_verify_key(v, i, lookup_set_find(set, LOOKUP_TXT, k));
-	}
 
 	/* SPF, when we know the client */
 	enum spf_result spf = SPF_NONE;

@@ -285,12 +285,19 @@ struct lookup_set {
 	size_t n;
 };
 
+uint64_t
+lookup_hash(uint16_t type, const char *name)
+{
+	uint64_t h = 1469598103934665603ull ^ type;	/* FNV-1a */
+	for (const char *p = name; *p; p++)
+		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	return h ^ (h >> 29);
+}
+
 static void
 set_key(uint8_t key[16], uint16_t type, const char *name)
 {
-	uint64_t t = type, h = 1469598103934665603ull;
-	for (const char *p = name; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
+	uint64_t t = type, h = lookup_hash(type, name);
 	memcpy(key, &t, 8);
 	memcpy(key + 8, &h, 8);
 }

@@ -93,6 +93,11 @@ void lookup_copy(struct lookup *dst, const struct lookup *src);
 const char *lookup_type_name(uint16_t type);	/* "TXT", or "TYPE99" (static for known) */
 const char *lookup_status_name(enum lookup_status s);
 
+/* A hash of the question (type, normalised name), for tables of answers.
+ * Not keyed: names come from the network, so a table using it must bound
+ * its chains (the set: a seeded htab; the policy cache: direct-mapped). */
+uint64_t lookup_hash(uint16_t type, const char *name);
+
 /*
  * A set of answers, keyed by (type, name): what an evaluation has learnt
  * so far.  lookup_set_find returns NULL for a question not yet answered.

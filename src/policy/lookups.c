@@ -99,10 +99,7 @@ static struct {
 static size_t
 cache_slot(uint16_t type, const char *name)
 {
-	uint64_t h = 1469598103934665603ull ^ type;
-	for (const char *p = name; *p; p++)
-		h = (h ^ (uint8_t)*p) * 1099511628211ull;
-	return (size_t)(h ^ (h >> 29)) & (CACHE_SLOTS - 1);
+	return (size_t)lookup_hash(type, name) & (CACHE_SLOTS - 1);
 }
 
 static const struct lookup *
