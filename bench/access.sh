@@ -35,22 +35,7 @@ MAP="$BENCH_TMP/access-$LINES.map"
 PIN=()
 command -v taskset >/dev/null 2>&1 && PIN=(taskset -c "$CPU")
 
-build_bench() {
-	local objs cflags libs
-	say "bench: make build/talon (release objects)"
-	make -s -C "$REPO_DIR" build/talon >&2 || die "make build/talon failed"
-	objs=$(cd "$REPO_DIR" && for c in src/*/*.c; do
-		[ "$c" = src/cli/main.c ] || echo "$REPO_DIR/build/${c%.c}.o"; done)
-	[ -n "$objs" ] || die "no objects under $REPO_DIR/build/src"
-	cflags=$(pkg-config --cflags openssl 2>/dev/null)
-	libs="$(pkg-config --libs openssl) -lunbound -lpsl"
-	# shellcheck disable=SC2086
-	cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
-		-Wmissing-prototypes -pthread -I"$REPO_DIR/src" $cflags -o "$BIN.$$" \
-		"$BENCH_DIR/access-bench.c" $objs $libs -lcrypt -pthread ||
-		{ rm -f "$BIN.$$"; die "cannot build access-bench"; }
-	mv -f "$BIN.$$" "$BIN"
-}
+build_bench() { link_with_talon "$BENCH_DIR/access-bench.c" "$BIN"; }
 
 build_bench
 /usr/bin/python3 "$REPO_DIR/tests/data/access/gen-access.py" --lines "$LINES" >"$MAP" ||

@@ -47,29 +47,7 @@ on_exit() { [ -n "$CHILD" ] && { kill -TERM "$CHILD" 2>/dev/null; wait "$CHILD" 
 trap on_exit EXIT
 trap 'exit 130' INT TERM
 
-# build_bench: the release objects (make is incremental), then dkim_speed
-# linked against them all but cli/main.o, as the unit tests are against
-# the sanitizer objects
-build_bench() {
-	local objs cflags libs
-	say "bench: make build/talon (release objects)"
-	make -s -C "$REPO_DIR" build/talon >&2 || die "make build/talon failed"
-	# the objects of today's sources only: build/ may hold objects of
-	# files since removed
-	objs=$(cd "$REPO_DIR" && for c in src/*/*.c; do
-		[ "$c" = src/cli/main.c ] || echo "$REPO_DIR/build/${c%.c}.o"; done)
-	[ -n "$objs" ] || die "no objects under $REPO_DIR/build/src"
-	# as the Makefile does; --cflags of libunbound can fail for want of
-	# libevent's .pc, which the Makefile ignores as well (no flags needed)
-	cflags=$(pkg-config --cflags openssl 2>/dev/null)
-	libs="$(pkg-config --libs openssl) -lunbound -lpsl"
-	# shellcheck disable=SC2086
-	cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
-		-Wmissing-prototypes -pthread -I"$REPO_DIR/src" $cflags -o "$BIN.$$" \
-		"$BENCH_DIR/dkim_speed.c" $objs $libs -lcrypt -pthread ||
-		{ rm -f "$BIN.$$"; die "cannot build dkim_speed"; }
-	mv -f "$BIN.$$" "$BIN"
-}
+build_bench() { link_with_talon "$BENCH_DIR/dkim_speed.c" "$BIN"; }
 
 # ours OUT: one dkim_speed run, both algorithms, into OUT
 ours() {

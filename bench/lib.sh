@@ -373,3 +373,26 @@ talon_stop() {
 
 # time_v FILE FIELD: a value from /usr/bin/time -v's report
 time_v() { sed -n "s/^[[:space:]]*$2:[[:space:]]*//p" "$1" 2>/dev/null | head -n1; }
+
+# link_with_talon SRC BIN: build the release objects (make is incremental)
+# and link bench program SRC against all of them but cli/main.o into BIN,
+# as the unit tests link against the sanitizer objects.  Only the objects
+# of today's sources: build/ may hold objects of files since removed.
+# libunbound and libpsl are named directly, as in the Makefile (Debian's
+# libunbound.pc needs libevent's, which is not installed).
+link_with_talon() {
+	local src=$1 bin=$2 objs cflags libs
+	say "bench: make build/talon (release objects)"
+	make -s -C "$REPO_DIR" build/talon >&2 || die "make build/talon failed"
+	objs=$(cd "$REPO_DIR" && for c in src/*/*.c; do
+		[ "$c" = src/cli/main.c ] || echo "$REPO_DIR/build/${c%.c}.o"; done)
+	[ -n "$objs" ] || die "no objects under $REPO_DIR/build/src"
+	cflags=$(pkg-config --cflags openssl 2>/dev/null)
+	libs="$(pkg-config --libs openssl) -lunbound -lpsl"
+	# shellcheck disable=SC2086
+	cc -std=c17 -D_GNU_SOURCE -O2 -Wall -Wextra -Wshadow -Wstrict-prototypes \
+		-Wmissing-prototypes -pthread -I"$REPO_DIR/src" $cflags -o "$bin.$$" \
+		"$src" $objs $libs -lcrypt -pthread ||
+		{ rm -f "$bin.$$"; die "cannot build $(basename "$src")"; }
+	mv -f "$bin.$$" "$bin"
+}
