@@ -302,35 +302,6 @@ do_tsig(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 		.line = cfg_line(g) };
 }
 
-/* "192.0.2.1", "198.51.100.0/24", "2001:db8::/32": bits past the length
- * must be zero, as a typo there would hide a wrong length */
-static bool
-parse_prefix(const char *s, struct conf_prefix *p)
-{
-	char a[64];
-	const char *slash = strchr(s, '/');
-	size_t n = slash ? (size_t)(slash - s) : strlen(s);
-	if (n == 0 || n >= sizeof a)
-		return false;
-	memcpy(a, s, n);
-	a[n] = '\0';
-	memset(p, 0, sizeof *p);
-	if (inet_pton(AF_INET, a, p->addr) == 1)
-		p->family = AF_INET;
-	else if (inet_pton(AF_INET6, a, p->addr) == 1)
-		p->family = AF_INET6;
-	else
-		return false;
-	unsigned max = p->family == AF_INET ? 32 : 128;
-	uint64_t len = max;
-	if (slash != NULL && !parse_u64(slash + 1, max, &len))
-		return false;
-	p->len = (unsigned)len;
-	for (unsigned bit = p->len; bit < max; bit++)
-		if (p->addr[bit / 8] & (0x80 >> (bit % 8)))
-			return false;
-	return true;
-}
 
 static void
 do_zone(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
@@ -376,7 +347,7 @@ do_zone(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 				cfg_err(g, "zone %s: more than %d allow-transfer prefixes", origin,
 				    CONF_ZONE_PEERS_MAX);
 				ok = false;
-			} else if (!parse_prefix(av[i], &z.allow[z.n_allow++])) {
+			} else if (!prefix_parse(av[i], &z.allow[z.n_allow++])) {
 				log_escape(e, sizeof e, av[i], strlen(av[i]));
 				cfg_err(g, "zone %s: allow-transfer \"%s\" is not an address or prefix "
 				    "(expected e.g. 192.0.2.1, 198.51.100.0/24 or 2001:db8::/32)", origin, e);

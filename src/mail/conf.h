@@ -71,6 +71,7 @@
 #include <sys/socket.h>
 
 #include "core/diag.h"
+#include "core/prefix.h"
 #include "core/sockaddr.h"
 
 /* longest hostname: Maildir names are "TIME.QQIDIIDX.HOST,S=SIZE" (at most
@@ -94,20 +95,13 @@ struct conf_listen {
 
 #define CONF_ZONE_PEERS_MAX	64	/* allow-transfer prefixes, notify targets */
 
-/* An address prefix (allow-transfer). */
-struct conf_prefix {
-	int family;		/* AF_INET or AF_INET6 */
-	uint8_t addr[16];
-	unsigned len;		/* prefix length in bits */
-};
-
 /* An authoritative zone (`zone ORIGIN FILE [allow-transfer PREFIX...]
  * [notify ADDR:PORT...]`). */
 struct conf_zone {
 	char *origin;		/* lowercased, with the final dot */
 	char *file;		/* absolute */
 	unsigned line;
-	struct conf_prefix allow[CONF_ZONE_PEERS_MAX];
+	struct prefix allow[CONF_ZONE_PEERS_MAX];
 	size_t n_allow;
 	struct conf_listen notify[CONF_ZONE_PEERS_MAX];
 	size_t n_notify;
