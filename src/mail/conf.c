@@ -21,6 +21,7 @@
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
+#include <limits.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,6 +58,19 @@ static const struct limit_def {
 	{ "queue-lifetime", offsetof(struct conf, queue_lifetime), 1, 5184000 },
 	{ "dns-responses", offsetof(struct conf, dns_rate), 0, 1000000 },
 	{ "resolver-timeout", offsetof(struct conf, resolver_timeout), 1, 120 },
+	{ "greet-pause", offsetof(struct conf, greet_pause), 0, 60000 },
+	{ "greylist-delay", offsetof(struct conf, grey_delay), 1, 86400 },
+	{ "greylist-window", offsetof(struct conf, grey_window), 60, 30 * 86400 },
+	{ "greylist-keep", offsetof(struct conf, grey_keep), 3600, 365 * 86400 },
+	{ "greylist-auto-allow", offsetof(struct conf, grey_auto_allow), 0, 1000000 },
+	{ "greylist-ipv4-prefix", offsetof(struct conf, grey_v4_prefix), 8, 32 },
+	{ "greylist-ipv6-prefix", offsetof(struct conf, grey_v6_prefix), 16, 128 },
+	{ "ban-threshold", offsetof(struct conf, ban_threshold), 1, 1000000 },
+	{ "ban-window", offsetof(struct conf, ban_window), 60, 365 * 86400 },
+	{ "ban-time", offsetof(struct conf, ban_time), 1, 365 * 86400 },
+	{ "ban-time-max", offsetof(struct conf, ban_time_max), 1, 10 * 365 * 86400 },
+	{ "connection-rate", offsetof(struct conf, conn_rate), 0, 1000000 },
+	{ "messages-per-connection", offsetof(struct conf, max_msgs), 0, 1000000 },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -121,6 +135,27 @@ do_domain(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 		ascii_strlower(c->domains[c->n_domains]);
 		c->n_domains++;
 	}
+}
+
+/* Address prefixes appended to *list; false (with the error said) at the
+ * first that does not parse. */
+static bool
+parse_prefixes(struct cfg *g, const char *what, char **av, unsigned ac, struct prefix **list,
+    size_t *n)
+{
+	char e[AFILE_TOKEN_MAX];
+	for (unsigned i = 0; i < ac; i++) {
+		struct prefix p;
+		if (!prefix_parse(av[i], &p)) {
+			log_escape(e, sizeof e, av[i], strlen(av[i]));
+			cfg_err(g, "%s: \"%s\" is not an address or prefix (expected e.g. "
+			    "192.0.2.1, 198.51.100.0/24 or 2001:db8::/32, host bits zero)", what, e);
+			return false;
+		}
+		*list = xreallocarray(*list, *n + 1, sizeof **list);
+		(*list)[(*n)++] = p;
+	}
+	return true;
 }
 
 /* ADDR:PORT with ADDR an IPv4 address, "[IPv6]" or "*" (all IPv4). */
@@ -223,33 +258,44 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	} else {
 		l.kind = CONF_LISTEN_SMTP;
 	}
-	if (ac >= 3) {
-		if (strcmp(av[2], "tls") != 0) {
-			log_escape(e, sizeof e, av[2], strlen(av[2]));
-			cfg_err(g, "listen: unexpected \"%s\" (expected \"tls "
-			    "none|starttls|implicit\" or nothing)", e);
-			return;
+	for (unsigned i = 2; i < ac; i++) {
+		if (strcmp(av[i], "allow") == 0 && l.kind == CONF_LISTEN_SMTP) {
+			if (i + 1 == ac) {
+				cfg_err(g, "listen: \"allow\" needs prefixes (expected e.g. "
+				    "allow 192.0.2.1 198.51.100.0/24)");
+				goto fail;
+			}
+			if (!parse_prefixes(g, "listen allow", av + i + 1, ac - i - 1, &l.allow,
+			    &l.n_allow))
+				goto fail;
+			break;
 		}
-		if (ac == 3) {
+		if (strcmp(av[i], "tls") != 0 || i > 2) {
+			log_escape(e, sizeof e, av[i], strlen(av[i]));
+			cfg_err(g, "listen: unexpected \"%s\" (expected \"tls "
+			    "none|starttls|implicit\", \"allow PREFIX...\" or nothing)", e);
+			goto fail;
+		}
+		if (++i == ac) {
 			cfg_err(g, "listen: \"tls\" needs a mode (expected none, starttls or "
 			    "implicit)");
-			return;
+			goto fail;
 		}
-		if (strcmp(av[3], "none") == 0) {
+		if (strcmp(av[i], "none") == 0) {
 			l.tls = CONF_TLS_NONE;
-		} else if (strcmp(av[3], "starttls") == 0) {
+		} else if (strcmp(av[i], "starttls") == 0) {
 			l.tls = CONF_TLS_STARTTLS;
-		} else if (strcmp(av[3], "implicit") == 0) {
+		} else if (strcmp(av[i], "implicit") == 0) {
 			l.tls = CONF_TLS_IMPLICIT;
 		} else {
-			log_escape(e, sizeof e, av[3], strlen(av[3]));
+			log_escape(e, sizeof e, av[i], strlen(av[i]));
 			cfg_err(g, "listen: unknown tls mode \"%s\" (expected none, starttls or "
 			    "implicit)", e);
-			return;
+			goto fail;
 		}
 	}
 	if (!parse_listen_addr(g, "listen", av[1], &l))
-		return;
+		goto fail;
 	struct conf *c = conf_of(g);
 	if (l.kind == CONF_LISTEN_DNS) {
 		c->dns_listens = xreallocarray(c->dns_listens, c->n_dns_listens + 1,
@@ -259,6 +305,9 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	}
 	c->listens = xreallocarray(c->listens, c->n_listens + 1, sizeof *c->listens);
 	c->listens[c->n_listens++] = l;
+	return;
+fail:
+	free(l.allow);
 }
 
 /* a DNS name as configured: lowercased, with the final dot */
@@ -555,6 +604,266 @@ do_authserv(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned a
 	c->authserv_id = xstrdup(av[0]);
 }
 
+
+/* --- inbound defences ------------------------------------------------------- */
+
+static void
+do_deny(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	bool drop = strcmp(av[0], "drop") == 0;
+	if (!drop && strcmp(av[0], "reject") != 0) {
+		cfg_err(g, "deny: expected reject or drop before the prefixes");
+		return;
+	}
+	struct prefix *list = NULL;
+	size_t n = 0;
+	if (parse_prefixes(g, "deny", av + 1, ac - 1, &list, &n)) {
+		c->denies = xreallocarray(c->denies, c->n_denies + n, sizeof *c->denies);
+		for (size_t i = 0; i < n; i++)
+			c->denies[c->n_denies++] = (struct conf_deny){ .p = list[i], .drop = drop,
+				.line = cfg_line(g) };
+	}
+	free(list);
+}
+
+static void
+do_mynetworks(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	parse_prefixes(g, "mynetworks", av, ac, &c->mynetworks, &c->n_mynetworks);
+}
+
+/* "550", "550 5.7.1": a reply code at the start of a custom text */
+static bool
+is_code(const char *s)
+{
+	return (s[0] == '4' || s[0] == '5') && s[1] >= '0' && s[1] <= '9' && s[2] >= '0' &&
+	    s[2] <= '9' && s[3] == '\0';
+}
+
+static bool
+is_esc(const char *s, char cls)
+{
+	if (s[0] != cls || s[1] != '.')
+		return false;
+	s += 2;
+	for (int part = 0; part < 2; part++) {
+		size_t n = strspn(s, "0123456789");
+		if (n < 1 || n > 3 || s[n] != (part == 0 ? '.' : '\0'))
+			return false;
+		s += n + 1;
+	}
+	return true;
+}
+
+/* `text [CODE [X.Y.Z]] WORDS...` of a blocklist: the words joined by one
+ * space.  false when something is wrong (said). */
+static bool
+bl_text(struct cfg *g, const char *what, char **av, unsigned ac, struct conf_bl *b)
+{
+	unsigned i = 0;
+	if (i < ac && is_code(av[i])) {
+		b->code = (unsigned)atoi(av[i++]);
+		if (i < ac && is_esc(av[i], av[i - 1][0]))
+			str_copy(b->esc, sizeof b->esc, av[i++]);
+		else
+			str_copy(b->esc, sizeof b->esc, b->code >= 500 ? "5.7.1" : "4.7.1");
+	}
+	if (i == ac) {
+		cfg_err(g, "%s: \"text\" needs words (expected e.g. text Mail from {ip} refused)",
+		    what);
+		return false;
+	}
+	char t[CONF_BL_TEXT_MAX + 1] = "";
+	size_t len = 0;
+	for (; i < ac; i++) {
+		size_t n = strlen(av[i]);
+		if (len + n + 1 > CONF_BL_TEXT_MAX) {
+			cfg_err(g, "%s: text longer than %d bytes", what, CONF_BL_TEXT_MAX);
+			return false;
+		}
+		if (len)
+			t[len++] = ' ';
+		memcpy(t + len, av[i], n + 1);
+		len += n;
+	}
+	b->text = xstrdup(t);
+	return true;
+}
+
+static bool
+bl_codes(struct cfg *g, const char *what, const char *s, struct conf_bl *b)
+{
+	char e[AFILE_TOKEN_MAX], one[32];
+	while (*s) {
+		size_t n = strcspn(s, ",");
+		struct in_addr a;
+		bool ok = n > 0 && n < sizeof one && b->n_codes < CONF_BL_CODES_MAX;
+		if (ok) {
+			memcpy(one, s, n);
+			one[n] = '\0';
+			ok = inet_pton(AF_INET, one, &a) == 1 && (ntohl(a.s_addr) >> 24) == 127;
+		}
+		if (!ok) {
+			log_escape(e, sizeof e, s, n);
+			cfg_err(g, "%s: codes: \"%s\" is not an address in 127.0.0.0/8 (expected "
+			    "at most %d, comma-separated, e.g. codes 127.0.0.2,127.0.0.4)", what, e,
+			    CONF_BL_CODES_MAX);
+			return false;
+		}
+		b->codes[b->n_codes++] = ntohl(a.s_addr);
+		s += n;
+		if (*s == ',')
+			s++;
+	}
+	return true;
+}
+
+/* dnsbl ZONE [codes LIST] [text ...] / rhsbl ZONE helo|from|both [...] */
+static void
+do_bl(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	char e[AFILE_TOKEN_MAX];
+	const char *what = dd->name;
+	struct conf_bl b;
+	memset(&b, 0, sizeof b);
+	b.line = cfg_line(g);
+	b.code = 550;
+	str_copy(b.esc, sizeof b.esc, "5.7.1");
+	if (c->n_bls == CONF_BL_MAX) {
+		cfg_err(g, "%s: more than %d blocklists", what, CONF_BL_MAX);
+		return;
+	}
+	char zone[256];
+	str_copy(zone, sizeof zone, av[0]);
+	size_t zl = strlen(zone);
+	if (zl > 1 && zone[zl - 1] == '.')
+		zone[--zl] = '\0';
+	if (!domain_valid(zone, zl, DOMAIN_HOSTNAME) || zl > 200) {
+		log_escape(e, sizeof e, av[0], strlen(av[0]));
+		cfg_err(g, "%s: \"%s\" is not a zone name (expected e.g. zen.spamhaus.org)", what, e);
+		return;
+	}
+	unsigned i = 1;
+	if (strcmp(what, "dnsbl") == 0) {
+		b.what = CONF_BL_IP;
+	} else {
+		if (ac < 2 || (strcmp(av[1], "helo") != 0 && strcmp(av[1], "from") != 0 &&
+		    strcmp(av[1], "both") != 0)) {
+			cfg_err(g, "rhsbl: expected helo, from or both after the zone");
+			return;
+		}
+		b.what = strcmp(av[1], "helo") == 0 ? CONF_BL_HELO : strcmp(av[1], "from") == 0 ?
+		    CONF_BL_FROM : CONF_BL_HELO | CONF_BL_FROM;
+		i = 2;
+	}
+	for (; i < ac; i++) {
+		if (strcmp(av[i], "codes") == 0 && i + 1 < ac && b.n_codes == 0) {
+			if (!bl_codes(g, what, av[++i], &b))
+				return;
+		} else if (strcmp(av[i], "text") == 0) {
+			if (!bl_text(g, what, av + i + 1, ac - i - 1, &b))
+				return;
+			break;
+		} else {
+			log_escape(e, sizeof e, av[i], strlen(av[i]));
+			cfg_err(g, "%s: unexpected \"%s\" (expected codes LIST or text WORDS...)",
+			    what, e);
+			return;
+		}
+	}
+	b.zone = xstrdup(zone);
+	ascii_strlower(b.zone);
+	c->bls = xreallocarray(c->bls, c->n_bls + 1, sizeof *c->bls);
+	c->bls[c->n_bls++] = b;
+}
+
+/* `NAME on|off` directives; *out set when the word is one of them */
+static bool
+on_off(struct cfg *g, const char *name, const char *v, bool *out)
+{
+	if (strcmp(v, "on") == 0 || strcmp(v, "off") == 0) {
+		*out = v[1] == 'n';
+		return true;
+	}
+	cfg_err(g, "%s: expected on or off", name);
+	return false;
+}
+
+static void
+do_switch(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	on_off(g, dd->name, av[0], (bool *)(void *)((char *)conf_of(g) + dd->off));
+}
+
+static void
+do_bl_reject(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	if (strcmp(av[0], "rcpt") == 0 || strcmp(av[0], "connect") == 0)
+		conf_of(g)->bl_at_connect = av[0][0] == 'c';
+	else
+		cfg_err(g, "dnsbl-reject: expected rcpt or connect");
+}
+
+static void
+do_greylist(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	if (strcmp(av[0], "off") == 0)
+		c->greylist = CONF_GREY_OFF;
+	else if (strcmp(av[0], "on") == 0)
+		c->greylist = CONF_GREY_ON;
+	else if (strcmp(av[0], "listed") == 0)
+		c->greylist = CONF_GREY_LISTED;
+	else
+		cfg_err(g, "greylist: expected off, on or listed (only clients a dnsbl lists)");
+}
+
+static void
+do_grey_exempt(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	char e[AFILE_TOKEN_MAX];
+	for (unsigned i = 0; i < ac; i++) {
+		struct prefix p;
+		if (prefix_parse(av[i], &p)) {
+			c->grey_nets = xreallocarray(c->grey_nets, c->n_grey_nets + 1,
+			    sizeof *c->grey_nets);
+			c->grey_nets[c->n_grey_nets++] = p;
+		} else if (domain_valid(av[i], strlen(av[i]), DOMAIN_HOSTNAME)) {
+			c->grey_domains = xreallocarray(c->grey_domains, c->n_grey_domains + 1,
+			    sizeof *c->grey_domains);
+			c->grey_domains[c->n_grey_domains] = xstrdup(av[i]);
+			ascii_strlower(c->grey_domains[c->n_grey_domains++]);
+		} else {
+			log_escape(e, sizeof e, av[i], strlen(av[i]));
+			cfg_err(g, "greylist-exempt: \"%s\" is neither a prefix nor a domain", e);
+		}
+	}
+}
+
+static const char *const ban_event_names[CONF_BAN_EVENTS] = { "relay", "unknown-recipient",
+	"vrfy", "auth-failure", "early-talker", "pipelining", "protocol-error", "blocklist" };
+
+static void
+do_ban_points(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
+{
+	struct conf *c = conf_of(g);
+	char e[AFILE_TOKEN_MAX];
+	uint64_t v;
+	for (size_t i = 0; i < CONF_BAN_EVENTS; i++)
+		if (strcmp(av[0], ban_event_names[i]) == 0) {
+			if (cfg_num(g, "ban-points:", av[1], 0, 1000000, &v))
+				c->ban_points[i] = (unsigned)v;
+			return;
+		}
+	log_escape(e, sizeof e, av[0], strlen(av[0]));
+	cfg_err(g, "ban-points: unknown event \"%s\" (expected relay, unknown-recipient, vrfy, "
+	    "auth-failure, early-talker, pipelining, protocol-error or blocklist)", e);
+}
+
 #define PATHDIR(n, f, req) \
 	{ n, n " PATH", 1, 1, false, req, cfg_set_path, offsetof(struct conf, f) }
 #define NAMEDIR(n, arg, f) \
@@ -565,8 +874,8 @@ do_authserv(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned a
 static const struct cfg_directive directives[] = {
 	{ "hostname", "hostname NAME", 1, 1, false, true, do_hostname, 0 },
 	{ "domain", "domain NAME [NAME...]", 1, UINT32_MAX, true, true, do_domain, 0 },
-	{ "listen", "listen smtp ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT",
-	    2, 4, true, true, do_listen, 0 },
+	{ "listen", "listen smtp ADDR:PORT [tls none|starttls|implicit] [allow PREFIX...] | "
+	    "listen dns ADDR:PORT", 2, 4096, true, true, do_listen, 0 },
 	{ "zone", "zone ORIGIN FILE [allow-transfer PREFIX...] [notify ADDR:PORT...] "
 	    "[transfer-key NAME]", 2, 2 + 2 * CONF_ZONE_PEERS_MAX + 4, true, false, do_zone, 0 },
 	{ "tsig-key", "tsig-key NAME hmac-sha256 SECRET", 3, 3, true, false, do_tsig, 0 },
@@ -593,6 +902,20 @@ static const struct cfg_directive directives[] = {
 	{ "spf-fail", "spf-fail reject|record", 1, 1, false, false, do_spf_fail, 0 },
 	{ "authserv-id", "authserv-id NAME", 1, 1, false, false, do_authserv, 0 },
 	PATHDIR("access", access, false),
+	{ "deny", "deny reject|drop PREFIX...", 2, 4096, true, false, do_deny, 0 },
+	{ "mynetworks", "mynetworks PREFIX...", 1, 4096, true, false, do_mynetworks, 0 },
+	{ "dnsbl", "dnsbl ZONE [codes LIST] [text WORDS...]", 1, 200, true, false, do_bl, 0 },
+	{ "rhsbl", "rhsbl ZONE helo|from|both [codes LIST] [text WORDS...]", 2, 200, true, false,
+	    do_bl, 0 },
+	{ "dnsbl-reject", "dnsbl-reject rcpt|connect", 1, 1, false, false, do_bl_reject, 0 },
+	{ "pipelining-check", "pipelining-check on|off", 1, 1, false, false, do_switch,
+	    offsetof(struct conf, pipelining_check) },
+	{ "greylist", "greylist off|on|listed", 1, 1, false, false, do_greylist, 0 },
+	{ "greylist-exempt", "greylist-exempt PREFIX|DOMAIN...", 1, 4096, true, false,
+	    do_grey_exempt, 0 },
+	{ "auto-ban", "auto-ban on|off", 1, 1, false, false, do_switch,
+	    offsetof(struct conf, auto_ban) },
+	{ "ban-points", "ban-points EVENT N", 2, 2, true, false, do_ban_points, 0 },
 };
 
 static bool
@@ -705,6 +1028,18 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->log_stderr = true;
 	c->log_syslog = false;
 	c->log_path = xstrdup("/dev/log");
+	c->grey_delay = 300;
+	c->grey_window = 4 * 3600;
+	c->grey_keep = 35 * 86400;
+	c->grey_auto_allow = 5;
+	c->grey_v4_prefix = 24;
+	c->grey_v6_prefix = 64;
+	for (size_t i = 0; i < CONF_BAN_EVENTS; i++)
+		c->ban_points[i] = UINT_MAX;
+	c->ban_threshold = 10;
+	c->ban_window = 86400;
+	c->ban_time = 3600;
+	c->ban_time_max = 30 * 86400;
 
 	memset(&p, 0, sizeof p);
 	cfg_init(&p.g, text, len, file, directives, NELEM(directives), c, &p, d);
@@ -746,7 +1081,20 @@ conf_free(struct conf **cp)
 	for (size_t i = 0; i < c->n_domains; i++)
 		free(c->domains[i]);
 	free(c->domains);
+	for (size_t i = 0; i < c->n_listens; i++)
+		free(c->listens[i].allow);
 	free(c->listens);
+	free(c->denies);
+	free(c->mynetworks);
+	for (size_t i = 0; i < c->n_bls; i++) {
+		free(c->bls[i].zone);
+		free(c->bls[i].text);
+	}
+	free(c->bls);
+	free(c->grey_nets);
+	for (size_t i = 0; i < c->n_grey_domains; i++)
+		free(c->grey_domains[i]);
+	free(c->grey_domains);
 	free(c->dns_listens);
 	for (size_t i = 0; i < c->n_zones; i++) {
 		free(c->zones[i].origin);

@@ -46,6 +46,35 @@
  *   authserv-id NAME         Authentication-Results id (default hostname)
  *   access PATH              sendmail-style access map (policy/access.h);
  *        none when absent
+ * Inbound defences (all off unless configured):
+ *   listen smtp ADDR:PORT [tls MODE] [allow PREFIX...]   only these clients
+ *        (others are closed at once, as a firewall would drop them)
+ *   deny reject|drop PREFIX...   (repeatable) every smtp listener: reject
+ *        answers 554 and closes, drop closes at once
+ *   mynetworks PREFIX...     (repeatable) trusted clients: may relay, skip
+ *        blocklists and greylisting, are never banned
+ *   dnsbl ZONE [codes A.B.C.D,...] [text [CODE [X.Y.Z]] WORDS...]
+ *   rhsbl ZONE helo|from|both [codes ...] [text ...]
+ *        (repeatable, checked in order) DNS blocklists of client addresses
+ *        (IPv4 and IPv6) and of HELO / MAIL FROM domains; {ip} or
+ *        $&{client_addr} in the text is the client address, {domain} the
+ *        listed domain; default reply 550 5.7.1
+ *   dnsbl-reject rcpt|connect    where a listed client is refused (rcpt)
+ *   limit greet-pause MS         wait before the banner; talking first is 554
+ *   pipelining-check on|off      commands sent before their reply without
+ *        PIPELINING: 554 5.5.0 and close (off)
+ *   greylist off|on|listed       listed: only clients a dnsbl lists
+ *   greylist-exempt PREFIX|DOMAIN...   (repeatable) networks, sender domains
+ *   limit greylist-delay SECONDS (300), greylist-window SECONDS (14400),
+ *        greylist-keep SECONDS (3024000), greylist-auto-allow N (5; 0 off),
+ *        greylist-ipv4-prefix N (24), greylist-ipv6-prefix N (64)
+ *   auto-ban on|off              points per event, a ban over the threshold
+ *   ban-points EVENT N           (repeatable) policy/bans.h event names
+ *   limit ban-threshold N (10), ban-window SECONDS (86400),
+ *        ban-time SECONDS (3600, doubling on each repeat),
+ *        ban-time-max SECONDS (2592000)
+ *   limit connection-rate N      connections per minute per client (0 off)
+ *   limit messages-per-connection N   (0 off)
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
  * comment; a CR before the LF is ignored; a line holds at most 4096 bytes
@@ -91,6 +120,8 @@ struct conf_listen {
 	socklen_t addrlen;
 	char text[SOCKADDR_TEXT_MAX];	/* sockaddr_text: "127.0.0.1:2525", "[::1]:2525" */
 	unsigned line;		/* where it was declared */
+	struct prefix *allow;	/* `allow PREFIX...`: only these clients; NULL: all */
+	size_t n_allow;
 };
 
 #define CONF_ZONE_PEERS_MAX	64	/* allow-transfer prefixes, notify targets */
@@ -114,6 +145,33 @@ struct conf_tsig {
 	char *secret;		/* base64, checked */
 	unsigned line;
 };
+
+/* A DNS blocklist (`dnsbl`, `rhsbl`). */
+#define CONF_BL_MAX		16
+#define CONF_BL_CODES_MAX	16
+#define CONF_BL_TEXT_MAX	400
+enum { CONF_BL_IP = 1, CONF_BL_HELO = 2, CONF_BL_FROM = 4 };
+struct conf_bl {
+	char *zone;		/* lowercased, no final dot */
+	unsigned what;		/* CONF_BL_IP, or CONF_BL_HELO and/or CONF_BL_FROM */
+	uint32_t codes[CONF_BL_CODES_MAX];	/* answers that count (127.x.y.z, host
+						 * order); none: any in 127/8 */
+	size_t n_codes;
+	unsigned code;		/* reply code, 550 unless the text starts with one */
+	char esc[12];		/* enhanced status code, "5.7.1" unless given */
+	char *text;		/* reply text with {ip} / $&{client_addr} / {domain} */
+	unsigned line;
+};
+
+/* `deny reject|drop PREFIX...`: the global block list of the listeners. */
+struct conf_deny {
+	struct prefix p;
+	bool drop;		/* close at once; else 554 and close */
+	unsigned line;
+};
+
+enum conf_grey { CONF_GREY_OFF = 0, CONF_GREY_ON, CONF_GREY_LISTED };
+#define CONF_BAN_EVENTS	8	/* policy/bans.h BAN_EV__MAX */
 
 struct conf {
 	char *file;		/* path of the config file as given */
@@ -156,6 +214,28 @@ struct conf {
 	char *authserv_id;		/* default: hostname */
 	char *access;			/* access map file, absolute; NULL: none */
 	bool log_stderr, log_syslog;	/* default stderr only */
+	/* inbound defences (policy/): all off unless configured */
+	struct conf_deny *denies;
+	size_t n_denies;
+	struct prefix *mynetworks;	/* trusted: relay, no blocklists, greylisting, bans */
+	size_t n_mynetworks;
+	struct conf_bl *bls;		/* in config order: the first listing one answers */
+	size_t n_bls;
+	bool bl_at_connect;		/* dnsbl-reject connect (default: at RCPT) */
+	unsigned greet_pause;		/* milliseconds before the banner, 0 off */
+	bool pipelining_check;		/* commands before their reply without PIPELINING */
+	enum conf_grey greylist;
+	unsigned grey_delay, grey_window, grey_keep, grey_auto_allow;	/* seconds, passes */
+	unsigned grey_v4_prefix, grey_v6_prefix;
+	struct prefix *grey_nets;	/* greylist-exempt networks */
+	size_t n_grey_nets;
+	char **grey_domains;		/* greylist-exempt sender domains (and subdomains) */
+	size_t n_grey_domains;
+	bool auto_ban;
+	unsigned ban_points[CONF_BAN_EVENTS];	/* UINT_MAX: the default of bans.c */
+	unsigned ban_threshold, ban_window, ban_time, ban_time_max;
+	unsigned conn_rate;		/* connections per minute per client network, 0 off */
+	unsigned max_msgs;		/* messages per connection, 0 off */
 	char *log_path;			/* syslog socket, default /dev/log */
 };
 

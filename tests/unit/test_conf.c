@@ -406,13 +406,14 @@ T(test_listen_errors)
 		  "implicit)\n" },
 		{ "listen smtp 127.0.0.1:26 starttls yes\n",
 		  "talon.conf:9: listen: unexpected \"starttls\" (expected \"tls "
-		  "none|starttls|implicit\" or nothing)\n" },
+		  "none|starttls|implicit\", \"allow PREFIX...\" or nothing)\n" },
 		{ "listen smtp\n",
 		  "talon.conf:9: listen: wrong number of arguments (expected \"listen smtp "
-		  "ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT\", found 1 argument)\n" },
+		  "ADDR:PORT [tls none|starttls|implicit] [allow PREFIX...] | listen dns ADDR:PORT\", "
+		  "found 1 argument)\n" },
 		{ "listen smtp 127.0.0.1:26 tls none extra\n",
-		  "talon.conf:9: listen: wrong number of arguments (expected \"listen smtp "
-		  "ADDR:PORT [tls none|starttls|implicit] | listen dns ADDR:PORT\", found 5 arguments)\n" },
+		  "talon.conf:9: listen: unexpected \"extra\" (expected \"tls none|starttls|implicit\", "
+		  "\"allow PREFIX...\" or nothing)\n" },
 		/* same socket twice, also when spelt differently */
 		{ "listen smtp 127.0.0.1:2525 tls none\n",
 		  "talon.conf:9: listen 127.0.0.1:2525 given twice (first at line 3)\n" },
@@ -556,7 +557,7 @@ T(test_limits)
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
 		  "errors, shutdown-grace, ipv6-client-prefix, session-time, junk-commands, "
-		  "tls-handshake-timeout, queue-lifetime, dns-responses, resolver-timeout)\n" },
+		  "tls-handshake-timeout, queue-lifetime, dns-responses, resolver-timeout, greet-pause, greylist-delay, greylist-window, greylist-keep, greylist-auto-allow, greylist-ipv4-prefix, greylist-ipv6-prefix, ban-threshold, ban-window, ban-time, ban-time-max, connection-rate, messages-per-connection)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },
@@ -635,17 +636,21 @@ T(test_unknown_and_duplicate)
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
-		  "limit, log, resolver, spf-fail, authserv-id, access)\n" },
+		  "limit, log, resolver, spf-fail, authserv-id, access, deny, mynetworks, dnsbl, rhsbl, "
+		  "dnsbl-reject, pipelining-check, greylist, greylist-exempt, auto-ban, ban-points)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
 		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
-		  "limit, log, resolver, spf-fail, authserv-id, access)\n" },
+		  "limit, log, resolver, spf-fail, authserv-id, access, deny, mynetworks, dnsbl, rhsbl, "
+		  "dnsbl-reject, pipelining-check, greylist, greylist-exempt, auto-ban, ban-points)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
 		  "domain, listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, "
 		  "control, run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, "
-		  "workers, limit, log, resolver, spf-fail, authserv-id, access)\n" },
+		  "workers, limit, log, resolver, spf-fail, authserv-id, access, deny, mynetworks, dnsbl, "
+		  "rhsbl, dnsbl-reject, pipelining-check, greylist, greylist-exempt, auto-ban, "
+		  "ban-points)\n" },
 		{ "hostname other.example\n",
 		  "talon.conf:9: hostname given twice (first at line 1)\n" },
 		{ "store /x\n", "talon.conf:9: store given twice (first at line 4)\n" },
