@@ -10,6 +10,7 @@
 
 #include "core/ipc.h"
 #include "core/log.h"
+#include "core/util.h"
 #include "core/wire.h"
 #include "mail/spool.h"
 
@@ -152,6 +153,32 @@ proto_deliver_settings_dec(const struct ipc_msg *m, struct proto_deliver_setting
 	return wire_end(&r);
 }
 
+static void
+put_prefix(struct buf *b, const struct prefix *p)
+{
+	wire_put_u8(b, p->family == AF_INET ? 4 : 6);
+	wire_put_u8(b, (uint8_t)p->len);
+	wire_put_bytes(b, p->addr, 16);
+}
+
+static void
+get_prefix(struct wire_rd *r, struct prefix *p)
+{
+	uint32_t n;
+	memset(p, 0, sizeof *p);
+	uint8_t fam = wire_u8(r);
+	p->len = wire_u8(r);
+	const uint8_t *a = wire_bytes(r, 16, &n);
+	if (r->err != NULL)
+		return;
+	if ((fam != 4 && fam != 6) || n != 16 || p->len > (fam == 4 ? 32u : 128u)) {
+		r->err = "bad prefix";
+		return;
+	}
+	p->family = fam == 4 ? AF_INET : AF_INET6;
+	memcpy(p->addr, a, 16);
+}
+
 void
 proto_policy_settings_enc(struct buf *b, const struct proto_policy_settings *v)
 {
@@ -165,6 +192,29 @@ proto_policy_settings_enc(struct buf *b, const struct proto_policy_settings *v)
 	wire_put_u32(b, v->resolver_timeout);
 	wire_put_str(b, v->hostname);
 	wire_put_str(b, v->access);
+	wire_put_str(b, v->statedir);
+	wire_put_u32(b, v->n_nets);
+	for (uint32_t i = 0; i < v->n_nets && i < PROTO_NETS_MAX; i++)
+		put_prefix(b, &v->nets[i]);
+	wire_put_u32(b, v->n_bls);
+	for (uint32_t i = 0; i < v->n_bls && i < PROTO_BL_MAX; i++) {
+		const struct proto_bl *l = &v->bls[i];
+		wire_put_str(b, l->zone);
+		wire_put_u32(b, l->what);
+		wire_put_u32(b, l->n_codes);
+		for (uint32_t k = 0; k < l->n_codes && k < 16; k++)
+			wire_put_u32(b, l->codes[k]);
+		wire_put_u32(b, l->code);
+		wire_put_str(b, l->esc);
+		wire_put_str(b, l->text);
+	}
+	const uint32_t *u[] = { &v->greylist, &v->grey_delay, &v->grey_window, &v->grey_keep,
+		&v->grey_auto_allow, &v->grey_v4_prefix, &v->grey_v6_prefix, &v->auto_ban,
+		&v->ban_threshold, &v->ban_window, &v->ban_time, &v->ban_time_max, &v->conn_rate };
+	for (size_t i = 0; i < NELEM(u); i++)
+		wire_put_u32(b, *u[i]);
+	for (size_t i = 0; i < PROTO_BAN_EVENTS; i++)
+		wire_put_u32(b, v->ban_points[i]);
 }
 
 int
@@ -182,9 +232,79 @@ proto_policy_settings_dec(const struct ipc_msg *m, struct proto_policy_settings 
 	v->resolver_timeout = wire_u32(&r);
 	wire_str(&r, v->hostname, sizeof v->hostname);
 	wire_str(&r, v->access, sizeof v->access);
-	if (wire_end(&r) < 0 || v->ipv6_prefix < 1 || v->ipv6_prefix > 128 || v->resolver > 2 ||
-	    v->resolver_timeout < 1 || v->resolver_timeout > 120)
+	wire_str(&r, v->statedir, sizeof v->statedir);
+	v->n_nets = wire_u32(&r);
+	if (v->n_nets > PROTO_NETS_MAX)
 		return -1;
+	for (uint32_t i = 0; i < v->n_nets; i++)
+		get_prefix(&r, &v->nets[i]);
+	v->n_bls = wire_u32(&r);
+	if (v->n_bls > PROTO_BL_MAX)
+		return -1;
+	for (uint32_t i = 0; i < v->n_bls; i++) {
+		struct proto_bl *l = &v->bls[i];
+		wire_str(&r, l->zone, sizeof l->zone);
+		l->what = wire_u32(&r);
+		l->n_codes = wire_u32(&r);
+		if (l->n_codes > 16 || l->what == 0 || l->what > 7)
+			return -1;
+		for (uint32_t k = 0; k < l->n_codes; k++)
+			l->codes[k] = wire_u32(&r);
+		l->code = wire_u32(&r);
+		wire_str(&r, l->esc, sizeof l->esc);
+		wire_str(&r, l->text, sizeof l->text);
+		if (r.err == NULL && (l->zone[0] == '\0' || l->code < 400 || l->code > 599))
+			r.err = "bad blocklist";
+	}
+	uint32_t *u[] = { &v->greylist, &v->grey_delay, &v->grey_window, &v->grey_keep,
+		&v->grey_auto_allow, &v->grey_v4_prefix, &v->grey_v6_prefix, &v->auto_ban,
+		&v->ban_threshold, &v->ban_window, &v->ban_time, &v->ban_time_max, &v->conn_rate };
+	for (size_t i = 0; i < NELEM(u); i++)
+		*u[i] = wire_u32(&r);
+	for (size_t i = 0; i < PROTO_BAN_EVENTS; i++)
+		v->ban_points[i] = wire_u32(&r);
+	if (wire_end(&r) < 0 || v->ipv6_prefix < 1 || v->ipv6_prefix > 128 || v->resolver > 2 ||
+	    v->resolver_timeout < 1 || v->resolver_timeout > 120 || v->greylist > 2 ||
+	    v->grey_v4_prefix > 32 || v->grey_v6_prefix > 128 || v->auto_ban > 1)
+		return -1;
+	return 0;
+}
+
+void
+proto_policy_ctl_enc(struct buf *b, const struct proto_policy_ctl *v)
+{
+	wire_put_str(b, v->line);
+}
+
+int
+proto_policy_ctl_dec(const struct ipc_msg *m, struct proto_policy_ctl *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	wire_str(&r, v->line, sizeof v->line);
+	return wire_end(&r);
+}
+
+void
+proto_policy_ctl_reply_enc(struct buf *b, uint32_t ok, const char *body, size_t len)
+{
+	wire_put_u32(b, ok);
+	wire_put_bytes(b, body, len > PROTO_CTL_BODY_MAX ? PROTO_CTL_BODY_MAX : len);
+}
+
+int
+proto_policy_ctl_reply_dec(const struct ipc_msg *m, struct proto_policy_ctl_reply *v)
+{
+	struct wire_rd r;
+	uint32_t n;
+	wire_rd_init(&r, m->data, m->len);
+	v->ok = wire_u32(&r);
+	const uint8_t *p = wire_bytes(&r, PROTO_CTL_BODY_MAX, &n);
+	if (wire_end(&r) < 0 || v->ok > 1)
+		return -1;
+	v->body = xmalloc((size_t)n + 1);
+	memcpy(v->body, p, n);
+	v->body[n] = '\0';
 	return 0;
 }
 

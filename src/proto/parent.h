@@ -24,6 +24,8 @@
 #include <stdint.h>
 
 #include "core/buf.h"
+#include "core/ipc.h"
+#include "core/prefix.h"
 #include "proto/proto.h"
 
 struct ipc;
@@ -70,6 +72,19 @@ struct proto_deliver_settings {
 	char hostname[PROTO_HOSTNAME_MAX + 1];
 };
 
+#define PROTO_NETS_MAX		256
+#define PROTO_BL_MAX		16	/* CONF_BL_MAX */
+#define PROTO_BAN_EVENTS	8	/* CONF_BAN_EVENTS */
+struct proto_bl {
+	char zone[256];
+	uint32_t what;			/* CONF_BL_* bits */
+	uint32_t n_codes;
+	uint32_t codes[16];
+	uint32_t code;
+	char esc[12];
+	char text[401];			/* "" default */
+};
+
 struct proto_policy_settings {
 	uint32_t gen;
 	uint32_t max_conns;
@@ -82,7 +97,31 @@ struct proto_policy_settings {
 	uint32_t resolver_timeout;	/* seconds */
 	char hostname[256];
 	char access[1024];		/* the access map's file, "" for none */
+	/* the inbound defences (mail/conf.h) */
+	char statedir[1024];		/* the policy's own directory (SQLite files) */
+	uint32_t n_nets;		/* mynetworks: never banned */
+	struct prefix nets[PROTO_NETS_MAX];
+	uint32_t n_bls;
+	struct proto_bl bls[PROTO_BL_MAX];
+	uint32_t greylist;		/* enum conf_grey */
+	uint32_t grey_delay, grey_window, grey_keep, grey_auto_allow;
+	uint32_t grey_v4_prefix, grey_v6_prefix;
+	uint32_t auto_ban;
+	uint32_t ban_points[PROTO_BAN_EVENTS];	/* UINT32_MAX: default */
+	uint32_t ban_threshold, ban_window, ban_time, ban_time_max;
+	uint32_t conn_rate;		/* per minute per client, 0 off */
 };
+
+/* `talon ban list|add|del ...` as the control socket read it; the reply
+ * is what the caller reads. */
+struct proto_policy_ctl {
+	char line[512];
+};
+struct proto_policy_ctl_reply {
+	uint32_t ok;			/* 1 ok, 0 error */
+	char *body;			/* owned, at most PROTO_CTL_BODY_MAX */
+};
+#define PROTO_CTL_BODY_MAX	(IPC_MAX - 1024)
 
 void proto_stop_enc(struct buf *b, const struct proto_stop *v);
 int proto_stop_dec(const struct ipc_msg *m, struct proto_stop *v);
@@ -111,5 +150,10 @@ void proto_deliver_settings_enc(struct buf *b, const struct proto_deliver_settin
 int proto_deliver_settings_dec(const struct ipc_msg *m, struct proto_deliver_settings *v);
 void proto_policy_settings_enc(struct buf *b, const struct proto_policy_settings *v);
 int proto_policy_settings_dec(const struct ipc_msg *m, struct proto_policy_settings *v);
+void proto_policy_ctl_enc(struct buf *b, const struct proto_policy_ctl *v);
+int proto_policy_ctl_dec(const struct ipc_msg *m, struct proto_policy_ctl *v);
+void proto_policy_ctl_reply_enc(struct buf *b, uint32_t ok, const char *body, size_t len);
+/* v->body is allocated on success; free it */
+int proto_policy_ctl_reply_dec(const struct ipc_msg *m, struct proto_policy_ctl_reply *v);
 
 #endif

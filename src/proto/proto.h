@@ -34,6 +34,9 @@ enum proto_type {
 	PROTO_REPORT,
 	/* parent -> deliver: the mailbox names deliver may write to */
 	PROTO_MAILBOXES,
+	/* parent <-> policy: `talon ban ...` from the control socket */
+	PROTO_POLICY_CTL,
+	PROTO_POLICY_CTL_REPLY,
 
 	/* smtp <-> queue */
 	PROTO_OPEN = 20,
@@ -63,6 +66,11 @@ enum proto_type {
 	PROTO_LOOKUP_REPLY,	/* one per question */
 	PROTO_ACCESS,		/* smtp -> policy: look a key up in the access map */
 	PROTO_ACCESS_REPLY,
+	PROTO_DNSBL,		/* smtp -> policy: is the client or a domain listed? */
+	PROTO_DNSBL_REPLY,
+	PROTO_GREY,		/* smtp -> policy: may this triplet pass greylisting? */
+	PROTO_GREY_REPLY,
+	PROTO_EVENT,		/* smtp -> policy: the client earned ban points */
 };
 
 /* The roles of the role table (daemon/role.c); PEER names one. */

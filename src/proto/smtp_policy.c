@@ -50,7 +50,7 @@ proto_admit_reply_dec(const struct ipc_msg *m, struct proto_admit_reply *v)
 	struct wire_rd r;
 	wire_rd_init(&r, m->data, m->len);
 	v->verdict = wire_u32(&r);
-	if (wire_end(&r) < 0 || v->verdict > ADMIT_TOO_MANY_IP)
+	if (wire_end(&r) < 0 || v->verdict > ADMIT_RATE)
 		return -1;
 	return 0;
 }
@@ -342,6 +342,135 @@ proto_access_reply_dec(const struct ipc_msg *m, struct proto_access_reply *v)
 		return -1;
 	/* a refusal must say how */
 	if ((v->action == ACCESS_REJECT || v->action == ACCESS_ERROR) && v->code == 0)
+		return -1;
+	return 0;
+}
+
+void
+proto_dnsbl_enc(struct buf *b, const struct proto_dnsbl *v)
+{
+	wire_put_u64(b, v->session);
+	wire_put_u32(b, v->what);
+	wire_put_str(b, v->helo);
+	wire_put_str(b, v->from);
+}
+
+int
+proto_dnsbl_dec(const struct ipc_msg *m, struct proto_dnsbl *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->session = wire_u64(&r);
+	v->what = wire_u32(&r);
+	wire_str(&r, v->helo, sizeof v->helo);
+	wire_str(&r, v->from, sizeof v->from);
+	no_controls(&r, v->helo);
+	no_controls(&r, v->from);
+	if (wire_end(&r) < 0 || v->what == 0 || v->what > 7)
+		return -1;
+	return 0;
+}
+
+void
+proto_dnsbl_reply_enc(struct buf *b, const struct proto_dnsbl_reply *v)
+{
+	wire_put_u32(b, v->result);
+	wire_put_u32(b, v->list);
+	wire_put_u32(b, v->answer);
+	wire_put_u32(b, v->what);
+	wire_put_u32(b, v->code);
+	wire_put_str(b, v->esc);
+	wire_put_str(b, v->text);
+	wire_put_u32(b, v->failed);
+}
+
+int
+proto_dnsbl_reply_dec(const struct ipc_msg *m, struct proto_dnsbl_reply *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->result = wire_u32(&r);
+	v->list = wire_u32(&r);
+	v->answer = wire_u32(&r);
+	v->what = wire_u32(&r);
+	v->code = wire_u32(&r);
+	wire_str(&r, v->esc, sizeof v->esc);
+	wire_str(&r, v->text, sizeof v->text);
+	v->failed = wire_u32(&r);
+	printable(&r, v->esc);
+	printable(&r, v->text);
+	if (wire_end(&r) < 0 || v->result > DNSBL_LISTED)
+		return -1;
+	/* a listing is a refusal the client reads: a real reply code */
+	if (v->result == DNSBL_LISTED && (v->code < 400 || v->code > 599 ||
+	    (v->what != DNSBL_CLIENT && v->what != DNSBL_HELO && v->what != DNSBL_FROM)))
+		return -1;
+	return 0;
+}
+
+void
+proto_grey_enc(struct buf *b, const struct proto_grey *v)
+{
+	wire_put_u64(b, v->session);
+	wire_put_str(b, v->sender);
+	wire_put_str(b, v->rcpt);
+}
+
+int
+proto_grey_dec(const struct ipc_msg *m, struct proto_grey *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->session = wire_u64(&r);
+	wire_str(&r, v->sender, sizeof v->sender);
+	wire_str(&r, v->rcpt, sizeof v->rcpt);
+	no_controls(&r, v->sender);
+	no_controls(&r, v->rcpt);
+	if (wire_end(&r) < 0 || v->rcpt[0] == '\0')
+		return -1;
+	return 0;
+}
+
+void
+proto_grey_reply_enc(struct buf *b, const struct proto_grey_reply *v)
+{
+	wire_put_u32(b, v->result);
+	wire_put_u32(b, v->retry);
+	wire_put_str(b, v->state);
+	wire_put_str(b, v->net);
+}
+
+int
+proto_grey_reply_dec(const struct ipc_msg *m, struct proto_grey_reply *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->result = wire_u32(&r);
+	v->retry = wire_u32(&r);
+	wire_str(&r, v->state, sizeof v->state);
+	wire_str(&r, v->net, sizeof v->net);
+	printable(&r, v->state);
+	printable(&r, v->net);
+	if (wire_end(&r) < 0 || v->result > GREY_R_ERROR)
+		return -1;
+	return 0;
+}
+
+void
+proto_event_enc(struct buf *b, const struct proto_event *v)
+{
+	wire_put_u64(b, v->session);
+	wire_put_u32(b, v->event);
+}
+
+int
+proto_event_dec(const struct ipc_msg *m, struct proto_event *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->session = wire_u64(&r);
+	v->event = wire_u32(&r);
+	if (wire_end(&r) < 0 || v->event >= 8)
 		return -1;
 	return 0;
 }

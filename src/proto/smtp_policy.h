@@ -27,6 +27,18 @@
  *                                 (client address or name, an address)
  *   ACCESS_REPLY policy -> smtp   the access map's action, reply and where
  *                                 it was found (policy/access.h)
+ *   DNSBL        smtp -> policy   session (the ADMIT id), what to check
+ *                                 (the client address, a HELO and/or a
+ *                                 sender domain): the configured blocklists
+ *   DNSBL_REPLY  policy -> smtp   the first list (in config order) that
+ *                                 lists it, with its reply, or not listed
+ *   GREY         smtp -> policy   session, sender, recipient: greylisting
+ *   GREY_REPLY   policy -> smtp   pass, wait (seconds) or store error
+ *   EVENT        smtp -> policy   session, ban event (policy/bans.h): the
+ *                                 client earned points (no reply)
+ * The client address of DNSBL, GREY and EVENT is the one the policy
+ * process admitted under that session id, never one the worker names: a
+ * worker taken over cannot earn a ban for an address it is not serving.
  *
  * Counts are kept per worker channel, so a worker that dies gives its
  * connections back.  Runs in: smtp worker, policy.
@@ -45,7 +57,8 @@
 struct ipc;
 struct ipc_msg;
 
-enum { ADMIT_OK = 0, ADMIT_TOO_MANY = 1, ADMIT_TOO_MANY_IP = 2 };
+enum { ADMIT_OK = 0, ADMIT_TOO_MANY = 1, ADMIT_TOO_MANY_IP = 2, ADMIT_BANNED = 3,
+	ADMIT_RATE = 4 };
 
 struct proto_admit {
 	struct sockaddr_storage addr;
@@ -132,6 +145,56 @@ void proto_access_enc(struct buf *b, const struct proto_access *v);
 int proto_access_dec(const struct ipc_msg *m, struct proto_access *v);
 void proto_access_reply_enc(struct buf *b, const struct proto_access_reply *v);
 int proto_access_reply_dec(const struct ipc_msg *m, struct proto_access_reply *v);
+
+enum { DNSBL_CLIENT = 1, DNSBL_HELO = 2, DNSBL_FROM = 4 };	/* CONF_BL_* */
+struct proto_dnsbl {
+	uint64_t session;	/* the ADMIT id */
+	uint32_t what;		/* DNSBL_* bits */
+	char helo[256];		/* DNSBL_HELO: a domain */
+	char from[256];		/* DNSBL_FROM: a domain */
+};
+
+enum { DNSBL_NOT_LISTED = 0, DNSBL_LISTED = 1 };
+struct proto_dnsbl_reply {
+	uint32_t result;	/* DNSBL_NOT_LISTED, DNSBL_LISTED */
+	uint32_t list;		/* LISTED: its index in the config */
+	uint32_t answer;	/* LISTED: the A record (127.x.y.z, host order) */
+	uint32_t what;		/* LISTED: DNSBL_CLIENT, _HELO or _FROM */
+	uint32_t code;		/* LISTED: 4xx/5xx */
+	char esc[12];
+	char text[400];		/* printable ASCII, client address substituted */
+	uint32_t failed;	/* lists that could not answer (fail open) */
+};
+
+enum { GREY_R_PASS = 0, GREY_R_WAIT = 1, GREY_R_ERROR = 2 };
+struct proto_grey {
+	uint64_t session;
+	char sender[PROTO_SENDER_MAX + 1];	/* "" null sender */
+	char rcpt[PROTO_SENDER_MAX + 1];
+};
+
+struct proto_grey_reply {
+	uint32_t result;	/* GREY_R_* */
+	uint32_t retry;		/* WAIT: seconds until a retry passes */
+	char state[32];		/* for the log: new, early, passed, known, ... */
+	char net[64];		/* the client network, for the log */
+};
+
+struct proto_event {
+	uint64_t session;
+	uint32_t event;		/* enum ban_event */
+};
+
+void proto_dnsbl_enc(struct buf *b, const struct proto_dnsbl *v);
+int proto_dnsbl_dec(const struct ipc_msg *m, struct proto_dnsbl *v);
+void proto_dnsbl_reply_enc(struct buf *b, const struct proto_dnsbl_reply *v);
+int proto_dnsbl_reply_dec(const struct ipc_msg *m, struct proto_dnsbl_reply *v);
+void proto_grey_enc(struct buf *b, const struct proto_grey *v);
+int proto_grey_dec(const struct ipc_msg *m, struct proto_grey *v);
+void proto_grey_reply_enc(struct buf *b, const struct proto_grey_reply *v);
+int proto_grey_reply_dec(const struct ipc_msg *m, struct proto_grey_reply *v);
+void proto_event_enc(struct buf *b, const struct proto_event *v);
+int proto_event_dec(const struct ipc_msg *m, struct proto_event *v);
 
 /* encode into a fresh buffer and send */
 void proto_send(struct ipc *c, uint32_t type, uint64_t id, struct buf *b);

@@ -296,12 +296,17 @@ static struct proto_queue_settings v_qset[] = {
 static struct proto_deliver_settings v_dset[] = {
 	{ 1, "mx.example.org" }, { 0, "" }, { UINT32_MAX, "" /* 253 bytes, init_values */ },
 };
+/* the defence fields (statedir and after) are zero here: empty lists,
+ * everything off; see policy_settings_defences for them */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static struct proto_policy_settings v_pset[] = {
 	{ 1, 100, 10, 64, 1, "127.0.0.1@2053 ::1", "", 10, "mx.example.org", "" },
 	{ 0, 0, 0, 1, 0, "", "", 1, "", "/etc/talon/access" },
 	{ UINT32_MAX, UINT32_MAX, UINT32_MAX, 128, 2, "", "/usr/share/dns/root.key", 120, "a",
 	  "" },
 };
+#pragma GCC diagnostic pop
 static struct proto_qid v_qid[] = {
 	{ "0123456789ABC" }, { "ZZZZZZZZZZZZZ" }, { "" /* spool_new_qid, init_values */ },
 };
@@ -871,7 +876,12 @@ T(golden_encodings)
 		{ K_DSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267" },
 		{ K_PSET, 0, "00000001 00000064 0000000a 00000040 00000001 "
 		    "00000012 3132372e302e302e314032303533 20 3a3a31 00000000 0000000a "
-		    "0000000e 6d782e6578616d706c652e6f7267 00000000" },
+		    "0000000e 6d782e6578616d706c652e6f7267 00000000 "
+		    /* statedir, nets, blocklists, 13 numbers, 8 ban points */
+		    "00000000 00000000 00000000 "
+		    "00000000 00000000 00000000 00000000 00000000 00000000 00000000 "
+		    "00000000 00000000 00000000 00000000 00000000 00000000 "
+		    "00000000 00000000 00000000 00000000 00000000 00000000 00000000 00000000" },
 		{ K_OPEN, 0, "" },
 		{ K_OPEN_OK, 0, "0000000d 30313233343536373839414243" },
 		{ K_ABORT, 1, "0000000d 5a5a5a5a5a5a5a5a5a5a5a5a5a" },
@@ -916,7 +926,11 @@ T(golden_encodings)
 				     "2046726f6d3a7370616d406578616d706c652e636f6d" },
 		/* the access map's path is the last field */
 		{ K_PSET, 1, "00000000 00000000 00000000 00000001 00000000 00000000 00000000"
-			     " 00000001 00000000 00000011 2f6574632f74616c6f6e2f616363657373" },
+			     " 00000001 00000000 00000011 2f6574632f74616c6f6e2f616363657373"
+			     " 00000000 00000000 00000000 00000000 00000000 00000000 00000000"
+			     " 00000000 00000000 00000000 00000000 00000000 00000000 00000000"
+			     " 00000000 00000000 00000000 00000000 00000000 00000000 00000000"
+			     " 00000000 00000000 00000000" },
 	};
 	struct buf b;
 	buf_init(&b, IPC_MAX);
@@ -1477,7 +1491,8 @@ T(admit_reply_verdicts)
 {
 	static const struct { uint32_t v; int want; } c[] = {
 		{ ADMIT_OK, 0 }, { ADMIT_TOO_MANY, 0 }, { ADMIT_TOO_MANY_IP, 0 },
-		{ ADMIT_TOO_MANY_IP + 1, -1 }, { 4, -1 }, { 0x80000000u, -1 }, { UINT32_MAX, -1 },
+		{ ADMIT_BANNED, 0 }, { ADMIT_RATE, 0 },
+		{ ADMIT_RATE + 1, -1 }, { 6, -1 }, { 0x80000000u, -1 }, { UINT32_MAX, -1 },
 	};
 	struct buf b;
 	buf_init(&b, IPC_MAX);
@@ -2104,6 +2119,8 @@ T(policy_settings_resolver)
 			wire_put_u32(&b, 10);
 			put_raw_str(&b, big, field == 2 ? max[2] + (size_t)over : 5);
 			put_raw_str(&b, big, field == 3 ? max[3] + (size_t)over : 5);
+			for (int k = 0; k < 3 + 13 + 8; k++)	/* statedir "", no lists, zeros */
+				wire_put_u32(&b, 0);
 			expect_rc(dec_kind(K_PSET, -1, &b), over ? -1 : 0,
 			    "POLICY_SETTINGS text %d of %zu bytes", field,
 			    max[field] + (size_t)over);
