@@ -77,7 +77,7 @@ struct proto_deliver_settings {
 #define PROTO_BAN_EVENTS	8	/* CONF_BAN_EVENTS */
 struct proto_bl {
 	char zone[256];
-	uint32_t what;			/* CONF_BL_* bits */
+	uint32_t what;			/* DNSBL_* bits (= CONF_BL_*) */
 	uint32_t n_codes;
 	uint32_t codes[16];
 	uint32_t code;
