@@ -31,13 +31,16 @@ usage(FILE *f)
 	    "  dkim keygen|sign|verify ...  DKIM keys, signing, verification\n"
 	    "  access test KEY [--tag Connect|From|To|Spam] | access check [FILE]\n"
 	    "                   which access-map line matches KEY; check the map\n"
+	    "  ban list | ban add PREFIX [TIME] [REASON] | ban del PREFIX\n"
+	    "                   the running daemon's ban table\n"
+	    "  firewall export --nft  the listener ACLs as nftables rules\n"
 	    "  resolve NAME [TYPE]  ask the configured resolver (A AAAA MX TXT PTR TLSA)\n"
 	    "  spf IP SENDER [HELO]  evaluate SPF and show every lookup behind it\n"
 	    "  dmarc [--ip IP --mail-from ADDR [--helo NAME]] [FILE]\n"
 	    "                   DKIM, SPF and DMARC of a message, as the daemon decides\n"
 	    "  version          print the version\n"
 	    "\n"
-	    "reload and status use the control socket named in the config (SIGHUP\n"
+	    "reload, status and ban use the control socket named in the config (SIGHUP\n"
 	    "reloads too); SIGTERM stops the daemon.\n");
 }
 
@@ -134,6 +137,10 @@ main(int argc, char **argv)
 		return cmd_zone(conf, argc - i, argv + i);
 	if (strcmp(cmd, "dkim") == 0)
 		return cmd_dkim(conf, argc - i, argv + i);
+	if (strcmp(cmd, "ban") == 0)
+		return cmd_ban(conf, argc - i, argv + i);
+	if (strcmp(cmd, "firewall") == 0)
+		return cmd_firewall(conf, argc - i, argv + i);
 	if (strcmp(cmd, "access") == 0)
 		return cmd_access(conf, argc - i, argv + i);
 	if (strcmp(cmd, "resolve") == 0)

@@ -40,6 +40,7 @@ struct cconn {
 	bool allowed;
 	bool replying;
 	bool draining;		/* answered: read and drop input until EOF */
+	uint64_t token;		/* a deferred request's, 0 when none */
 	char in[CONTROL_LINE_MAX + 1];
 	size_t in_len;
 	struct buf out;
@@ -55,6 +56,7 @@ static struct {
 	struct cconn *conns;
 	unsigned n_conns[2];	/* [allowed] */
 	time_t full_logged;
+	uint64_t next_token;
 } C = { .fd = -1 };
 
 static void
@@ -186,7 +188,19 @@ run(struct cconn *cc)
 		buf_puts(&body, "empty request");
 		ok = -1;
 	} else {
-		ok = C.fn(argc, argv, &body);
+		uint64_t token = ++C.next_token;
+		ok = C.fn(argc, argv, &body, token);
+		if (ok == CONTROL_DEFER) {
+			/* the answer comes through control_finish; input that
+			 * arrives meanwhile is not a second request */
+			cc->token = token;
+			cc->replying = true;
+			loop_mod(C.loop, cc->fd, 0);
+			log_info("parent event=control uid=%u request=\"%s\" result=forwarded",
+			    (unsigned)cc->uid, esc);
+			buf_free(&body);
+			return;
+		}
 	}
 	log_info("parent event=control uid=%u request=\"%s\" result=%s", (unsigned)cc->uid, esc,
 	    ok == 0 ? "ok" : "error");
@@ -197,6 +211,22 @@ run(struct cconn *cc)
 	}
 	answer(cc, ok, &body);
 	buf_free(&body);
+}
+
+void
+control_finish(uint64_t token, int ok, const char *body, size_t len)
+{
+	struct cconn *cc = C.conns;
+	while (cc != NULL && (token == 0 || cc->token != token))
+		cc = cc->next;
+	if (cc == NULL)
+		return;		/* the caller gave up, or the token is not ours */
+	cc->token = 0;
+	struct buf b;
+	buf_init(&b, 1 << 20);
+	buf_append(&b, body, len);
+	answer(cc, ok, &b);
+	buf_free(&b);
 }
 
 static void

@@ -15,6 +15,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "core/buf.h"
@@ -24,8 +25,13 @@ struct loop;
 #define CONTROL_LINE_MAX 512
 
 /* Runs a command (argv split on spaces); writes the body into out and
- * returns 0, or -1 with the error text in out. */
-typedef int (*control_fn)(int argc, char **argv, struct buf *out);
+ * returns 0, or -1 with the error text in out; or CONTROL_DEFER when
+ * another process answers: control_finish(token, ...) then replies (a
+ * caller that waits longer than the connection's deadline is closed, and
+ * the late answer is dropped). */
+#define CONTROL_DEFER	1
+typedef int (*control_fn)(int argc, char **argv, struct buf *out, uint64_t token);
+void control_finish(uint64_t token, int ok, const char *body, size_t len);
 
 /* Bind path (refusing when another daemon answers there).  admin_gid < 0:
  * no admin group.  -1 with err on failure. */

@@ -190,8 +190,21 @@ reload(struct buf *out)
 /* --- control commands -------------------------------------------------------- */
 
 static int
-control_cmd(int argc, char **argv, struct buf *out)
+control_cmd(int argc, char **argv, struct buf *out, uint64_t token)
 {
+	if (strcmp(argv[0], "ban") == 0 && argc >= 2) {
+		/* the ban table is the policy process's: it answers */
+		char line[CONTROL_LINE_MAX + 1] = "";
+		for (int i = 1; i < argc; i++) {
+			size_t o = strlen(line);
+			snprintf(line + o, sizeof line - o, "%s%s", i > 1 ? " " : "", argv[i]);
+		}
+		if (roles_policy_ctl(token, line) < 0) {
+			buf_puts(out, "the policy process is not running (try again in a moment)");
+			return -1;
+		}
+		return CONTROL_DEFER;
+	}
 	if (strcmp(argv[0], "reload") == 0 && argc == 1) {
 		if (P.stopping) {
 			buf_puts(out, "the daemon is stopping");
@@ -215,8 +228,8 @@ control_cmd(int argc, char **argv, struct buf *out)
 		}
 		return 0;
 	}
-	buf_puts(out, "unknown request (expected \"reload\", \"status\", \"status --json\" or "
-	    "\"zones\")");
+	buf_puts(out, "unknown request (expected \"reload\", \"status\", \"status --json\", "
+	    "\"zones\" or \"ban ...\")");
 	return -1;
 }
 
@@ -385,6 +398,11 @@ talon_serve(const char *conf_path, bool debug)
 	 * members (who are then told yes or no by SO_PEERCRED) */
 	int state_fd = open_owned_dir(cf->state, getuid(), getgid(), 0711);
 	close(state_fd);
+	/* the policy process's own directory: its SQLite files (greylist,
+	 * bans), which no other process reads */
+	char *pdir = xasprintf("%s/policy", cf->state);
+	close(open_owned_dir(pdir, P.env.uid[ROLE_POLICY], P.env.gid[ROLE_POLICY], 0700));
+	free(pdir);
 	/* smtp workers need no files after fork: chroot them into an empty
 	 * directory only root can write.  Not in the sanitizer build: there
 	 * LeakSanitizer must read /proc when a worker exits, and the tests

@@ -48,6 +48,7 @@
 #include "core/loop.h"
 #include "core/proc.h"
 #include "core/util.h"
+#include "daemon/control.h"
 #include "daemon/listen.h"
 #include "deliver/deliver.h"
 #include "dns/server.h"
@@ -57,6 +58,7 @@
 #include "policy/policy.h"
 #include "proto/dns.h"
 #include "proto/parent.h"
+#include "proto/smtp_policy.h"
 #include "queue/queue.h"
 #include "smtp/server.h"
 
@@ -266,10 +268,69 @@ settings_dns(struct ipc *c, const struct gen *g)
 	OPENSSL_cleanse(z.key, sizeof z.key);
 }
 
+int
+roles_policy_ctl(uint64_t token, const char *line)
+{
+	for (struct child *c = R.children; c; c = c->next) {
+		if (c->role->id != ROLE_POLICY || c->ipc == NULL)
+			continue;
+		struct proto_policy_ctl q;
+		str_copy(q.line, sizeof q.line, line);
+		struct buf b;
+		buf_init(&b, IPC_MAX);
+		proto_policy_ctl_enc(&b, &q);
+		ipc_send_buf(c->ipc, PROTO_POLICY_CTL, token, -1, &b);
+		buf_free(&b);
+		return 0;
+	}
+	return -1;
+}
+
+_Static_assert((int)CONF_BL_IP == (int)DNSBL_CLIENT && (int)CONF_BL_HELO == (int)DNSBL_HELO &&
+    (int)CONF_BL_FROM == (int)DNSBL_FROM, "blocklist kinds travel as the same bits");
+_Static_assert(PROTO_BL_MAX == CONF_BL_MAX && PROTO_BAN_EVENTS == CONF_BAN_EVENTS,
+    "the settings carry every blocklist and ban event");
+
+/* The defences the policy process applies (mail/conf.h). */
+static void
+settings_defences(struct proto_policy_settings *s, const struct conf *cf)
+{
+	snprintf(s->statedir, sizeof s->statedir, "%s/policy", cf->state);
+	for (size_t i = 0; i < cf->n_mynetworks && s->n_nets < PROTO_NETS_MAX; i++)
+		s->nets[s->n_nets++] = cf->mynetworks[i];
+	for (size_t i = 0; i < cf->n_bls; i++) {
+		const struct conf_bl *l = &cf->bls[i];
+		struct proto_bl *p = &s->bls[s->n_bls++];
+		str_copy(p->zone, sizeof p->zone, l->zone);
+		p->what = l->what;
+		p->n_codes = (uint32_t)l->n_codes;
+		memcpy(p->codes, l->codes, sizeof p->codes);
+		p->code = l->code;
+		str_copy(p->esc, sizeof p->esc, l->esc);
+		str_copy(p->text, sizeof p->text, l->text ? l->text : "");
+	}
+	s->greylist = cf->greylist;
+	s->grey_delay = cf->grey_delay;
+	s->grey_window = cf->grey_window;
+	s->grey_keep = cf->grey_keep;
+	s->grey_auto_allow = cf->grey_auto_allow;
+	s->grey_v4_prefix = cf->grey_v4_prefix;
+	s->grey_v6_prefix = cf->grey_v6_prefix;
+	s->auto_ban = cf->auto_ban;
+	for (size_t i = 0; i < PROTO_BAN_EVENTS; i++)
+		s->ban_points[i] = cf->ban_points[i];
+	s->ban_threshold = cf->ban_threshold;
+	s->ban_window = cf->ban_window;
+	s->ban_time = cf->ban_time;
+	s->ban_time_max = cf->ban_time_max;
+	s->conn_rate = cf->conn_rate;
+}
+
 static void
 settings_policy(struct ipc *c, const struct gen *g)
 {
-	struct proto_policy_settings s = {
+	static struct proto_policy_settings s;	/* large: not on the stack */
+	s = (struct proto_policy_settings){
 		.gen = g->id, .max_conns = g->conf->max_conns,
 		.max_conns_per_ip = g->conf->max_conns_per_ip,
 		.ipv6_prefix = g->conf->ipv6_client_prefix,
@@ -286,6 +347,7 @@ settings_policy(struct ipc *c, const struct gen *g)
 	str_copy(s.hostname, sizeof s.hostname, g->conf->hostname);
 	if (g->conf->access != NULL)
 		str_copy(s.access, sizeof s.access, g->conf->access);
+	settings_defences(&s, g->conf);
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	proto_policy_settings_enc(&b, &s);
@@ -318,8 +380,20 @@ child_msg(struct ipc *ipc, struct ipc_msg *m, void *arg)
 	struct child *c = arg;
 	struct proto_report rep;
 	char why[PROTO_REASON_MAX * 4 + 64], reason[PROTO_REASON_MAX * 4 + 1];
+	if (m->type == PROTO_POLICY_CTL_REPLY && c->role->id == ROLE_POLICY) {
+		struct proto_policy_ctl_reply r;
+		if (proto_policy_ctl_reply_dec(m, &r) < 0)
+			return "bad POLICY_CTL_REPLY";
+		/* the body goes to an admin's terminal: printable text only */
+		for (char *t = r.body; *t; t++)
+			if ((unsigned char)*t >= 0x7f || ((unsigned char)*t < 0x20 && *t != '\n'))
+				*t = '?';
+		control_finish(m->id, r.ok ? 0 : -1, r.body, strlen(r.body));
+		free(r.body);
+		return NULL;
+	}
 	if (m->type != PROTO_REPORT)
-		return "a child may send the parent only REPORT";
+		return "a child may send the parent only REPORT (and policy its ban answers)";
 	if (proto_report_dec(m, &rep) < 0)
 		return "bad REPORT";
 	log_escape(reason, sizeof reason, rep.reason, strlen(rep.reason));

@@ -69,5 +69,8 @@ bool roles_none_left(void);
 void roles_status(struct buf *out, bool json);
 /* Name, default user and config key of the user of a role. */
 const char *role_user_name(const struct conf *cf, unsigned role);
+/* Send a `ban ...` line to the policy process; its answer goes to
+ * control_finish(token).  -1 when no policy process runs. */
+int roles_policy_ctl(uint64_t token, const char *line);
 
 #endif

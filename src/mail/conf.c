@@ -34,6 +34,7 @@
 #include "core/util.h"
 #include "dns/tsig.h"
 #include "mail/domain.h"
+#include "policy/bans.h"
 
 #define CONF_FILE_MAX	(1u << 20)	/* a config larger than this is a mistake */
 #define SUN_PATH_MAX	107		/* sizeof(sockaddr_un.sun_path) - 1 */
@@ -844,25 +845,24 @@ do_grey_exempt(struct cfg *g, const struct cfg_directive *dd, char **av, unsigne
 	}
 }
 
-static const char *const ban_event_names[CONF_BAN_EVENTS] = { "relay", "unknown-recipient",
-	"vrfy", "auth-failure", "early-talker", "pipelining", "protocol-error", "blocklist" };
-
 static void
 do_ban_points(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 {
 	struct conf *c = conf_of(g);
 	char e[AFILE_TOKEN_MAX];
 	uint64_t v;
-	for (size_t i = 0; i < CONF_BAN_EVENTS; i++)
-		if (strcmp(av[0], ban_event_names[i]) == 0) {
-			if (cfg_num(g, "ban-points:", av[1], 0, 1000000, &v))
-				c->ban_points[i] = (unsigned)v;
-			return;
-		}
+	int ev = ban_event_parse(av[0]);
+	if (ev >= 0 && ev < CONF_BAN_EVENTS) {
+		if (cfg_num(g, "ban-points:", av[1], 0, 1000000, &v))
+			c->ban_points[ev] = (unsigned)v;
+		return;
+	}
 	log_escape(e, sizeof e, av[0], strlen(av[0]));
 	cfg_err(g, "ban-points: unknown event \"%s\" (expected relay, unknown-recipient, vrfy, "
 	    "auth-failure, early-talker, pipelining, protocol-error or blocklist)", e);
 }
+
+_Static_assert(CONF_BAN_EVENTS == BAN_EV__MAX, "ban-points names every event of policy/bans.h");
 
 #define PATHDIR(n, f, req) \
 	{ n, n " PATH", 1, 1, false, req, cfg_set_path, offsetof(struct conf, f) }

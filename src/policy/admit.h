@@ -12,12 +12,18 @@
 
 #include <stdint.h>
 
+#include <time.h>
+
 #include "core/htab.h"
+#include "core/prefix.h"
 #include "core/sockaddr.h"
 
 struct admit {
 	struct htab clients;	/* client_key -> uint32 count */
 	struct htab sessions;	/* (channel, id) -> client_key */
+	struct htab addrs;	/* (channel, id) -> struct prefix: the full address */
+	struct htab rate;	/* client_key -> struct admit_rate */
+	time_t rate_swept;	/* last sweep of old rate entries */
 	size_t total;
 };
 
@@ -36,5 +42,16 @@ void admit_end(struct admit *a, uint32_t chan, uint64_t id);
 /* Every session of a channel ended (its worker died). */
 void admit_drop_chan(struct admit *a, uint32_t chan);
 unsigned admit_count(const struct admit *a, const struct client_key *k);
+/* The full client address of an admitted session (what DNSBL, GREY and
+ * EVENT act on): set after admit_ask/admit_hold, found by admit_addr
+ * (false for a session that is not counted). */
+void admit_set_addr(struct admit *a, uint32_t chan, uint64_t id, const struct prefix *addr);
+bool admit_addr(const struct admit *a, uint32_t chan, uint64_t id, struct prefix *addr);
+/* One more connection from k at now: true when the client made more than
+ * limit in the last minute (a sliding estimate over two fixed minutes:
+ * the previous minute's count weighted by the part of it still inside
+ * the last 60 s).  Entries idle for two minutes are swept once a minute,
+ * so memory follows the clients of the last two minutes. */
+bool admit_rate(struct admit *a, const struct client_key *k, time_t now, unsigned limit);
 
 #endif

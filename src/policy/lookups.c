@@ -35,11 +35,12 @@
 #include "dns/resolve.h"
 #include "mail/domain.h"
 #include "msgauth/spf.h"
+#include "policy/dnsbl.h"
 #include "proto/smtp_policy.h"
 
 #define JOBS_PER_CHAN	512
 #define RDNS_NAMES	10
-#define JOB_QUERIES	16	/* at most SPF_NEED_MAX or PROTO_LOOKUP_MAX at once */
+#define JOB_QUERIES	32	/* SPF_NEED_MAX, PROTO_LOOKUP_MAX, DNSBL_Q_MAX at once */
 
 struct rslv {
 	struct resolver *r;
@@ -47,7 +48,7 @@ struct rslv {
 	bool retired;
 };
 
-enum jkind { J_SPF, J_RDNS, J_TXT };
+enum jkind { J_SPF, J_RDNS, J_TXT, J_DNSBL };
 
 struct job;
 struct qref {
@@ -77,6 +78,14 @@ struct job {
 	bool have_ptr, temp;
 	char names[RDNS_NAMES][LOOKUP_NAME_MAX + 1];
 	char verified[256];
+	/* DNSBL: the questions, the lists (a copy: settings may change), and
+	 * per question its verdict and value */
+	struct dnsbl_q *bq;
+	struct proto_bl *bl;
+	size_t n_bq, n_bl;
+	uint8_t bv[DNSBL_Q_MAX];
+	uint32_t bval[DNSBL_Q_MAX];
+	char iptext[PREFIX_TEXT_MAX];
 };
 
 #define CACHE_SLOTS	4096	/* a power of two */
@@ -219,6 +228,8 @@ job_free(struct job *j)
 		j->next->prev = j->prev;
 	L.n_jobs--;
 	lookup_set_free(&j->set);
+	free(j->bq);
+	free(j->bl);
 	rslv_put(j->rs);
 	free(j);
 }
@@ -475,6 +486,87 @@ lookups_txt(struct ipc *c, uint32_t chan, uint64_t id, const struct proto_lookup
 		job_free(j);
 }
 
+/* --- blocklists ----------------------------------------------------------- */
+
+static void
+dnsbl_reply(struct job *j)
+{
+	struct proto_dnsbl_reply r;
+	memset(&r, 0, sizeof r);
+	for (size_t i = 0; i < j->n_bq; i++) {
+		const struct dnsbl_q *q = &j->bq[i];
+		const struct proto_bl *l = &j->bl[q->list];
+		if (j->bv[i] == 3)
+			r.failed++;
+		if (j->bv[i] != DNSBL_V_LISTED || r.result == DNSBL_LISTED)
+			continue;
+		r.result = DNSBL_LISTED;
+		r.list = q->list;
+		r.answer = j->bval[i];
+		r.what = q->what;
+		r.code = l->code;
+		str_copy(r.esc, sizeof r.esc, l->esc);
+		dnsbl_text(l, j->iptext, q, r.text, sizeof r.text);
+	}
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_dnsbl_reply_enc(&b, &r);
+	proto_send(j->c, PROTO_DNSBL_REPLY, j->id, &b);
+	job_free(j);
+}
+
+static void
+dnsbl_answer(struct job *j, uint32_t idx, const struct lookup *l)
+{
+	const struct dnsbl_q *q = &j->bq[idx];
+	const struct proto_bl *bl = &j->bl[q->list];
+	char why[200];
+	if (l->status == LOOKUP_TEMPFAIL) {
+		log_escape(why, sizeof why, l->why ? l->why : "", l->why ? strlen(l->why) : 0);
+		log_warn("policy event=dnsbl list=%s query=%s result=tempfail reason=\"%s\" "
+		    "action=not-listed", bl->zone, q->name, why);
+		j->bv[idx] = 3;
+	} else {
+		j->bv[idx] = (uint8_t)dnsbl_check(bl, l, &j->bval[idx]);
+		if (j->bv[idx] == DNSBL_V_REFUSED) {
+			struct in_addr a = { htonl(j->bval[idx]) };
+			char t[INET_ADDRSTRLEN];
+			inet_ntop(AF_INET, &a, t, sizeof t);
+			log_warn("policy event=dnsbl list=%s query=%s answer=%s result=query-refused "
+			    "action=not-listed (the list refuses our queries: a public resolver, or "
+			    "over its free quota)", bl->zone, q->name, t);
+		}
+	}
+	if (j->out == 0 && j->rounds == 0)
+		dnsbl_reply(j);
+}
+
+void
+lookups_dnsbl(struct ipc *c, uint32_t chan, uint64_t id, const struct proto_dnsbl *q,
+    const struct prefix *client, const struct proto_bl *lists, size_t n_lists)
+{
+	struct job *j = job_new(J_DNSBL, c, chan, id);
+	j->bq = xcalloc(DNSBL_Q_MAX, sizeof *j->bq);
+	if (chan_jobs(chan) <= JOBS_PER_CHAN)
+		j->n_bq = dnsbl_questions(lists, n_lists, q->what, client, q->helo, q->from, j->bq,
+		    DNSBL_Q_MAX);
+	if (client != NULL)
+		prefix_text(client, j->iptext);
+	if (n_lists > 0) {
+		j->bl = xcalloc(n_lists, sizeof *j->bl);
+		memcpy(j->bl, lists, n_lists * sizeof *lists);
+		j->n_bl = n_lists;
+	}
+	j->rounds = 1;	/* still asking (see lookups_txt) */
+	j->out++;
+	for (size_t i = 0; i < j->n_bq; i++)
+		job_ask(j, (uint32_t)i, LOOKUP_A, j->bq[i].name);
+	j->out--;
+	j->rounds = 0;
+	if (j->out == 0)
+		dnsbl_reply(j);
+}
+
 static void
 job_answer(struct job *j, uint32_t idx, const struct lookup *l)
 {
@@ -489,6 +581,9 @@ job_answer(struct job *j, uint32_t idx, const struct lookup *l)
 		break;
 	case J_TXT:
 		txt_answer(j, idx, l);
+		break;
+	case J_DNSBL:
+		dnsbl_answer(j, idx, l);
 		break;
 	}
 }

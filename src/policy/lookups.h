@@ -27,6 +27,15 @@ void lookups_spf(struct ipc *c, uint32_t chan, uint64_t id, const struct proto_s
 void lookups_rdns(struct ipc *c, uint32_t chan, uint64_t id,
     const struct sockaddr_storage *ss, socklen_t len);
 void lookups_txt(struct ipc *c, uint32_t chan, uint64_t id, const struct proto_lookup *q);
+/* The blocklists (policy/dnsbl.h) for the client address and domains of
+ * q, all lists at once; one DNSBL_REPLY when every answer is in: the
+ * first list in config order that lists, or not listed.  A list that
+ * cannot answer counts as not listing (logged, counted in `failed`). */
+struct proto_dnsbl;
+struct proto_bl;
+struct prefix;
+void lookups_dnsbl(struct ipc *c, uint32_t chan, uint64_t id, const struct proto_dnsbl *q,
+    const struct prefix *client, const struct proto_bl *lists, size_t n_lists);
 /* The channel closed: cancel and free its jobs. */
 void lookups_drop_chan(uint32_t chan);
 /* Jobs running (for the log at exit and tests of the bound). */

@@ -6,8 +6,8 @@
  *          that worker's channel and gives back its sessions), settings
  *          and peer channels from the parent.
  * Output:  verdicts, matched to requests by id.
- * Runs in: policy process, user _talonpol, not chrooted (later issues give
- *          it SQLite state in its own directory); holds no secrets.
+ * Runs in: policy process, user _talonpol, not chrooted; its SQLite state
+ *          (greylist, bans) lives in STATE/policy; holds no secrets.
  * Reload:  in place: POLICY_SETTINGS carries the new limits and
  *          generation; counts of open sessions are kept.
  */
@@ -15,6 +15,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "core/ipc.h"
 #include "core/log.h"
@@ -25,6 +26,7 @@
 #include "mail/conf.h"
 #include "policy/accessmap.h"
 #include "policy/admit.h"
+#include "policy/guard.h"
 #include "policy/lookups.h"
 #include "proto/parent.h"
 #include "proto/smtp_policy.h"
@@ -47,33 +49,66 @@ static struct {
 	uint32_t next_chan;
 } PL;
 
+static bool
+trusted(const struct prefix *addr)
+{
+	for (uint32_t i = 0; i < PL.set.n_nets; i++)
+		if (prefix_contains(&PL.set.nets[i], addr))
+			return true;
+	return false;
+}
+
+/* May the client connect: the ban table, the connection rate (both
+ * skipped for mynetworks, who cannot lock themselves out), then the
+ * counts of open sessions. */
+static uint32_t
+admit(struct peer *p, uint64_t id, const struct proto_admit *a, const struct client_key *k,
+    const struct prefix *addr)
+{
+	char ip[SOCKADDR_IP_MAX];
+	sockaddr_ip(&a->addr, a->addrlen, ip);
+	bool trust = trusted(addr);
+	if (!trust && guard_banned(addr, ip))
+		return ADMIT_BANNED;
+	if (!trust && PL.set.conn_rate > 0 &&
+	    admit_rate(&PL.admit, k, time(NULL), PL.set.conn_rate)) {
+		log_info("policy event=admit client=[%s] worker=%u result=rate-limited "
+		    "limit=connection-rate max=%u/min", ip, p->slot, PL.set.conn_rate);
+		return ADMIT_RATE;
+	}
+	uint32_t v = admit_ask(&PL.admit, p->chan, id, k, PL.set.max_conns,
+	    PL.set.max_conns_per_ip);
+	if (v == ADMIT_OK)
+		admit_set_addr(&PL.admit, p->chan, id, addr);
+	else
+		log_info("policy event=admit client=[%s] worker=%u result=%s limit=%s open=%u "
+		    "total=%zu", ip, p->slot, v == ADMIT_TOO_MANY_IP ? "too-many-from-client" :
+		    "too-many", v == ADMIT_TOO_MANY_IP ? "connections-per-ip" : "connections",
+		    admit_count(&PL.admit, k), PL.admit.total);
+	return v;
+}
+
 static const char *
 peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
 	struct peer *p = arg;
 	struct proto_admit a;
 	struct client_key k;
+	struct prefix addr;
 	switch (m->type) {
 	case PROTO_ADMIT:
 	case PROTO_ADMIT_HOLD:
 		if (proto_admit_dec(m, &a) < 0)
 			return "bad ADMIT";
-		if (!sockaddr_client_key(&a.addr, a.addrlen, PL.set.ipv6_prefix, &k))
+		if (!sockaddr_client_key(&a.addr, a.addrlen, PL.set.ipv6_prefix, &k) ||
+		    !prefix_from_sockaddr(&a.addr, a.addrlen, &addr))
 			return "bad client address";
 		if (m->type == PROTO_ADMIT_HOLD) {
 			admit_hold(&PL.admit, p->chan, m->id, &k);
+			admit_set_addr(&PL.admit, p->chan, m->id, &addr);
 			break;
 		}
-		uint32_t v = admit_ask(&PL.admit, p->chan, m->id, &k, PL.set.max_conns,
-		    PL.set.max_conns_per_ip);
-		if (v != ADMIT_OK) {
-			char ip[SOCKADDR_IP_MAX];
-			sockaddr_ip(&a.addr, a.addrlen, ip);
-			log_info("policy event=admit client=[%s] worker=%u result=%s open=%u total=%zu",
-			    ip, p->slot, v == ADMIT_TOO_MANY_IP ? "too-many-from-client" :
-			    "too-many", admit_count(&PL.admit, &k), PL.admit.total);
-		}
-		proto_admit_reply_send(p->ipc, m->id, v);
+		proto_admit_reply_send(p->ipc, m->id, admit(p, m->id, &a, &k, &addr));
 		break;
 	case PROTO_ADMIT_END:
 		if (m->len != 0)
@@ -109,6 +144,43 @@ peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		buf_init(&b, IPC_MAX);
 		proto_access_reply_enc(&b, &r);
 		proto_send(p->ipc, PROTO_ACCESS_REPLY, m->id, &b);
+		break;
+	}
+	case PROTO_DNSBL: {
+		struct proto_dnsbl q;
+		if (proto_dnsbl_dec(m, &q) < 0)
+			return "bad DNSBL";
+		/* an unknown session (ended meanwhile) still gets its answer:
+		 * the domains alone */
+		bool have = admit_addr(&PL.admit, p->chan, q.session, &addr);
+		lookups_dnsbl(p->ipc, p->chan, m->id, &q, have ? &addr : NULL, PL.set.bls,
+		    PL.set.n_bls);
+		break;
+	}
+	case PROTO_GREY: {
+		struct proto_grey q;
+		struct proto_grey_reply r;
+		if (proto_grey_dec(m, &q) < 0)
+			return "bad GREY";
+		if (admit_addr(&PL.admit, p->chan, q.session, &addr)) {
+			guard_grey(&addr, &q, &r);
+		} else {
+			memset(&r, 0, sizeof r);
+			r.result = GREY_R_ERROR;
+			str_copy(r.state, sizeof r.state, "unknown-session");
+		}
+		struct buf b;
+		buf_init(&b, IPC_MAX);
+		proto_grey_reply_enc(&b, &r);
+		proto_send(p->ipc, PROTO_GREY_REPLY, m->id, &b);
+		break;
+	}
+	case PROTO_EVENT: {
+		struct proto_event e;
+		if (proto_event_dec(m, &e) < 0)
+			return "bad EVENT";
+		if (admit_addr(&PL.admit, p->chan, e.session, &addr))
+			guard_event(&addr, e.event);
 		break;
 	}
 	default:
@@ -183,6 +255,7 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		if (!PL.have_settings || resolver_changed(&PL.set, &s))
 			resolver_start(&s);
 		accessmap_set(PL.loop, s.access);
+		guard_settings(PL.loop, &s);
 		PL.set = s;
 		PL.have_settings = true;
 		break;
@@ -199,6 +272,24 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		m->fd = -1;
 		p->next = PL.peers;
 		PL.peers = p;
+		break;
+	}
+	case PROTO_POLICY_CTL: {
+		struct proto_policy_ctl q;
+		if (proto_policy_ctl_dec(m, &q) < 0)
+			return "bad POLICY_CTL";
+		struct buf out, b;
+		buf_init(&out, PROTO_CTL_BODY_MAX);
+		int rc = guard_ctl(q.line, &out);
+		if (out.err) {
+			buf_reset(&out);
+			buf_puts(&out, "reply too large");
+			rc = -1;
+		}
+		buf_init(&b, IPC_MAX);
+		proto_policy_ctl_reply_enc(&b, rc == 0, (const char *)out.data, out.len);
+		proto_send(PL.parent, PROTO_POLICY_CTL_REPLY, m->id, &b);
+		buf_free(&out);
 		break;
 	}
 	case PROTO_STOP: {
@@ -240,6 +331,7 @@ policy_main(int parent_fd)
 		peer_close(PL.peers->ipc, PL.peers);
 	lookups_shutdown();
 	accessmap_free();
+	guard_free();
 	ipc_free(&PL.parent);
 	admit_free(&PL.admit);
 	loop_free(&PL.loop);

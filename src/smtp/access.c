@@ -15,9 +15,13 @@
  *             sender; OK/RELAY accept it whatever SPF says (SPF is still
  *             evaluated and reported); DISCARD drops the message.
  *   RCPT      To: for our domains, before the recipient lookup, so a
- *             custom text for a gone user is what the client reads.
- * RELAY does not open relaying yet: outbound delivery does not exist, and
- * a relayed message would only wait in the queue.
+ *             custom text for a gone user is what the client reads; OK
+ *             or RELAY there skips the blocklists and greylisting for
+ *             that recipient.
+ *   Spam:     asked only when a blocklist or greylisting would stop a
+ *             recipient of ours: FRIEND lets it through.
+ * RELAY marks a client that may relay (smtp/commands.c relay_verdict);
+ * outbound delivery does not exist yet, so it is told to try later.
  * Every refusal names the map's file:line and key in the log.
  * Runs in: smtp worker.
  */
@@ -145,6 +149,17 @@ smtp_access_rcpt(struct session *s, const struct smtp_path *p, bool local)
 	return true;
 }
 
+bool
+smtp_access_spam(struct session *s, const struct smtp_path *p)
+{
+	if (W.conf->access == NULL)
+		return false;
+	char addr[SMTP_PATH_MAX * 2];
+	smtp_path_str(p, addr, sizeof addr);
+	ask(s, ACCESS_SPAM, addr, true, ACC_SPAM);
+	return true;
+}
+
 static void
 log_match(struct session *s, const char *what, const struct proto_access_reply *r)
 {
@@ -172,6 +187,7 @@ smtp_access_reply(uint64_t id, const struct proto_access_reply *r)
 			s->discard_all = true;
 		} else if (r->action == ACCESS_OK || r->action == ACCESS_RELAY) {
 			s->conn_ok = true;
+			s->conn_relay = r->action == ACCESS_RELAY;
 		}
 		return;
 	}
@@ -208,6 +224,7 @@ answer(struct session *s, const struct proto_access_reply *r)
 			s->discard_all = true;
 		else if (r->action == ACCESS_OK || r->action == ACCESS_RELAY)
 			s->conn_ok = true;
+		s->conn_relay = r->action == ACCESS_RELAY;
 		smtp_connect_continue(s);
 		break;
 	case ACC_MAIL:
@@ -240,7 +257,17 @@ answer(struct session *s, const struct proto_access_reply *r)
 		}
 		if (r->action == ACCESS_DISCARD)
 			s->t.discard = true;
+		/* To: OK exempts this recipient from the later RCPT checks, as
+		 * sendmail's delay_checks does */
+		if (r->action == ACCESS_OK || r->action == ACCESS_RELAY)
+			s->t.def_pass = true;
 		smtp_rcpt_continue(s, &s->t.prcpt);
+		break;
+	case ACC_SPAM:
+		if (r->action == ACCESS_FRIEND)
+			log_match(s, "spam", r);
+		/* a map that cannot be asked is no friend: the checks go on */
+		smtp_def_spam_answer(s, r->action == ACCESS_FRIEND);
 		break;
 	}
 }

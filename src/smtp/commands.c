@@ -20,6 +20,7 @@
 #include "mail/conf.h"
 #include "mail/users.h"
 #include "proto/smtp_queue.h"
+#include "policy/bans.h"
 #include "smtp/session.h"
 
 static void
@@ -79,6 +80,15 @@ cmd_mail(struct session *s, const struct smtp_cmd *c)
 		return;
 	}
 	smtp_log_path(&a.path, addr, sizeof addr);
+	if (W.conf->max_msgs > 0 && s->n_msgs >= W.conf->max_msgs) {
+		log_info("smtp session=%s event=reject queue=none from=<%s> result=\"421 4.7.0\" "
+		    "reason=\"too many messages in one connection\" limit=messages-per-connection "
+		    "max=%u", s->sid, addr, W.conf->max_msgs);
+		smtp_reply(s, "421 4.7.0 %s Error: too many messages in this connection, send the "
+		    "rest in a new one", W.conf->hostname);
+		s->st = S_CLOSING;
+		return;
+	}
 	if (a.has_size && a.size > W.conf->max_message_size) {
 		log_info("smtp session=%s event=reject queue=none from=<%s> size=%llu "
 		    "result=\"552 5.3.4\" reason=\"declared size too large\"",
@@ -113,6 +123,21 @@ rcpt_add_user(struct session *s, const char *user, const char *domain)
 	return true;
 }
 
+/* Relaying: outbound delivery does not exist yet, so nobody may relay;
+ * a client that would be allowed to (mynetworks, Connect: RELAY) is told
+ * to try later instead of being refused for good. */
+static void
+relay_verdict(const struct session *s, const char *addr, struct verdict *v)
+{
+	if (s->trusted || s->conn_relay)
+		verdict_set(v, 451, "4.4.0", "relay allowed, no outbound delivery yet",
+		    "<%s>... Relaying allowed for you, but this server does not deliver "
+		    "outbound mail yet", addr);
+	else
+		verdict_set(v, 550, "5.7.1", "relaying denied",
+		    "<%s>... Relaying denied. Proper authentication required.", addr);
+}
+
 /* The RCPT checks that exist today, in order: recipient count, relay
  * (local domains only), recipient lookup.  V_NEXT with the mailboxes in
  * users[]/ *n when the recipient is accepted. */
@@ -123,7 +148,8 @@ rcpt_verdict(struct session *s, const struct smtp_path *p, const char *addr, cha
 	v->kind = V_NEXT;
 	*n = 0;
 	if (s->t.n_rcpt_cmds >= W.conf->max_rcpts) {
-		verdict_set(v, 452, "4.5.3", "too many recipients", "Error: too many recipients");
+		verdict_set(v, 452, "4.5.3", "too many recipients (limit recipients)",
+		    "Error: too many recipients");
 		return;
 	}
 	if (p->is_postmaster) {
@@ -132,10 +158,18 @@ rcpt_verdict(struct session *s, const struct smtp_path *p, const char *addr, cha
 		snprintf(domain, domain_len, "%s", p->domain);
 		ascii_strlower(domain);
 		if (!conf_is_local_domain(W.conf, domain)) {
-			verdict_set(v, 550, "5.7.1", "relaying denied",
-			    "<%s>... Relaying denied. Proper authentication required.", addr);
+			relay_verdict(s, addr, v);
 			return;
 		}
+	}
+	/* routes hidden in the local part of one of our addresses: "%", "!"
+	 * (user%other@ours, other!user@ours) or a quoted "@"
+	 * ("user@other"@ours) would have an old MTA relay the message; they
+	 * are relay attempts, whoever sends them */
+	if (!p->is_postmaster && strpbrk(p->local, p->is_quoted ? "%!@" : "%!") != NULL) {
+		verdict_set(v, 550, "5.7.1", "relaying denied (route in the local part)",
+		    "<%s>... Relaying denied. Proper authentication required.", addr);
+		return;
 	}
 	const char *local = p->is_postmaster ? "postmaster" : p->local;
 	/* a local part that needs quotes names no mailbox of ours; one whose
@@ -177,6 +211,8 @@ cmd_rcpt(struct session *s, const struct smtp_cmd *c)
 	str_copy(domain, sizeof domain, a.path.domain);
 	ascii_strlower(domain);
 	bool local = a.path.is_postmaster || conf_is_local_domain(W.conf, domain);
+	s->t.def_pass = false;
+	s->t.spam = 0;
 	if (s->t.n_rcpt_cmds < W.conf->max_rcpts && smtp_access_rcpt(s, &a.path, local))
 		return;
 	smtp_rcpt_continue(s, &a.path);
@@ -203,8 +239,15 @@ smtp_rcpt_continue(struct session *s, const struct smtp_path *p)
 		/* a 5xx (unknown user, relaying) counts towards the error
 		 * limit: probing for valid addresses ends after `limit errors` */
 		smtp_refuse(s, &v, fields, true);
+		if (strncmp(v.reason, "relaying denied", 15) == 0)
+			smtp_event(s, BAN_EV_RELAY);
+		else if (v.code == 550)
+			smtp_event(s, BAN_EV_UNKNOWN_RCPT);
 		return;
 	}
+	/* blocklists and greylisting, for a recipient we would take */
+	if (smtp_def_rcpt(s, p) == DEF_DONE)
+		return;
 	if (s->t.n_rcpt_cmds == 0)
 		snprintf(s->t.first_rcpt, sizeof s->t.first_rcpt, "%s", addr);
 	s->t.n_rcpt_cmds++;
@@ -376,10 +419,12 @@ smtp_handle_command(struct session *s, const uint8_t *line, size_t len)
 		s->st = S_CLOSING;
 		break;
 	case SMTP_CMD_VRFY:
+		smtp_event(s, BAN_EV_VRFY);
 		/* never confirm or deny that a user exists (RFC 5321 3.5.3) */
 		smtp_reply(s, "252 2.5.2 Cannot VRFY user, but will accept message and attempt delivery");
 		break;
 	case SMTP_CMD_EXPN:
+		smtp_event(s, BAN_EV_VRFY);
 		smtp_reject_cmd(s, "502 5.5.1 Error: EXPN not available", line, len);
 		break;
 	case SMTP_CMD_HELP:

@@ -208,6 +208,7 @@ spf_done(struct session *s, const struct proto_spf_reply *r)
 		    s->t.smtputf8 ? " smtputf8=yes" : "",
 		    s->t.body == SMTP_BODY_8BITMIME ? " body=8bitmime" : "");
 		smtp_reply(s, "250 2.1.0 Ok");
+		smtp_def_mail(s);
 	}
 }
 

@@ -39,6 +39,7 @@ smtp_txn_reset(struct session *s)
 {
 	spool_abort(s);
 	smtp_auth_txn_free(s);
+	smtp_def_txn_reset(s);
 	free(s->t.rcpts);
 	buf_free(&s->t.content);
 	memset(&s->t, 0, sizeof s->t);

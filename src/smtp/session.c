@@ -26,10 +26,10 @@
 #include "core/tls.h"
 #include "core/util.h"
 #include "mail/conf.h"
+#include "policy/bans.h"
 #include "proto/smtp_policy.h"
 #include "smtp/session.h"
 
-static void greet(struct session *s);
 static void handshake(struct session *s);
 static void begin_tls(struct session *s);
 
@@ -103,8 +103,10 @@ smtp_reject_cmd(struct session *s, const char *code_text, const uint8_t *line, s
 	log_info("smtp session=%s event=reject queue=%s cmd=\"%s\" result=\"%s\"",
 	    s->sid, smtp_qid(s), esc, code_text);
 	smtp_reply(s, "%s", code_text);
-	if (code_text[0] == '5')
+	if (code_text[0] == '5') {
+		smtp_event(s, BAN_EV_PROTOCOL);
 		protocol_error(s);
+	}
 }
 
 static bool
@@ -124,6 +126,7 @@ step_cmd(struct session *s)
 	}
 	smtp_handle_command(s, line, len);
 	io_consume(&s->io, used);
+	smtp_def_pipelining(s, io_avail(&s->io));
 	return true;
 }
 
@@ -220,8 +223,8 @@ begin_tls(struct session *s)
 	smtp_txn_reset(s);
 }
 
-static void
-greet(struct session *s)
+void
+smtp_greet(struct session *s)
 {
 	smtp_reply(s, "220 %s ESMTP Talon", W.conf->hostname);
 	s->st = S_CMD;
@@ -242,7 +245,7 @@ handshake(struct session *s)
 	tls_describe(s->io.ssl, s->tls_desc, sizeof s->tls_desc);
 	log_info("smtp session=%s event=tls result=ok tls=%s", s->sid, s->tls_desc);
 	if (s->lis->tls == CONF_TLS_IMPLICIT)
-		greet(s);
+		smtp_greet(s);
 	else
 		s->st = S_CMD;
 }
@@ -291,6 +294,12 @@ smtp_session_process(struct session *s)
 		case S_BDAT:
 			progress = step_bdat(s);
 			break;
+		case S_PAUSE:
+			if (io_avail(&s->io) > 0) {
+				smtp_def_early_talker(s);
+				progress = true;
+			}
+			break;
 		default:
 			break;
 		}
@@ -308,6 +317,12 @@ void
 smtp_session_timeout(struct loop *l, void *arg)
 {
 	struct session *s = arg;
+	if (s->st == S_PAUSE && now_ms() < s->deadline) {
+		smtp_def_pause_over(s);
+		smtp_session_process(s);
+		smtp_session_update(s);
+		return;
+	}
 	bool over = s->st != S_WAIT && s->st != S_CLOSING && now_ms() >= s->deadline;
 	log_info("smtp session=%s event=timeout state=%d queue=%s%s", s->sid, s->st, smtp_qid(s),
 	    over ? " reason=\"session time limit\"" : "");
@@ -356,6 +371,8 @@ wants_input(const struct session *s)
 	switch (s->st) {
 	case S_CMD: case S_SKIP: case S_DATA: case S_BDAT:
 		return !s->starttls_pending && s->io.out.len <= OUT_PAUSE;
+	case S_PAUSE:
+		return true;	/* a client that talks now is refused */
 	case S_CLOSING:
 		return false;
 	default:
@@ -411,6 +428,11 @@ smtp_session_update(struct session *s)
 		    : W.conf->cmd_timeout;
 		if (s->st == S_HANDSHAKE)
 			t = W.conf->tls_timeout;
+		if (s->st == S_PAUSE) {
+			uint64_t n = now_ms();
+			timer_set(W.loop, &s->timer, s->pause_until > n ? s->pause_until - n : 0);
+			return;
+		}
 		if (s->st == S_CLOSING)
 			t = 10;
 		/* no session holds a slot for ever, however it trickles */
@@ -429,17 +451,24 @@ smtp_admitted(struct session *s, uint32_t verdict)
 {
 	if (verdict != ADMIT_OK) {
 		const char *why = verdict == ADMIT_TOO_MANY_IP ?
-		    "too many connections from your address" : "too many connections";
+		    "too many connections from your address" : verdict == ADMIT_RATE ?
+		    "too many connections from your address in the last minute" :
+		    "too many connections";
 		struct verdict v;
 		char fields[80];
-		verdict_set(&v, 421, "4.7.0", why, "%s Error: %s, try again later",
-		    W.conf->hostname, why);
+		if (verdict == ADMIT_BANNED)
+			verdict_set(&v, 554, "5.7.1", "banned", "%s Access denied",
+			    W.conf->hostname);
+		else
+			verdict_set(&v, 421, "4.7.0", why, "%s Error: %s, try again later",
+			    W.conf->hostname, why);
 		snprintf(fields, sizeof fields, "client=[%s]", s->ip);
 		smtp_refuse(s, &v, fields, false);
 		s->st = S_CLOSING;
 		return;
 	}
 	s->admitted = true;
+	smtp_def_admitted(s);
 	smtp_auth_connect(s);
 	if (!smtp_access_connect(s))
 		smtp_connect_continue(s);
@@ -457,5 +486,6 @@ smtp_connect_continue(struct session *s)
 		handshake(s);
 		return;
 	}
-	greet(s);
+	if (!smtp_def_connect(s))
+		smtp_greet(s);
 }

@@ -39,6 +39,7 @@
 #include "smtp/addr.h"
 #include "smtp/cmd.h"
 #include "smtp/data.h"
+#include "proto/smtp_policy.h"
 
 struct conf;
 struct conf_listen;
@@ -63,6 +64,7 @@ enum sstate {
 	S_DATA,		/* reading DATA content */
 	S_BDAT,		/* reading a BDAT chunk */
 	S_CLOSING,	/* flush output, then close */
+	S_PAUSE,	/* greet pause: input now is an early talker */
 };
 
 /* What a session in S_WAIT waits for.  It reads nothing meanwhile, so
@@ -75,10 +77,12 @@ enum swait {
 	WAIT_SPF,	/* the policy process: SPF at MAIL FROM */
 	WAIT_LOOKUP,	/* the policy process: DKIM keys, DMARC records */
 	WAIT_ACCESS,	/* the policy process: the access map (access_stage) */
+	WAIT_DNSBL,	/* blocklist answers (bl_stage); requests in W.rdns_reqs */
+	WAIT_GREY,	/* the policy process: greylisting of one RCPT */
 };
 
 /* What an access-map answer continues (smtp/access.c). */
-enum { ACC_CONNECT = 1, ACC_MAIL, ACC_RCPT };
+enum { ACC_CONNECT = 1, ACC_MAIL, ACC_RCPT, ACC_SPAM };
 
 #define RDNS_UNKNOWN	(-1)	/* no answer yet; else RDNS_PASS/FAIL/TEMP */
 
@@ -142,6 +146,13 @@ struct txn {
 	bool discard;		/* DISCARD: accept to the end, then drop */
 	bool from_ok;		/* From: OK/RELAY: SPF does not refuse */
 	struct smtp_path prcpt;	/* the RCPT waiting for its To: answer */
+
+	/* defences of the RCPT in progress (smtp/defence.c) */
+	bool def_pass;		/* decided: pass (set before the RCPT is re-run) */
+	int spam;		/* Spam: of the recipient: 0 not asked, 1 FRIEND, 2 not */
+	uint64_t bl_req;	/* DNSBL of HELO/sender domains in flight, 0 none */
+	bool bl_done;		/* its answer is in (or there was nothing to ask) */
+	struct proto_dnsbl_reply *bl;	/* that answer when it lists, else NULL */
 };
 
 struct session {
@@ -167,8 +178,16 @@ struct session {
 	uint64_t name_req;	/* the access question for that name, 0 when none */
 	int access_stage;	/* in WAIT_ACCESS: ACC_* */
 	bool conn_ok;		/* Connect: OK or RELAY */
+	bool conn_relay;	/* Connect: RELAY: may relay */
 	bool discard_all;	/* Connect: DISCARD */
 	bool conn_refused;	/* Connect: by name refused: conn_verdict at MAIL */
+	bool trusted;		/* mynetworks */
+	uint64_t bl_req;	/* DNSBL of the client address in flight, 0 none */
+	bool bl_done;		/* its answer is in (or nothing to ask) */
+	struct proto_dnsbl_reply *bl;	/* that answer when it lists, else NULL */
+	int bl_stage;		/* in WAIT_DNSBL: 1 connect, 2 RCPT */
+	bool bl_scored;		/* the blocklist hit was reported for bans */
+	uint64_t pause_until;	/* S_PAUSE: monotonic ms the banner is due */
 	struct verdict conn_verdict;
 	char tls_desc[128];
 	unsigned n_errors;
@@ -264,11 +283,43 @@ bool smtp_access_connect(struct session *s);	/* then smtp_connect_continue */
 void smtp_access_name(struct session *s);	/* the verified name, no wait */
 bool smtp_access_mail(struct session *s);	/* then smtp_auth_mail */
 bool smtp_access_rcpt(struct session *s, const struct smtp_path *p, bool local);
+bool smtp_access_spam(struct session *s, const struct smtp_path *p);	/* then ACC_SPAM */
 void smtp_access_reply(uint64_t id, const struct proto_access_reply *r);
 void smtp_access_policy_gone(struct session *s);
 /* session.c: admitted and, with a map, past Connect:: TLS or the greeting */
 void smtp_connect_continue(struct session *s);
+void smtp_greet(struct session *s);		/* the 220 banner */
 /* commands.c: the RCPT after its To: answer */
 void smtp_rcpt_continue(struct session *s, const struct smtp_path *p);
+
+/* defence.c: blocklists, greylisting, greet pause, ban events */
+struct proto_dnsbl_reply;
+struct proto_grey_reply;
+/* accept: the listener's allow list and the deny list; false when the
+ * connection was refused or dropped (fd closed) */
+bool smtp_acl(const struct conf_listen *lis, int fd, const struct sockaddr_storage *ss,
+    socklen_t sl);
+void smtp_def_admitted(struct session *s);	/* the client blocklists start */
+void smtp_def_mail(struct session *s);		/* the domain blocklists start */
+/* Before the banner (after Connect:): greet pause, blocklists at connect;
+ * true when the session waits (the banner comes later) or was refused. */
+bool smtp_def_connect(struct session *s);
+void smtp_def_pause_over(struct session *s);	/* the S_PAUSE timer fired */
+void smtp_def_early_talker(struct session *s);	/* input in S_PAUSE */
+/* The RCPT p, accepted so far: DEF_PASS, or the session waits / was
+ * answered. */
+enum { DEF_PASS = 0, DEF_DONE = 1 };
+int smtp_def_rcpt(struct session *s, const struct smtp_path *p);
+void smtp_def_dnsbl_reply(uint64_t id, const struct proto_dnsbl_reply *r);
+void smtp_def_grey_reply(uint64_t id, const struct proto_grey_reply *r);
+void smtp_def_spam_answer(struct session *s, bool friend);	/* ACC_SPAM */
+void smtp_def_txn_reset(struct session *s);
+void smtp_def_forget(struct session *s);	/* the session ends */
+void smtp_def_policy_gone(void);
+/* Ban points for the client (policy/bans.h BAN_EV_*). */
+void smtp_event(struct session *s, unsigned event);
+/* After a complete command line: the pipelining check; true when it
+ * refused (the session closes). */
+bool smtp_def_pipelining(struct session *s, size_t left);
 
 #endif

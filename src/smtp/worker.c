@@ -74,6 +74,7 @@ smtp_session_free(struct session *s)
 	    s->io.error ? s->io.errstr : "");
 	smtp_txn_reset(s);
 	smtp_auth_forget(s);
+	smtp_def_forget(s);
 	if (s->req != 0)
 		htab_del(&W.reqs, &s->req);
 	timer_cancel(W.loop, &s->timer);
@@ -116,6 +117,8 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 			}
 			return;
 		}
+		if (!smtp_acl(lis, fd, &ss, sl))
+			continue;
 		struct session *s = xcalloc(1, sizeof *s);
 		if (getrandom(&s->id, sizeof s->id, 0) != sizeof s->id)
 			s->id = now_ms() ^ ((uint64_t)fd << 40);
@@ -394,6 +397,20 @@ policy_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		smtp_access_reply(m->id, &ar);
 		return NULL;
 	}
+	case PROTO_DNSBL_REPLY: {
+		struct proto_dnsbl_reply dr;
+		if (proto_dnsbl_reply_dec(m, &dr) < 0)
+			return "bad DNSBL_REPLY";
+		smtp_def_dnsbl_reply(m->id, &dr);
+		return NULL;
+	}
+	case PROTO_GREY_REPLY: {
+		struct proto_grey_reply gr;
+		if (proto_grey_reply_dec(m, &gr) < 0)
+			return "bad GREY_REPLY";
+		smtp_def_grey_reply(m->id, &gr);
+		return NULL;
+	}
 	case PROTO_LOOKUP_REPLY: {
 		struct lookup *l = xmalloc(sizeof *l);
 		uint32_t idx;
@@ -432,6 +449,7 @@ policy_close(struct ipc *c, void *arg)
 	log_warn("smtp event=policy-gone");
 	ipc_free(&W.policy);
 	smtp_auth_policy_gone();
+	smtp_def_policy_gone();
 }
 
 static void
