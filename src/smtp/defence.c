@@ -29,6 +29,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -318,11 +319,11 @@ smtp_def_early_talker(struct session *s)
 /* --- pipelining --------------------------------------------------------------- */
 
 bool
-smtp_def_pipelining(struct session *s, size_t left)
+smtp_def_pipelining(struct session *s, bool negotiated, size_t left)
 {
 	/* PIPELINING is negotiated by the EHLO reply (RFC 2920 3.1): until a
 	 * client has read it, one command, one reply */
-	if (!W.conf->pipelining_check || left == 0 || s->esmtp || exempt(s) ||
+	if (!W.conf->pipelining_check || left == 0 || negotiated || exempt(s) ||
 	    s->st == S_CLOSING)
 		return false;
 	log_info("smtp session=%s event=reject queue=%s client=[%s] check=pipelining "
@@ -372,7 +373,10 @@ smtp_def_rcpt(struct session *s, const struct smtp_path *p)
 	}
 	if (exempt(s))
 		return DEF_PASS;
-	bool lists = W.conf->n_bls > 0 && !p->is_postmaster;
+	/* RFC 5321 4.5.1: postmaster of our domains must reach us, and a
+	 * listed sender is who most needs to write to it */
+	bool postmaster = p->is_postmaster || strcasecmp(p->local, "postmaster") == 0;
+	bool lists = W.conf->n_bls > 0 && !postmaster;
 	bool grey = W.conf->greylist != CONF_GREY_OFF;
 	if (!lists && !grey)
 		return DEF_PASS;

@@ -124,9 +124,12 @@ step_cmd(struct session *s)
 			s->st = S_SKIP;
 		return true;
 	}
+	/* whether PIPELINING was negotiated before this command: the EHLO
+	 * that offers it may not be pipelined itself */
+	bool negotiated = s->esmtp;
 	smtp_handle_command(s, line, len);
 	io_consume(&s->io, used);
-	smtp_def_pipelining(s, io_avail(&s->io));
+	smtp_def_pipelining(s, negotiated, io_avail(&s->io));
 	return true;
 }
 

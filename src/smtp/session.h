@@ -320,6 +320,6 @@ void smtp_def_policy_gone(void);
 void smtp_event(struct session *s, unsigned event);
 /* After a complete command line: the pipelining check; true when it
  * refused (the session closes). */
-bool smtp_def_pipelining(struct session *s, size_t left);
+bool smtp_def_pipelining(struct session *s, bool negotiated, size_t left);
 
 #endif
