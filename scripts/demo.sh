@@ -145,6 +145,42 @@ To:gone@demo.test       550 5.1.1 gone has left, write to demo@demo.test
 ACCESS
 fi
 
+# the seed's inbound defences (README.md "Inbound defences"); greylisting
+# stays off so that a new user's first message arrives at once
+if ! grep -q '^pipelining-check' "$D/talon.conf"; then
+	cat >> "$D/talon.conf" <<'CONF'
+
+# inbound defences, as the seed runs them (README.md "Inbound defences"):
+# wait a second before the banner (talking first is 554), refuse commands
+# pipelined without PIPELINING, and a DNS blocklist served by the demo's
+# own DNS server (zones/bl.test.zone lists 127.0.0.99 only)
+limit greet-pause 1000
+pipelining-check on
+zone bl.test zones/bl.test.zone
+dnsbl bl.test text Mail from $&{client_addr} refused - see the demo list bl.test
+# greylisting is off, so that your first message arrives at once; try it:
+#   greylist on
+#   limit greylist-delay 60
+# and ban clients that misbehave (talon ban list|add|del):
+#   auto-ban on
+#   mynetworks 127.0.0.1
+CONF
+fi
+if [ ! -f "$D/zones/bl.test.zone" ]; then
+	cat > "$D/zones/bl.test.zone" <<'ZONE'
+; The demo's DNS blocklist (written by scripts/demo.sh): a client address
+; a.b.c.d is listed when d.c.b.a.bl.test has an A record in 127.0.0.0/8.
+; Listed: 127.0.0.99.  Try:
+;   swaks --server 127.0.0.1:2525 --local-interface 127.0.0.99 --to demo@demo.test
+$ORIGIN bl.test.
+$TTL 300
+@       IN SOA  ns1.demo.test. hostmaster.demo.test. 2026120101 7200 3600 1209600 300
+        IN NS   ns1.demo.test.
+99.0.0.127  IN A    127.0.0.2
+99.0.0.127  IN TXT  "listed in the Talon demo"
+ZONE
+fi
+
 # DKIM: a key pair for the selector "default" (RSA) and "default-ed"
 # (Ed25519), published in the zone
 if [ ! -d "$D/dkim" ]; then
@@ -164,4 +200,6 @@ echo "demo: and  dig @127.0.0.1 -p 2053 demo.test MX"
 echo "demo: and  build/talon zone check demo-data/zones/demo.test.zone"
 echo "demo: and  build/talon -c demo-data/talon.conf spf 127.0.0.1 demo@demo.test"
 echo "demo: (see README.md, \"Mail authentication\", for DKIM signing and talon dmarc)"
+echo "demo: the banner comes after 1 s (greet pause); 127.0.0.99 is on the demo blocklist:"
+echo "demo:      swaks --server 127.0.0.1:2525 --local-interface 127.0.0.99 --to demo@demo.test"
 exec build/talon -c "$D/talon.conf" serve

@@ -993,6 +993,15 @@ final_checks(struct pctx *p)
 			    k, k);
 	}
 
+	if (c->greylist != CONF_GREY_OFF && c->grey_window <= c->grey_delay)
+		cfg_err_at(g, cfg_first_line(g, "greylist"), "greylist: limit greylist-window %u "
+		    "is not longer than limit greylist-delay %u (no retry could ever pass)",
+		    c->grey_window, c->grey_delay);
+	if (c->ban_time_max < c->ban_time)
+		cfg_warn_at(g, cfg_first_line(g, "limit"), "limit ban-time-max %u is shorter than "
+		    "limit ban-time %u: every ban lasts %u s", c->ban_time_max, c->ban_time,
+		    c->ban_time);
+
 	/* only when both were chosen: the default 20 over "limit connections 2"
 	 * is not worth a message */
 	if (p->first_limit[LIMIT_PER_IP] != 0 && c->max_conns_per_ip > c->max_conns)

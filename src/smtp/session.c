@@ -84,12 +84,17 @@ protocol_error(struct session *s)
 void
 smtp_refuse(struct session *s, const struct verdict *v, const char *fields, bool counts)
 {
+	/* every decision names the client, by address and verified name */
+	char who[SOCKADDR_IP_MAX + 300];
+	snprintf(who, sizeof who, "%s%s%s client_name=%s", strstr(fields, "client=[") ? "" :
+	    " client=[", strstr(fields, "client=[") ? "" : s->ip,
+	    strstr(fields, "client=[") ? "" : "]", s->rdns_name[0] ? s->rdns_name : "unknown");
 	if (v->code >= 400 && v->code < 500)
-		log_warn("smtp session=%s event=reject queue=%s %s result=\"%u %s\" reason=\"%s\"",
-		    s->sid, smtp_qid(s), fields, v->code, v->esc, v->reason);
+		log_warn("smtp session=%s event=reject queue=%s %s result=\"%u %s\" reason=\"%s\"%s",
+		    s->sid, smtp_qid(s), fields, v->code, v->esc, v->reason, who);
 	else
-		log_info("smtp session=%s event=reject queue=%s %s result=\"%u %s\" reason=\"%s\"",
-		    s->sid, smtp_qid(s), fields, v->code, v->esc, v->reason);
+		log_info("smtp session=%s event=reject queue=%s %s result=\"%u %s\" reason=\"%s\"%s",
+		    s->sid, smtp_qid(s), fields, v->code, v->esc, v->reason, who);
 	smtp_reply(s, "%u %s %s", v->code, v->esc, v->text);
 	if (counts && v->code >= 500)
 		protocol_error(s);
