@@ -12,6 +12,10 @@
  * field may differ (and the normalised payload must then be a fixed
  * point); and a reply whose records exceed what proto_lookup_reply_enc
  * sends (a peer may send more) re-encodes as TEMPFAIL "too big".
+ *
+ * POLICY_CTL_REPLY hands its body over NUL-terminated, without its
+ * length: the re-encoding takes the length from the payload and checks
+ * the body holds exactly those bytes.
  */
 #include <fcntl.h>
 #include <netinet/in.h>
@@ -53,6 +57,8 @@ static const uint32_t fuzz_types[] = {
 	PROTO_SPF, PROTO_SPF_REPLY, PROTO_RDNS, PROTO_RDNS_REPLY, PROTO_LOOKUP,
 	PROTO_LOOKUP_REPLY,
 	PROTO_ACCESS, PROTO_ACCESS_REPLY,
+	PROTO_POLICY_CTL, PROTO_POLICY_CTL_REPLY,
+	PROTO_DNSBL, PROTO_DNSBL_REPLY, PROTO_GREY, PROTO_GREY_REPLY, PROTO_EVENT,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -85,6 +91,13 @@ static union {
 	struct lookup lr;
 	struct proto_access access;
 	struct proto_access_reply access_reply;
+	struct proto_policy_ctl ctl;
+	struct proto_policy_ctl_reply ctl_reply;
+	struct proto_dnsbl dnsbl;
+	struct proto_dnsbl_reply dnsbl_reply;
+	struct proto_grey grey;
+	struct proto_grey_reply grey_reply;
+	struct proto_event event;
 } out;
 /* LOOKUP_REPLY decoded a second time, from its normalised encoding */
 static struct lookup lr2;
@@ -213,6 +226,31 @@ check_lookup_reply(const uint8_t *p, size_t len, uint32_t idx, const struct look
 	lookup_clear(&lr2);
 }
 
+/* POLICY_SETTINGS in range; every text terminated inside its field (the
+ * bytes after it hold 0xa5). */
+static void
+check_policy_settings(const struct proto_policy_settings *v)
+{
+	REQUIRE(v->ipv6_prefix >= 1 && v->ipv6_prefix <= 128 && v->resolver <= 2 &&
+	    v->resolver_timeout >= 1 && v->resolver_timeout <= 120);
+	REQUIRE(strlen(v->forward) < sizeof v->forward && strlen(v->anchor) < sizeof v->anchor &&
+	    strlen(v->hostname) < sizeof v->hostname && strlen(v->access) < sizeof v->access &&
+	    strlen(v->statedir) < sizeof v->statedir);
+	REQUIRE(v->n_nets <= PROTO_NETS_MAX && v->n_bls <= PROTO_BL_MAX);
+	for (uint32_t i = 0; i < v->n_nets; i++)
+		REQUIRE((v->nets[i].family == AF_INET && v->nets[i].len <= 32) ||
+		    (v->nets[i].family == AF_INET6 && v->nets[i].len <= 128));
+	for (uint32_t i = 0; i < v->n_bls; i++) {
+		const struct proto_bl *l = &v->bls[i];
+		REQUIRE(l->zone[0] != '\0' && strlen(l->zone) < sizeof l->zone);
+		REQUIRE(l->what >= 1 && l->what <= 7 && l->n_codes <= 16);
+		REQUIRE(l->code >= 400 && l->code <= 599);
+		REQUIRE(strlen(l->esc) < sizeof l->esc && strlen(l->text) < sizeof l->text);
+	}
+	REQUIRE(v->greylist <= 2 && v->grey_v4_prefix <= 32 && v->grey_v6_prefix <= 128 &&
+	    v->auto_ban <= 1);
+}
+
 /* Decode len bytes at p as a message of this type carrying fd; when that
  * succeeds, check the value is in range and encode it again into re.
  * 0, 1 (decoded and compared here already: LOOKUP_REPLY) or -1 (refused). */
@@ -274,10 +312,72 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 	case PROTO_POLICY_SETTINGS:
 		if (proto_policy_settings_dec(&m, &out.pset) < 0)
 			return -1;
-		REQUIRE(out.pset.ipv6_prefix >= 1 && out.pset.ipv6_prefix <= 128);
-		/* terminated inside its field (the bytes after it hold 0xa5) */
-		REQUIRE(strlen(out.pset.access) < sizeof out.pset.access);
+		check_policy_settings(&out.pset);
 		proto_policy_settings_enc(re, &out.pset);
+		break;
+	case PROTO_POLICY_CTL:
+		if (proto_policy_ctl_dec(&m, &out.ctl) < 0)
+			return -1;
+		REQUIRE(strlen(out.ctl.line) < sizeof out.ctl.line);
+		proto_policy_ctl_enc(re, &out.ctl);
+		break;
+	case PROTO_POLICY_CTL_REPLY: {
+		if (proto_policy_ctl_reply_dec(&m, &out.ctl_reply) < 0)
+			return -1;
+		/* ok, then the body as a byte field: its length is at p + 4 */
+		uint32_t n = be32(p + 4);
+		REQUIRE(out.ctl_reply.ok <= 1 && out.ctl_reply.body != NULL);
+		REQUIRE(n <= PROTO_CTL_BODY_MAX && out.ctl_reply.body[n] == '\0' &&
+		    memcmp(out.ctl_reply.body, p + 8, n) == 0);
+		proto_policy_ctl_reply_enc(re, out.ctl_reply.ok, out.ctl_reply.body, n);
+		free(out.ctl_reply.body);
+		break;
+	}
+	case PROTO_DNSBL:
+		if (proto_dnsbl_dec(&m, &out.dnsbl) < 0)
+			return -1;
+		REQUIRE(out.dnsbl.what >= 1 && out.dnsbl.what <= 7);
+		REQUIRE(strlen(out.dnsbl.helo) < sizeof out.dnsbl.helo &&
+		    strlen(out.dnsbl.from) < sizeof out.dnsbl.from);
+		REQUIRE(no_controls(out.dnsbl.helo) && no_controls(out.dnsbl.from));
+		proto_dnsbl_enc(re, &out.dnsbl);
+		break;
+	case PROTO_DNSBL_REPLY: {
+		const struct proto_dnsbl_reply *r = &out.dnsbl_reply;
+		if (proto_dnsbl_reply_dec(&m, &out.dnsbl_reply) < 0)
+			return -1;
+		REQUIRE(r->result <= DNSBL_LISTED);
+		/* a listing is a refusal: the smtp worker sends r->code as it is */
+		REQUIRE(r->result != DNSBL_LISTED || (r->code >= 400 && r->code <= 599 &&
+		    (r->what == DNSBL_CLIENT || r->what == DNSBL_HELO || r->what == DNSBL_FROM)));
+		REQUIRE(strlen(r->esc) < sizeof r->esc && strlen(r->text) < sizeof r->text);
+		REQUIRE(printable(r->esc) && printable(r->text));
+		proto_dnsbl_reply_enc(re, &out.dnsbl_reply);
+		break;
+	}
+	case PROTO_GREY:
+		if (proto_grey_dec(&m, &out.grey) < 0)
+			return -1;
+		REQUIRE(out.grey.rcpt[0] != '\0');
+		REQUIRE(strlen(out.grey.sender) <= PROTO_SENDER_MAX &&
+		    strlen(out.grey.rcpt) <= PROTO_SENDER_MAX);
+		REQUIRE(no_controls(out.grey.sender) && no_controls(out.grey.rcpt));
+		proto_grey_enc(re, &out.grey);
+		break;
+	case PROTO_GREY_REPLY:
+		if (proto_grey_reply_dec(&m, &out.grey_reply) < 0)
+			return -1;
+		REQUIRE(out.grey_reply.result <= GREY_R_ERROR);
+		REQUIRE(strlen(out.grey_reply.state) < sizeof out.grey_reply.state &&
+		    strlen(out.grey_reply.net) < sizeof out.grey_reply.net);
+		REQUIRE(printable(out.grey_reply.state) && printable(out.grey_reply.net));
+		proto_grey_reply_enc(re, &out.grey_reply);
+		break;
+	case PROTO_EVENT:
+		if (proto_event_dec(&m, &out.event) < 0)
+			return -1;
+		REQUIRE(out.event.event < PROTO_BAN_EVENTS);
+		proto_event_enc(re, &out.event);
 		break;
 	case PROTO_OPEN:
 	case PROTO_COMMIT_OK:
@@ -341,7 +441,7 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 	case PROTO_ADMIT_REPLY:
 		if (proto_admit_reply_dec(&m, &out.reply) < 0)
 			return -1;
-		REQUIRE(out.reply.verdict <= ADMIT_TOO_MANY_IP);
+		REQUIRE(out.reply.verdict <= ADMIT_RATE);
 		proto_admit_reply_enc(re, &out.reply);
 		break;
 	case PROTO_SPF:

@@ -384,10 +384,8 @@ child_msg(struct ipc *ipc, struct ipc_msg *m, void *arg)
 		struct proto_policy_ctl_reply r;
 		if (proto_policy_ctl_reply_dec(m, &r) < 0)
 			return "bad POLICY_CTL_REPLY";
-		/* the body goes to an admin's terminal: printable text only */
-		for (char *t = r.body; *t; t++)
-			if ((unsigned char)*t >= 0x7f || ((unsigned char)*t < 0x20 && *t != '\n'))
-				*t = '?';
+		/* the decoder let through printable lines only: it goes to an
+		 * admin's terminal */
 		control_finish(m->id, r.ok ? 0 : -1, r.body, strlen(r.body));
 		free(r.body);
 		return NULL;

@@ -664,12 +664,25 @@ static bool
 bl_text(struct cfg *g, const char *what, char **av, unsigned ac, struct conf_bl *b)
 {
 	unsigned i = 0;
+	char e[AFILE_TOKEN_MAX];
+	if (i < ac && strlen(av[i]) == 3 && strspn(av[i], "0123456789") == 3 && !is_code(av[i])) {
+		log_escape(e, sizeof e, av[i], strlen(av[i]));
+		cfg_err(g, "%s: text: reply code %s is not a refusal (expected 4xx or 5xx)", what, e);
+		return false;
+	}
 	if (i < ac && is_code(av[i])) {
 		b->code = (unsigned)atoi(av[i++]);
-		if (i < ac && is_esc(av[i], av[i - 1][0]))
+		if (i < ac && is_esc(av[i], av[i - 1][0])) {
 			str_copy(b->esc, sizeof b->esc, av[i++]);
-		else
+		} else if (i < ac && (av[i][0] == '4' || av[i][0] == '5') && av[i][1] == '.') {
+			/* an enhanced code of the other class, or malformed */
+			log_escape(e, sizeof e, av[i], strlen(av[i]));
+			cfg_err(g, "%s: text: \"%s\" is not an enhanced code of class %c (expected "
+			    "e.g. %c.7.1)", what, e, av[i - 1][0], av[i - 1][0]);
+			return false;
+		} else {
 			str_copy(b->esc, sizeof b->esc, b->code >= 500 ? "5.7.1" : "4.7.1");
+		}
 	}
 	if (i == ac) {
 		cfg_err(g, "%s: \"text\" needs words (expected e.g. text Mail from {ip} refused)",
@@ -680,7 +693,7 @@ bl_text(struct cfg *g, const char *what, char **av, unsigned ac, struct conf_bl 
 	size_t len = 0;
 	for (; i < ac; i++) {
 		size_t n = strlen(av[i]);
-		if (len + n + 1 > CONF_BL_TEXT_MAX) {
+		if (len + (len ? 1 : 0) + n > CONF_BL_TEXT_MAX) {
 			cfg_err(g, "%s: text longer than %d bytes", what, CONF_BL_TEXT_MAX);
 			return false;
 		}
@@ -715,8 +728,10 @@ bl_codes(struct cfg *g, const char *what, const char *s, struct conf_bl *b)
 		}
 		b->codes[b->n_codes++] = ntohl(a.s_addr);
 		s += n;
-		if (*s == ',')
-			s++;
+		if (*s == ',' && *++s == '\0') {
+			cfg_err(g, "%s: codes: a list may not end with a comma", what);
+			return false;
+		}
 	}
 	return true;
 }
@@ -738,11 +753,12 @@ do_bl(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 		return;
 	}
 	char zone[256];
-	str_copy(zone, sizeof zone, av[0]);
-	size_t zl = strlen(zone);
+	bool fits = str_copy(zone, sizeof zone, av[0]);
+	size_t zl = fits ? strlen(zone) : 0;
 	if (zl > 1 && zone[zl - 1] == '.')
 		zone[--zl] = '\0';
-	if (!domain_valid(zone, zl, DOMAIN_HOSTNAME) || zl > 200) {
+	/* 200: room for a reversed IPv6 address (64 bytes) in front */
+	if (!fits || !domain_valid(zone, zl, DOMAIN_HOSTNAME) || zl > 200) {
 		log_escape(e, sizeof e, av[0], strlen(av[0]));
 		cfg_err(g, "%s: \"%s\" is not a zone name (expected e.g. zen.spamhaus.org)", what, e);
 		return;
@@ -997,11 +1013,6 @@ final_checks(struct pctx *p)
 		cfg_err_at(g, cfg_first_line(g, "greylist"), "greylist: limit greylist-window %u "
 		    "is not longer than limit greylist-delay %u (no retry could ever pass)",
 		    c->grey_window, c->grey_delay);
-	if (c->ban_time_max < c->ban_time)
-		cfg_warn_at(g, cfg_first_line(g, "limit"), "limit ban-time-max %u is shorter than "
-		    "limit ban-time %u: every ban lasts %u s", c->ban_time_max, c->ban_time,
-		    c->ban_time);
-
 	/* only when both were chosen: the default 20 over "limit connections 2"
 	 * is not worth a message */
 	if (p->first_limit[LIMIT_PER_IP] != 0 && c->max_conns_per_ip > c->max_conns)

@@ -51,7 +51,7 @@ add(struct dnsbl_q *out, size_t *k, size_t max, uint32_t list, uint32_t what,
 static bool
 askable(const char *d)
 {
-	return d[0] != '\0' && d[0] != '[' && strlen(d) < 254 &&
+	return d != NULL && d[0] != '\0' && d[0] != '[' && strlen(d) < 254 &&
 	    domain_valid(d, strlen(d), DOMAIN_HOSTNAME);
 }
 
@@ -130,9 +130,9 @@ dnsbl_text(const struct proto_bl *l, const char *ip, const struct dnsbl_q *q, ch
     size_t n)
 {
 	size_t o = 0;
-	out[0] = '\0';
 	if (n == 0)
 		return;
+	out[0] = '\0';
 	if (l->text[0] == '\0') {
 		put(out, n, &o, "Rejected: ", 10);
 		put(out, n, &o, q->subject, strlen(q->subject));

@@ -251,12 +251,13 @@ static int
 list_one(const struct ban_info *bi, void *arg)
 {
 	struct buf *out = arg;
-	char what[PREFIX_TEXT_MAX], since[32], until[32];
+	char what[PREFIX_TEXT_MAX], since[32], until[32], reason[sizeof bi->reason * 4];
 	prefix_text(&bi->what, what);
 	when(bi->since, since, sizeof since);
 	when(bi->until, until, sizeof until);
+	log_escape(reason, sizeof reason, bi->reason, strlen(bi->reason));
 	buf_printf(out, "%s until=%s since=%s count=%u reason=\"%s\"\n", what, until, since,
-	    bi->count, bi->reason);
+	    bi->count, reason);
 	return out->err ? 1 : 0;
 }
 

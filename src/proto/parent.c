@@ -302,6 +302,11 @@ proto_policy_ctl_reply_dec(const struct ipc_msg *m, struct proto_policy_ctl_repl
 	const uint8_t *p = wire_bytes(&r, PROTO_CTL_BODY_MAX, &n);
 	if (wire_end(&r) < 0 || v->ok > 1)
 		return -1;
+	/* text for an admin's terminal: lines of printable ASCII and tabs,
+	 * never a NUL or an escape sequence from the less trusted side */
+	for (uint32_t i = 0; i < n; i++)
+		if ((p[i] < 0x20 && p[i] != '\n' && p[i] != '\t') || p[i] >= 0x7f)
+			return -1;
 	v->body = xmalloc((size_t)n + 1);
 	memcpy(v->body, p, n);
 	v->body[n] = '\0';

@@ -3,13 +3,15 @@
  * each other, and the roles they run as.
  *
  *   channel          header            messages
- *   parent-child     proto/parent.h    STOP, PEER, *_SETTINGS, MAILBOXES, REPORT
+ *   parent-child     proto/parent.h    STOP, PEER, *_SETTINGS, MAILBOXES, REPORT,
+ *                                      POLICY_CTL, POLICY_CTL_REPLY (policy only)
  *   smtp-queue       proto/smtp_queue.h   OPEN, OPEN_OK, OPEN_FAIL, COMMIT,
  *                                      COMMIT_OK, COMMIT_FAIL, ABORT
  *   queue-deliver    proto/queue_deliver.h DELIVER, DELIVER_DONE
  *   smtp-policy      proto/smtp_policy.h  ADMIT, ADMIT_REPLY, ADMIT_END, ADMIT_HOLD,
  *                                      SPF, SPF_REPLY, RDNS, RDNS_REPLY,
- *                                      LOOKUP, LOOKUP_REPLY, ACCESS, ACCESS_REPLY
+ *                                      LOOKUP, LOOKUP_REPLY, ACCESS, ACCESS_REPLY,
+ *                                      DNSBL, DNSBL_REPLY, GREY, GREY_REPLY, EVENT
  *
  * Each message has an encode function (into a struct buf, or straight onto
  * a channel: proto_*_send) and a decode function that returns -1 for a

@@ -9,6 +9,7 @@
 #include "core/wire.h"
 #include "mail/domain.h"
 #include "policy/access.h"
+#include "proto/parent.h"
 
 #include <string.h>
 
@@ -399,7 +400,7 @@ proto_dnsbl_reply_dec(const struct ipc_msg *m, struct proto_dnsbl_reply *v)
 	v->failed = wire_u32(&r);
 	printable(&r, v->esc);
 	printable(&r, v->text);
-	if (wire_end(&r) < 0 || v->result > DNSBL_LISTED)
+	if (wire_end(&r) < 0 || v->result > DNSBL_LISTED || v->list >= PROTO_BL_MAX)
 		return -1;
 	/* a listing is a refusal the client reads: a real reply code */
 	if (v->result == DNSBL_LISTED && (v->code < 400 || v->code > 599 ||

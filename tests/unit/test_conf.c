@@ -5,6 +5,7 @@
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,9 @@
 #include <unistd.h>
 
 #include "mail/conf.h"
+#include "core/buf.h"
 #include "core/diag.h"
+#include "core/prefix.h"
 #include "core/util.h"
 #include "t.h"
 
@@ -999,6 +1002,710 @@ T(test_control_path_length)
 	free(extra);
 }
 
+/* ---- inbound defences ------------------------------------------------- */
+
+/* Parse BASE + extra, which must give no diagnostics; NULL (and a failed
+ * check) otherwise.  The caller frees the conf. */
+static struct conf *
+parse_ok(const char *extra, int line)
+{
+	struct diag d;
+	char *text = xasprintf("%s%s", BASE, extra);
+	struct conf *c = parse(text, &d);
+	if (strcmp(diag_text(&d), "") != 0) {
+		fprintf(stderr, "test_conf.c:%d: for %s\n  got:  %s  want no diagnostics\n", line,
+		    extra, diag_text(&d));
+		t_cur_failed = 1;
+		conf_free(&c);
+	}
+	diag_free(&d);
+	free(text);
+	return c;
+}
+
+#define PARSE_OK(extra) parse_ok(extra, __LINE__)
+
+static const char *
+prefix_str(const struct prefix *p)
+{
+	static char s[PREFIX_TEXT_MAX];
+	prefix_text(p, s);
+	return s;
+}
+
+/* Nothing configured: every defence off, the documented defaults. */
+T(test_defence_defaults)
+{
+	struct conf *c = PARSE_OK("");
+	if (c == NULL)
+		return;
+	CHECK(c->listens[0].allow == NULL);
+	CHECK_INT(c->listens[0].n_allow, 0);
+	CHECK_INT(c->n_denies, 0);
+	CHECK_INT(c->n_mynetworks, 0);
+	CHECK_INT(c->n_bls, 0);
+	CHECK(!c->bl_at_connect);
+	CHECK_INT(c->greet_pause, 0);
+	CHECK(!c->pipelining_check);
+	CHECK_INT(c->greylist, CONF_GREY_OFF);
+	CHECK_INT(c->grey_delay, 300);
+	CHECK_INT(c->grey_window, 14400);
+	CHECK_INT(c->grey_keep, 3024000);
+	CHECK_INT(c->grey_auto_allow, 5);
+	CHECK_INT(c->grey_v4_prefix, 24);
+	CHECK_INT(c->grey_v6_prefix, 64);
+	CHECK_INT(c->n_grey_nets, 0);
+	CHECK_INT(c->n_grey_domains, 0);
+	CHECK(!c->auto_ban);
+	for (size_t i = 0; i < CONF_BAN_EVENTS; i++)
+		CHECK(c->ban_points[i] == UINT_MAX);
+	CHECK_INT(c->ban_threshold, 10);
+	CHECK_INT(c->ban_window, 86400);
+	CHECK_INT(c->ban_time, 3600);
+	CHECK_INT(c->ban_time_max, 2592000);
+	CHECK_INT(c->conn_rate, 0);
+	CHECK_INT(c->max_msgs, 0);
+	conf_free(&c);
+}
+
+/* Every defence directive at once, and the values it leaves. */
+T(test_defences_parsed)
+{
+	struct conf *c = PARSE_OK(
+	    "listen smtp 127.0.0.1:2526 tls none allow 192.0.2.0/24 2001:DB8::/32 "
+	    "198.51.100.7\n"						/* 9 */
+	    "listen smtp [::1]:2527 allow ::1\n"				/* 10 */
+	    "deny reject 203.0.113.0/24 2001:db8:bad::/48\n"		/* 11 */
+	    "deny drop 198.51.100.66\n"					/* 12 */
+	    "mynetworks 127.0.0.0/8 ::1\n"				/* 13 */
+	    "mynetworks 10.0.0.0/8\n"					/* 14 */
+	    "dnsbl zen.example\n"					/* 15 */
+	    "dnsbl ZEN2.Example. codes 127.0.0.2,127.0.0.4 text 550 5.7.1 Mail from {ip} "
+	    "refused\n"							/* 16 */
+	    "rhsbl dbl.example helo\n"					/* 17 */
+	    "rhsbl dbl2.example from codes 127.0.1.2\n"			/* 18 */
+	    "rhsbl dbl3.example both text 451 Try   later, {domain}\n"	/* 19 */
+	    "dnsbl z4.example text 554 5.7.0 $&{client_addr}\n"		/* 20 */
+	    "dnsbl z5.example text Listed: {ip}\n"			/* 21 */
+	    "dnsbl-reject connect\n"
+	    "pipelining-check on\n"
+	    "greylist listed\n"
+	    "greylist-exempt 192.0.2.0/24 Example.COM\n"
+	    "greylist-exempt 2001:db8::/48 sub.example.net 192.0.2.9\n"
+	    "auto-ban on\n"
+	    "ban-points relay 5\n"
+	    "ban-points blocklist 0\n"
+	    "ban-points unknown-recipient 1000000\n"
+	    "ban-points relay 7\n"	/* repeatable: the last one counts */
+	    "limit greet-pause 2000\n"
+	    "limit greylist-delay 60\n"
+	    "limit greylist-window 3600\n"
+	    "limit greylist-keep 86400\n"
+	    "limit greylist-auto-allow 0\n"
+	    "limit greylist-ipv4-prefix 32\n"
+	    "limit greylist-ipv6-prefix 48\n"
+	    "limit ban-threshold 3\n"
+	    "limit ban-window 600\n"
+	    "limit ban-time 60\n"
+	    "limit ban-time-max 86400\n"
+	    "limit connection-rate 30\n"
+	    "limit messages-per-connection 10\n");
+	if (c == NULL)
+		return;
+	/* listen allow */
+	CHECK_INT(c->n_listens, 3);
+	if (c->n_listens == 3) {
+		CHECK_INT(c->listens[0].n_allow, 0);
+		const struct conf_listen *l = &c->listens[1];
+		CHECK_STR(l->text, "127.0.0.1:2526");
+		CHECK_INT(l->tls, CONF_TLS_NONE);
+		CHECK_INT(l->n_allow, 3);
+		if (l->n_allow == 3) {
+			CHECK_STR(prefix_str(&l->allow[0]), "192.0.2.0/24");
+			CHECK_STR(prefix_str(&l->allow[1]), "2001:db8::/32");
+			CHECK_STR(prefix_str(&l->allow[2]), "198.51.100.7");
+			CHECK_INT(l->allow[2].len, 32);
+		}
+		CHECK_INT(c->listens[2].n_allow, 1);
+		if (c->listens[2].n_allow == 1)
+			CHECK_STR(prefix_str(&c->listens[2].allow[0]), "::1");
+	}
+	/* deny: one entry per prefix, with its mode and line */
+	CHECK_INT(c->n_denies, 3);
+	if (c->n_denies == 3) {
+		CHECK_STR(prefix_str(&c->denies[0].p), "203.0.113.0/24");
+		CHECK(!c->denies[0].drop);
+		CHECK_INT(c->denies[0].line, 11);
+		CHECK_STR(prefix_str(&c->denies[1].p), "2001:db8:bad::/48");
+		CHECK(!c->denies[1].drop);
+		CHECK_INT(c->denies[1].line, 11);
+		CHECK_STR(prefix_str(&c->denies[2].p), "198.51.100.66");
+		CHECK(c->denies[2].drop);
+		CHECK_INT(c->denies[2].line, 12);
+	}
+	/* mynetworks: repeatable, appended */
+	CHECK_INT(c->n_mynetworks, 3);
+	if (c->n_mynetworks == 3) {
+		CHECK_STR(prefix_str(&c->mynetworks[0]), "127.0.0.0/8");
+		CHECK_STR(prefix_str(&c->mynetworks[1]), "::1");
+		CHECK_STR(prefix_str(&c->mynetworks[2]), "10.0.0.0/8");
+	}
+	/* blocklists in config order */
+	CHECK_INT(c->n_bls, 7);
+	if (c->n_bls == 7) {
+		const struct conf_bl *b = c->bls;
+		CHECK_STR(b[0].zone, "zen.example");
+		CHECK_INT(b[0].what, CONF_BL_IP);
+		CHECK_INT(b[0].n_codes, 0);
+		CHECK_INT(b[0].code, 550);
+		CHECK_STR(b[0].esc, "5.7.1");
+		CHECK(b[0].text == NULL);
+		CHECK_INT(b[0].line, 15);
+		/* lowercased, final dot dropped; code and enhanced code taken
+		 * from the text */
+		CHECK_STR(b[1].zone, "zen2.example");
+		CHECK_INT(b[1].what, CONF_BL_IP);
+		CHECK_INT(b[1].n_codes, 2);
+		CHECK(b[1].codes[0] == 0x7f000002u && b[1].codes[1] == 0x7f000004u);
+		CHECK_INT(b[1].code, 550);
+		CHECK_STR(b[1].esc, "5.7.1");
+		CHECK_STR(b[1].text, "Mail from {ip} refused");
+		CHECK_STR(b[2].zone, "dbl.example");
+		CHECK_INT(b[2].what, CONF_BL_HELO);
+		CHECK(b[2].text == NULL);
+		CHECK_STR(b[3].zone, "dbl2.example");
+		CHECK_INT(b[3].what, CONF_BL_FROM);
+		CHECK_INT(b[3].n_codes, 1);
+		CHECK(b[3].codes[0] == 0x7f000102u);
+		/* a 4xx code without an enhanced code gets 4.7.1; words are
+		 * joined by one space */
+		CHECK_STR(b[4].zone, "dbl3.example");
+		CHECK_INT(b[4].what, CONF_BL_HELO | CONF_BL_FROM);
+		CHECK_INT(b[4].code, 451);
+		CHECK_STR(b[4].esc, "4.7.1");
+		CHECK_STR(b[4].text, "Try later, {domain}");
+		CHECK_INT(b[5].code, 554);
+		CHECK_STR(b[5].esc, "5.7.0");
+		CHECK_STR(b[5].text, "$&{client_addr}");
+		/* a text without a code keeps 550 5.7.1 */
+		CHECK_INT(b[6].code, 550);
+		CHECK_STR(b[6].esc, "5.7.1");
+		CHECK_STR(b[6].text, "Listed: {ip}");
+		CHECK_INT(b[6].line, 21);
+	}
+	CHECK(c->bl_at_connect);
+	CHECK(c->pipelining_check);
+	CHECK_INT(c->greylist, CONF_GREY_LISTED);
+	CHECK_INT(c->n_grey_nets, 3);
+	if (c->n_grey_nets == 3) {
+		CHECK_STR(prefix_str(&c->grey_nets[0]), "192.0.2.0/24");
+		CHECK_STR(prefix_str(&c->grey_nets[1]), "2001:db8::/48");
+		CHECK_STR(prefix_str(&c->grey_nets[2]), "192.0.2.9");
+	}
+	CHECK_INT(c->n_grey_domains, 2);
+	if (c->n_grey_domains == 2) {
+		CHECK_STR(c->grey_domains[0], "example.com");
+		CHECK_STR(c->grey_domains[1], "sub.example.net");
+	}
+	CHECK(c->auto_ban);
+	/* the order of policy/bans.h: relay, unknown-recipient, ..., blocklist */
+	CHECK_INT(c->ban_points[0], 7);
+	CHECK_INT(c->ban_points[1], 1000000);
+	for (size_t i = 2; i < CONF_BAN_EVENTS - 1; i++)
+		CHECK(c->ban_points[i] == UINT_MAX);
+	CHECK_INT(c->ban_points[CONF_BAN_EVENTS - 1], 0);
+	CHECK_INT(c->greet_pause, 2000);
+	CHECK_INT(c->grey_delay, 60);
+	CHECK_INT(c->grey_window, 3600);
+	CHECK_INT(c->grey_keep, 86400);
+	CHECK_INT(c->grey_auto_allow, 0);
+	CHECK_INT(c->grey_v4_prefix, 32);
+	CHECK_INT(c->grey_v6_prefix, 48);
+	CHECK_INT(c->ban_threshold, 3);
+	CHECK_INT(c->ban_window, 600);
+	CHECK_INT(c->ban_time, 60);
+	CHECK_INT(c->ban_time_max, 86400);
+	CHECK_INT(c->conn_rate, 30);
+	CHECK_INT(c->max_msgs, 10);
+	conf_free(&c);
+}
+
+/* The switches each way, and every event name of ban-points. */
+T(test_defence_switches)
+{
+	static const struct { const char *line; size_t off; bool want; } sw[] = {
+		{ "pipelining-check on\n", offsetof(struct conf, pipelining_check), true },
+		{ "pipelining-check off\n", offsetof(struct conf, pipelining_check), false },
+		{ "auto-ban on\n", offsetof(struct conf, auto_ban), true },
+		{ "auto-ban off\n", offsetof(struct conf, auto_ban), false },
+		{ "dnsbl-reject connect\n", offsetof(struct conf, bl_at_connect), true },
+		{ "dnsbl-reject rcpt\n", offsetof(struct conf, bl_at_connect), false },
+	};
+	for (size_t i = 0; i < NELEM(sw); i++) {
+		struct conf *c = PARSE_OK(sw[i].line);
+		if (c == NULL)
+			continue;
+		CHECK_INT(*(bool *)(void *)((char *)c + sw[i].off), sw[i].want);
+		conf_free(&c);
+	}
+	static const struct { const char *word; enum conf_grey want; } grey[] = {
+		{ "off", CONF_GREY_OFF }, { "on", CONF_GREY_ON }, { "listed", CONF_GREY_LISTED },
+	};
+	for (size_t i = 0; i < NELEM(grey); i++) {
+		char *line = xasprintf("greylist %s\n", grey[i].word);
+		struct conf *c = PARSE_OK(line);
+		if (c != NULL)
+			CHECK_INT(c->greylist, grey[i].want);
+		conf_free(&c);
+		free(line);
+	}
+	static const char *const events[CONF_BAN_EVENTS] = { "relay", "unknown-recipient",
+		"vrfy", "auth-failure", "early-talker", "pipelining", "protocol-error",
+		"blocklist" };
+	for (size_t i = 0; i < CONF_BAN_EVENTS; i++) {
+		char *line = xasprintf("ban-points %s %zu\n", events[i], i + 40);
+		struct conf *c = PARSE_OK(line);
+		if (c != NULL)
+			for (size_t k = 0; k < CONF_BAN_EVENTS; k++)
+				CHECK(c->ban_points[k] == (k == i ? i + 40 : UINT_MAX));
+		conf_free(&c);
+		free(line);
+	}
+}
+
+/* Each new limit at both ends of its range and one past each. */
+T(test_defence_limits)
+{
+	static const struct { const char *name; size_t off; unsigned min, max; } lim[] = {
+		{ "greet-pause", offsetof(struct conf, greet_pause), 0, 60000 },
+		{ "greylist-delay", offsetof(struct conf, grey_delay), 1, 86400 },
+		{ "greylist-window", offsetof(struct conf, grey_window), 60, 2592000 },
+		{ "greylist-keep", offsetof(struct conf, grey_keep), 3600, 31536000 },
+		{ "greylist-auto-allow", offsetof(struct conf, grey_auto_allow), 0, 1000000 },
+		{ "greylist-ipv4-prefix", offsetof(struct conf, grey_v4_prefix), 8, 32 },
+		{ "greylist-ipv6-prefix", offsetof(struct conf, grey_v6_prefix), 16, 128 },
+		{ "ban-threshold", offsetof(struct conf, ban_threshold), 1, 1000000 },
+		{ "ban-window", offsetof(struct conf, ban_window), 60, 31536000 },
+		{ "ban-time", offsetof(struct conf, ban_time), 1, 31536000 },
+		{ "ban-time-max", offsetof(struct conf, ban_time_max), 1, 315360000 },
+		{ "connection-rate", offsetof(struct conf, conn_rate), 0, 1000000 },
+		{ "messages-per-connection", offsetof(struct conf, max_msgs), 0, 1000000 },
+	};
+	for (size_t i = 0; i < NELEM(lim); i++) {
+		unsigned ok[2] = { lim[i].min, lim[i].max };
+		for (int k = 0; k < 2; k++) {
+			char *line = xasprintf("limit %s %u\n", lim[i].name, ok[k]);
+			struct conf *c = PARSE_OK(line);
+			if (c != NULL)
+				CHECK_INT(*(unsigned *)(void *)((char *)c + lim[i].off), ok[k]);
+			conf_free(&c);
+			free(line);
+		}
+		char *line = xasprintf("limit %s %u\n", lim[i].name, lim[i].max + 1);
+		char *want = xasprintf("talon.conf:9: limit %s: %u is out of range (expected "
+		    "%u..%u)\n", lim[i].name, lim[i].max + 1, lim[i].min, lim[i].max);
+		EXPECT(line, want);
+		free(line);
+		free(want);
+		if (lim[i].min > 0) {
+			line = xasprintf("limit %s %u\n", lim[i].name, lim[i].min - 1);
+			want = xasprintf("talon.conf:9: limit %s: %u is out of range (expected "
+			    "%u..%u)\n", lim[i].name, lim[i].min - 1, lim[i].min, lim[i].max);
+			EXPECT(line, want);
+			free(line);
+			free(want);
+		}
+		line = xasprintf("limit %s -1\n", lim[i].name);
+		want = xasprintf("talon.conf:9: limit %s: \"-1\" is not a number (expected "
+		    "%u..%u)\n", lim[i].name, lim[i].min, lim[i].max);
+		EXPECT(line, want);
+		free(line);
+		free(want);
+	}
+	EXPECT("limit greylist-delay 60\nlimit greylist-delay 61\n",
+	    "talon.conf:10: limit greylist-delay given twice (first at line 9)\n");
+}
+
+/* Prefixes everywhere: an address or ADDR/LEN with the host bits zero. */
+T(test_defence_prefix_errors)
+{
+#define NOT_PREFIX(what, p) \
+	"talon.conf:9: " what ": \"" p "\" is not an address or prefix (expected e.g. " \
+	"192.0.2.1, 198.51.100.0/24 or 2001:db8::/32, host bits zero)\n"
+	static const struct { const char *extra, *want; } c[] = {
+		{ "deny reject 192.0.2.1/24\n", NOT_PREFIX("deny", "192.0.2.1/24") },
+		{ "deny drop 192.0.2.0/33\n", NOT_PREFIX("deny", "192.0.2.0/33") },
+		{ "deny drop 2001:db8::/129\n", NOT_PREFIX("deny", "2001:db8::/129") },
+		{ "deny drop 2001:db8::1/64\n", NOT_PREFIX("deny", "2001:db8::1/64") },
+		{ "deny reject 192.0.2.0/\n", NOT_PREFIX("deny", "192.0.2.0/") },
+		{ "deny reject 192.0.2.0/-8\n", NOT_PREFIX("deny", "192.0.2.0/-8") },
+		{ "deny reject 192.0.2.0/+24\n", NOT_PREFIX("deny", "192.0.2.0/+24") },
+		{ "deny reject /24\n", NOT_PREFIX("deny", "/24") },
+		{ "deny reject 192.0.2\n", NOT_PREFIX("deny", "192.0.2") },
+		{ "deny reject 192.0.2.256\n", NOT_PREFIX("deny", "192.0.2.256") },
+		{ "deny reject example.org\n", NOT_PREFIX("deny", "example.org") },
+		{ "deny reject [::1]\n", NOT_PREFIX("deny", "[::1]") },
+		{ "deny reject 192.0.2.0/24 10.1.0.0/8\n", NOT_PREFIX("deny", "10.1.0.0/8") },
+		{ "deny reject 0.0.0.0/0 ::/0\n", "" },
+		{ "deny block 192.0.2.1\n",
+		  "talon.conf:9: deny: expected reject or drop before the prefixes\n" },
+		{ "deny Reject 192.0.2.1\n",
+		  "talon.conf:9: deny: expected reject or drop before the prefixes\n" },
+		{ "deny 192.0.2.1\n",
+		  "talon.conf:9: deny: wrong number of arguments (expected \"deny reject|drop "
+		  "PREFIX...\", found 1 argument)\n" },
+		{ "deny 192.0.2.1 198.51.100.1\n",
+		  "talon.conf:9: deny: expected reject or drop before the prefixes\n" },
+		{ "mynetworks 10.0.0.1/8\n", NOT_PREFIX("mynetworks", "10.0.0.1/8") },
+		{ "mynetworks ::1 fe80::1%eth0\n", NOT_PREFIX("mynetworks", "fe80::1%eth0") },
+		{ "mynetworks\n",
+		  "talon.conf:9: mynetworks: wrong number of arguments (expected \"mynetworks "
+		  "PREFIX...\", found 0 arguments)\n" },
+		{ "listen smtp 127.0.0.1:2526 allow 192.0.2.1/16\n",
+		  NOT_PREFIX("listen allow", "192.0.2.1/16") },
+		{ "listen smtp 127.0.0.1:2526 allow 192.0.2.1 tls none\n",
+		  NOT_PREFIX("listen allow", "tls") },
+		{ "listen smtp 127.0.0.1:2526 allow\n",
+		  "talon.conf:9: listen: \"allow\" needs prefixes (expected e.g. allow 192.0.2.1 "
+		  "198.51.100.0/24)\n" },
+		{ "listen smtp 127.0.0.1:2526 tls none allow\n",
+		  "talon.conf:9: listen: \"allow\" needs prefixes (expected e.g. allow 192.0.2.1 "
+		  "198.51.100.0/24)\n" },
+		{ "listen smtp 127.0.0.1:2526 allow 192.0.2.1 allow 192.0.2.2\n",
+		  NOT_PREFIX("listen allow", "allow") },
+		{ "listen smtp 127.0.0.1:2526 tls none tls none\n",
+		  "talon.conf:9: listen: unexpected \"tls\" (expected \"tls "
+		  "none|starttls|implicit\", \"allow PREFIX...\" or nothing)\n" },
+		{ "listen dns 127.0.0.1:2053 allow 192.0.2.1\n",
+		  "talon.conf:9: listen dns: unexpected \"allow\" (expected only ADDR:PORT; it "
+		  "serves UDP and TCP)\n" },
+		/* the listener with a bad allow is not kept: no "given twice" */
+		{ "listen smtp 127.0.0.1:2526 allow x\nlisten smtp 127.0.0.1:2526\n",
+		  NOT_PREFIX("listen allow", "x") },
+		{ "greylist-exempt 192.0.2.1/24\n",
+		  "talon.conf:9: greylist-exempt: \"192.0.2.1/24\" is neither a prefix nor a "
+		  "domain\n" },
+		{ "greylist-exempt 192.0.2.300\n",
+		  "talon.conf:9: greylist-exempt: \"192.0.2.300\" is neither a prefix nor a "
+		  "domain\n" },
+		{ "greylist-exempt -x.example ok.example under_score.example\n",
+		  "talon.conf:9: greylist-exempt: \"-x.example\" is neither a prefix nor a "
+		  "domain\n"
+		  "talon.conf:9: greylist-exempt: \"under_score.example\" is neither a prefix nor "
+		  "a domain\n" },
+		{ "greylist-exempt example.org.\n",
+		  "talon.conf:9: greylist-exempt: \"example.org.\" is neither a prefix nor a "
+		  "domain\n" },
+		{ "greylist-exempt\n",
+		  "talon.conf:9: greylist-exempt: wrong number of arguments (expected "
+		  "\"greylist-exempt PREFIX|DOMAIN...\", found 0 arguments)\n" },
+	};
+#undef NOT_PREFIX
+	for (size_t i = 0; i < NELEM(c); i++)
+		EXPECT(c[i].extra, c[i].want);
+}
+
+/* dnsbl / rhsbl: zone, codes, text, and the number of lists. */
+T(test_blocklist_errors)
+{
+#define NOT_127(what, s) \
+	"talon.conf:9: " what ": codes: \"" s "\" is not an address in 127.0.0.0/8 " \
+	"(expected at most 16, comma-separated, e.g. codes 127.0.0.2,127.0.0.4)\n"
+#define NOT_ZONE(what, s) \
+	"talon.conf:9: " what ": \"" s "\" is not a zone name (expected e.g. " \
+	"zen.spamhaus.org)\n"
+#define NEEDS_WORDS(what) \
+	"talon.conf:9: " what ": \"text\" needs words (expected e.g. text Mail from {ip} " \
+	"refused)\n"
+#define UNEXPECTED(what, s) \
+	"talon.conf:9: " what ": unexpected \"" s "\" (expected codes LIST or text WORDS...)\n"
+	static const struct { const char *extra, *want; } c[] = {
+		/* zones */
+		{ "dnsbl -bad-.example\n", NOT_ZONE("dnsbl", "-bad-.example") },
+		{ "dnsbl zen..example\n", NOT_ZONE("dnsbl", "zen..example") },
+		{ "dnsbl .\n", NOT_ZONE("dnsbl", ".") },
+		{ "dnsbl 192.0.2.1\n", NOT_ZONE("dnsbl", "192.0.2.1") },
+		{ "dnsbl zen_x.example\n", NOT_ZONE("dnsbl", "zen_x.example") },
+		{ "dnsbl zen.example..\n", NOT_ZONE("dnsbl", "zen.example..") },
+		{ "rhsbl b\xc3\xbc.example helo\n", NOT_ZONE("rhsbl", "b\\xc3\\xbc.example") },
+		{ "dnsbl zen.example.\n", "" },
+		/* codes */
+		{ "dnsbl zen.example codes 10.0.0.2\n", NOT_127("dnsbl", "10.0.0.2") },
+		{ "dnsbl zen.example codes 128.0.0.2\n", NOT_127("dnsbl", "128.0.0.2") },
+		{ "dnsbl zen.example codes 127.0.0.2,126.0.0.2\n", NOT_127("dnsbl", "126.0.0.2") },
+		{ "dnsbl zen.example codes 127.0.0\n", NOT_127("dnsbl", "127.0.0") },
+		{ "dnsbl zen.example codes 127.0.0.256\n", NOT_127("dnsbl", "127.0.0.256") },
+		{ "dnsbl zen.example codes 127.0.0.2,,127.0.0.3\n", NOT_127("dnsbl", "") },
+		{ "dnsbl zen.example codes ,127.0.0.3\n", NOT_127("dnsbl", "") },
+		{ "dnsbl zen.example codes 127.0.0.2;127.0.0.3\n",
+		  NOT_127("dnsbl", "127.0.0.2;127.0.0.3") },
+		{ "dnsbl zen.example codes ::1\n", NOT_127("dnsbl", "::1") },
+		{ "rhsbl dbl.example from codes 127.1\n", NOT_127("rhsbl", "127.1") },
+		{ "dnsbl zen.example codes\n", UNEXPECTED("dnsbl", "codes") },
+		{ "dnsbl zen.example codes 127.0.0.2 codes 127.0.0.3\n",
+		  UNEXPECTED("dnsbl", "codes") },
+		{ "dnsbl zen.example 127.0.0.2\n", UNEXPECTED("dnsbl", "127.0.0.2") },
+		{ "dnsbl zen.example Text x\n", UNEXPECTED("dnsbl", "Text") },
+		{ "rhsbl dbl.example both reject\n", UNEXPECTED("rhsbl", "reject") },
+		/* text */
+		{ "dnsbl zen.example text\n", NEEDS_WORDS("dnsbl") },
+		{ "dnsbl zen.example text 550\n", NEEDS_WORDS("dnsbl") },
+		{ "dnsbl zen.example text 451 4.7.1\n", NEEDS_WORDS("dnsbl") },
+		{ "rhsbl dbl.example helo text 554\n", NEEDS_WORDS("rhsbl") },
+		/* rhsbl needs helo, from or both */
+		{ "rhsbl dbl.example codes 127.0.0.2\n",
+		  "talon.conf:9: rhsbl: expected helo, from or both after the zone\n" },
+		{ "rhsbl dbl.example HELO\n",
+		  "talon.conf:9: rhsbl: expected helo, from or both after the zone\n" },
+		{ "rhsbl dbl.example mailfrom\n",
+		  "talon.conf:9: rhsbl: expected helo, from or both after the zone\n" },
+		{ "rhsbl dbl.example\n",
+		  "talon.conf:9: rhsbl: wrong number of arguments (expected \"rhsbl ZONE "
+		  "helo|from|both [codes LIST] [text WORDS...]\", found 1 argument)\n" },
+		{ "dnsbl\n",
+		  "talon.conf:9: dnsbl: wrong number of arguments (expected \"dnsbl ZONE [codes "
+		  "LIST] [text WORDS...]\", found 0 arguments)\n" },
+		/* a bad list is not counted */
+		{ "dnsbl zen.example codes 1.2.3.4\ndnsbl zen.example\n",
+		  NOT_127("dnsbl", "1.2.3.4") },
+	};
+	for (size_t i = 0; i < NELEM(c); i++)
+		EXPECT(c[i].extra, c[i].want);
+#undef NOT_127
+#undef NOT_ZONE
+#undef NEEDS_WORDS
+#undef UNEXPECTED
+}
+
+/* The counts: 16 codes a list, 16 lists, 400 bytes of text, 200 of zone. */
+T(test_blocklist_limits)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	/* 16 codes pass, a 17th is refused by name */
+	buf_puts(&b, "dnsbl zen.example codes ");
+	for (int i = 0; i < 16; i++)
+		buf_printf(&b, "%s127.0.0.%d", i ? "," : "", i + 1);
+	buf_puts(&b, "\n");
+	buf_cstr(&b);
+	struct conf *c = PARSE_OK((const char *)b.data);
+	if (c != NULL) {
+		CHECK_INT(c->n_bls, 1);
+		CHECK_INT(c->bls[0].n_codes, 16);
+		CHECK(c->bls[0].codes[15] == 0x7f000010u);
+	}
+	conf_free(&c);
+	b.len--;	/* the newline */
+	buf_puts(&b, ",127.0.0.17\n");
+	buf_cstr(&b);
+	EXPECT((const char *)b.data, "talon.conf:9: dnsbl: codes: \"127.0.0.17\" is not an "
+	    "address in 127.0.0.0/8 (expected at most 16, comma-separated, e.g. codes "
+	    "127.0.0.2,127.0.0.4)\n");
+
+	/* 16 lists pass, the 17th is refused with its line */
+	buf_reset(&b);
+	for (int i = 0; i < 16; i++)
+		buf_printf(&b, "%s l%d.example%s\n", i % 2 ? "dnsbl" : "rhsbl", i,
+		    i % 2 ? "" : " both");
+	buf_cstr(&b);
+	c = PARSE_OK((const char *)b.data);
+	if (c != NULL) {
+		CHECK_INT(c->n_bls, 16);
+		CHECK_STR(c->bls[15].zone, "l15.example");
+		CHECK_INT(c->bls[15].line, 24);
+	}
+	conf_free(&c);
+	buf_puts(&b, "rhsbl l16.example helo\ndnsbl l17.example\n");
+	buf_cstr(&b);
+	EXPECT((const char *)b.data, "talon.conf:25: rhsbl: more than 16 blocklists\n"
+	    "talon.conf:26: dnsbl: more than 16 blocklists\n");
+
+	/* text: the words joined, at most CONF_BL_TEXT_MAX bytes */
+	char word[CONF_BL_TEXT_MAX + 2];
+	memset(word, 'w', sizeof word - 1);
+	word[sizeof word - 1] = '\0';
+	/* "Listed at {ip}" + " " + 385 = 400 bytes */
+	char *line = xasprintf("dnsbl zen.example text 550 5.7.1 Listed at {ip} %.385s\n", word);
+	c = PARSE_OK(line);
+	if (c != NULL)
+		CHECK_INT(strlen(c->bls[0].text), CONF_BL_TEXT_MAX);
+	conf_free(&c);
+	free(line);
+	line = xasprintf("dnsbl zen.example text %.399s\n", word);
+	c = PARSE_OK(line);
+	if (c != NULL)
+		CHECK_INT(strlen(c->bls[0].text), 399);
+	conf_free(&c);
+	free(line);
+	line = xasprintf("dnsbl zen.example text 550 5.7.1 a %.399s\n", word);
+	EXPECT(line, "talon.conf:9: dnsbl: text longer than 400 bytes\n");
+	free(line);
+
+	/* zone: at most 200 bytes (room for the reversed IPv6 address) */
+	char zone[260];
+	memset(zone, 'a', sizeof zone);
+	for (size_t i = 63; i < sizeof zone; i += 64)
+		zone[i] = '.';
+	zone[200] = '\0';
+	line = xasprintf("dnsbl %s\n", zone);
+	c = PARSE_OK(line);
+	if (c != NULL)
+		CHECK_INT(strlen(c->bls[0].zone), 200);
+	conf_free(&c);
+	free(line);
+	zone[200] = 'a';
+	zone[201] = '\0';
+	line = xasprintf("dnsbl %s\n", zone);
+	struct diag d;
+	char *text = xasprintf("%s%s", BASE, line);
+	c = parse(text, &d);
+	CHECK_INT(d.n_err, 1);
+	CHECK(strstr(diag_text(&d), "talon.conf:9: dnsbl: \"") == diag_text(&d));
+	CHECK(strstr(diag_text(&d), "\" is not a zone name (expected e.g. zen.spamhaus.org)\n")
+	    != NULL);
+	CHECK_INT(c->n_bls, 0);
+	conf_free(&c);
+	diag_free(&d);
+	free(text);
+	free(line);
+	buf_free(&b);
+}
+
+/* A reply code starts the text only as 4xx or 5xx: anything else is the
+ * first word, so a text can never make a listing a success. */
+T(test_blocklist_text_codes)
+{
+	static const struct { const char *args, *esc, *text; unsigned code; } c[] = {
+		{ "text 550 5.7.1 Mail from {ip} refused", "5.7.1", "Mail from {ip} refused", 550 },
+		{ "text 554 Go away", "5.7.1", "Go away", 554 },
+		{ "text 421 4.7.0 Try later", "4.7.0", "Try later", 421 },
+		{ "text 450 Try later", "4.7.1", "Try later", 450 },
+		{ "text 599 5.999.999 x", "5.999.999", "x", 599 },
+		{ "text 400 4.0.0 x", "4.0.0", "x", 400 },
+		{ "text 5500 x", "5.7.1", "5500 x", 550 },
+		{ "text 55 x", "5.7.1", "55 x", 550 },
+		{ "text 5.7.1 x", "5.7.1", "5.7.1 x", 550 },
+		{ "text Rejected 550 5.7.1", "5.7.1", "Rejected 550 5.7.1", 550 },
+		{ "codes 127.0.0.2 text 451 4.7.1 {ip}", "4.7.1", "{ip}", 451 },
+	};
+	for (size_t i = 0; i < NELEM(c); i++) {
+		char *line = xasprintf("dnsbl zen.example %s\n", c[i].args);
+		struct conf *cf = PARSE_OK(line);
+		if (cf != NULL && cf->n_bls == 1) {
+			int was = t_cur_failed;
+			t_cur_failed = 0;
+			CHECK_INT(cf->bls[0].code, c[i].code);
+			CHECK_STR(cf->bls[0].esc, c[i].esc);
+			if (c[i].text != NULL)
+				CHECK_STR(cf->bls[0].text, c[i].text);
+			if (t_cur_failed)
+				fprintf(stderr, "    ... in %s", line);
+			t_cur_failed |= was;
+		}
+		conf_free(&cf);
+		free(line);
+	}
+}
+
+/* The other defence directives' errors. */
+T(test_defence_errors)
+{
+	static const struct { const char *extra, *want; } c[] = {
+		/* a text that starts like a reply must be a refusal, and its
+		 * enhanced code of the same class (RFC 3463 2) */
+		{ "dnsbl zen.example text 250 Ok\n",
+		  "talon.conf:9: dnsbl: text: reply code 250 is not a refusal (expected 4xx or 5xx)\n" },
+		{ "dnsbl zen.example text 650 x\n",
+		  "talon.conf:9: dnsbl: text: reply code 650 is not a refusal (expected 4xx or 5xx)\n" },
+		{ "dnsbl zen.example text 450 5.7.1 x\n",
+		  "talon.conf:9: dnsbl: text: \"5.7.1\" is not an enhanced code of class 4 (expected "
+		  "e.g. 4.7.1)\n" },
+		{ "dnsbl zen.example text 550 4.7.1 x\n",
+		  "talon.conf:9: dnsbl: text: \"4.7.1\" is not an enhanced code of class 5 (expected "
+		  "e.g. 5.7.1)\n" },
+		{ "dnsbl zen.example codes 127.0.0.2, text x\n",
+		  "talon.conf:9: dnsbl: codes: a list may not end with a comma\n" },
+#define ON_OFF "talon.conf:9: pipelining-check: expected on or off\n"
+		{ "pipelining-check yes\n", ON_OFF },
+		{ "pipelining-check ON\n", ON_OFF },
+		{ "pipelining-check 1\n", ON_OFF },
+		{ "pipelining-check o\n", ON_OFF },
+		{ "pipelining-check onn\n", ON_OFF },
+#undef ON_OFF
+		{ "pipelining-check\n",
+		  "talon.conf:9: pipelining-check: wrong number of arguments (expected "
+		  "\"pipelining-check on|off\", found 0 arguments)\n" },
+		{ "pipelining-check on off\n",
+		  "talon.conf:9: pipelining-check: wrong number of arguments (expected "
+		  "\"pipelining-check on|off\", found 2 arguments)\n" },
+		{ "pipelining-check on\npipelining-check off\n",
+		  "talon.conf:10: pipelining-check given twice (first at line 9)\n" },
+		{ "auto-ban true\n", "talon.conf:9: auto-ban: expected on or off\n" },
+		{ "auto-ban Off\n", "talon.conf:9: auto-ban: expected on or off\n" },
+		{ "auto-ban on\nauto-ban on\n",
+		  "talon.conf:10: auto-ban given twice (first at line 9)\n" },
+		{ "dnsbl-reject helo\n", "talon.conf:9: dnsbl-reject: expected rcpt or connect\n" },
+		{ "dnsbl-reject c\n", "talon.conf:9: dnsbl-reject: expected rcpt or connect\n" },
+		{ "dnsbl-reject rcpt\ndnsbl-reject connect\n",
+		  "talon.conf:10: dnsbl-reject given twice (first at line 9)\n" },
+		{ "greylist yes\n",
+		  "talon.conf:9: greylist: expected off, on or listed (only clients a dnsbl "
+		  "lists)\n" },
+		{ "greylist On\n",
+		  "talon.conf:9: greylist: expected off, on or listed (only clients a dnsbl "
+		  "lists)\n" },
+		{ "greylist on\ngreylist off\n",
+		  "talon.conf:10: greylist given twice (first at line 9)\n" },
+		{ "ban-points spam 5\n",
+		  "talon.conf:9: ban-points: unknown event \"spam\" (expected relay, "
+		  "unknown-recipient, vrfy, auth-failure, early-talker, pipelining, protocol-error "
+		  "or blocklist)\n" },
+		{ "ban-points Relay 5\n",
+		  "talon.conf:9: ban-points: unknown event \"Relay\" (expected relay, "
+		  "unknown-recipient, vrfy, auth-failure, early-talker, pipelining, protocol-error "
+		  "or blocklist)\n" },
+		{ "ban-points relay x\n",
+		  "talon.conf:9: ban-points: \"x\" is not a number (expected 0..1000000)\n" },
+		{ "ban-points relay -1\n",
+		  "talon.conf:9: ban-points: \"-1\" is not a number (expected 0..1000000)\n" },
+		{ "ban-points relay 1000001\n",
+		  "talon.conf:9: ban-points: 1000001 is out of range (expected 0..1000000)\n" },
+		{ "ban-points relay\n",
+		  "talon.conf:9: ban-points: wrong number of arguments (expected \"ban-points "
+		  "EVENT N\", found 1 argument)\n" },
+		{ "ban-points relay 1 2\n",
+		  "talon.conf:9: ban-points: wrong number of arguments (expected \"ban-points "
+		  "EVENT N\", found 3 arguments)\n" },
+	};
+	for (size_t i = 0; i < NELEM(c); i++)
+		EXPECT(c[i].extra, c[i].want);
+}
+
+/* Bug (mail/conf.c do_bl): a zone of 256 bytes or more did not fit the
+ * copy (str_copy failed, its result unused) and the checks then read the
+ * uninitialised buffer: in practice what the previous dnsbl line left
+ * there, so this config was accepted with "zen.example" twice.  Expected:
+ * the line's own "is not a zone name" error. */
+T(test_bug_bl_zone_over_255_bytes)
+{
+	char zone[301];
+	memset(zone, 'a', sizeof zone - 1);
+	for (size_t i = 63; i < sizeof zone - 1; i += 64)
+		zone[i] = '.';
+	zone[sizeof zone - 1] = '\0';
+	char *text = xasprintf("%sdnsbl zen.example\ndnsbl %s\n", BASE, zone);
+	struct diag d;
+	struct conf *c = parse(text, &d);
+	CHECK_INT(d.n_err, 1);
+	CHECK(strstr(diag_text(&d), "talon.conf:10: dnsbl: \"") == diag_text(&d));
+	CHECK(strstr(diag_text(&d), "\" is not a zone name (expected e.g. zen.spamhaus.org)\n")
+	    != NULL);
+	CHECK_INT(c->n_bls, 1);
+	conf_free(&c);
+	diag_free(&d);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -1017,5 +1724,15 @@ main(void)
 	RUN(test_load);
 	RUN(test_control_path_length);
 	RUN(test_hostname_length);
+	RUN(test_defence_defaults);
+	RUN(test_defences_parsed);
+	RUN(test_defence_switches);
+	RUN(test_defence_limits);
+	RUN(test_defence_prefix_errors);
+	RUN(test_blocklist_errors);
+	RUN(test_blocklist_limits);
+	RUN(test_blocklist_text_codes);
+	RUN(test_defence_errors);
+	RUN(test_bug_bl_zone_over_255_bytes);
 	return t_done("conf");
 }

@@ -3,7 +3,10 @@
  * byte layout, a round trip through every encode/decode pair, and the
  * payloads every decoder must refuse (truncated, trailing bytes, strings
  * too long or holding a NUL, counts and numbers out of range, a repeated
- * recipient, a missing descriptor).
+ * recipient, a missing descriptor).  The inbound defences: DNSBL,
+ * DNSBL_REPLY, GREY, GREY_REPLY, EVENT (smtp <-> policy), POLICY_CTL and
+ * its reply (parent <-> policy) and the defence fields of POLICY_SETTINGS
+ * (networks, blocklists, greylisting and ban numbers).
  *
  * Decoders read payloads from sibling processes that may have been taken
  * over, so each decode here runs on an exact-size heap copy: an over-read
@@ -174,6 +177,15 @@ static uint32_t out_lr_idx;
 static bool out_lr_held;
 static struct proto_access out_access;
 static struct proto_access_reply out_access_reply;
+static struct proto_dnsbl out_dnsbl;
+static struct proto_dnsbl_reply out_dnsbl_reply;
+static struct proto_grey out_grey;
+static struct proto_grey_reply out_grey_reply;
+static struct proto_event out_event;
+static struct proto_policy_ctl out_ctl;
+/* POLICY_CTL_REPLY: the body belongs to out_ctl_reply until the next decode */
+static struct proto_policy_ctl_reply out_ctl_reply;
+static bool out_ctl_reply_held;
 
 static int dec_stop(const struct ipc_msg *m) { return proto_stop_dec(m, &out_stop); }
 static int dec_peer(const struct ipc_msg *m) { return proto_peer_dec(m, &out_peer); }
@@ -199,6 +211,41 @@ static int
 dec_access_reply(const struct ipc_msg *m)
 {
 	return proto_access_reply_dec(m, &out_access_reply);
+}
+static int dec_dnsbl(const struct ipc_msg *m) { return proto_dnsbl_dec(m, &out_dnsbl); }
+static int
+dec_dnsbl_reply(const struct ipc_msg *m)
+{
+	return proto_dnsbl_reply_dec(m, &out_dnsbl_reply);
+}
+static int dec_grey(const struct ipc_msg *m) { return proto_grey_dec(m, &out_grey); }
+static int
+dec_grey_reply(const struct ipc_msg *m)
+{
+	return proto_grey_reply_dec(m, &out_grey_reply);
+}
+static int dec_event(const struct ipc_msg *m) { return proto_event_dec(m, &out_event); }
+static int dec_ctl(const struct ipc_msg *m) { return proto_policy_ctl_dec(m, &out_ctl); }
+
+static void
+release_ctl_reply(void)
+{
+	if (out_ctl_reply_held)
+		free(out_ctl_reply.body);
+	out_ctl_reply.body = NULL;
+	out_ctl_reply_held = false;
+}
+
+/* After a failure there is nothing to free (the decoder's contract). */
+static int
+dec_ctl_reply(const struct ipc_msg *m)
+{
+	release_ctl_reply();
+	int rc = proto_policy_ctl_reply_dec(m, &out_ctl_reply);
+	out_ctl_reply_held = rc == 0;
+	if (rc == 0 && out_ctl_reply.body == NULL)
+		abort();	/* the contract: a body on success */
+	return rc;
 }
 
 static void
@@ -226,6 +273,8 @@ enum kind_id {
 	K_ADMIT, K_ADMIT_REPLY, K_ADMIT_END, K_ADMIT_HOLD,
 	K_SPF, K_SPF_REPLY, K_RDNS, K_RDNS_REPLY, K_LOOKUP, K_LOOKUP_REPLY,
 	K_ACCESS, K_ACCESS_REPLY,
+	K_DNSBL, K_DNSBL_REPLY, K_GREY, K_GREY_REPLY, K_EVENT,
+	K_POLICY_CTL, K_POLICY_CTL_REPLY,
 	K_COUNT
 };
 
@@ -263,6 +312,14 @@ static const struct kind {
 	[K_LOOKUP_REPLY] = { "LOOKUP_REPLY", PROTO_LOOKUP_REPLY, false, dec_lookup_reply },
 	[K_ACCESS] = { "ACCESS", PROTO_ACCESS, false, dec_access },
 	[K_ACCESS_REPLY] = { "ACCESS_REPLY", PROTO_ACCESS_REPLY, false, dec_access_reply },
+	[K_DNSBL] = { "DNSBL", PROTO_DNSBL, false, dec_dnsbl },
+	[K_DNSBL_REPLY] = { "DNSBL_REPLY", PROTO_DNSBL_REPLY, false, dec_dnsbl_reply },
+	[K_GREY] = { "GREY", PROTO_GREY, false, dec_grey },
+	[K_GREY_REPLY] = { "GREY_REPLY", PROTO_GREY_REPLY, false, dec_grey_reply },
+	[K_EVENT] = { "EVENT", PROTO_EVENT, false, dec_event },
+	[K_POLICY_CTL] = { "POLICY_CTL", PROTO_POLICY_CTL, false, dec_ctl },
+	[K_POLICY_CTL_REPLY] = { "POLICY_CTL_REPLY", PROTO_POLICY_CTL_REPLY, false,
+	    dec_ctl_reply },
 };
 
 static int
@@ -296,8 +353,10 @@ static struct proto_queue_settings v_qset[] = {
 static struct proto_deliver_settings v_dset[] = {
 	{ 1, "mx.example.org" }, { 0, "" }, { UINT32_MAX, "" /* 253 bytes, init_values */ },
 };
-/* the defence fields (statedir and after) are zero here: empty lists,
- * everything off; see policy_settings_defences for them */
+/* the defence fields (statedir and after) are zero in the first three:
+ * empty lists, everything off; samples 3 and 4 have them (init_values),
+ * and policy_settings_nets, _blocklists and _numbers refuse what is out
+ * of range */
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmissing-field-initializers"
 static struct proto_policy_settings v_pset[] = {
@@ -305,6 +364,8 @@ static struct proto_policy_settings v_pset[] = {
 	{ 0, 0, 0, 1, 0, "", "", 1, "", "/etc/talon/access" },
 	{ UINT32_MAX, UINT32_MAX, UINT32_MAX, 128, 2, "", "/usr/share/dns/root.key", 120, "a",
 	  "" },
+	{ 0 },		/* defences, the golden one: init_pset_values */
+	{ 0 },		/* every list and text at its maximum: init_pset_values */
 };
 #pragma GCC diagnostic pop
 static struct proto_qid v_qid[] = {
@@ -318,7 +379,9 @@ static struct proto_errno v_errno[] = { { 1 }, { 5 /* EIO */ }, { 28 /* ENOSPC *
 static struct proto_deliver v_deliver[3];		/* init_values */
 static struct proto_deliver_done v_done[3];		/* init_values */
 static struct proto_admit v_admit[4];			/* init_values */
-static struct proto_admit_reply v_reply[] = { { ADMIT_OK }, { ADMIT_TOO_MANY }, { ADMIT_TOO_MANY_IP } };
+static struct proto_admit_reply v_reply[] = {
+	{ ADMIT_OK }, { ADMIT_TOO_MANY }, { ADMIT_TOO_MANY_IP }, { ADMIT_BANNED }, { ADMIT_RATE },
+};
 static struct proto_spf v_spf[5];			/* init_values */
 static struct proto_spf_reply v_spf_reply[] = {
 	{ SPF_PASS, "example.org", "ip4:192.0.2.0/24", "", "" },
@@ -370,6 +433,62 @@ static struct proto_access_reply v_access_reply[] = {
 	/* a code on an action that does not refuse is carried as it is */
 	{ ACCESS_OK, 450, "", "", "" },
 	{ ACCESS_ERROR, 554, "", "", "" /* every text at its maximum, init_values */ },
+};
+static struct proto_dnsbl v_dnsbl[] = {
+	{ 0x0102030405060708ull, DNSBL_CLIENT | DNSBL_HELO | DNSBL_FROM, "mx.example.net",
+	  "example.org" },
+	{ 0, DNSBL_CLIENT, "", "" },
+	/* the policy process checks the domains itself: any text without
+	 * control bytes passes here */
+	{ UINT64_MAX, DNSBL_HELO, "[192.0.2.1]", "" },
+	{ 1, DNSBL_FROM, "", "b\xc3\xbc" "cher.example" },
+	{ 2, DNSBL_HELO | DNSBL_FROM, "", "" /* 255 bytes each, init_values */ },
+	{ 3, DNSBL_CLIENT | DNSBL_FROM, "a b\\c~", "\"quoted\"" },
+};
+static struct proto_dnsbl_reply v_dnsbl_reply[] = {
+	{ DNSBL_NOT_LISTED, 0, 0, 0, 0, "", "", 0 },
+	{ DNSBL_LISTED, 2, 0x7f000002, DNSBL_CLIENT, 550, "5.7.1", "Mail from 192.0.2.1 refused",
+	  1 },
+	{ DNSBL_LISTED, 15, 0x7f000004, DNSBL_HELO, 451, "4.7.1",
+	  "Rejected: mx.example.net listed at dbl.example", 0 },
+	{ DNSBL_LISTED, 0, 0x7f0000ff, DNSBL_FROM, 400, "", "x", UINT32_MAX },
+	/* every list failed to answer: not listed (fail open), counted */
+	{ DNSBL_NOT_LISTED, 0, 0, 0, 0, "", "", 16 },
+	{ DNSBL_LISTED, 1, UINT32_MAX, DNSBL_CLIENT, 599, "",
+	  "" /* esc and text at their maximum, init_values */, 3 },
+};
+static struct proto_grey v_grey[] = {
+	{ 0x0102030405060708ull, "alice@example.org", "bob@example.net" },
+	{ 0, "", "postmaster" },	/* the null sender */
+	{ UINT64_MAX, "j\xc3\xbcrgen@b\xc3\xbc" "cher.example", "\"a b~\"@[192.0.2.1]" },
+	{ 5, "", "" /* PROTO_SENDER_MAX bytes each, init_values */ },
+};
+static struct proto_grey_reply v_grey_reply[] = {
+	{ GREY_R_PASS, 0, "passed", "192.0.2.0/24" },
+	{ GREY_R_WAIT, 300, "new", "2001:db8::/64" },
+	{ GREY_R_ERROR, 0, "", "" },
+	{ GREY_R_WAIT, UINT32_MAX, "", "" /* 31 and 63 bytes, init_values */ },
+};
+static struct proto_event v_event[] = {
+	{ 0x0102030405060708ull, 0 }, { 0, 7 }, { UINT64_MAX, 3 },
+};
+static struct proto_policy_ctl v_ctl[] = {
+	{ "ban list" }, { "" }, { "ban add 192.0.2.0/24 3600" },
+	{ "" /* 511 bytes, init_values */ },
+};
+/* POLICY_CTL_REPLY: ok and a body of len bytes: printable ASCII, tab and
+ * newline (it goes to an admin's terminal); others are refused (below) */
+static char ctl_body[PROTO_CTL_BODY_MAX + 1];
+static struct ctl_reply_sample {
+	uint32_t ok;
+	const char *body;
+	size_t len;
+} v_ctl_reply[] = {
+	{ 1, "ok\n", 3 },
+	{ 0, "", 0 },
+	{ 0, "ban: \"x\" is not an address\n", 27 },
+	{ 1, "192.0.2.7\t3600\trelay\n~", 22 },
+	{ 1, ctl_body, PROTO_CTL_BODY_MAX },	/* init_values */
 };
 
 static void
@@ -530,12 +649,147 @@ init_lookup_values(void)
 	lookup_add(l, 2, "", 0);
 }
 
+static struct prefix
+pfx(const char *text)
+{
+	struct prefix p;
+	if (!prefix_parse(text, &p))
+		abort();	/* a typo in the test itself */
+	return p;
+}
+
+static void
+set_bl(struct proto_bl *l, const char *zone, uint32_t what, uint32_t code, const char *esc,
+    const char *text)
+{
+	memset(l, 0, sizeof *l);
+	snprintf(l->zone, sizeof l->zone, "%s", zone);
+	l->what = what;
+	l->code = code;
+	snprintf(l->esc, sizeof l->esc, "%s", esc);
+	snprintf(l->text, sizeof l->text, "%s", text);
+}
+
+/* Sample 3: the defences as a small config gives them (the golden one);
+ * sample 4: every list full, every text at its field's size - 1. */
+static void
+init_pset_values(void)
+{
+	struct proto_policy_settings *v = &v_pset[3];
+	memset(v, 0, sizeof *v);
+	v->gen = 2;
+	v->max_conns = 100;
+	v->max_conns_per_ip = 10;
+	v->ipv6_prefix = 64;
+	v->resolver = 1;
+	snprintf(v->forward, sizeof v->forward, "127.0.0.1@2053");
+	v->resolver_timeout = 10;
+	snprintf(v->hostname, sizeof v->hostname, "mx.example.org");
+	snprintf(v->statedir, sizeof v->statedir, "/var/lib/talon/policy");
+	v->n_nets = 2;
+	v->nets[0] = pfx("192.0.2.0/24");
+	v->nets[1] = pfx("2001:db8::/32");
+	v->n_bls = 2;
+	set_bl(&v->bls[0], "zen.example", DNSBL_CLIENT, 550, "5.7.1", "Mail from {ip} refused");
+	v->bls[0].n_codes = 2;
+	v->bls[0].codes[0] = 0x7f000002;
+	v->bls[0].codes[1] = 0x7f000004;
+	set_bl(&v->bls[1], "dbl.example", DNSBL_HELO | DNSBL_FROM, 451, "4.7.1", "");
+	v->greylist = 2;
+	v->grey_delay = 300;
+	v->grey_window = 14400;
+	v->grey_keep = 3024000;
+	v->grey_auto_allow = 5;
+	v->grey_v4_prefix = 24;
+	v->grey_v6_prefix = 64;
+	v->auto_ban = 1;
+	v->ban_threshold = 10;
+	v->ban_window = 86400;
+	v->ban_time = 3600;
+	v->ban_time_max = 2592000;
+	v->conn_rate = 30;
+	for (size_t i = 0; i < PROTO_BAN_EVENTS; i++)
+		v->ban_points[i] = UINT32_MAX;
+	v->ban_points[0] = 5;
+	v->ban_points[PROTO_BAN_EVENTS - 1] = 0;
+
+	v = &v_pset[4];
+	memset(v, 0, sizeof *v);
+	v->gen = UINT32_MAX;
+	v->max_conns = v->max_conns_per_ip = UINT32_MAX;
+	v->ipv6_prefix = 1;
+	v->resolver = 2;
+	fill_text(v->forward, sizeof v->forward - 1, 20);
+	fill_text(v->anchor, sizeof v->anchor - 1, 21);
+	v->resolver_timeout = 120;
+	fill_text(v->hostname, sizeof v->hostname - 1, 22);
+	fill_text(v->access, sizeof v->access - 1, 23);
+	fill_text(v->statedir, sizeof v->statedir - 1, 24);
+	v->n_nets = PROTO_NETS_MAX;
+	for (uint32_t i = 0; i < PROTO_NETS_MAX; i++) {
+		struct prefix *p = &v->nets[i];
+		*p = pfx(i % 2 ? "2001:db8:ffff:ffff:ffff:ffff:ffff:ffff" : "198.51.100.255");
+		p->addr[1] ^= (uint8_t)i;
+		prefix_truncate(p, i % 2 ? i % 129 : i % 33);
+	}
+	v->nets[1] = pfx("2001:db8::1");	/* a /128: the length byte's top bit */
+	v->nets[2] = pfx("0.0.0.0/0");
+	v->nets[3] = pfx("::/0");
+	v->n_bls = PROTO_BL_MAX;
+	for (uint32_t i = 0; i < PROTO_BL_MAX; i++) {
+		struct proto_bl *l = &v->bls[i];
+		memset(l, 0, sizeof *l);
+		fill_name(l->zone, sizeof l->zone - 1, i);
+		l->what = 1 + i % 7;
+		l->n_codes = 16;
+		for (uint32_t k = 0; k < 16; k++)
+			l->codes[k] = 0x7f000000u | i << 8 | k;
+		l->code = 400 + i * 13;
+		fill_text(l->esc, sizeof l->esc - 1, i);
+		fill_text(l->text, sizeof l->text - 1, i);
+		memcpy(l->text, "{ip} $&{client_addr} {domain}", 29);
+	}
+	v->greylist = 1;
+	v->grey_delay = v->grey_window = v->grey_keep = v->grey_auto_allow = UINT32_MAX;
+	v->grey_v4_prefix = 32;
+	v->grey_v6_prefix = 128;
+	v->auto_ban = 1;
+	v->ban_threshold = v->ban_window = v->ban_time = v->ban_time_max = UINT32_MAX;
+	v->conn_rate = UINT32_MAX;
+	for (size_t i = 0; i < PROTO_BAN_EVENTS; i++)
+		v->ban_points[i] = (uint32_t)i * 1000000;
+}
+
+static void
+init_defence_values(void)
+{
+	init_pset_values();
+	fill_name(v_dnsbl[4].helo, sizeof v_dnsbl[4].helo - 1, 30);
+	fill_name(v_dnsbl[4].from, sizeof v_dnsbl[4].from - 1, 31);
+	struct proto_dnsbl_reply *r = &v_dnsbl_reply[NELEM(v_dnsbl_reply) - 1];
+	memcpy(r->esc, "5.7.999 ~ !", sizeof r->esc);	/* 11 bytes */
+	fill_text(r->text, sizeof r->text - 1, 32);
+	r->text[0] = ' ';
+	r->text[sizeof r->text - 2] = '~';
+	fill_text(v_grey[3].sender, PROTO_SENDER_MAX, 33);
+	v_grey[3].sender[10] = '@';
+	fill_text(v_grey[3].rcpt, PROTO_SENDER_MAX, 34);
+	v_grey[3].rcpt[PROTO_SENDER_MAX - 20] = '@';
+	fill_text(v_grey_reply[3].state, sizeof v_grey_reply[3].state - 1, 35);
+	fill_text(v_grey_reply[3].net, sizeof v_grey_reply[3].net - 1, 36);
+	fill_text(v_ctl[3].line, sizeof v_ctl[3].line - 1, 37);
+	/* printable lines of text */
+	for (size_t i = 0; i < PROTO_CTL_BODY_MAX; i++)
+		ctl_body[i] = i % 97 == 96 ? '\n' : (char)(0x20 + i % 95);
+}
+
 static void
 free_values(void)
 {
 	for (size_t i = 0; i < NELEM(v_lr); i++)
 		lookup_clear(&v_lr[i].l);
 	release_lr();
+	release_ctl_reply();
 }
 
 static void
@@ -612,6 +866,8 @@ init_values(void)
 	ar->text[sizeof ar->text - 2] = '~';
 	fill_text(ar->where, sizeof ar->where - 1, 13);
 	ar->where[3] = '\xff';
+
+	init_defence_values();
 }
 
 /* Encode sample i of kind k into b; false when there is no sample i. */
@@ -651,6 +907,18 @@ sample(enum kind_id k, size_t i, struct buf *b)
 		break;
 	case K_ACCESS: ENC(v_access, proto_access_enc); break;
 	case K_ACCESS_REPLY: ENC(v_access_reply, proto_access_reply_enc); break;
+	case K_DNSBL: ENC(v_dnsbl, proto_dnsbl_enc); break;
+	case K_DNSBL_REPLY: ENC(v_dnsbl_reply, proto_dnsbl_reply_enc); break;
+	case K_GREY: ENC(v_grey, proto_grey_enc); break;
+	case K_GREY_REPLY: ENC(v_grey_reply, proto_grey_reply_enc); break;
+	case K_EVENT: ENC(v_event, proto_event_enc); break;
+	case K_POLICY_CTL: ENC(v_ctl, proto_policy_ctl_enc); break;
+	case K_POLICY_CTL_REPLY:
+		if (i >= NELEM(v_ctl_reply))
+			return false;
+		proto_policy_ctl_reply_enc(b, v_ctl_reply[i].ok, v_ctl_reply[i].body,
+		    v_ctl_reply[i].len);
+		break;
 	case K_COUNT: return false;
 	}
 #undef ENC
@@ -679,6 +947,44 @@ check_lookup(const struct lookup *got, const struct lookup *want)
 		CHECK(memcmp(got->rr[j].data, want->rr[j].data, want->rr[j].len) == 0);
 		CHECK_INT(got->rr[j].data[got->rr[j].len], 0);	/* NUL-terminated */
 	}
+}
+
+/* The defence fields of POLICY_SETTINGS, list by list. */
+static void
+check_pset_defences(const struct proto_policy_settings *got,
+    const struct proto_policy_settings *want)
+{
+	CHECK_STR(got->statedir, want->statedir);
+	CHECK_INT(got->n_nets, want->n_nets);
+	for (uint32_t j = 0; j < got->n_nets && j < want->n_nets; j++) {
+		CHECK_INT(got->nets[j].family, want->nets[j].family);
+		CHECK_INT(got->nets[j].len, want->nets[j].len);
+		CHECK(memcmp(got->nets[j].addr, want->nets[j].addr, 16) == 0);
+	}
+	CHECK_INT(got->n_bls, want->n_bls);
+	for (uint32_t j = 0; j < got->n_bls && j < want->n_bls; j++) {
+		const struct proto_bl *g = &got->bls[j], *w = &want->bls[j];
+		CHECK_STR(g->zone, w->zone);
+		CHECK_INT(g->what, w->what);
+		CHECK_INT(g->n_codes, w->n_codes);
+		for (uint32_t k = 0; k < g->n_codes && k < w->n_codes; k++)
+			CHECK_INT(g->codes[k], w->codes[k]);
+		CHECK_INT(g->code, w->code);
+		CHECK_STR(g->esc, w->esc);
+		CHECK_STR(g->text, w->text);
+	}
+	const uint32_t g13[] = { got->greylist, got->grey_delay, got->grey_window, got->grey_keep,
+		got->grey_auto_allow, got->grey_v4_prefix, got->grey_v6_prefix, got->auto_ban,
+		got->ban_threshold, got->ban_window, got->ban_time, got->ban_time_max,
+		got->conn_rate };
+	const uint32_t w13[] = { want->greylist, want->grey_delay, want->grey_window,
+		want->grey_keep, want->grey_auto_allow, want->grey_v4_prefix, want->grey_v6_prefix,
+		want->auto_ban, want->ban_threshold, want->ban_window, want->ban_time,
+		want->ban_time_max, want->conn_rate };
+	for (size_t j = 0; j < NELEM(g13); j++)
+		CHECK_INT(g13[j], w13[j]);
+	for (size_t j = 0; j < PROTO_BAN_EVENTS; j++)
+		CHECK_INT(got->ban_points[j], want->ban_points[j]);
 }
 
 /* Every field of the last decoded value equals sample i of kind k. */
@@ -727,6 +1033,7 @@ check_fields(enum kind_id k, size_t i)
 		CHECK_INT(out_pset.resolver_timeout, v_pset[i].resolver_timeout);
 		CHECK_STR(out_pset.hostname, v_pset[i].hostname);
 		CHECK_STR(out_pset.access, v_pset[i].access);
+		check_pset_defences(&out_pset, &v_pset[i]);
 		break;
 	case K_OPEN: case K_COMMIT_OK: case K_ADMIT_END:
 		break;
@@ -804,6 +1111,50 @@ check_fields(enum kind_id k, size_t i)
 		CHECK_STR(out_access_reply.text, v_access_reply[i].text);
 		CHECK_STR(out_access_reply.where, v_access_reply[i].where);
 		break;
+	case K_DNSBL:
+		CHECK(out_dnsbl.session == v_dnsbl[i].session);
+		CHECK_INT(out_dnsbl.what, v_dnsbl[i].what);
+		CHECK_STR(out_dnsbl.helo, v_dnsbl[i].helo);
+		CHECK_STR(out_dnsbl.from, v_dnsbl[i].from);
+		break;
+	case K_DNSBL_REPLY: {
+		const struct proto_dnsbl_reply *g = &out_dnsbl_reply, *w = &v_dnsbl_reply[i];
+		CHECK_INT(g->result, w->result);
+		CHECK_INT(g->list, w->list);
+		CHECK_INT(g->answer, w->answer);
+		CHECK_INT(g->what, w->what);
+		CHECK_INT(g->code, w->code);
+		CHECK_STR(g->esc, w->esc);
+		CHECK_STR(g->text, w->text);
+		CHECK_INT(g->failed, w->failed);
+		break;
+	}
+	case K_GREY:
+		CHECK(out_grey.session == v_grey[i].session);
+		CHECK_STR(out_grey.sender, v_grey[i].sender);
+		CHECK_STR(out_grey.rcpt, v_grey[i].rcpt);
+		break;
+	case K_GREY_REPLY:
+		CHECK_INT(out_grey_reply.result, v_grey_reply[i].result);
+		CHECK_INT(out_grey_reply.retry, v_grey_reply[i].retry);
+		CHECK_STR(out_grey_reply.state, v_grey_reply[i].state);
+		CHECK_STR(out_grey_reply.net, v_grey_reply[i].net);
+		break;
+	case K_EVENT:
+		CHECK(out_event.session == v_event[i].session);
+		CHECK_INT(out_event.event, v_event[i].event);
+		break;
+	case K_POLICY_CTL:
+		CHECK_STR(out_ctl.line, v_ctl[i].line);
+		break;
+	case K_POLICY_CTL_REPLY:
+		CHECK_INT(out_ctl_reply.ok, v_ctl_reply[i].ok);
+		CHECK(out_ctl_reply.body != NULL);
+		if (out_ctl_reply.body == NULL)
+			break;
+		CHECK_INT(strlen(out_ctl_reply.body), v_ctl_reply[i].len);
+		CHECK(memcmp(out_ctl_reply.body, v_ctl_reply[i].body, v_ctl_reply[i].len) == 0);
+		break;
 	case K_COUNT:
 		break;
 	}
@@ -824,6 +1175,9 @@ T(catalog_type_numbers)
 		{ PROTO_ADMIT_HOLD, 63 }, { PROTO_SPF, 64 }, { PROTO_SPF_REPLY, 65 },
 		{ PROTO_RDNS, 66 }, { PROTO_RDNS_REPLY, 67 }, { PROTO_LOOKUP, 68 },
 		{ PROTO_LOOKUP_REPLY, 69 }, { PROTO_ACCESS, 70 }, { PROTO_ACCESS_REPLY, 71 },
+		{ PROTO_DNSBL, 72 }, { PROTO_DNSBL_REPLY, 73 }, { PROTO_GREY, 74 },
+		{ PROTO_GREY_REPLY, 75 }, { PROTO_EVENT, 76 },
+		{ PROTO_POLICY_CTL, 8 }, { PROTO_POLICY_CTL_REPLY, 9 },
 	};
 	CHECK_INT(NELEM(nums), K_COUNT);
 	for (size_t i = 0; i < NELEM(nums); i++)
@@ -924,6 +1278,52 @@ T(golden_encodings)
 				     " 0000000d 4163636573732064656e696564"
 				     " 00000029 2f6574632f74616c6f6e2f6163636573733a37"
 				     "2046726f6d3a7370616d406578616d706c652e636f6d" },
+		/* session, what, helo, from */
+		{ K_DNSBL, 0, "0102030405060708 00000007 0000000e 6d782e6578616d706c652e6e6574"
+			      " 0000000b 6578616d706c652e6f7267" },
+		{ K_DNSBL, 2, "ffffffffffffffff 00000002 0000000b 5b3139322e302e322e315d"
+			      " 00000000" },
+		/* result, list, answer, what, code, esc, text, failed */
+		{ K_DNSBL_REPLY, 0, "00000000 00000000 00000000 00000000 00000000 00000000"
+				    " 00000000 00000000" },
+		{ K_DNSBL_REPLY, 1, "00000001 00000002 7f000002 00000001 00000226"
+				    " 00000005 352e372e31"
+				    " 0000001b 4d61696c2066726f6d20"
+				    "3139322e302e322e312072656675736564"
+				    " 00000001" },
+		/* session, sender, recipient */
+		{ K_GREY, 0, "0102030405060708 00000011 616c696365406578616d706c652e6f7267"
+			     " 0000000f 626f62406578616d706c652e6e6574" },
+		/* result, retry, state, net */
+		{ K_GREY_REPLY, 1, "00000001 0000012c 00000003 6e6577"
+				   " 0000000d 323030313a6462383a3a2f3634" },
+		/* session, event */
+		{ K_EVENT, 0, "0102030405060708 00000000" },
+		{ K_EVENT, 1, "0000000000000000 00000007" },
+		{ K_POLICY_CTL, 0, "00000008 62616e206c697374" },
+		/* ok, body as bytes */
+		{ K_POLICY_CTL_REPLY, 0, "00000001 00000003 6f6b0a" },
+		{ K_POLICY_CTL_REPLY, 1, "00000000 00000000" },
+		/* after the access map: statedir, nets (family 4|6, length, 16
+		 * bytes as a byte field), blocklists (zone, what, codes, code,
+		 * esc, text), 13 numbers, 8 ban points */
+		{ K_PSET, 3, "00000002 00000064 0000000a 00000040 00000001"
+			     " 0000000e 3132372e302e302e314032303533 00000000 0000000a"
+			     " 0000000e 6d782e6578616d706c652e6f7267 00000000"
+			     " 00000015 2f7661722f6c69622f74616c6f6e2f706f6c696379"
+			     " 00000002"
+			     " 04 18 00000010 c0000200000000000000000000000000"
+			     " 06 20 00000010 20010db8000000000000000000000000"
+			     " 00000002"
+			     " 0000000b 7a656e2e6578616d706c65 00000001"
+			     " 00000002 7f000002 7f000004 00000226 00000005 352e372e31"
+			     " 00000016 4d61696c2066726f6d207b69707d2072656675736564"
+			     " 0000000b 64626c2e6578616d706c65 00000006"
+			     " 00000000 000001c3 00000005 342e372e31 00000000"
+			     " 00000002 0000012c 00003840 002e2480 00000005 00000018 00000040"
+			     " 00000001 0000000a 00015180 00000e10 00278d00 0000001e"
+			     " 00000005 ffffffff ffffffff ffffffff ffffffff ffffffff ffffffff"
+			     " 00000000" },
 		/* the access map's path is the last field */
 		{ K_PSET, 1, "00000000 00000000 00000000 00000001 00000000 00000000 00000000"
 			     " 00000001 00000000 00000011 2f6574632f74616c6f6e2f616363657373"
@@ -2128,6 +2528,27 @@ T(policy_settings_resolver)
 	buf_free(&b);
 }
 
+/* POLICY_CTL_REPLY's body reaches an admin's terminal: a NUL, an escape
+ * or any control byte but tab and newline, or a byte past ASCII is
+ * refused, wherever it is. */
+T(ctl_reply_text_only)
+{
+	static const struct { const char *body; size_t len; int want; } c[] = {
+		{ "a\tb\nc", 5, 0 }, { "~", 1, 0 }, { " ", 1, 0 },
+		{ "a\0b", 3, -1 }, { "\x1b[31m", 5, -1 }, { "x\r\n", 3, -1 },
+		{ "\x7f", 1, -1 }, { "\xff", 1, -1 }, { "ok\n\x01", 4, -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		buf_reset(&b);
+		proto_policy_ctl_reply_enc(&b, 1, c[i].body, c[i].len);
+		expect_rc(dec_kind(K_POLICY_CTL_REPLY, -1, &b), c[i].want,
+		    "POLICY_CTL_REPLY body %zu", i);
+	}
+	buf_free(&b);
+}
+
 /* ---- smtp <-> policy: ACCESS, ACCESS_REPLY ----------------------------- */
 
 /* ACCESS by hand: tag, local, then the key as a raw field. */
@@ -2385,6 +2806,771 @@ T(access_reply_texts)
 			expect_rc(dec_kind(K_ACCESS_REPLY, -1, &b), -1,
 			    "ACCESS_REPLY %s length field %08x", names[f], lens[i]);
 		}
+	buf_free(&b);
+}
+
+/* ---- parent -> policy: the defences in POLICY_SETTINGS ------------------ */
+
+/* the 13 numbers and the 8 ban points after the lists */
+#define PSET_TAIL	((13 + PROTO_BAN_EVENTS) * 4)
+
+/* Sample 3 with its two lists replaced by raw bytes: nets and bls each
+ * hold a count and the entries as the caller wrote them. */
+static void
+put_pset_lists(struct buf *b, const struct buf *nets, const struct buf *bls)
+{
+	static struct proto_policy_settings v;
+	struct buf all;
+	v = v_pset[3];
+	v.n_nets = 0;
+	v.n_bls = 0;
+	buf_init(&all, IPC_MAX);
+	proto_policy_settings_enc(&all, &v);
+	size_t head = all.len - PSET_TAIL - 8;	/* up to the two zero counts */
+	buf_reset(b);
+	buf_append(b, all.data, head);
+	buf_append(b, nets->data, nets->len);
+	buf_append(b, bls->data, bls->len);
+	buf_append(b, all.data + all.len - PSET_TAIL, PSET_TAIL);
+	buf_free(&all);
+}
+
+/* A net by hand: family byte, length byte, then the address as a byte
+ * field of nbytes bytes. */
+static void
+put_net_raw(struct buf *b, uint8_t fam, uint8_t len, uint32_t nbytes)
+{
+	static const uint8_t addr[20] = { 0x20, 0x01, 0x0d, 0xb8 };
+	wire_put_u8(b, fam);
+	wire_put_u8(b, len);
+	wire_put_u32(b, nbytes);
+	buf_append(b, addr, nbytes);
+}
+
+/* The lists stay within their counts; each net is family 4 or 6 with a
+ * length that fits it and 16 address bytes. */
+T(policy_settings_nets)
+{
+	static const struct {
+		const char *what;
+		uint32_t n;
+		size_t written;
+		uint8_t fam, len;
+		uint32_t nbytes;
+		int want;
+	} c[] = {
+		{ "none", 0, 0, 4, 32, 16, 0 },
+		{ "IPv4 /32", 1, 1, 4, 32, 16, 0 },
+		{ "IPv4 /0", 1, 1, 4, 0, 16, 0 },
+		{ "IPv6 /128", 1, 1, 6, 128, 16, 0 },
+		{ "IPv6 /0", 1, 1, 6, 0, 16, 0 },
+		{ "the maximum", PROTO_NETS_MAX, PROTO_NETS_MAX, 6, 64, 16, 0 },
+		{ "IPv4 /33", 1, 1, 4, 33, 16, -1 },
+		{ "IPv4 /128", 1, 1, 4, 128, 16, -1 },
+		{ "IPv4 /255", 1, 1, 4, 255, 16, -1 },
+		{ "IPv6 /129", 1, 1, 6, 129, 16, -1 },
+		{ "IPv6 /255", 1, 1, 6, 255, 16, -1 },
+		{ "family 0", 1, 1, 0, 0, 16, -1 },
+		{ "family AF_INET", 1, 1, AF_INET, 24, 16, -1 },
+		{ "family AF_INET6", 1, 1, AF_INET6, 24, 16, -1 },
+		{ "family 5", 1, 1, 5, 24, 16, -1 },
+		{ "family 0x84", 1, 1, 0x84, 24, 16, -1 },
+		{ "family 0xff", 1, 1, 0xff, 24, 16, -1 },
+		{ "4 address bytes", 1, 1, 4, 24, 4, -1 },
+		{ "15 address bytes", 1, 1, 6, 24, 15, -1 },
+		{ "17 address bytes", 1, 1, 6, 24, 17, -1 },
+		{ "no address bytes", 1, 1, 4, 0, 0, -1 },
+		{ "count max + 1", PROTO_NETS_MAX + 1, PROTO_NETS_MAX + 1, 4, 8, 16, -1 },
+		{ "count max + 1, max sent", PROTO_NETS_MAX + 1, PROTO_NETS_MAX, 4, 8, 16, -1 },
+		{ "count 2^31", 0x80000000u, 1, 4, 8, 16, -1 },
+		{ "count 2^32-1", UINT32_MAX, 2, 4, 8, 16, -1 },
+		{ "count above the nets", 3, 2, 4, 8, 16, -1 },
+		{ "count below the nets", 1, 2, 4, 8, 16, -1 },
+	};
+	struct buf b, nets, bls;
+	buf_init(&b, 0);
+	buf_init(&nets, 0);
+	buf_init(&bls, 0);
+	wire_put_u32(&bls, 0);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		buf_reset(&nets);
+		wire_put_u32(&nets, c[i].n);
+		for (size_t j = 0; j < c[i].written; j++)
+			put_net_raw(&nets, c[i].fam, c[i].len, c[i].nbytes);
+		put_pset_lists(&b, &nets, &bls);
+		int was = t_cur_failed;
+		t_cur_failed = 0;
+		expect_rc(dec_kind(K_PSET, -1, &b), c[i].want, "POLICY_SETTINGS nets: %s",
+		    c[i].what);
+		if (c[i].want == 0) {
+			CHECK_INT(out_pset.n_nets, c[i].n);
+			if (c[i].n > 0) {
+				const struct prefix *p = &out_pset.nets[c[i].n - 1];
+				CHECK_INT(p->family, c[i].fam == 4 ? AF_INET : AF_INET6);
+				CHECK_INT(p->len, c[i].len);
+				CHECK(memcmp(p->addr, "\x20\x01\x0d\xb8", 4) == 0);
+			}
+			CHECK_INT(out_pset.n_bls, 0);
+			CHECK_INT(out_pset.conn_rate, 30);	/* the tail read right */
+		}
+		if (t_cur_failed)
+			row_failed("nets: %s", c[i].what);
+		t_cur_failed |= was;
+	}
+	/* the encoder writes any count: the decoder is the one that refuses */
+	static struct proto_policy_settings v;
+	v = v_pset[4];
+	v.n_nets = PROTO_NETS_MAX + 1;
+	buf_reset(&b);
+	proto_policy_settings_enc(&b, &v);
+	expect_rc(dec_kind(K_PSET, -1, &b), -1, "POLICY_SETTINGS encoded with %d nets",
+	    PROTO_NETS_MAX + 1);
+	buf_free(&b);
+	buf_free(&nets);
+	buf_free(&bls);
+}
+
+/* A blocklist by hand; text fields as raw bytes (a NUL may be inside). */
+struct bl_raw {
+	const char *zone;
+	size_t zlen;
+	uint32_t what, n_codes;
+	size_t codes_written;
+	uint32_t code;
+	const char *esc;
+	size_t elen;
+	const char *text;
+	size_t tlen;
+};
+
+static void
+put_bl_raw(struct buf *b, const struct bl_raw *l)
+{
+	put_raw_str(b, l->zone, l->zlen);
+	wire_put_u32(b, l->what);
+	wire_put_u32(b, l->n_codes);
+	for (size_t k = 0; k < l->codes_written; k++)
+		wire_put_u32(b, 0x7f000000u + (uint32_t)k);
+	wire_put_u32(b, l->code);
+	put_raw_str(b, l->esc, l->elen);
+	put_raw_str(b, l->text, l->tlen);
+}
+
+/* Which field of the base list a row changes (policy_settings_blocklists). */
+enum bl_field { B_ZONE, B_WHAT, B_CODES, B_CODE, B_ESC, B_TEXT, B_COUNT };
+
+/* Each list: a zone, what in 1..7 (DNSBL_* bits), at most 16 codes, a
+ * reply code of 4xx or 5xx, and texts that fit their fields; at most
+ * PROTO_BL_MAX lists. */
+T(policy_settings_blocklists)
+{
+	static char big[512];
+	fill_name(big, sizeof big - 1, 3);
+	static const struct bl_raw ok = { "zen.example", 11, DNSBL_CLIENT, 2, 2, 550, "5.7.1", 5,
+		"Mail from {ip} refused", 22 };
+	static const struct {
+		const char *what;
+		enum bl_field f;
+		uint32_t v, v2;		/* B_CODES, B_COUNT: count v, v2 written */
+		const char *s;		/* B_ZONE, B_ESC, B_TEXT: v bytes of s */
+		int want;
+	} c[] = {
+		{ "what 1", B_WHAT, 1, 0, NULL, 0 },
+		{ "what 2", B_WHAT, 2, 0, NULL, 0 },
+		{ "what 3", B_WHAT, 3, 0, NULL, 0 },
+		{ "what 4", B_WHAT, 4, 0, NULL, 0 },
+		{ "what 5", B_WHAT, 5, 0, NULL, 0 },
+		{ "what 6", B_WHAT, 6, 0, NULL, 0 },
+		{ "what 7", B_WHAT, 7, 0, NULL, 0 },
+		{ "what 0", B_WHAT, 0, 0, NULL, -1 },
+		{ "what 8", B_WHAT, 8, 0, NULL, -1 },
+		{ "what 9", B_WHAT, 9, 0, NULL, -1 },
+		{ "what 2^31 + 1", B_WHAT, 0x80000001u, 0, NULL, -1 },
+		{ "what 2^32-1", B_WHAT, UINT32_MAX, 0, NULL, -1 },
+		{ "no codes", B_CODES, 0, 0, NULL, 0 },
+		{ "16 codes", B_CODES, 16, 16, NULL, 0 },
+		{ "17 codes", B_CODES, 17, 17, NULL, -1 },
+		{ "count 17, 16 sent", B_CODES, 17, 16, NULL, -1 },
+		{ "count 2^32-1", B_CODES, UINT32_MAX, 2, NULL, -1 },
+		{ "count above the codes", B_CODES, 3, 2, NULL, -1 },
+		{ "count below the codes", B_CODES, 1, 2, NULL, -1 },
+		{ "code 400", B_CODE, 400, 0, NULL, 0 },
+		{ "code 599", B_CODE, 599, 0, NULL, 0 },
+		{ "code 0", B_CODE, 0, 0, NULL, -1 },
+		{ "code 250", B_CODE, 250, 0, NULL, -1 },
+		{ "code 399", B_CODE, 399, 0, NULL, -1 },
+		{ "code 600", B_CODE, 600, 0, NULL, -1 },
+		{ "code 550 + 2^16", B_CODE, 0x10000u + 550, 0, NULL, -1 },
+		{ "code 2^32-1", B_CODE, UINT32_MAX, 0, NULL, -1 },
+		{ "zone of 1", B_ZONE, 1, 0, "x", 0 },
+		{ "zone of 255", B_ZONE, 255, 0, big, 0 },
+		{ "empty zone", B_ZONE, 0, 0, "", -1 },
+		{ "zone of 256", B_ZONE, 256, 0, big, -1 },
+		{ "NUL in zone", B_ZONE, 11, 0, "zen\0example", -1 },
+		{ "empty esc", B_ESC, 0, 0, "", 0 },
+		{ "esc of 11", B_ESC, 11, 0, big, 0 },
+		{ "esc of 12", B_ESC, 12, 0, big, -1 },
+		{ "NUL in esc", B_ESC, 5, 0, "5.7\0001", -1 },
+		{ "empty text (the default)", B_TEXT, 0, 0, "", 0 },
+		{ "text of 400", B_TEXT, 400, 0, big, 0 },
+		{ "text of 401", B_TEXT, 401, 0, big, -1 },
+		{ "NUL in text", B_TEXT, 4, 0, "a\0bc", -1 },
+		{ "16 lists", B_COUNT, 16, 16, NULL, 0 },
+		{ "17 lists", B_COUNT, 17, 17, NULL, -1 },
+		{ "count 17, 16 sent", B_COUNT, 17, 16, NULL, -1 },
+		{ "count 2^31", B_COUNT, 0x80000000u, 1, NULL, -1 },
+		{ "count above the lists", B_COUNT, 2, 1, NULL, -1 },
+		{ "count below the lists", B_COUNT, 1, 2, NULL, -1 },
+	};
+	struct buf b, nets, bls;
+	buf_init(&b, 0);
+	buf_init(&nets, 0);
+	buf_init(&bls, 0);
+	wire_put_u32(&nets, 0);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		struct bl_raw l = ok;
+		uint32_t n = 1;
+		size_t written = 1;
+		switch (c[i].f) {
+		case B_ZONE: l.zone = c[i].s; l.zlen = c[i].v; break;
+		case B_WHAT: l.what = c[i].v; break;
+		case B_CODES: l.n_codes = c[i].v; l.codes_written = c[i].v2; break;
+		case B_CODE: l.code = c[i].v; break;
+		case B_ESC: l.esc = c[i].s; l.elen = c[i].v; break;
+		case B_TEXT: l.text = c[i].s; l.tlen = c[i].v; break;
+		case B_COUNT: n = c[i].v; written = c[i].v2; break;
+		}
+		buf_reset(&bls);
+		wire_put_u32(&bls, n);
+		for (size_t j = 0; j < written; j++)
+			put_bl_raw(&bls, &l);
+		put_pset_lists(&b, &nets, &bls);
+		int was = t_cur_failed;
+		t_cur_failed = 0;
+		expect_rc(dec_kind(K_PSET, -1, &b), c[i].want, "POLICY_SETTINGS blocklist: %s",
+		    c[i].what);
+		if (c[i].want == 0) {
+			const struct proto_bl *g = &out_pset.bls[n - 1];
+			CHECK_INT(out_pset.n_bls, n);
+			CHECK_INT(strlen(g->zone), l.zlen);
+			CHECK(memcmp(g->zone, l.zone, l.zlen) == 0);
+			CHECK_INT(g->what, l.what);
+			CHECK_INT(g->n_codes, l.n_codes);
+			if (l.n_codes > 0)
+				CHECK_INT(g->codes[l.n_codes - 1], 0x7f000000u + l.n_codes - 1);
+			CHECK_INT(g->code, l.code);
+			CHECK_INT(strlen(g->esc), l.elen);
+			CHECK_INT(strlen(g->text), l.tlen);
+			CHECK(memcmp(g->text, l.text, l.tlen) == 0);
+			CHECK_INT(out_pset.conn_rate, 30);	/* the tail read right */
+		}
+		if (t_cur_failed)
+			row_failed("blocklist: %s", c[i].what);
+		t_cur_failed |= was;
+	}
+	/* a bad list after good ones */
+	buf_reset(&bls);
+	wire_put_u32(&bls, PROTO_BL_MAX);
+	for (size_t j = 0; j < PROTO_BL_MAX; j++) {
+		struct bl_raw l = ok;
+		if (j + 1 == PROTO_BL_MAX)
+			l.code = 600;
+		put_bl_raw(&bls, &l);
+	}
+	put_pset_lists(&b, &nets, &bls);
+	expect_rc(dec_kind(K_PSET, -1, &b), -1, "POLICY_SETTINGS, the 16th list with code 600");
+	/* what the encoder writes out of range, the decoder refuses */
+	static struct proto_policy_settings v;
+	static const struct { const char *what; int field; uint32_t value; } enc[] = {
+		{ "17 lists", 0, PROTO_BL_MAX + 1 }, { "17 codes", 1, 17 }, { "what 0", 2, 0 },
+		{ "what 8", 2, 8 }, { "code 399", 3, 399 }, { "code 600", 3, 600 },
+		{ "empty zone", 4, 0 },
+	};
+	for (size_t i = 0; i < NELEM(enc); i++) {
+		v = v_pset[4];
+		struct proto_bl *l = &v.bls[PROTO_BL_MAX - 1];
+		switch (enc[i].field) {
+		case 0: v.n_bls = enc[i].value; break;
+		case 1: l->n_codes = enc[i].value; break;
+		case 2: l->what = enc[i].value; break;
+		case 3: l->code = enc[i].value; break;
+		case 4: l->zone[0] = '\0'; break;
+		}
+		buf_reset(&b);
+		proto_policy_settings_enc(&b, &v);
+		expect_rc(dec_kind(K_PSET, -1, &b), -1, "POLICY_SETTINGS encoded with %s",
+		    enc[i].what);
+	}
+	buf_free(&b);
+	buf_free(&nets);
+	buf_free(&bls);
+}
+
+/* The numbers after the lists: greylist an enum conf_grey, auto_ban a
+ * boolean, the greylisting prefixes within their family; the others
+ * (seconds, counts, ban points) any value. */
+T(policy_settings_numbers)
+{
+	enum { GREYLIST, V4, V6, AUTO_BAN, DELAY, POINTS };
+	static const struct { const char *what; int field; uint32_t value; int want; } c[] = {
+		{ "greylist off", GREYLIST, 0, 0 },
+		{ "greylist on", GREYLIST, 1, 0 },
+		{ "greylist listed", GREYLIST, 2, 0 },
+		{ "greylist 3", GREYLIST, 3, -1 },
+		{ "greylist 2^31", GREYLIST, 0x80000000u, -1 },
+		{ "greylist 2^32-1", GREYLIST, UINT32_MAX, -1 },
+		{ "auto_ban 0", AUTO_BAN, 0, 0 },
+		{ "auto_ban 1", AUTO_BAN, 1, 0 },
+		{ "auto_ban 2", AUTO_BAN, 2, -1 },
+		{ "auto_ban 2^32-1", AUTO_BAN, UINT32_MAX, -1 },
+		{ "greylist IPv4 /8", V4, 8, 0 },
+		{ "greylist IPv4 /32", V4, 32, 0 },
+		{ "greylist IPv4 /33", V4, 33, -1 },
+		{ "greylist IPv4 /2^32-1", V4, UINT32_MAX, -1 },
+		{ "greylist IPv6 /16", V6, 16, 0 },
+		{ "greylist IPv6 /128", V6, 128, 0 },
+		{ "greylist IPv6 /129", V6, 129, -1 },
+		{ "greylist IPv6 /2^31", V6, 0x80000000u, -1 },
+		{ "delay 0", DELAY, 0, 0 },
+		{ "delay 2^32-1", DELAY, UINT32_MAX, 0 },
+		{ "ban points 0", POINTS, 0, 0 },
+		{ "ban points 2^32-1 (the default)", POINTS, UINT32_MAX, 0 },
+	};
+	static struct proto_policy_settings v;
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		v = v_pset[3];
+		uint32_t *f = c[i].field == GREYLIST ? &v.greylist : c[i].field == V4 ?
+		    &v.grey_v4_prefix : c[i].field == V6 ? &v.grey_v6_prefix :
+		    c[i].field == AUTO_BAN ? &v.auto_ban : c[i].field == DELAY ? &v.grey_delay :
+		    &v.ban_points[3];
+		*f = c[i].value;
+		buf_reset(&b);
+		proto_policy_settings_enc(&b, &v);
+		int was = t_cur_failed;
+		t_cur_failed = 0;
+		expect_rc(dec_kind(K_PSET, -1, &b), c[i].want, "POLICY_SETTINGS %s", c[i].what);
+		if (c[i].want == 0)
+			check_pset_defences(&out_pset, &v);
+		if (t_cur_failed)
+			row_failed("%s", c[i].what);
+		t_cur_failed |= was;
+	}
+	/* statedir: 1023 bytes pass, 1024 do not fit; no NUL */
+	static char big[1025];
+	fill_text(big, sizeof big - 1, 5);
+	static const struct { size_t len; long nul_at; int want; } sd[] = {
+		{ 0, -1, 0 }, { 1023, -1, 0 }, { 1024, -1, -1 }, { 10, 0, -1 }, { 10, 9, -1 },
+	};
+	for (size_t i = 0; i < NELEM(sd); i++) {
+		char text[1025];
+		memcpy(text, big, sizeof text);
+		if (sd[i].nul_at >= 0)
+			text[sd[i].nul_at] = '\0';
+		buf_reset(&b);
+		wire_put_u32(&b, 1);
+		wire_put_u32(&b, 100);
+		wire_put_u32(&b, 10);
+		wire_put_u32(&b, 64);
+		wire_put_u32(&b, 1);
+		wire_put_str(&b, "127.0.0.1@53");
+		wire_put_str(&b, "");
+		wire_put_u32(&b, 10);
+		wire_put_str(&b, "mx.example.org");
+		wire_put_str(&b, "");
+		put_raw_str(&b, text, sd[i].len);
+		for (int k = 0; k < 2 + 13 + 8; k++)	/* no lists, zeros */
+			wire_put_u32(&b, 0);
+		expect_rc(dec_kind(K_PSET, -1, &b), sd[i].want,
+		    "POLICY_SETTINGS statedir of %zu bytes, NUL at %ld", sd[i].len, sd[i].nul_at);
+		if (sd[i].want == 0)
+			CHECK_INT(strlen(out_pset.statedir), sd[i].len);
+	}
+	buf_free(&b);
+}
+
+/* ---- smtp <-> policy: DNSBL, DNSBL_REPLY -------------------------------- */
+
+/* DNSBL by hand: session, what, then helo and from as raw fields. */
+static void
+put_dnsbl(struct buf *b, uint32_t what, const char *helo, size_t hlen, const char *from,
+    size_t flen)
+{
+	buf_reset(b);
+	wire_put_u64(b, 42);
+	wire_put_u32(b, what);
+	put_raw_str(b, helo, hlen);
+	put_raw_str(b, from, flen);
+}
+
+/* what is a non-empty set of DNSBL_* bits; the domains reach the policy
+ * process's log and questions: no control bytes, at most 255 bytes. */
+T(dnsbl_what_and_domains)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (uint32_t what = 0; what < 20; what++) {
+		put_dnsbl(&b, what, "mx.example.net", 14, "example.org", 11);
+		int want = what >= 1 && what <= 7 ? 0 : -1;
+		expect_rc(dec_kind(K_DNSBL, -1, &b), want, "DNSBL what %u", what);
+		if (want == 0) {
+			CHECK(out_dnsbl.session == 42);
+			CHECK_INT(out_dnsbl.what, what);
+			CHECK_STR(out_dnsbl.helo, "mx.example.net");
+			CHECK_STR(out_dnsbl.from, "example.org");
+		}
+	}
+	static const uint32_t bad_what[] = { 0x80000001u, 0x100u | DNSBL_CLIENT, UINT32_MAX };
+	for (size_t i = 0; i < NELEM(bad_what); i++) {
+		put_dnsbl(&b, bad_what[i], "", 0, "", 0);
+		expect_rc(dec_kind(K_DNSBL, -1, &b), -1, "DNSBL what %08x", bad_what[i]);
+	}
+	static const struct { uint8_t c; int want; } bytes[] = {
+		{ 0x01, -1 }, { 0x09, -1 }, { 0x0a, -1 }, { 0x0d, -1 }, { 0x1b, -1 },
+		{ 0x1f, -1 }, { 0x7f, -1 }, { 0x00, -1 },	/* NUL: wire.c refuses */
+		{ 0x20, 0 }, { 0x5b, 0 }, { 0x7e, 0 }, { 0x80, 0 }, { 0xc3, 0 }, { 0xff, 0 },
+	};
+	static const size_t at[] = { 0, 5, 13 };	/* first, inside, last */
+	for (int field = 0; field < 2; field++)
+		for (size_t i = 0; i < NELEM(bytes); i++)
+			for (size_t j = 0; j < NELEM(at); j++) {
+				char d[15];
+				memcpy(d, "mx.example.net", 15);
+				d[at[j]] = (char)bytes[i].c;
+				if (field == 0)
+					put_dnsbl(&b, 7, d, 14, "example.org", 11);
+				else
+					put_dnsbl(&b, 7, "h.example", 9, d, 14);
+				expect_rc(dec_kind(K_DNSBL, -1, &b), bytes[i].want,
+				    "DNSBL %s with byte %02x at %zu", field ? "from" : "helo",
+				    bytes[i].c, at[j]);
+			}
+	/* 255 bytes each pass (sample 4), 256 do not fit */
+	static char big[300];
+	fill_name(big, 256, 2);
+	put_dnsbl(&b, 2, big, 256, "", 0);
+	expect_rc(dec_kind(K_DNSBL, -1, &b), -1, "DNSBL helo of 256 bytes");
+	put_dnsbl(&b, 4, "", 0, big, 256);
+	expect_rc(dec_kind(K_DNSBL, -1, &b), -1, "DNSBL from of 256 bytes");
+	put_dnsbl(&b, 6, big, 255, big, 255);
+	expect_rc(dec_kind(K_DNSBL, -1, &b), 0, "DNSBL helo and from of 255 bytes");
+	/* the encoder writes any what: the decoder is the one that refuses */
+	struct proto_dnsbl v = v_dnsbl[0];
+	v.what = 8;
+	buf_reset(&b);
+	proto_dnsbl_enc(&b, &v);
+	expect_rc(dec_kind(K_DNSBL, -1, &b), -1, "DNSBL encoded with what 8");
+	buf_free(&b);
+}
+
+/* DNSBL_REPLY by hand: five numbers, esc and text as raw fields, failed. */
+static void
+put_dnsbl_reply(struct buf *b, uint32_t result, uint32_t what, uint32_t code,
+    const char *esc, size_t elen, const char *text, size_t tlen)
+{
+	buf_reset(b);
+	wire_put_u32(b, result);
+	wire_put_u32(b, 3);		/* list */
+	wire_put_u32(b, 0x7f000002);	/* answer */
+	wire_put_u32(b, what);
+	wire_put_u32(b, code);
+	put_raw_str(b, esc, elen);
+	put_raw_str(b, text, tlen);
+	wire_put_u32(b, 1);		/* failed */
+}
+
+/* A listing is a refusal the client reads: a 4xx or 5xx code and the one
+ * kind of question that listed.  "Not listed" carries no meaning in those
+ * fields.  esc and text go to the client: printable ASCII. */
+T(dnsbl_reply_results_codes_texts)
+{
+	static const struct { uint32_t result, what, code; int want; } c[] = {
+		{ DNSBL_NOT_LISTED, 0, 0, 0 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 550, 0 },
+		{ DNSBL_LISTED, DNSBL_HELO, 554, 0 },
+		{ DNSBL_LISTED, DNSBL_FROM, 451, 0 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 400, 0 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 599, 0 },
+		{ 2, DNSBL_CLIENT, 550, -1 },
+		{ 0x80000001u, DNSBL_CLIENT, 550, -1 },
+		{ UINT32_MAX, 0, 0, -1 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 0, -1 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 250, -1 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 399, -1 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 600, -1 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, 0x10000u + 550, -1 },
+		{ DNSBL_LISTED, DNSBL_CLIENT, UINT32_MAX, -1 },
+		{ DNSBL_LISTED, 0, 550, -1 },
+		{ DNSBL_LISTED, DNSBL_HELO | DNSBL_FROM, 550, -1 },
+		{ DNSBL_LISTED, DNSBL_CLIENT | DNSBL_HELO, 550, -1 },
+		{ DNSBL_LISTED, 7, 550, -1 },
+		{ DNSBL_LISTED, 8, 550, -1 },
+		{ DNSBL_LISTED, 0x100u | DNSBL_CLIENT, 550, -1 },
+		{ DNSBL_LISTED, UINT32_MAX, 550, -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		put_dnsbl_reply(&b, c[i].result, c[i].what, c[i].code, "5.7.1", 5, "Go away", 7);
+		int was = t_cur_failed;
+		t_cur_failed = 0;
+		expect_rc(dec_kind(K_DNSBL_REPLY, -1, &b), c[i].want,
+		    "DNSBL_REPLY result %u what %u code %u", c[i].result, c[i].what, c[i].code);
+		if (c[i].want == 0) {
+			CHECK_INT(out_dnsbl_reply.result, c[i].result);
+			CHECK_INT(out_dnsbl_reply.list, 3);
+			CHECK_INT(out_dnsbl_reply.answer, 0x7f000002);
+			CHECK_INT(out_dnsbl_reply.what, c[i].what);
+			CHECK_INT(out_dnsbl_reply.code, c[i].code);
+			CHECK_STR(out_dnsbl_reply.esc, "5.7.1");
+			CHECK_STR(out_dnsbl_reply.text, "Go away");
+			CHECK_INT(out_dnsbl_reply.failed, 1);
+		}
+		t_cur_failed |= was;
+	}
+	static const struct { uint8_t c; int want; } bytes[] = {
+		{ 0x01, -1 }, { 0x09, -1 }, { 0x0a, -1 }, { 0x0d, -1 }, { 0x1f, -1 },
+		{ 0x7f, -1 }, { 0x80, -1 }, { 0xc3, -1 }, { 0xff, -1 },
+		{ 0x00, -1 },	/* NUL: wire.c refuses */
+		{ 0x20, 0 }, { 0x22, 0 }, { 0x5c, 0 }, { 0x7e, 0 },
+	};
+	for (int field = 0; field < 2; field++)
+		for (size_t i = 0; i < NELEM(bytes); i++)
+			for (size_t at = 0; at < 5; at += 2) {
+				char esc[6] = "5.7.1", text[6] = "Go aw";
+				(field ? text : esc)[at] = (char)bytes[i].c;
+				put_dnsbl_reply(&b, DNSBL_LISTED, DNSBL_CLIENT, 550, esc, 5, text,
+				    5);
+				expect_rc(dec_kind(K_DNSBL_REPLY, -1, &b), bytes[i].want,
+				    "DNSBL_REPLY %s with byte %02x at %zu", field ? "text" : "esc",
+				    bytes[i].c, at);
+			}
+	/* each at its maximum passes (sample 5), one more does not fit */
+	static char big[401];
+	fill_text(big, sizeof big - 1, 6);
+	put_dnsbl_reply(&b, DNSBL_LISTED, DNSBL_HELO, 550, big, 12, "x", 1);
+	expect_rc(dec_kind(K_DNSBL_REPLY, -1, &b), -1, "DNSBL_REPLY esc of 12 bytes");
+	put_dnsbl_reply(&b, DNSBL_LISTED, DNSBL_HELO, 550, "5.7.1", 5, big, 400);
+	expect_rc(dec_kind(K_DNSBL_REPLY, -1, &b), -1, "DNSBL_REPLY text of 400 bytes");
+	put_dnsbl_reply(&b, DNSBL_LISTED, DNSBL_HELO, 550, big, 11, big, 399);
+	expect_rc(dec_kind(K_DNSBL_REPLY, -1, &b), 0, "DNSBL_REPLY esc 11, text 399 bytes");
+	/* a listing without a code, from the encoder */
+	struct proto_dnsbl_reply v = v_dnsbl_reply[1];
+	v.code = 0;
+	buf_reset(&b);
+	proto_dnsbl_reply_enc(&b, &v);
+	expect_rc(dec_kind(K_DNSBL_REPLY, -1, &b), -1, "DNSBL_REPLY LISTED encoded with code 0");
+	buf_free(&b);
+}
+
+/* ---- smtp <-> policy: GREY, GREY_REPLY, EVENT ---------------------------- */
+
+static void
+put_grey(struct buf *b, const char *sender, size_t slen, const char *rcpt, size_t rlen)
+{
+	buf_reset(b);
+	wire_put_u64(b, 7);
+	put_raw_str(b, sender, slen);
+	put_raw_str(b, rcpt, rlen);
+}
+
+/* The triplet's texts reach the log and the greylist's keys: no control
+ * bytes, at most PROTO_SENDER_MAX; a recipient always, a sender may be
+ * the null sender. */
+T(grey_triplet)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	put_grey(&b, "", 0, "bob@example.org", 15);
+	expect_rc(dec_kind(K_GREY, -1, &b), 0, "GREY null sender");
+	CHECK(out_grey.session == 7);
+	CHECK_STR(out_grey.sender, "");
+	CHECK_STR(out_grey.rcpt, "bob@example.org");
+	put_grey(&b, "a@example.net", 13, "", 0);
+	expect_rc(dec_kind(K_GREY, -1, &b), -1, "GREY without a recipient");
+	put_grey(&b, "", 0, "", 0);
+	expect_rc(dec_kind(K_GREY, -1, &b), -1, "GREY with nothing");
+	static const struct { uint8_t c; int want; } bytes[] = {
+		{ 0x01, -1 }, { 0x09, -1 }, { 0x0a, -1 }, { 0x0d, -1 }, { 0x1b, -1 },
+		{ 0x1f, -1 }, { 0x7f, -1 }, { 0x00, -1 },	/* NUL: wire.c refuses */
+		{ 0x20, 0 }, { 0x22, 0 }, { 0x7e, 0 }, { 0x80, 0 }, { 0xc3, 0 }, { 0xff, 0 },
+	};
+	static const size_t at[] = { 0, 5, 15 };	/* first, inside, last */
+	for (int field = 0; field < 2; field++)
+		for (size_t i = 0; i < NELEM(bytes); i++)
+			for (size_t j = 0; j < NELEM(at); j++) {
+				char t[17];
+				memcpy(t, "bob@example.org.", 17);
+				t[at[j]] = (char)bytes[i].c;
+				if (field == 0)
+					put_grey(&b, t, 16, "r@example.org", 13);
+				else
+					put_grey(&b, "s@example.org", 13, t, 16);
+				expect_rc(dec_kind(K_GREY, -1, &b), bytes[i].want,
+				    "GREY %s with byte %02x at %zu", field ? "rcpt" : "sender",
+				    bytes[i].c, at[j]);
+			}
+	/* PROTO_SENDER_MAX bytes pass (sample 3), one more does not fit */
+	static char big[PROTO_SENDER_MAX + 2];
+	fill_text(big, PROTO_SENDER_MAX + 1, 8);
+	put_grey(&b, big, PROTO_SENDER_MAX + 1, "r@example.org", 13);
+	expect_rc(dec_kind(K_GREY, -1, &b), -1, "GREY sender of %d bytes", PROTO_SENDER_MAX + 1);
+	put_grey(&b, "s@example.org", 13, big, PROTO_SENDER_MAX + 1);
+	expect_rc(dec_kind(K_GREY, -1, &b), -1, "GREY rcpt of %d bytes", PROTO_SENDER_MAX + 1);
+	/* the encoder sends an empty recipient as it is */
+	struct proto_grey *v = xmalloc(sizeof *v);
+	*v = v_grey[0];
+	v->rcpt[0] = '\0';
+	buf_reset(&b);
+	proto_grey_enc(&b, v);
+	expect_rc(dec_kind(K_GREY, -1, &b), -1, "GREY encoded without a recipient");
+	free(v);
+	buf_free(&b);
+}
+
+static void
+put_grey_reply(struct buf *b, uint32_t result, const char *state, size_t slen, const char *net,
+    size_t nlen)
+{
+	buf_reset(b);
+	wire_put_u32(b, result);
+	wire_put_u32(b, 300);
+	put_raw_str(b, state, slen);
+	put_raw_str(b, net, nlen);
+}
+
+/* result is one of three; state and net are log text: printable ASCII,
+ * at most 31 and 63 bytes. */
+T(grey_reply_results_texts)
+{
+	static const struct { uint32_t r; int want; } res[] = {
+		{ GREY_R_PASS, 0 }, { GREY_R_WAIT, 0 }, { GREY_R_ERROR, 0 }, { 3, -1 },
+		{ 0x80000000u, -1 }, { 0x100u | GREY_R_WAIT, -1 }, { UINT32_MAX, -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(res); i++) {
+		put_grey_reply(&b, res[i].r, "new", 3, "192.0.2.0/24", 12);
+		expect_rc(dec_kind(K_GREY_REPLY, -1, &b), res[i].want, "GREY_REPLY result %u",
+		    res[i].r);
+		if (res[i].want == 0) {
+			CHECK_INT(out_grey_reply.result, res[i].r);
+			CHECK_INT(out_grey_reply.retry, 300);
+			CHECK_STR(out_grey_reply.state, "new");
+			CHECK_STR(out_grey_reply.net, "192.0.2.0/24");
+		}
+	}
+	static const struct { uint8_t c; int want; } bytes[] = {
+		{ 0x01, -1 }, { 0x0a, -1 }, { 0x0d, -1 }, { 0x7f, -1 }, { 0x80, -1 }, { 0xff, -1 },
+		{ 0x00, -1 }, { 0x20, 0 }, { 0x7e, 0 },
+	};
+	for (int field = 0; field < 2; field++)
+		for (size_t i = 0; i < NELEM(bytes); i++) {
+			char t[6] = "early";
+			t[2] = (char)bytes[i].c;
+			if (field == 0)
+				put_grey_reply(&b, GREY_R_WAIT, t, 5, "192.0.2.0/24", 12);
+			else
+				put_grey_reply(&b, GREY_R_WAIT, "new", 3, t, 5);
+			expect_rc(dec_kind(K_GREY_REPLY, -1, &b), bytes[i].want,
+			    "GREY_REPLY %s with byte %02x", field ? "net" : "state", bytes[i].c);
+		}
+	/* each at its maximum passes (sample 3), one more does not fit */
+	static char big[65];
+	fill_text(big, sizeof big - 1, 9);
+	put_grey_reply(&b, GREY_R_PASS, big, 32, "", 0);
+	expect_rc(dec_kind(K_GREY_REPLY, -1, &b), -1, "GREY_REPLY state of 32 bytes");
+	put_grey_reply(&b, GREY_R_PASS, "", 0, big, 64);
+	expect_rc(dec_kind(K_GREY_REPLY, -1, &b), -1, "GREY_REPLY net of 64 bytes");
+	buf_free(&b);
+}
+
+/* An event is a ban event (policy/bans.h): 0 .. PROTO_BAN_EVENTS - 1. */
+T(event_numbers)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	static const uint32_t bad[] = { PROTO_BAN_EVENTS, PROTO_BAN_EVENTS + 1, 0x100u,
+		0x80000000u, UINT32_MAX };
+	for (uint32_t e = 0; e < PROTO_BAN_EVENTS; e++) {
+		buf_reset(&b);
+		proto_event_enc(&b, &(struct proto_event){ .session = UINT64_MAX - e, .event = e });
+		expect_rc(dec_kind(K_EVENT, -1, &b), 0, "EVENT %u", e);
+		CHECK(out_event.session == UINT64_MAX - e);
+		CHECK_INT(out_event.event, e);
+	}
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		buf_reset(&b);
+		proto_event_enc(&b, &(struct proto_event){ .session = 1, .event = bad[i] });
+		expect_rc(dec_kind(K_EVENT, -1, &b), -1, "EVENT %u", bad[i]);
+	}
+	buf_free(&b);
+}
+
+/* ---- parent <-> policy: POLICY_CTL, POLICY_CTL_REPLY --------------------- */
+
+T(policy_ctl_line)
+{
+	static char big[514];
+	fill_text(big, sizeof big - 1, 10);
+	static const struct { const char *s; size_t len; int want; } c[] = {
+		{ "ban list", 8, 0 }, { "", 0, 0 }, { big, 511, 0 }, { big, 512, -1 },
+		{ "ban\0list", 8, -1 }, { "ban list\0", 9, -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		buf_reset(&b);
+		put_raw_str(&b, c[i].s, c[i].len);
+		expect_rc(dec_kind(K_POLICY_CTL, -1, &b), c[i].want, "POLICY_CTL line case %zu", i);
+		if (c[i].want == 0) {
+			CHECK_INT(strlen(out_ctl.line), c[i].len);
+			CHECK(memcmp(out_ctl.line, c[i].s, c[i].len) == 0);
+		}
+	}
+	buf_free(&b);
+}
+
+/* ok is a boolean; the body at most PROTO_CTL_BODY_MAX bytes, handed over
+ * NUL-terminated; the encoder cuts a longer body rather than send a
+ * message the parent must refuse. */
+T(policy_ctl_reply_body)
+{
+	struct buf b;
+	buf_init(&b, 0);
+	static const uint32_t oks[] = { 0, 1, 2, 0x80000001u, UINT32_MAX };
+	for (size_t i = 0; i < NELEM(oks); i++) {
+		buf_reset(&b);
+		proto_policy_ctl_reply_enc(&b, oks[i], "x", 1);
+		expect_rc(dec_kind(K_POLICY_CTL_REPLY, -1, &b), oks[i] <= 1 ? 0 : -1,
+		    "POLICY_CTL_REPLY ok %u", oks[i]);
+		if (oks[i] <= 1)
+			CHECK_INT(out_ctl_reply.ok, oks[i]);
+	}
+	/* by hand: one byte over the limit, and length fields past the end */
+	static char big[PROTO_CTL_BODY_MAX + 2];
+	memset(big, 'b', sizeof big);
+	buf_reset(&b);
+	wire_put_u32(&b, 1);
+	put_raw_str(&b, big, PROTO_CTL_BODY_MAX + 1);
+	expect_rc(dec_kind(K_POLICY_CTL_REPLY, -1, &b), -1, "POLICY_CTL_REPLY body of %d bytes",
+	    PROTO_CTL_BODY_MAX + 1);
+	static const uint32_t lens[] = { 2, 0x80000000u, UINT32_MAX };
+	for (size_t i = 0; i < NELEM(lens); i++) {
+		buf_reset(&b);
+		wire_put_u32(&b, 1);
+		wire_put_u32(&b, lens[i]);
+		buf_putc(&b, 'x');
+		expect_rc(dec_kind(K_POLICY_CTL_REPLY, -1, &b), -1,
+		    "POLICY_CTL_REPLY length field %08x", lens[i]);
+	}
+	/* the encoder cuts */
+	buf_reset(&b);
+	proto_policy_ctl_reply_enc(&b, 1, big, sizeof big);
+	CHECK(!b.err && b.len <= IPC_MAX - 16);
+	expect_rc(dec_kind(K_POLICY_CTL_REPLY, -1, &b), 0, "POLICY_CTL_REPLY cut body");
+	CHECK(out_ctl_reply.body != NULL && strlen(out_ctl_reply.body) == PROTO_CTL_BODY_MAX);
 	buf_free(&b);
 }
 
@@ -2947,6 +4133,7 @@ main(void)
 	RUN(dns_zone_message);
 	RUN(roundtrip_every_message);
 	RUN(golden_encodings);
+	RUN(ctl_reply_text_only);
 	RUN(report_bounds);
 	RUN(queue_settings_max_open);
 	RUN(mailboxes_bounds);
@@ -2976,6 +4163,16 @@ main(void)
 	RUN(access_key_bytes_and_length);
 	RUN(access_reply_actions_and_codes);
 	RUN(access_reply_texts);
+	RUN(policy_settings_nets);
+	RUN(policy_settings_blocklists);
+	RUN(policy_settings_numbers);
+	RUN(dnsbl_what_and_domains);
+	RUN(dnsbl_reply_results_codes_texts);
+	RUN(grey_triplet);
+	RUN(grey_reply_results_texts);
+	RUN(event_numbers);
+	RUN(policy_ctl_line);
+	RUN(policy_ctl_reply_body);
 	RUN(wire_put_layout);
 	RUN(wire_read_layout);
 	RUN(wire_end_refuses_leftovers);
