@@ -81,10 +81,10 @@ admit(struct peer *p, uint64_t id, const struct proto_admit *a, const struct cli
 	if (v == ADMIT_OK)
 		admit_set_addr(&PL.admit, p->chan, id, addr);
 	else
-		log_info("policy event=admit client=[%s] worker=%u result=%s limit=%s open=%u "
-		    "total=%zu", ip, p->slot, v == ADMIT_TOO_MANY_IP ? "too-many-from-client" :
-		    "too-many", v == ADMIT_TOO_MANY_IP ? "connections-per-ip" : "connections",
-		    admit_count(&PL.admit, k), PL.admit.total);
+		log_info("policy event=admit client=[%s] worker=%u result=%s open=%u total=%zu "
+		    "limit=%s", ip, p->slot, v == ADMIT_TOO_MANY_IP ? "too-many-from-client" :
+		    "too-many", admit_count(&PL.admit, k), PL.admit.total,
+		    v == ADMIT_TOO_MANY_IP ? "connections-per-ip" : "connections");
 	return v;
 }
 
