@@ -314,6 +314,15 @@ store_put(const struct bans *b, const struct ban_info *i, char *err, size_t errl
 
 /* The automatic bans of p remembered at now: history that ended more than
  * BANS_HISTORY ago no longer counts, even before bans_purge removes it. */
+/* The oldest end of a ban still remembered as history; saturates (a
+ * clock set to the far past must not overflow). */
+static sqlite3_int64
+history_start(time_t now)
+{
+	sqlite3_int64 n = (sqlite3_int64)now;
+	return n < INT64_MIN + BANS_HISTORY ? INT64_MIN : n - BANS_HISTORY;
+}
+
 static int
 store_count(const struct bans *b, const struct prefix *p, time_t now, unsigned *count,
     char *err, size_t errlen)
@@ -326,7 +335,7 @@ store_count(const struct bans *b, const struct prefix *p, time_t now, unsigned *
 	int rc = sqlite3_step(st);
 	if (rc == SQLITE_ROW) {
 		sqlite3_int64 n = sqlite3_column_int64(st, 0), until = sqlite3_column_int64(st, 1);
-		if (until == 0 || until > (sqlite3_int64)now - BANS_HISTORY)
+		if (until == 0 || until > history_start(now))
 			*count = n < 0 ? 0 : n > UINT_MAX ? UINT_MAX : (unsigned)n;
 	}
 	return finish(b, st, rc, err, errlen);
@@ -699,7 +708,7 @@ bans_purge(struct bans *b, time_t now, char *err, size_t errlen)
 	    err, errlen);
 	if (st == NULL)
 		return -1;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)now - BANS_HISTORY);
+	sqlite3_bind_int64(st, 1, history_start(now));
 	if (finish(b, st, sqlite3_step(st), err, errlen) < 0)
 		return -1;
 	long removed = sqlite3_changes(b->db);
