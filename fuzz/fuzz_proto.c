@@ -34,6 +34,7 @@
 #include "msgauth/spf.h"
 #include "policy/access.h"
 #include "proto/dns.h"
+#include "proto/imap_auth.h"
 #include "proto/parent.h"
 #include "proto/proto.h"
 #include "proto/queue_deliver.h"
@@ -59,6 +60,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_ACCESS, PROTO_ACCESS_REPLY,
 	PROTO_POLICY_CTL, PROTO_POLICY_CTL_REPLY,
 	PROTO_DNSBL, PROTO_DNSBL_REPLY, PROTO_GREY, PROTO_GREY_REPLY, PROTO_EVENT,
+	PROTO_AUTH_SETTINGS, PROTO_AUTH_CHECK, PROTO_AUTH_RESULT,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -98,6 +100,9 @@ static union {
 	struct proto_grey grey;
 	struct proto_grey_reply grey_reply;
 	struct proto_event event;
+	struct proto_auth_settings auth_settings;
+	struct proto_auth_check auth_check;
+	struct proto_auth_result auth_result;
 } out;
 /* LOOKUP_REPLY decoded a second time, from its normalised encoding */
 static struct lookup lr2;
@@ -378,6 +383,25 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 			return -1;
 		REQUIRE(out.event.event < PROTO_BAN_EVENTS);
 		proto_event_enc(re, &out.event);
+		break;
+	case PROTO_AUTH_SETTINGS:
+		if (proto_auth_settings_dec(&m, &out.auth_settings) < 0)
+			return -1;
+		REQUIRE(fd >= 0);
+		proto_auth_settings_enc(re, &out.auth_settings);
+		break;
+	case PROTO_AUTH_CHECK:
+		if (proto_auth_check_dec(&m, &out.auth_check) < 0)
+			return -1;
+		REQUIRE(no_controls(out.auth_check.user) && no_controls(out.auth_check.client));
+		proto_auth_check_enc(re, &out.auth_check);
+		break;
+	case PROTO_AUTH_RESULT:
+		if (proto_auth_result_dec(&m, &out.auth_result) < 0)
+			return -1;
+		REQUIRE(out.auth_result.ok <= 1 && no_controls(out.auth_result.user));
+		REQUIRE(!out.auth_result.ok || out.auth_result.user[0] != '\0');
+		proto_auth_result_enc(re, &out.auth_result);
 		break;
 	case PROTO_OPEN:
 	case PROTO_COMMIT_OK:

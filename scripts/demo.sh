@@ -108,7 +108,7 @@ ZONE
 fi
 if [ ! -f "$D/users" ]; then
 	cat > "$D/users" <<'USERS'
-# user:{SCHEME}hash - passwords come with submission/IMAP; demo has none yet
+# user:{SCHEME}hash - set passwords with: build/talon -c demo-data/talon.conf user passwd NAME
 demo:
 USERS
 fi
@@ -181,6 +181,20 @@ $TTL 300
 ZONE
 fi
 
+# IMAP (first stage: the login), on loopback only; the demo account's
+# password is "demo" (README.md "Reading mail over IMAP")
+if ! grep -q '^listen imap' "$D/talon.conf"; then
+	cat >> "$D/talon.conf" <<'CONF'
+
+# IMAP: login over STARTTLS and implicit TLS (mailboxes come next)
+listen imap 127.0.0.1:2143 tls starttls
+listen imap 127.0.0.1:2993 tls implicit
+CONF
+fi
+if grep -q '^demo:$' "$D/users"; then
+	echo demo | build/talon -c "$D/talon.conf" user passwd demo >/dev/null
+fi
+
 # DKIM: a key pair for the selector "default" (RSA) and "default-ed"
 # (Ed25519), published in the zone
 if [ ! -d "$D/dkim" ]; then
@@ -194,7 +208,7 @@ if [ ! -d "$D/dkim" ]; then
 fi
 
 build/talon -c "$D/talon.conf" config check
-echo "demo: starting talon on 127.0.0.1:2525 (STARTTLS), 127.0.0.1:2465 (TLS) and DNS on 127.0.0.1:2053; ^C stops it"
+echo "demo: starting talon on 127.0.0.1:2525 (STARTTLS), 127.0.0.1:2465 (TLS), IMAP on 2143 (STARTTLS) and 2993 (TLS), DNS on 127.0.0.1:2053; ^C stops it"
 echo "demo: try  swaks --server 127.0.0.1:2525 --tls --to demo@demo.test --from you@example.org"
 echo "demo: and  dig @127.0.0.1 -p 2053 demo.test MX"
 echo "demo: and  build/talon zone check demo-data/zones/demo.test.zone"

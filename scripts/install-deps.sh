@@ -45,7 +45,7 @@ fi
 
 # System users for privilege separation (DESIGN.md, "Processes").
 if [ "$(id -u)" = 0 ]; then
-	for u in _talon _talonq _talonmail _talonpol _talondns; do
+	for u in _talon _talonq _talonmail _talonpol _talondns _talonauth _talonimap; do
 		if ! getent passwd "$u" >/dev/null; then
 			adduser --system --group --no-create-home --home /nonexistent \
 				--disabled-login --quiet "$u"

@@ -28,6 +28,9 @@ int cmd_dmarc(const char *conf_path, int argc, char **argv);
 /* cli/access.c: `talon access test KEY [--tag TAG]`, `talon access check
  * [FILE]`: 0 match / no errors, 1 no match / errors, 2 usage. */
 int cmd_access(const char *conf_path, int argc, char **argv);
+/* cli/user.c: `talon user add|passwd|del NAME`, `talon user list`: 0 done,
+ * 1 refused, 2 usage. */
+int cmd_user(const char *conf_path, int argc, char **argv);
 int cmd_ban(const char *conf_path, int argc, char **argv);
 int cmd_firewall(const char *conf_path, int argc, char **argv);
 /* cli/msgauth.c: `talon resolve NAME [TYPE]`, `talon spf IP SENDER [HELO]` */

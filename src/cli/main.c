@@ -31,6 +31,8 @@ usage(FILE *f)
 	    "  dkim keygen|sign|verify ...  DKIM keys, signing, verification\n"
 	    "  access test KEY [--tag Connect|From|To|Spam] | access check [FILE]\n"
 	    "                   which access-map line matches KEY; check the map\n"
+	    "  user add|passwd|del NAME [--password-file FILE] | user list\n"
+	    "                   accounts in the users file (password from stdin)\n"
 	    "  ban list | ban add PREFIX [TIME] [REASON] | ban del PREFIX\n"
 	    "                   the running daemon's ban table\n"
 	    "  firewall export --nft  the listener ACLs as nftables rules\n"
@@ -143,6 +145,8 @@ main(int argc, char **argv)
 		return cmd_firewall(conf, argc - i, argv + i);
 	if (strcmp(cmd, "access") == 0)
 		return cmd_access(conf, argc - i, argv + i);
+	if (strcmp(cmd, "user") == 0)
+		return cmd_user(conf, argc - i, argv + i);
 	if (strcmp(cmd, "resolve") == 0)
 		return cmd_resolve(conf, argc - i, argv + i);
 	if (strcmp(cmd, "spf") == 0)

@@ -23,7 +23,7 @@ struct lsock {
 	socklen_t addrlen;
 	unsigned slot;
 	int type;		/* SOCK_STREAM or SOCK_DGRAM */
-	bool dns;		/* a `listen dns` socket (slot 0) */
+	enum conf_listen_kind kind;	/* dns and imap sockets are slot 0 */
 	int fd;
 	bool used;		/* by the current config */
 };
@@ -65,9 +65,8 @@ bind_one(const struct conf_listen *l, int type, char *err, size_t errlen)
 static struct lsock *
 find(const struct conf_listen *cl, unsigned slot, int type)
 {
-	bool dns = cl->kind == CONF_LISTEN_DNS;
 	for (struct lsock *l = lsocks; l; l = l->next)
-		if (l->slot == slot && l->type == type && l->dns == dns &&
+		if (l->slot == slot && l->type == type && l->kind == cl->kind &&
 		    l->addrlen == cl->addrlen && memcmp(&l->addr, &cl->addr, l->addrlen) == 0)
 			return l;
 	return NULL;
@@ -87,15 +86,16 @@ need(const struct conf_listen *cl, unsigned slot, int type, char *err, size_t er
 		found->addrlen = cl->addrlen;
 		found->slot = slot;
 		found->type = type;
-		found->dns = cl->kind == CONF_LISTEN_DNS;
+		found->kind = cl->kind;
 		found->fd = fd;
 		found->next = lsocks;
 		lsocks = found;
-		if (found->dns)
+		if (found->kind == CONF_LISTEN_DNS)
 			log_info("parent event=listen addr=%s dns=%s", cl->text,
 			    type == SOCK_DGRAM ? "udp" : "tcp");
 		else
-			log_info("parent event=listen addr=%s worker=%u tls=%s", cl->text, slot,
+			log_info("parent event=listen addr=%s%s worker=%u tls=%s", cl->text,
+			    cl->kind == CONF_LISTEN_IMAP ? " imap=yes" : "", slot,
 			    cl->tls == CONF_TLS_IMPLICIT ? "implicit" :
 			    cl->tls == CONF_TLS_STARTTLS ? "starttls" : "none");
 	}
@@ -112,6 +112,9 @@ listen_setup(const struct conf *cf, char *err, size_t errlen)
 		for (unsigned s = 0; s < cf->workers; s++)
 			if (need(&cf->listens[i], s, SOCK_STREAM, err, errlen) == NULL)
 				return -1;
+	for (size_t i = 0; i < cf->n_imap_listens; i++)
+		if (need(&cf->imap_listens[i], 0, SOCK_STREAM, err, errlen) == NULL)
+			return -1;
 	for (size_t i = 0; i < cf->n_dns_listens; i++)
 		if (need(&cf->dns_listens[i], 0, SOCK_DGRAM, err, errlen) == NULL ||
 		    need(&cf->dns_listens[i], 0, SOCK_STREAM, err, errlen) == NULL)
@@ -140,6 +143,18 @@ listen_fds(const struct conf *cf, unsigned slot, int *fds)
 {
 	for (size_t i = 0; i < cf->n_listens; i++) {
 		struct lsock *l = find(&cf->listens[i], slot, SOCK_STREAM);
+		if (l == NULL || !l->used)
+			return -1;
+		fds[i] = l->fd;
+	}
+	return 0;
+}
+
+int
+listen_imap_fds(const struct conf *cf, int *fds)
+{
+	for (size_t i = 0; i < cf->n_imap_listens; i++) {
+		struct lsock *l = find(&cf->imap_listens[i], 0, SOCK_STREAM);
 		if (l == NULL || !l->used)
 			return -1;
 		fds[i] = l->fd;

@@ -20,6 +20,8 @@ void listen_close_unused(void);
 int listen_fds(const struct conf *cf, unsigned slot, int *fds);
 /* fds[2i], fds[2i+1]: the UDP and TCP socket of cf->dns_listens[i]. */
 int listen_dns_fds(const struct conf *cf, int *fds);
+/* The imap listeners' sockets, in config order (one process serves them). */
+int listen_imap_fds(const struct conf *cf, int *fds);
 void listen_close_all(void);
 
 #endif

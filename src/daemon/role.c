@@ -51,12 +51,15 @@
 #include "daemon/control.h"
 #include "daemon/listen.h"
 #include "deliver/deliver.h"
+#include "auth/auth.h"
 #include "dns/server.h"
+#include "imap/imap.h"
 #include "dns/tsig.h"
 #include "mail/conf.h"
 #include "mail/spool.h"
 #include "policy/policy.h"
 #include "proto/dns.h"
+#include "proto/imap_auth.h"
 #include "proto/parent.h"
 #include "proto/smtp_policy.h"
 #include "queue/queue.h"
@@ -69,7 +72,7 @@
 
 enum role_dir { DIR_NONE, DIR_SPOOL, DIR_STORE };
 enum role_reload { RELOAD_IN_PLACE, RELOAD_REPLACE };
-enum role_listen { LISTEN_NONE, LISTEN_SMTP, LISTEN_DNS };
+enum role_listen { LISTEN_NONE, LISTEN_SMTP, LISTEN_DNS, LISTEN_IMAP };
 
 struct child;
 
@@ -92,6 +95,7 @@ static void watch_cb(struct loop *l, void *arg);
 static void settings_deliver(struct ipc *c, const struct gen *g);
 static void settings_policy(struct ipc *c, const struct gen *g);
 static void settings_dns(struct ipc *c, const struct gen *g);
+static void settings_auth(struct ipc *c, const struct gen *g);
 
 static const struct role_def roles[ROLE_COUNT] = {
 	[ROLE_SMTP] = { ROLE_SMTP, "_talon", offsetof(struct conf, run_as), DIR_NONE,
@@ -107,6 +111,12 @@ static const struct role_def roles[ROLE_COUNT] = {
 	 * unread by a reload */
 	[ROLE_DNS] = { ROLE_DNS, "_talondns", offsetof(struct conf, dns_user), DIR_NONE,
 	    LISTEN_DNS, true, false, false, RELOAD_IN_PLACE, -1, settings_dns },
+	/* runs when an imap listener is configured; the users file reaches
+	 * it as a descriptor, so it can live in the empty jail */
+	[ROLE_AUTH] = { ROLE_AUTH, "_talonauth", offsetof(struct conf, auth_user), DIR_NONE,
+	    LISTEN_NONE, true, false, false, RELOAD_IN_PLACE, ROLE_IMAP, settings_auth },
+	[ROLE_IMAP] = { ROLE_IMAP, "_talonimap", offsetof(struct conf, imap_user), DIR_NONE,
+	    LISTEN_IMAP, true, true, false, RELOAD_REPLACE, -1, NULL },
 };
 
 /* Which roles talk to each other (one channel per pair of processes). */
@@ -114,11 +124,12 @@ static const struct { enum proto_role a, b; } edges[] = {
 	{ ROLE_SMTP, ROLE_QUEUE },
 	{ ROLE_SMTP, ROLE_POLICY },
 	{ ROLE_QUEUE, ROLE_DELIVER },
+	{ ROLE_IMAP, ROLE_AUTH },
 };
 
 /* Start order: the roles the smtp workers need come first. */
 static const enum proto_role start_order[] = { ROLE_DNS, ROLE_DELIVER, ROLE_QUEUE, ROLE_POLICY,
-    ROLE_SMTP };
+    ROLE_SMTP, ROLE_AUTH, ROLE_IMAP };
 
 struct child {
 	struct child *next;
@@ -162,6 +173,8 @@ instances(const struct role_def *r)
 {
 	if (r->listeners == LISTEN_DNS)
 		return R.g->conf->n_dns_listens > 0 ? 1 : 0;
+	if (r->listeners == LISTEN_IMAP || r->id == ROLE_AUTH)
+		return R.g->conf->n_imap_listens > 0 ? 1 : 0;
 	return r->per_worker ? R.g->conf->workers : 1;
 }
 
@@ -266,6 +279,25 @@ settings_dns(struct ipc *c, const struct gen *g)
 		proto_dns_zone_send(c, fd, &z);
 	}
 	OPENSSL_cleanse(z.key, sizeof z.key);
+}
+
+/* The users file, opened here (root) and read there: the hashes are
+ * read by the auth process only. */
+static void
+settings_auth(struct ipc *c, const struct gen *g)
+{
+	int fd = open(g->conf->users, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		log_err("parent event=settings role=auth error=\"%s: %s\" action=no-logins",
+		    g->conf->users, strerror(errno));
+		return;
+	}
+	struct proto_auth_settings s = { .gen = g->id };
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_auth_settings_enc(&b, &s);
+	ipc_send_buf(c, PROTO_AUTH_SETTINGS, 0, fd, &b);
+	buf_free(&b);
 }
 
 int
@@ -526,6 +558,13 @@ child_run(const struct role_def *r, unsigned slot, int chan, int *lfds, size_t n
 		policy_main(chan);
 	case ROLE_DNS:
 		dns_main(chan, lfds, n_lfds);
+	case ROLE_AUTH:
+		auth_main(chan);
+	case ROLE_IMAP: {
+		struct imap_args a = { .conf = g->conf, .tls = g->tls, .listen_fds = lfds,
+			.n_listen = n_lfds, .parent_fd = chan };
+		imap_main(&a);
+	}
 	default:
 		break;
 	}
@@ -540,11 +579,13 @@ spawn(const struct role_def *r, unsigned slot)
 	const char *name = proto_role_name(r->id);
 	const struct conf *cf = R.g->conf;
 	size_t n_lfds = r->listeners == LISTEN_SMTP ? cf->n_listens :
-	    r->listeners == LISTEN_DNS ? 2 * cf->n_dns_listens : 0;
+	    r->listeners == LISTEN_DNS ? 2 * cf->n_dns_listens :
+	    r->listeners == LISTEN_IMAP ? cf->n_imap_listens : 0;
 	int *lfds = xcalloc(n_lfds + 1, sizeof *lfds);
 	int sp[2];
 	if ((r->listeners == LISTEN_SMTP && listen_fds(cf, slot, lfds) < 0) ||
-	    (r->listeners == LISTEN_DNS && listen_dns_fds(cf, lfds) < 0)) {
+	    (r->listeners == LISTEN_DNS && listen_dns_fds(cf, lfds) < 0) ||
+	    (r->listeners == LISTEN_IMAP && listen_imap_fds(cf, lfds) < 0)) {
 		log_err("parent event=spawn role=%s worker=%u error=\"no listening socket\"", name, slot);
 		free(lfds);
 		return -1;

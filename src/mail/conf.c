@@ -72,6 +72,7 @@ static const struct limit_def {
 	{ "ban-time-max", offsetof(struct conf, ban_time_max), 1, 10 * 365 * 86400 },
 	{ "connection-rate", offsetof(struct conf, conn_rate), 0, 1000000 },
 	{ "messages-per-connection", offsetof(struct conf, max_msgs), 0, 1000000 },
+	{ "imap-autologout", offsetof(struct conf, imap_autologout), 1, 86400 },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -252,15 +253,17 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 			    "it serves UDP and TCP)", e);
 			return;
 		}
+	} else if (strcmp(av[0], "imap") == 0) {
+		l.kind = CONF_LISTEN_IMAP;
 	} else if (strcmp(av[0], "smtp") != 0) {
 		log_escape(e, sizeof e, av[0], strlen(av[0]));
-		cfg_err(g, "listen: unknown kind \"%s\" (expected smtp or dns)", e);
+		cfg_err(g, "listen: unknown kind \"%s\" (expected smtp, imap or dns)", e);
 		return;
 	} else {
 		l.kind = CONF_LISTEN_SMTP;
 	}
 	for (unsigned i = 2; i < ac; i++) {
-		if (strcmp(av[i], "allow") == 0 && l.kind == CONF_LISTEN_SMTP) {
+		if (strcmp(av[i], "allow") == 0 && l.kind != CONF_LISTEN_DNS) {
 			if (i + 1 == ac) {
 				cfg_err(g, "listen: \"allow\" needs prefixes (expected e.g. "
 				    "allow 192.0.2.1 198.51.100.0/24)");
@@ -298,6 +301,19 @@ do_listen(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	if (!parse_listen_addr(g, "listen", av[1], &l))
 		goto fail;
 	struct conf *c = conf_of(g);
+	if (l.kind == CONF_LISTEN_IMAP) {
+		/* passwords travel only under TLS (RFC 9051 11.1): a listener
+		 * where nobody could log in is a mistake */
+		if (l.tls == CONF_TLS_NONE) {
+			cfg_err(g, "listen imap %s: expected tls starttls or tls implicit (IMAP "
+			    "logins need TLS)", l.text);
+			goto fail;
+		}
+		c->imap_listens = xreallocarray(c->imap_listens, c->n_imap_listens + 1,
+		    sizeof *c->imap_listens);
+		c->imap_listens[c->n_imap_listens++] = l;
+		return;
+	}
 	if (l.kind == CONF_LISTEN_DNS) {
 		c->dns_listens = xreallocarray(c->dns_listens, c->n_dns_listens + 1,
 		    sizeof *c->dns_listens);
@@ -891,7 +907,7 @@ static const struct cfg_directive directives[] = {
 	{ "hostname", "hostname NAME", 1, 1, false, true, do_hostname, 0 },
 	{ "domain", "domain NAME [NAME...]", 1, UINT32_MAX, true, true, do_domain, 0 },
 	{ "listen", "listen smtp ADDR:PORT [tls none|starttls|implicit] [allow PREFIX...] | "
-	    "listen dns ADDR:PORT", 2, 4096, true, true, do_listen, 0 },
+	    "listen imap ADDR:PORT tls starttls|implicit [allow PREFIX...] | listen dns ADDR:PORT", 2, 4096, true, true, do_listen, 0 },
 	{ "zone", "zone ORIGIN FILE [allow-transfer PREFIX...] [notify ADDR:PORT...] "
 	    "[transfer-key NAME]", 2, 2 + 2 * CONF_ZONE_PEERS_MAX + 4, true, false, do_zone, 0 },
 	{ "tsig-key", "tsig-key NAME hmac-sha256 SECRET", 3, 3, true, false, do_tsig, 0 },
@@ -909,6 +925,8 @@ static const struct cfg_directive directives[] = {
 	NAMEDIR("deliver-user", "USER", deliver_user),
 	NAMEDIR("policy-user", "USER", policy_user),
 	NAMEDIR("dns-user", "USER", dns_user),
+	NAMEDIR("auth-user", "USER", auth_user),
+	NAMEDIR("imap-user", "USER", imap_user),
 	NAMEDIR("admin-group", "GROUP", admin_group),
 	{ "workers", "workers N", 1, 1, false, false, do_workers, 0 },
 	{ "limit", "limit NAME VALUE", 2, 2, true, false, do_limit, 0 },
@@ -958,7 +976,18 @@ final_checks(struct pctx *p)
 	struct cfg *g = &p->g;
 	struct conf *c = conf_of(g);
 
-	bool tls_used = false;
+	bool tls_used = c->n_imap_listens > 0;
+	if (c->n_imap_listens > 0 && (c->tls_cert == NULL || c->tls_key == NULL))
+		cfg_err_at(g, c->imap_listens[0].line, "listen imap %s needs tls-cert and tls-key",
+		    c->imap_listens[0].text);
+	for (size_t i = 0; i < c->n_imap_listens; i++)
+		for (size_t j = 0; j < c->n_listens + i; j++) {
+			const struct conf_listen *o = j < c->n_listens ? &c->listens[j] :
+			    &c->imap_listens[j - c->n_listens];
+			if (strcmp(o->text, c->imap_listens[i].text) == 0)
+				cfg_err_at(g, c->imap_listens[i].line, "listen %s given twice (first at "
+				    "line %u)", o->text, o->line);
+		}
 	for (size_t i = 0; i < c->n_listens && !tls_used; i++) {
 		const struct conf_listen *l = &c->listens[i];
 		if (l->tls == CONF_TLS_NONE)
@@ -1048,6 +1077,7 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->log_stderr = true;
 	c->log_syslog = false;
 	c->log_path = xstrdup("/dev/log");
+	c->imap_autologout = 1800;
 	c->grey_delay = 300;
 	c->grey_window = 4 * 3600;
 	c->grey_keep = 35 * 86400;
@@ -1104,6 +1134,11 @@ conf_free(struct conf **cp)
 	for (size_t i = 0; i < c->n_listens; i++)
 		free(c->listens[i].allow);
 	free(c->listens);
+	for (size_t i = 0; i < c->n_imap_listens; i++)
+		free(c->imap_listens[i].allow);
+	free(c->imap_listens);
+	free(c->auth_user);
+	free(c->imap_user);
 	free(c->denies);
 	free(c->mynetworks);
 	for (size_t i = 0; i < c->n_bls; i++) {

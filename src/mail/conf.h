@@ -75,6 +75,11 @@
  *        ban-time-max SECONDS (2592000)
  *   limit connection-rate N      connections per minute per client (0 off)
  *   limit messages-per-connection N   (0 off)
+ * IMAP (src/imap/, src/auth/):
+ *   listen imap ADDR:PORT tls starttls|implicit [allow PREFIX...]
+ *   limit imap-autologout SECONDS   idle time after login, 1..86400 (1800);
+ *        before login min(60, this)
+ *   auth-user USER / imap-user USER  the auth and imap processes' users
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
  * comment; a CR before the LF is ignored; a line holds at most 4096 bytes
@@ -111,7 +116,7 @@ enum conf_resolver { CONF_RESOLVER_SYSTEM = 0, CONF_RESOLVER_FORWARD, CONF_RESOL
 #define CONF_FORWARD_MAX	8
 
 enum conf_tls { CONF_TLS_NONE = 0, CONF_TLS_STARTTLS, CONF_TLS_IMPLICIT };
-enum conf_listen_kind { CONF_LISTEN_SMTP = 0, CONF_LISTEN_DNS };
+enum conf_listen_kind { CONF_LISTEN_SMTP = 0, CONF_LISTEN_DNS, CONF_LISTEN_IMAP };
 
 struct conf_listen {
 	enum conf_listen_kind kind;
@@ -182,6 +187,10 @@ struct conf {
 	size_t n_listens;
 	struct conf_listen *dns_listens;	/* each one UDP and TCP */
 	size_t n_dns_listens;
+	struct conf_listen *imap_listens;	/* tls starttls or implicit */
+	size_t n_imap_listens;
+	char *auth_user, *imap_user;	/* NULL: _talonauth, _talonimap */
+	unsigned imap_autologout;	/* seconds idle after login, default 1800 */
 	struct conf_zone *zones;
 	size_t n_zones;
 	struct conf_tsig *tsig;

@@ -12,6 +12,8 @@
  *                                      SPF, SPF_REPLY, RDNS, RDNS_REPLY,
  *                                      LOOKUP, LOOKUP_REPLY, ACCESS, ACCESS_REPLY,
  *                                      DNSBL, DNSBL_REPLY, GREY, GREY_REPLY, EVENT
+ *   imap-auth        proto/imap_auth.h    AUTH_CHECK, AUTH_RESULT (and AUTH_SETTINGS
+ *                                      from the parent)
  *
  * Each message has an encode function (into a struct buf, or straight onto
  * a channel: proto_*_send) and a decode function that returns -1 for a
@@ -39,6 +41,8 @@ enum proto_type {
 	/* parent <-> policy: `talon ban ...` from the control socket */
 	PROTO_POLICY_CTL,
 	PROTO_POLICY_CTL_REPLY,
+	/* parent -> auth: the users file (fd) */
+	PROTO_AUTH_SETTINGS,
 
 	/* smtp <-> queue */
 	PROTO_OPEN = 20,
@@ -73,6 +77,10 @@ enum proto_type {
 	PROTO_GREY,		/* smtp -> policy: may this triplet pass greylisting? */
 	PROTO_GREY_REPLY,
 	PROTO_EVENT,		/* smtp -> policy: the client earned ban points */
+
+	/* imap <-> auth */
+	PROTO_AUTH_CHECK = 100,	/* imap -> auth: user and password */
+	PROTO_AUTH_RESULT,
 };
 
 /* The roles of the role table (daemon/role.c); PEER names one. */
@@ -82,6 +90,8 @@ enum proto_role {
 	ROLE_DELIVER,
 	ROLE_POLICY,
 	ROLE_DNS,
+	ROLE_AUTH,
+	ROLE_IMAP,
 	ROLE_COUNT
 };
 

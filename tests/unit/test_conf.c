@@ -359,8 +359,11 @@ T(test_listen_errors)
 		{ "listen smtp []:25\n",
 		  "talon.conf:9: listen: \"[]:25\" has no valid address before the port "
 		  "(expected IPv4, [IPv6] or *)\n" },
+		{ "listen pop3 127.0.0.1:110\n",
+		  "talon.conf:9: listen: unknown kind \"pop3\" (expected smtp, imap or dns)\n" },
 		{ "listen imap 127.0.0.1:143\n",
-		  "talon.conf:9: listen: unknown kind \"imap\" (expected smtp or dns)\n" },
+		  "talon.conf:9: listen imap 127.0.0.1:143: expected tls starttls or tls implicit (IMAP "
+		  "logins need TLS)\n" },
 		{ "listen dns 127.0.0.1:53 tls none\n",
 		  "talon.conf:9: listen dns: unexpected \"tls\" (expected only ADDR:PORT; it "
 		  "serves UDP and TCP)\n" },
@@ -412,7 +415,8 @@ T(test_listen_errors)
 		  "none|starttls|implicit\", \"allow PREFIX...\" or nothing)\n" },
 		{ "listen smtp\n",
 		  "talon.conf:9: listen: wrong number of arguments (expected \"listen smtp "
-		  "ADDR:PORT [tls none|starttls|implicit] [allow PREFIX...] | listen dns ADDR:PORT\", "
+		  "ADDR:PORT [tls none|starttls|implicit] [allow PREFIX...] | listen imap ADDR:PORT tls "
+		  "starttls|implicit [allow PREFIX...] | listen dns ADDR:PORT\", "
 		  "found 1 argument)\n" },
 		{ "listen smtp 127.0.0.1:26 tls none extra\n",
 		  "talon.conf:9: listen: unexpected \"extra\" (expected \"tls none|starttls|implicit\", "
@@ -560,7 +564,7 @@ T(test_limits)
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
 		  "errors, shutdown-grace, ipv6-client-prefix, session-time, junk-commands, "
-		  "tls-handshake-timeout, queue-lifetime, dns-responses, resolver-timeout, greet-pause, greylist-delay, greylist-window, greylist-keep, greylist-auto-allow, greylist-ipv4-prefix, greylist-ipv6-prefix, ban-threshold, ban-window, ban-time, ban-time-max, connection-rate, messages-per-connection)\n" },
+		  "tls-handshake-timeout, queue-lifetime, dns-responses, resolver-timeout, greet-pause, greylist-delay, greylist-window, greylist-keep, greylist-auto-allow, greylist-ipv4-prefix, greylist-ipv6-prefix, ban-threshold, ban-window, ban-time, ban-time-max, connection-rate, messages-per-connection, imap-autologout)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },
@@ -638,19 +642,19 @@ T(test_unknown_and_duplicate)
 		{ "lisen smtp 127.0.0.1:25\n",
 		  "talon.conf:9: unknown directive \"lisen\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
+		  "run-as, queue-user, deliver-user, policy-user, dns-user, auth-user, imap-user, admin-group, workers, "
 		  "limit, log, resolver, spf-fail, authserv-id, access, deny, mynetworks, dnsbl, rhsbl, "
 		  "dnsbl-reject, pipelining-check, greylist, greylist-exempt, auto-ban, ban-points)\n" },
 		{ "Hostname x.example\n",
 		  "talon.conf:9: unknown directive \"Hostname\" (expected one of: hostname, domain, "
 		  "listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, control, "
-		  "run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, workers, "
+		  "run-as, queue-user, deliver-user, policy-user, dns-user, auth-user, imap-user, admin-group, workers, "
 		  "limit, log, resolver, spf-fail, authserv-id, access, deny, mynetworks, dnsbl, rhsbl, "
 		  "dnsbl-reject, pipelining-check, greylist, greylist-exempt, auto-ban, ban-points)\n" },
 		{ "caf\xc3\xa9 \"x\\\n",
 		  "talon.conf:9: unknown directive \"caf\\xc3\\xa9\" (expected one of: hostname, "
 		  "domain, listen, zone, tsig-key, tls-cert, tls-key, store, spool, state, users, aliases, "
-		  "control, run-as, queue-user, deliver-user, policy-user, dns-user, admin-group, "
+		  "control, run-as, queue-user, deliver-user, policy-user, dns-user, auth-user, imap-user, admin-group, "
 		  "workers, limit, log, resolver, spf-fail, authserv-id, access, deny, mynetworks, dnsbl, "
 		  "rhsbl, dnsbl-reject, pipelining-check, greylist, greylist-exempt, auto-ban, "
 		  "ban-points)\n" },

@@ -1,0 +1,291 @@
+/*
+ * imap/commands.c - the commands of this stage, one handler each: the
+ * any-state commands (CAPABILITY, NOOP, LOGOUT, ID), the not-authenticated
+ * ones (STARTTLS, LOGIN, AUTHENTICATE PLAIN and LOGIN with SASL-IR,
+ * RFC 9051 6.2 and RFC 4959), ENABLE after login.  Mailbox commands are
+ * known and answered NO [UNAVAILABLE] after login, BAD before.
+ *
+ * Passwords: only under TLS (LOGINDISABLED and NO [PRIVACYREQUIRED]
+ * before); checked by the auth process, which also delays failures; a
+ * failure reads the same whether the user exists or not; no password is
+ * ever logged, and every copy is wiped after use.
+ * Runs in: imap.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "core/log.h"
+#include "core/util.h"
+#include "imap/session.h"
+#include "mail/conf.h"
+
+#define FAILS_MAX	5	/* failed logins in one session, then BYE */
+
+/* Commands of the authenticated and selected states (RFC 9051 6.3, 6.4
+ * and the extensions this server will offer). */
+static const char *const mailbox_cmds[] = {
+	"SELECT", "EXAMINE", "CREATE", "DELETE", "RENAME", "SUBSCRIBE", "UNSUBSCRIBE", "LIST",
+	"LSUB", "NAMESPACE", "STATUS", "APPEND", "IDLE", "CHECK", "CLOSE", "UNSELECT", "EXPUNGE",
+	"SEARCH", "FETCH", "STORE", "COPY", "MOVE", "UID FETCH", "UID STORE", "UID SEARCH",
+	"UID COPY", "UID MOVE", "UID EXPUNGE", "GETQUOTA", "GETQUOTAROOT", "SORT", "THREAD",
+	"UID SORT", "UID THREAD", "COMPRESS",
+};
+
+static bool
+is_mailbox_cmd(const char *name)
+{
+	for (size_t i = 0; i < NELEM(mailbox_cmds); i++)
+		if (strcmp(name, mailbox_cmds[i]) == 0)
+			return true;
+	return false;
+}
+
+/* An astring argument (atom, quoted, literal) into dst; false when it is
+ * none of them, too long or holds a NUL. */
+static bool
+astring(const struct imap_arg *a, char *dst, size_t n)
+{
+	if (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_QUOTED &&
+	    a->type != IMAP_ARG_LITERAL)
+		return false;
+	if (a->binary || a->len >= n || memchr(a->p, '\0', a->len) != NULL)
+		return false;
+	memcpy(dst, a->p, a->len);
+	dst[a->len] = '\0';
+	return true;
+}
+
+static void
+cmd_capability(struct isession *s, struct imap_cmd *c)
+{
+	char cap[256];
+	imap_capability(s, cap, sizeof cap);
+	imap_reply(s, "* CAPABILITY %s", cap);
+	imap_tagged(s, c->tag, "OK CAPABILITY completed");
+}
+
+/* RFC 9051 6.1.3: BYE, then OK; the TLS close_notify comes with the close. */
+static void
+cmd_logout(struct isession *s, struct imap_cmd *c)
+{
+	imap_reply(s, "* BYE Logging out");
+	imap_tagged(s, c->tag, "OK LOGOUT completed");
+	s->st = I_CLOSING;
+}
+
+/* RFC 2971: our name, never our version. */
+static void
+cmd_id(struct isession *s, struct imap_cmd *c)
+{
+	if (c->n_args != 1 || (c->args[0].type != IMAP_ARG_LIST &&
+	    c->args[0].type != IMAP_ARG_NIL)) {
+		imap_tagged(s, c->tag, "BAD ID needs a list or NIL");
+		return;
+	}
+	imap_reply(s, "* ID (\"name\" \"Talon\")");
+	imap_tagged(s, c->tag, "OK ID completed");
+}
+
+static void
+cmd_starttls(struct isession *s, struct imap_cmd *c)
+{
+	if (s->is_tls) {
+		imap_tagged(s, c->tag, "BAD TLS is already active");
+		return;
+	}
+	imap_tagged(s, c->tag, "OK Begin TLS negotiation now");
+	s->starttls_pending = true;
+}
+
+static bool
+tls_required(struct isession *s, struct imap_cmd *c)
+{
+	if (s->is_tls)
+		return false;
+	imap_tagged(s, c->tag, "NO [PRIVACYREQUIRED] Use STARTTLS first: passwords are sent "
+	    "only under TLS");
+	return true;
+}
+
+static void
+cmd_login(struct isession *s, struct imap_cmd *c)
+{
+	if (tls_required(s, c))
+		return;
+	struct sasl_creds cr;
+	memset(&cr, 0, sizeof cr);
+	if (c->n_args != 2 || !astring(&c->args[0], cr.user, sizeof cr.user) ||
+	    !astring(&c->args[1], cr.pass, sizeof cr.pass)) {
+		sasl_creds_wipe(&cr);
+		imap_tagged(s, c->tag, "BAD LOGIN needs a user name and a password");
+		return;
+	}
+	str_copy(s->tag, sizeof s->tag, c->tag);
+	imap_check_password(s, &cr);
+}
+
+static void
+sasl_failed(struct isession *s, const char *why)
+{
+	log_info("imap session=%s event=login client=[%s] result=bad reason=\"%s\"", s->sid,
+	    s->ip, why);
+	imap_tagged(s, s->tag, "BAD Invalid SASL response (%s)", why);
+	s->st = I_CMD;
+}
+
+/* One SASL response (the initial one, or a line in I_SASL): "=" is an
+ * empty initial response (RFC 4959), "*" cancels (RFC 9051 6.2.2). */
+static void
+sasl_step(struct isession *s, const uint8_t *p, size_t len)
+{
+	if (len == 1 && p[0] == '*') {
+		imap_tagged(s, s->tag, "BAD AUTHENTICATE cancelled");
+		s->st = I_CMD;
+		return;
+	}
+	enum sasl_rc rc;
+	if (s->mech == MECH_PLAIN) {
+		struct sasl_creds cr;
+		rc = sasl_plain(p, len, &cr);
+		if (rc == SASL_OK) {
+			imap_check_password(s, &cr);
+			return;
+		}
+		sasl_creds_wipe(&cr);
+	} else {
+		rc = sasl_login_step(&s->login, p, len);
+		if (rc == SASL_MORE) {
+			imap_reply(s, "+ %s", sasl_login_prompt(&s->login));
+			s->st = I_SASL;
+			return;
+		}
+		if (rc == SASL_OK) {
+			imap_check_password(s, &s->login.c);
+			sasl_login_init(&s->login);
+			return;
+		}
+		sasl_login_init(&s->login);
+	}
+	if (rc == SASL_CANCEL) {
+		imap_tagged(s, s->tag, "BAD AUTHENTICATE cancelled");
+		s->st = I_CMD;
+		return;
+	}
+	if (rc == SASL_AUTHZID) {
+		/* RFC 4616 2: an authzid other than the authcid asks for a
+		 * right nobody has here (RFC 5530 AUTHORIZATIONFAILED) */
+		imap_tagged(s, s->tag, "NO [AUTHORIZATIONFAILED] Logging in as another user is "
+		    "not allowed");
+		s->st = I_CMD;
+		return;
+	}
+	sasl_failed(s, sasl_rc_name(rc));
+}
+
+static void
+cmd_authenticate(struct isession *s, struct imap_cmd *c)
+{
+	if (tls_required(s, c))
+		return;
+	if (c->n_args < 1 || c->n_args > 2 || c->args[0].type != IMAP_ARG_ATOM) {
+		imap_tagged(s, c->tag, "BAD AUTHENTICATE needs a mechanism");
+		return;
+	}
+	str_copy(s->tag, sizeof s->tag, c->tag);
+	if (imap_arg_atom_is(&c->args[0], "PLAIN")) {
+		s->mech = MECH_PLAIN;
+	} else if (imap_arg_atom_is(&c->args[0], "LOGIN")) {
+		s->mech = MECH_LOGIN;
+		sasl_login_init(&s->login);
+	} else {
+		imap_tagged(s, c->tag, "NO [CANNOT] Unsupported mechanism (PLAIN and LOGIN are "
+		    "offered)");
+		return;
+	}
+	if (c->n_args == 2) {
+		const struct imap_arg *ir = &c->args[1];
+		if (ir->type != IMAP_ARG_ATOM) {
+			imap_tagged(s, c->tag, "BAD Invalid initial response");
+			return;
+		}
+		if (ir->len == 1 && ir->p[0] == '=')
+			sasl_step(s, (const uint8_t *)"", 0);
+		else
+			sasl_step(s, ir->p, ir->len);
+		return;
+	}
+	if (s->mech == MECH_PLAIN)
+		imap_reply(s, "+ ");
+	else
+		imap_reply(s, "+ %s", sasl_login_prompt(&s->login));
+	s->st = I_SASL;
+}
+
+void
+imap_sasl_line(struct isession *s, const uint8_t *line, size_t len)
+{
+	sasl_step(s, line, len);
+}
+
+void
+imap_login_result(struct isession *s, bool ok, const char *user)
+{
+	if (!ok) {
+		s->n_fail++;
+		/* the same answer whether the user exists or not (RFC 9051 11.1) */
+		imap_tagged(s, s->tag, "NO [AUTHENTICATIONFAILED] Authentication failed");
+		log_info("imap session=%s event=login client=[%s] result=fail failures=%u", s->sid,
+		    s->ip, s->n_fail);
+		if (s->n_fail >= FAILS_MAX) {
+			imap_reply(s, "* BYE Too many failed logins");
+			s->st = I_CLOSING;
+		}
+		return;
+	}
+	s->authed = true;
+	str_copy(s->user, sizeof s->user, user);
+	/* after login: long UID sets and LITERAL+ (RFC 9051 4.3, RFC 7888) */
+	s->lim.line_max = 2u << 20;
+	s->lim.literal_max = 2u << 20;
+	s->lim.literals_max = 2u << 20;
+	s->lim.lminus_max = SIZE_MAX;
+	char cap[256];
+	imap_capability(s, cap, sizeof cap);
+	imap_tagged(s, s->tag, "OK [CAPABILITY %s] Logged in", cap);
+	log_info("imap session=%s event=login client=[%s] user=%s result=ok", s->sid, s->ip, user);
+}
+
+void
+imap_command(struct isession *s, struct imap_cmd *c)
+{
+	const char *n = c->name;
+	if (strcmp(n, "CAPABILITY") == 0 && c->n_args == 0) {
+		cmd_capability(s, c);
+	} else if (strcmp(n, "NOOP") == 0 && c->n_args == 0) {
+		imap_tagged(s, c->tag, "OK NOOP completed");
+	} else if (strcmp(n, "LOGOUT") == 0 && c->n_args == 0) {
+		cmd_logout(s, c);
+	} else if (strcmp(n, "ID") == 0) {
+		cmd_id(s, c);
+	} else if (!s->authed && strcmp(n, "STARTTLS") == 0 && c->n_args == 0) {
+		cmd_starttls(s, c);
+	} else if (!s->authed && strcmp(n, "LOGIN") == 0) {
+		cmd_login(s, c);
+	} else if (!s->authed && strcmp(n, "AUTHENTICATE") == 0) {
+		cmd_authenticate(s, c);
+	} else if (s->authed && strcmp(n, "ENABLE") == 0 && c->n_args >= 1) {
+		/* nothing this stage offers needs enabling */
+		imap_reply(s, "* ENABLED");
+		imap_tagged(s, c->tag, "OK ENABLE completed");
+	} else if (s->authed && is_mailbox_cmd(n)) {
+		imap_tagged(s, c->tag, "NO [UNAVAILABLE] Mailboxes are not served yet by this "
+		    "version of Talon");
+	} else if (!s->authed && (is_mailbox_cmd(n) || strcmp(n, "ENABLE") == 0)) {
+		imap_tagged(s, c->tag, "BAD Log in first");
+	} else if (s->authed && (strcmp(n, "LOGIN") == 0 || strcmp(n, "AUTHENTICATE") == 0 ||
+	    strcmp(n, "STARTTLS") == 0)) {
+		imap_tagged(s, c->tag, "BAD Already logged in");
+	} else {
+		imap_tagged(s, c->tag, "BAD Unknown command or wrong arguments");
+	}
+}

@@ -1,0 +1,559 @@
+/*
+ * imap/server.c - the imap process: listeners, sessions, and the I/O
+ * driver of one session.
+ *
+ * Input:   bytes from the network (untrusted), framed by imap/parse.h:
+ *          lower limits before login (8 KiB lines and literals, LITERAL-),
+ *          2 MiB lines after; AUTH_RESULT from the auth process, PEER and
+ *          STOP from the parent.
+ * Output:  replies, written when the input runs dry; AUTH_CHECK requests.
+ * Trusts:  nothing a client sends; the auth process's answers as far as
+ *          their decoder checks them.
+ * Runs in: imap, user _talonimap, chrooted into an empty directory: this
+ *          stage needs no file at all.  The process that will read
+ *          mailboxes is not this one: after login, the next stage hands
+ *          the session to a process that runs as the store's owner, so
+ *          the pre-login parser never runs where mail is readable (as
+ *          Dovecot's imap-login does).
+ */
+#include "imap/imap.h"
+
+#include <errno.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/random.h>
+#include <unistd.h>
+
+#include <openssl/crypto.h>
+
+#include "core/ipc.h"
+#include "core/log.h"
+#include "core/prefix.h"
+#include "core/util.h"
+#include "imap/session.h"
+#include "mail/conf.h"
+#include "proto/imap_auth.h"
+#include "proto/parent.h"
+
+struct imap_worker IW;
+
+/* --- replies ----------------------------------------------------------------- */
+
+void
+imap_reply(struct isession *s, const char *fmt, ...)
+{
+	char line[2048];
+	va_list ap;
+	va_start(ap, fmt);
+	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n > sizeof line - 3)
+		n = sizeof line - 3;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	io_write(&s->io, line, (size_t)n);
+}
+
+void
+imap_tagged(struct isession *s, const char *tag, const char *fmt, ...)
+{
+	char text[1800];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(text, sizeof text, fmt, ap);
+	va_end(ap);
+	imap_reply(s, "%s %s", tag, text);
+}
+
+/* What the client may use now (RFC 9051 7.2.2): nothing that sends a
+ * password before TLS (LOGINDISABLED), SASL-IR and the mechanisms after. */
+void
+imap_capability(struct isession *s, char *out, size_t n)
+{
+	if (!s->is_tls)
+		snprintf(out, n, "IMAP4rev2 IMAP4rev1 STARTTLS LOGINDISABLED LITERAL- ID ENABLE");
+	else if (!s->authed)
+		snprintf(out, n, "IMAP4rev2 IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR LITERAL- ID "
+		    "ENABLE");
+	else
+		snprintf(out, n, "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE");
+}
+
+static void
+greet(struct isession *s)
+{
+	char cap[256];
+	imap_capability(s, cap, sizeof cap);
+	imap_reply(s, "* OK [CAPABILITY %s] %s Talon IMAP ready", cap, IW.conf->hostname);
+	s->st = I_CMD;
+}
+
+/* --- sessions ------------------------------------------------------------------ */
+
+static void
+session_free(struct isession *s)
+{
+	log_info("imap session=%s event=disconnect client=[%s] user=%s%s%s", s->sid, s->ip,
+	    s->authed ? s->user : "-", s->io.error ? " error=" : "",
+	    s->io.error ? s->io.errstr : "");
+	sasl_creds_wipe(&s->login.c);
+	timer_cancel(IW.loop, &s->timer);
+	loop_del(IW.loop, s->io.fd);
+	io_close(&s->io);
+	if (s->prev)
+		s->prev->next = s->next;
+	else
+		IW.sessions = s->next;
+	if (s->next)
+		s->next->prev = s->prev;
+	IW.n_sessions--;
+	free(s);
+	if (IW.draining && IW.n_sessions == 0)
+		loop_stop(IW.loop);
+}
+
+void
+imap_begin_tls(struct isession *s)
+{
+	s->starttls_pending = false;
+	if (io_start_tls(&s->io, IW.tls) < 0) {
+		log_warn("imap session=%s event=tls error=\"%s\"", s->sid, s->io.errstr);
+		s->io.error = true;
+		return;
+	}
+	/* RFC 9051 11.1: what the client pipelined in clear text is gone */
+	imap_scan_init(&s->scan);
+	s->st = I_HANDSHAKE;
+}
+
+static void
+handshake(struct isession *s)
+{
+	int r = io_handshake(&s->io);
+	if (r == 0)
+		return;
+	if (r < 0) {
+		log_info("imap session=%s event=tls result=fail error=\"%s\"", s->sid, s->io.errstr);
+		s->io.error = true;
+		return;
+	}
+	s->is_tls = true;
+	log_info("imap session=%s event=tls result=ok", s->sid);
+	if (s->lis->tls == CONF_TLS_IMPLICIT)
+		greet(s);
+	else
+		s->st = I_CMD;
+}
+
+/* A BAD: the client gets a few, then it is cut off (a client that sends
+ * garbage in a loop does not keep a slot). */
+static void
+bad(struct isession *s, const char *tag, const char *why)
+{
+	imap_tagged(s, tag, "BAD %s", why);
+	if (++s->n_bad >= 20) {
+		imap_reply(s, "* BYE Too many invalid commands");
+		log_info("imap session=%s event=disconnect-bad client=[%s] bad=%u", s->sid, s->ip,
+		    s->n_bad);
+		s->st = I_CLOSING;
+	}
+}
+
+static bool
+step_cmd(struct isession *s)
+{
+	size_t avail = io_avail(&s->io);
+	if (avail == 0)
+		return false;
+	enum imap_scan_r r = imap_scan(&s->scan, io_data(&s->io), avail, &s->lim);
+	switch (r) {
+	case IMAP_SCAN_MORE:
+		return false;
+	case IMAP_SCAN_CONT:
+		imap_reply(s, "+ OK");
+		return false;
+	case IMAP_SCAN_BAD:
+		bad(s, s->scan.tag, s->scan.why);
+		io_consume(&s->io, s->scan.end);
+		imap_scan_init(&s->scan);
+		return true;
+	case IMAP_SCAN_BYE:
+		log_info("imap session=%s event=disconnect client=[%s] reason=\"%s\"", s->sid, s->ip,
+		    s->scan.why);
+		imap_reply(s, "* BYE %s", s->scan.why);
+		s->st = I_CLOSING;
+		return true;
+	case IMAP_SCAN_DONE:
+		break;
+	}
+	struct imap_cmd c;
+	const char *why = NULL;
+	size_t end = s->scan.end;
+	if (imap_parse(io_data(&s->io), end, &s->lim, &c, &why) < 0) {
+		bad(s, c.tag, why);
+	} else {
+		imap_command(s, &c);
+		imap_cmd_free(&c);
+	}
+	/* a LOGIN's password was in those bytes */
+	OPENSSL_cleanse((void *)io_data(&s->io), end);
+	io_consume(&s->io, end);
+	imap_scan_init(&s->scan);
+	return true;
+}
+
+/* AUTHENTICATE: one response line (RFC 9051 6.2.2), not a command. */
+static bool
+step_sasl(struct isession *s)
+{
+	const uint8_t *line;
+	size_t len, used;
+	int r = io_getline(&s->io, 8192, &line, &len, &used);
+	if (r == 0)
+		return false;
+	if (r < 0) {
+		imap_reply(s, "* BYE SASL response too long");
+		s->st = I_CLOSING;
+		return true;
+	}
+	imap_sasl_line(s, line, len);
+	OPENSSL_cleanse((void *)line, len);
+	io_consume(&s->io, used);
+	return true;
+}
+
+void
+imap_session_process(struct isession *s)
+{
+	for (;;) {
+		if (s->io.error)
+			break;
+		if (s->st == I_HANDSHAKE) {
+			handshake(s);
+			if (s->st == I_HANDSHAKE)
+				break;
+			continue;
+		}
+		if (s->starttls_pending) {
+			if (io_flush(&s->io) < 0 || s->io.out.len > 0)
+				break;
+			imap_begin_tls(s);
+			continue;
+		}
+		if (s->st == I_WAIT || s->st == I_CLOSING)
+			break;
+		if (s->io.out.len > IMAP_OUT_PAUSE)
+			break;
+		bool progress = s->st == I_CMD ? step_cmd(s) : step_sasl(s);
+		if (progress)
+			continue;
+		if (s->io.eof)
+			break;
+		if (io_read(&s->io) <= 0 && !io_pending(&s->io))
+			break;
+	}
+}
+
+static void
+session_timeout(struct loop *l, void *arg)
+{
+	struct isession *s = arg;
+	log_info("imap session=%s event=timeout client=[%s] state=%d", s->sid, s->ip, s->st);
+	if (s->st != I_HANDSHAKE && !s->starttls_pending)
+		imap_reply(s, "* BYE Autologout; idle for too long");
+	s->st = I_CLOSING;
+	imap_session_update(s);
+}
+
+void
+imap_session_update(struct isession *s)
+{
+	if (!s->io.error && s->io.out.len > 0)
+		io_flush(&s->io);
+	bool done = s->io.error || (s->st == I_CLOSING && s->io.out.len == 0) ||
+	    (s->io.eof && s->st != I_WAIT);
+	if (done) {
+		session_free(s);
+		return;
+	}
+	bool want = (s->st == I_CMD || s->st == I_SASL) && !s->starttls_pending &&
+	    s->io.out.len <= IMAP_OUT_PAUSE;
+	unsigned ev = io_events(&s->io, want);
+	if (s->st == I_CLOSING)
+		ev = s->io.out.len ? LOOP_WRITE : 0;
+	loop_mod(IW.loop, s->io.fd, ev);
+	uint64_t idle = s->authed ? (uint64_t)IW.conf->imap_autologout * 1000 :
+	    IMAP_PREAUTH_IDLE_MS;
+	if (!s->authed && idle > (uint64_t)IW.conf->imap_autologout * 1000)
+		idle = (uint64_t)IW.conf->imap_autologout * 1000;
+	if (s->st == I_HANDSHAKE)
+		idle = (uint64_t)IW.conf->tls_timeout * 1000;
+	if (s->st == I_CLOSING)
+		idle = 10000;
+	if (s->st != I_WAIT)
+		timer_set(IW.loop, &s->timer, idle);
+	if (s->st == I_CMD && io_avail(&s->io) == 0 && s->io.out.len == 0)
+		io_trim(&s->io);
+}
+
+static void
+session_event(struct loop *l, int fd, unsigned ev, void *arg)
+{
+	struct isession *s = arg;
+	if ((ev & LOOP_ERROR) && s->st == I_WAIT) {
+		s->io.error = true;
+		snprintf(s->io.errstr, sizeof s->io.errstr, "connection reset while waiting");
+		imap_session_update(s);
+		return;
+	}
+	if (ev & LOOP_READ)
+		io_readable(&s->io);
+	if (ev & LOOP_WRITE) {
+		if (s->st == I_HANDSHAKE)
+			handshake(s);
+		else
+			io_flush(&s->io);
+	}
+	imap_session_process(s);
+	imap_session_update(s);
+}
+
+static bool
+acl_ok(const struct conf_listen *lis, const struct sockaddr_storage *ss, socklen_t sl)
+{
+	const struct conf *c = IW.conf;
+	if (lis->n_allow > 0 && !prefix_list_match(lis->allow, lis->n_allow, ss, sl))
+		return false;
+	struct prefix a;
+	if (!prefix_from_sockaddr(ss, sl, &a))
+		return false;
+	for (size_t i = 0; i < c->n_denies; i++)
+		if (prefix_contains(&c->denies[i].p, &a))
+			return false;
+	return true;
+}
+
+static void
+accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
+{
+	const struct conf_listen *lis = arg;
+	for (int i = 0; i < 32; i++) {
+		struct sockaddr_storage ss;
+		socklen_t sl = sizeof ss;
+		int fd = accept4(lfd, (struct sockaddr *)&ss, &sl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+		if (fd < 0)
+			return;
+		char ip[SOCKADDR_IP_MAX];
+		sockaddr_ip(&ss, sl, ip);
+		if (!acl_ok(lis, &ss, sl)) {
+			/* the seed's firewall: IMAPS from the owner's gateway only */
+			log_info("imap event=acl client=[%s] listener=%s result=drop", ip, lis->text);
+			close(fd);
+			continue;
+		}
+		if (IW.n_sessions >= IW.conf->max_conns) {
+			log_warn("imap event=accept client=[%s] result=refused reason=\"limit "
+			    "connections\" open=%zu", ip, IW.n_sessions);
+			close(fd);
+			continue;
+		}
+		struct isession *s = xcalloc(1, sizeof *s);
+		uint64_t id;
+		if (getrandom(&id, sizeof id, 0) != sizeof id)
+			id = now_ms() ^ ((uint64_t)fd << 40);
+		snprintf(s->sid, sizeof s->sid, "%016llx", (unsigned long long)id);
+		s->lis = lis;
+		s->peer = ss;
+		s->peerlen = sl;
+		str_copy(s->ip, sizeof s->ip, ip);
+		imap_limits_preauth(&s->lim);
+		imap_scan_init(&s->scan);
+		/* the buffer holds a whole command: the longest line and its
+		 * literals after login */
+		io_init(&s->io, fd, (4u << 20) + 65536, IMAP_OUT_MAX);
+		timer_init(&s->timer, session_timeout, s);
+		s->next = IW.sessions;
+		if (IW.sessions)
+			IW.sessions->prev = s;
+		IW.sessions = s;
+		IW.n_sessions++;
+		loop_add(IW.loop, fd, 0, session_event, s);
+		log_info("imap session=%s event=connect client=[%s] listener=%s", s->sid, ip,
+		    lis->text);
+		if (lis->tls == CONF_TLS_IMPLICIT) {
+			if (io_start_tls(&s->io, IW.tls) < 0) {
+				s->io.error = true;
+			} else {
+				s->st = I_HANDSHAKE;
+				handshake(s);
+			}
+		} else {
+			greet(s);
+		}
+		imap_session_process(s);
+		imap_session_update(s);
+	}
+}
+
+/* --- the auth process ------------------------------------------------------------ */
+
+void
+imap_check_password(struct isession *s, struct sasl_creds *c)
+{
+	struct proto_auth_check *q = xcalloc(1, sizeof *q);
+	str_copy(q->user, sizeof q->user, c->user);
+	str_copy(q->pass, sizeof q->pass, c->pass);
+	str_copy(q->client, sizeof q->client, s->ip);
+	sasl_creds_wipe(c);
+	s->st = I_WAIT;
+	s->req = ++IW.next_req;
+	timer_cancel(IW.loop, &s->timer);
+	if (IW.auth == NULL) {
+		log_warn("imap session=%s event=login user=\"%s\" result=tempfail reason=\"auth "
+		    "process unavailable\"", s->sid, q->user);
+		OPENSSL_cleanse(q, sizeof *q);
+		free(q);
+		s->req = 0;
+		s->st = I_CMD;
+		imap_tagged(s, s->tag, "NO [UNAVAILABLE] Authentication service unavailable, try "
+		    "again later");
+		return;
+	}
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_auth_check_enc(&b, q);
+	OPENSSL_cleanse(q, sizeof *q);
+	free(q);
+	ipc_send_buf(IW.auth, PROTO_AUTH_CHECK, s->req, -1, &b);
+	if (b.data != NULL)
+		OPENSSL_cleanse(b.data, b.cap);
+	buf_free(&b);
+}
+
+static struct isession *
+by_req(uint64_t id)
+{
+	for (struct isession *s = IW.sessions; s; s = s->next)
+		if (s->st == I_WAIT && s->req == id)
+			return s;
+	return NULL;
+}
+
+static const char *
+auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	struct proto_auth_result r;
+	if (m->type != PROTO_AUTH_RESULT)
+		return "unexpected message";
+	if (proto_auth_result_dec(m, &r) < 0)
+		return "bad AUTH_RESULT";
+	struct isession *s = by_req(m->id);
+	if (s == NULL)
+		return NULL;	/* the client went away meanwhile */
+	s->req = 0;
+	s->st = I_CMD;
+	imap_login_result(s, r.ok != 0, r.user);
+	imap_session_process(s);
+	imap_session_update(s);
+	return NULL;
+}
+
+static void
+auth_close(struct ipc *c, void *arg)
+{
+	proto_peer_closed(IW.parent, c, "imap", ROLE_AUTH, 0, IW.auth_id);
+	log_warn("imap event=auth-gone");
+	ipc_free(&IW.auth);
+	/* logins waiting for it fail as temporary: the client tries again */
+	for (struct isession *s = IW.sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->st != I_WAIT)
+			continue;
+		s->req = 0;
+		s->st = I_CMD;
+		imap_tagged(s, s->tag, "NO [UNAVAILABLE] Authentication service unavailable, try "
+		    "again later");
+		imap_session_process(s);
+		imap_session_update(s);
+	}
+}
+
+/* --- the parent -------------------------------------------------------------------- */
+
+static const char *
+parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	switch (m->type) {
+	case PROTO_STOP: {
+		struct proto_stop st;
+		if (proto_stop_dec(m, &st) < 0)
+			return "bad STOP";
+		if (IW.draining)
+			break;
+		IW.draining = true;
+		for (size_t i = 0; i < IW.n_lfds; i++) {
+			loop_del(IW.loop, IW.lfds[i]);
+			close(IW.lfds[i]);
+		}
+		/* nothing in this stage is worth waiting for: say goodbye */
+		for (struct isession *s = IW.sessions, *next; s; s = next) {
+			next = s->next;
+			if (s->st != I_HANDSHAKE && s->st != I_WAIT)
+				imap_reply(s, "* BYE Server shutting down");
+			s->st = I_CLOSING;
+			imap_session_update(s);
+		}
+		if (IW.n_sessions == 0)
+			loop_stop(IW.loop);
+		break;
+	}
+	case PROTO_PEER: {
+		struct proto_peer pe;
+		if (proto_peer_dec(m, &pe) < 0 || pe.role != ROLE_AUTH)
+			return "bad PEER";
+		ipc_free(&IW.auth);
+		IW.auth_id = pe.id;
+		IW.auth = ipc_new(IW.loop, m->fd, auth_msg, auth_close, NULL);
+		m->fd = -1;
+		break;
+	}
+	default:
+		return "unexpected message";
+	}
+	return NULL;
+}
+
+static void
+parent_close(struct ipc *c, void *arg)
+{
+	log_warn("imap event=parent-gone");
+	exit(1);
+}
+
+void
+imap_main(const struct imap_args *a)
+{
+	memset(&IW, 0, sizeof IW);
+	IW.conf = a->conf;
+	IW.tls = a->tls;
+	IW.lfds = a->listen_fds;
+	IW.n_lfds = a->n_listen;
+	IW.loop = loop_new();
+	if (IW.loop == NULL)
+		fatal("imap: cannot create event loop");
+	signal(SIGPIPE, SIG_IGN);
+	IW.parent = ipc_new(IW.loop, a->parent_fd, parent_msg, parent_close, NULL);
+	for (size_t i = 0; i < IW.n_lfds; i++)
+		if (loop_add(IW.loop, IW.lfds[i], LOOP_READ, accept_cb,
+		    (void *)&a->conf->imap_listens[i]) < 0)
+			fatal("imap: cannot watch listener %s", a->conf->imap_listens[i].text);
+	log_info("imap event=start listeners=%zu", IW.n_lfds);
+	loop_run(IW.loop);
+	log_info("imap event=stop");
+	exit(0);
+}

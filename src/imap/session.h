@@ -1,0 +1,101 @@
+/*
+ * imap/session.h - what the files of the imap process share.
+ *
+ *   server.c    the process: listeners, accept, the channels to the
+ *               parent and the auth process, the session I/O driver
+ *               (framing with imap/parse.h, TLS, timeouts, replies)
+ *   commands.c  one handler per command of this stage
+ *
+ * Runs in: imap (user _talonimap, chrooted into an empty directory).
+ */
+#ifndef TALON_IMAP_SESSION_H
+#define TALON_IMAP_SESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "auth/sasl.h"
+#include "core/io.h"
+#include "core/loop.h"
+#include "core/sockaddr.h"
+#include "imap/parse.h"
+
+struct conf;
+struct conf_listen;
+struct ipc;
+
+#define IMAP_PREAUTH_IDLE_MS	60000	/* RFC 9051 5.4: at least 30 min after login */
+#define IMAP_OUT_MAX		(4u << 20)
+#define IMAP_OUT_PAUSE		(256u << 10)	/* stop reading while this much is unsent */
+
+enum ist {
+	I_HANDSHAKE,	/* TLS handshake */
+	I_CMD,		/* reading commands */
+	I_SASL,		/* AUTHENTICATE: reading one response line */
+	I_WAIT,		/* the auth process checks a password */
+	I_CLOSING,	/* flush, then close */
+};
+
+struct isession {
+	struct isession *next, *prev;
+	char sid[17];
+	struct io io;
+	enum ist st;
+	const struct conf_listen *lis;
+	struct sockaddr_storage peer;
+	socklen_t peerlen;
+	char ip[SOCKADDR_IP_MAX];
+	struct timer timer;
+	bool is_tls;
+	bool authed;
+	char user[256];		/* authenticated as */
+	bool starttls_pending;	/* the OK is queued: handshake once flushed */
+	bool bye_after_flush;	/* LOGOUT: close once everything is written */
+	struct imap_scan scan;
+	struct imap_limits lim;
+	/* AUTHENTICATE in progress */
+	char tag[IMAP_TAG_MAX + 1];
+	int mech;		/* MECH_PLAIN, MECH_LOGIN */
+	struct sasl_login login;
+	uint64_t req;		/* the AUTH_CHECK waited for, 0 none */
+	unsigned n_bad;		/* BAD replies: too many and the client is cut off */
+	unsigned n_fail;	/* failed logins in this session */
+};
+
+enum { MECH_PLAIN = 1, MECH_LOGIN };
+
+struct imap_worker {
+	struct loop *loop;
+	const struct conf *conf;
+	SSL_CTX *tls;
+	struct ipc *parent, *auth;
+	uint32_t auth_id;
+	int *lfds;
+	size_t n_lfds;
+	struct isession *sessions;
+	size_t n_sessions;
+	uint64_t next_req;
+	bool draining;
+};
+extern struct imap_worker IW;
+
+/* server.c */
+void imap_reply(struct isession *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* TAG OK/NO/BAD text */
+void imap_tagged(struct isession *s, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void imap_session_update(struct isession *s);
+void imap_session_process(struct isession *s);
+void imap_capability(struct isession *s, char *out, size_t n);
+/* Ask the auth process; the answer comes to imap_login_result.  Wipes
+ * the password in c. */
+void imap_check_password(struct isession *s, struct sasl_creds *c);
+void imap_begin_tls(struct isession *s);
+
+/* commands.c */
+void imap_command(struct isession *s, struct imap_cmd *c);
+void imap_sasl_line(struct isession *s, const uint8_t *line, size_t len);
+void imap_login_result(struct isession *s, bool ok, const char *user);
+
+#endif
