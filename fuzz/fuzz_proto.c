@@ -60,7 +60,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_ACCESS, PROTO_ACCESS_REPLY,
 	PROTO_POLICY_CTL, PROTO_POLICY_CTL_REPLY,
 	PROTO_DNSBL, PROTO_DNSBL_REPLY, PROTO_GREY, PROTO_GREY_REPLY, PROTO_EVENT,
-	PROTO_AUTH_SETTINGS, PROTO_AUTH_CHECK, PROTO_AUTH_RESULT,
+	PROTO_AUTH_SETTINGS, PROTO_AUTH_CHECK, PROTO_AUTH_RESULT, PROTO_AUTH_EVENT,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -103,6 +103,7 @@ static union {
 	struct proto_auth_settings auth_settings;
 	struct proto_auth_check auth_check;
 	struct proto_auth_result auth_result;
+	struct proto_auth_event auth_event;
 } out;
 /* LOOKUP_REPLY decoded a second time, from its normalised encoding */
 static struct lookup lr2;
@@ -402,6 +403,12 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		REQUIRE(out.auth_result.ok <= 1 && no_controls(out.auth_result.user));
 		REQUIRE(!out.auth_result.ok || out.auth_result.user[0] != '\0');
 		proto_auth_result_enc(re, &out.auth_result);
+		break;
+	case PROTO_AUTH_EVENT:
+		if (proto_auth_event_dec(&m, &out.auth_event) < 0)
+			return -1;
+		REQUIRE(out.auth_event.ok <= 1 && no_controls(out.auth_event.client));
+		proto_auth_event_enc(re, &out.auth_event);
 		break;
 	case PROTO_OPEN:
 	case PROTO_COMMIT_OK:

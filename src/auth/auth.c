@@ -61,6 +61,8 @@ static struct {
 	struct loop *loop;
 	struct ipc *parent;
 	struct peer *peers;
+	struct ipc *policy;	/* bans: failures earn points, logins spare */
+	uint32_t policy_id;
 	struct pending *pending;
 	struct users users;
 	bool have_users;
@@ -79,6 +81,23 @@ result(struct peer *p, uint64_t id, bool ok, const char *user)
 	buf_init(&b, IPC_MAX);
 	proto_auth_result_enc(&b, &r);
 	ipc_send_buf(p->ipc, PROTO_AUTH_RESULT, id, -1, &b);
+	buf_free(&b);
+}
+
+/* Tell the policy process (ban points, or an address that logged in). */
+static void
+event(const char *client, bool ok)
+{
+	if (A.policy == NULL)
+		return;
+	struct proto_auth_event e;
+	memset(&e, 0, sizeof e);
+	e.ok = ok;
+	str_copy(e.client, sizeof e.client, client);
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_auth_event_enc(&b, &e);
+	ipc_send_buf(A.policy, PROTO_AUTH_EVENT, 0, -1, &b);
 	buf_free(&b);
 }
 
@@ -130,12 +149,14 @@ check(struct peer *p, uint64_t id, struct proto_auth_check *q)
 		pw_delay_ok(A.delay, q->client, u->name);
 		log_info("auth event=check user=%s client=[%s] result=ok", u->name, client);
 		result(p, id, true, u->name);
+		event(q->client, true);
 		return;
 	}
 	unsigned ms = pw_delay_ms(A.delay, q->client, q->user, now);
 	pw_delay_fail(A.delay, q->client, q->user, now);
 	log_info("auth event=check user=\"%s\" client=[%s] result=fail delay_ms=%u", user, client,
 	    ms);
+	event(q->client, false);
 	if (ms == 0) {
 		result(p, id, false, NULL);
 		return;
@@ -233,6 +254,19 @@ out:
 }
 
 static const char *
+policy_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	return "the policy process sends auth nothing";
+}
+
+static void
+policy_close(struct ipc *c, void *arg)
+{
+	proto_peer_closed(A.parent, c, "auth", ROLE_POLICY, 0, A.policy_id);
+	ipc_free(&A.policy);
+}
+
+static const char *
 parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
 	switch (m->type) {
@@ -245,8 +279,15 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 	}
 	case PROTO_PEER: {
 		struct proto_peer pe;
-		if (proto_peer_dec(m, &pe) < 0 || pe.role != ROLE_IMAP)
+		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_IMAP && pe.role != ROLE_POLICY))
 			return "bad PEER";
+		if (pe.role == ROLE_POLICY) {
+			ipc_free(&A.policy);
+			A.policy_id = pe.id;
+			A.policy = ipc_new(A.loop, m->fd, policy_msg, policy_close, NULL);
+			m->fd = -1;
+			break;
+		}
 		struct peer *p = xcalloc(1, sizeof *p);
 		p->role = pe.role;
 		p->slot = pe.slot;

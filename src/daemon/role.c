@@ -125,6 +125,7 @@ static const struct { enum proto_role a, b; } edges[] = {
 	{ ROLE_SMTP, ROLE_POLICY },
 	{ ROLE_QUEUE, ROLE_DELIVER },
 	{ ROLE_IMAP, ROLE_AUTH },
+	{ ROLE_AUTH, ROLE_POLICY },
 };
 
 /* Start order: the roles the smtp workers need come first. */

@@ -22,6 +22,14 @@
 #include "policy/greylist.h"
 
 #define PURGE_MS	(3600 * 1000)
+#define SPARE_SECS	86400	/* a login spares its address from bans this long */
+#define SPARE_MAX	4096	/* addresses remembered; then the oldest goes */
+
+/* An address that logged in (auth process), and when. */
+struct spare {
+	struct prefix addr;
+	time_t when;
+};
 
 static struct {
 	struct loop *loop;
@@ -32,7 +40,26 @@ static struct {
 	bool grey_failed, bans_failed;	/* opening failed: said once */
 	struct timer purge;
 	bool timer_ready;
+	struct spare spares[SPARE_MAX];
+	size_t n_spares;
 } G;
+
+static struct spare *
+spare_find(const struct prefix *addr)
+{
+	for (size_t i = 0; i < G.n_spares; i++)
+		if (G.spares[i].addr.family == addr->family &&
+		    memcmp(G.spares[i].addr.addr, addr->addr, 16) == 0)
+			return &G.spares[i];
+	return NULL;
+}
+
+static bool
+spared(const struct prefix *addr, time_t now)
+{
+	const struct spare *s = spare_find(addr);
+	return s != NULL && now - s->when < SPARE_SECS;
+}
 
 static void
 purge(struct loop *l, void *arg)
@@ -221,6 +248,11 @@ guard_event(const struct prefix *addr, uint32_t event)
 		    "reason=mynetworks", ip, ban_event_name(event));
 		return;
 	}
+	if (spared(addr, time(NULL))) {
+		log_info("policy event=ban-points client=[%s] what=%s result=ignored "
+		    "reason=recently-logged-in", ip, ban_event_name(event));
+		return;
+	}
 	if (G.bans == NULL)
 		return;
 	struct ban_conf bc;
@@ -243,6 +275,29 @@ guard_event(const struct prefix *addr, uint32_t event)
 	log_escape(reason, sizeof reason, bi.reason, strlen(bi.reason));
 	log_warn("policy event=ban client=[%s] ban=%s until=%s count=%u reason=\"%s\"", ip, what,
 	    until, bi.count, reason);
+}
+
+void
+guard_login(const struct prefix *addr, bool ok)
+{
+	time_t now = time(NULL);
+	if (!ok) {
+		guard_event(addr, BAN_EV_AUTH_FAIL);
+		return;
+	}
+	struct spare *s = spare_find(addr);
+	if (s == NULL) {
+		if (G.n_spares < SPARE_MAX) {
+			s = &G.spares[G.n_spares++];
+		} else {
+			s = &G.spares[0];
+			for (size_t i = 1; i < G.n_spares; i++)
+				if (G.spares[i].when < s->when)
+					s = &G.spares[i];
+		}
+		s->addr = *addr;
+	}
+	s->when = now;
 }
 
 /* --- talon ban ... -------------------------------------------------------- */

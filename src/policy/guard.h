@@ -34,6 +34,10 @@ void guard_grey(const struct prefix *addr, const struct proto_grey *q,
     struct proto_grey_reply *r);
 /* The client earned points (ignored for mynetworks and with auto-ban off). */
 void guard_event(const struct prefix *addr, uint32_t event);
+/* A login from addr worked (the address is spared from automatic bans
+ * for a day: an owner must not lock himself out) or failed (ban points,
+ * unless spared). */
+void guard_login(const struct prefix *addr, bool ok);
 /* `ban list|add|del ...` (the words after "ban"): 0 with the body in out,
  * or -1 with the error text. */
 int guard_ctl(const char *line, struct buf *out);

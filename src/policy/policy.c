@@ -28,6 +28,7 @@
 #include "policy/admit.h"
 #include "policy/guard.h"
 #include "policy/lookups.h"
+#include "proto/imap_auth.h"
 #include "proto/parent.h"
 #include "proto/smtp_policy.h"
 
@@ -37,6 +38,7 @@ struct peer {
 	uint32_t slot;
 	uint32_t id;		/* names the worker in a REPORT */
 	uint32_t chan;		/* names this channel's sessions in admit */
+	uint32_t role;		/* ROLE_SMTP or ROLE_AUTH */
 };
 
 static struct {
@@ -86,6 +88,20 @@ admit(struct peer *p, uint64_t id, const struct proto_admit *a, const struct cli
 		    "too-many", admit_count(&PL.admit, k), PL.admit.total,
 		    v == ADMIT_TOO_MANY_IP ? "connections-per-ip" : "connections");
 	return v;
+}
+
+/* The auth process: logins that worked spare an address from bans,
+ * failures earn it points. */
+static const char *
+auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	struct proto_auth_event e;
+	struct prefix addr;
+	if (m->type != PROTO_AUTH_EVENT || proto_auth_event_dec(m, &e) < 0)
+		return "bad AUTH_EVENT";
+	if (prefix_parse(e.client, &addr) && addr.len == (addr.family == AF_INET ? 32u : 128u))
+		guard_login(&addr, e.ok != 0);
+	return NULL;
 }
 
 static const char *
@@ -193,7 +209,7 @@ static void
 peer_close(struct ipc *c, void *arg)
 {
 	struct peer *p = arg;
-	proto_peer_closed(PL.parent, c, "policy", ROLE_SMTP, p->slot, p->id);
+	proto_peer_closed(PL.parent, c, "policy", p->role, p->slot, p->id);
 	admit_drop_chan(&PL.admit, p->chan);
 	lookups_drop_chan(p->chan);
 	struct peer **pp = &PL.peers;
@@ -262,13 +278,15 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 	}
 	case PROTO_PEER: {
 		struct proto_peer pe;
-		if (proto_peer_dec(m, &pe) < 0 || pe.role != ROLE_SMTP)
+		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_SMTP && pe.role != ROLE_AUTH))
 			return "bad PEER";
 		struct peer *p = xcalloc(1, sizeof *p);
 		p->slot = pe.slot;
 		p->id = pe.id;
+		p->role = pe.role;
 		p->chan = ++PL.next_chan;
-		p->ipc = ipc_new(PL.loop, m->fd, peer_msg, peer_close, p);
+		p->ipc = ipc_new(PL.loop, m->fd, pe.role == ROLE_AUTH ? auth_msg : peer_msg,
+		    peer_close, p);
 		m->fd = -1;
 		p->next = PL.peers;
 		PL.peers = p;

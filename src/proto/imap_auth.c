@@ -75,3 +75,23 @@ proto_auth_result_dec(const struct ipc_msg *m, struct proto_auth_result *v)
 		return -1;
 	return 0;
 }
+
+void
+proto_auth_event_enc(struct buf *b, const struct proto_auth_event *v)
+{
+	wire_put_u32(b, v->ok);
+	wire_put_str(b, v->client);
+}
+
+int
+proto_auth_event_dec(const struct ipc_msg *m, struct proto_auth_event *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->ok = wire_u32(&r);
+	wire_str(&r, v->client, sizeof v->client);
+	no_controls(&r, v->client);
+	if (wire_end(&r) < 0 || v->ok > 1)
+		return -1;
+	return 0;
+}

@@ -9,6 +9,10 @@
  *                                   client's address (for the delay)
  *   AUTH_RESULT    auth -> imap     ok, and the account name as the users
  *                                   file spells it
+ *   AUTH_EVENT     auth -> policy   ok, the client's address: a failure
+ *                                   earns ban points, a success spares the
+ *                                   address from bans (an owner must not
+ *                                   lock himself out)
  *
  * A failure is answered only after a delay that grows per client address
  * and user (src/auth/pw.h): the auth process holds the answer, so an imap
@@ -43,6 +47,13 @@ struct proto_auth_result {
 	char user[PROTO_AUTH_USER_MAX + 1];	/* ok: the account */
 };
 
+struct proto_auth_event {
+	uint32_t ok;
+	char client[64];	/* an IPv4 or IPv6 address */
+};
+
+void proto_auth_event_enc(struct buf *b, const struct proto_auth_event *v);
+int proto_auth_event_dec(const struct ipc_msg *m, struct proto_auth_event *v);
 void proto_auth_settings_enc(struct buf *b, const struct proto_auth_settings *v);
 /* needs an fd */
 int proto_auth_settings_dec(const struct ipc_msg *m, struct proto_auth_settings *v);

@@ -14,6 +14,7 @@
  *                                      DNSBL, DNSBL_REPLY, GREY, GREY_REPLY, EVENT
  *   imap-auth        proto/imap_auth.h    AUTH_CHECK, AUTH_RESULT (and AUTH_SETTINGS
  *                                      from the parent)
+ *   auth-policy      proto/imap_auth.h    AUTH_EVENT
  *
  * Each message has an encode function (into a struct buf, or straight onto
  * a channel: proto_*_send) and a decode function that returns -1 for a
@@ -81,6 +82,7 @@ enum proto_type {
 	/* imap <-> auth */
 	PROTO_AUTH_CHECK = 100,	/* imap -> auth: user and password */
 	PROTO_AUTH_RESULT,
+	PROTO_AUTH_EVENT,	/* auth -> policy: a login from an address worked or not */
 };
 
 /* The roles of the role table (daemon/role.c); PEER names one. */

@@ -65,9 +65,9 @@ def imap(t):
 class Raw:
     """A line-at-a-time IMAP client over a socket (TLS optional)."""
 
-    def __init__(self, t, implicit=False):
+    def __init__(self, t, implicit=False, source=None):
         s = socket.create_connection(("127.0.0.1", t.imaps_port if implicit else t.imap_port),
-                                     timeout=15)
+                                     timeout=15, source_address=(source, 0) if source else None)
         if implicit:
             s = ctx().wrap_socket(s)
         self.s = s
@@ -286,3 +286,36 @@ def test_listen_imap_needs_tls(talon_factory, tmp_path):
                          text=True)
     assert out.returncode != 0
     assert "expected tls starttls or tls implicit (IMAP logins need TLS)" in out.stderr
+
+
+def test_login_failures_feed_bans_and_logins_spare(talon_factory):
+    import smtplib
+    t = make(talon_factory, extra="auto-ban on\nban-points auth-failure 5\nban-points relay 5\n",
+             limits={"ban-threshold": 10})
+    for pw in ("bad1", "bad2"):
+        r = Raw(t, implicit=True, source="127.0.0.40")
+        r.line()
+        r.send('a LOGIN alice "%s"\r\n' % pw)
+        assert r.until("a")[-1].startswith("a NO [AUTHENTICATIONFAILED]")
+        r.close()
+    t.wait_log(r"policy event=ban client=\[127.0.0.40\] ban=127.0.0.40 until=\S+ count=1 "
+               r'reason="auto: auth-failure=2"')
+    s = socket.create_connection(("127.0.0.1", t.port), timeout=10,
+                                 source_address=("127.0.0.40", 0))
+    assert s.recv(200).startswith(b"554 5.7.1 ")
+    s.close()
+    # an address that logged in is spared: relay attempts earn it nothing
+    r = Raw(t, implicit=True, source="127.0.0.41")
+    r.line()
+    r.send('a LOGIN alice "%s"\r\n' % PASSWORD)
+    assert r.until("a")[-1].startswith("a OK ")
+    r.close()
+    time.sleep(0.3)
+    for _ in range(3):
+        with smtplib.SMTP("127.0.0.1", t.port, source_address=("127.0.0.41", 0)) as c:
+            c.ehlo("x.example")
+            c.mail("a@sender.example")
+            assert c.rcpt("victim@elsewhere.example")[0] == 550
+    t.wait_log(r"policy event=ban-points client=\[127.0.0.41\] what=relay result=ignored "
+               r"reason=recently-logged-in", count=3)
+    assert "client=[127.0.0.41] ban=" not in t.log()
