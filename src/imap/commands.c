@@ -242,6 +242,19 @@ imap_login_result(struct isession *s, bool ok, const char *user)
 		}
 		return;
 	}
+	/* a client that opens connection after connection must not take all
+	 * the slots (RFC 5530 LIMIT names the cause) */
+	unsigned same = 0;
+	for (struct isession *o = IW.sessions; o; o = o->next)
+		same += o != s && o->authed && strcmp(o->user, user) == 0 && strcmp(o->ip, s->ip) == 0;
+	if (same >= IW.conf->imap_user_conns) {
+		imap_tagged(s, s->tag, "NO [LIMIT] Too many connections of %s from your address "
+		    "(limit imap-connections-per-user %u)", user, IW.conf->imap_user_conns);
+		log_info("imap session=%s event=login client=[%s] user=%s result=refused "
+		    "limit=imap-connections-per-user max=%u", s->sid, s->ip, user,
+		    IW.conf->imap_user_conns);
+		return;
+	}
 	s->authed = true;
 	str_copy(s->user, sizeof s->user, user);
 	/* after login: long UID sets and LITERAL+ (RFC 9051 4.3, RFC 7888) */

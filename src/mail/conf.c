@@ -73,6 +73,7 @@ static const struct limit_def {
 	{ "connection-rate", offsetof(struct conf, conn_rate), 0, 1000000 },
 	{ "messages-per-connection", offsetof(struct conf, max_msgs), 0, 1000000 },
 	{ "imap-autologout", offsetof(struct conf, imap_autologout), 1, 86400 },
+	{ "imap-connections-per-user", offsetof(struct conf, imap_user_conns), 1, 1000 },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -1078,6 +1079,7 @@ conf_parse(const char *text, size_t len, const char *file, struct diag *d)
 	c->log_syslog = false;
 	c->log_path = xstrdup("/dev/log");
 	c->imap_autologout = 1800;
+	c->imap_user_conns = 10;
 	c->grey_delay = 300;
 	c->grey_window = 4 * 3600;
 	c->grey_keep = 35 * 86400;

@@ -79,6 +79,8 @@
  *   listen imap ADDR:PORT tls starttls|implicit [allow PREFIX...]
  *   limit imap-autologout SECONDS   idle time after login, 1..86400 (1800);
  *        before login min(60, this)
+ *   limit imap-connections-per-user N   logged-in sessions of one user from
+ *        one address, 1..1000 (10); then NO [LIMIT]
  *   auth-user USER / imap-user USER  the auth and imap processes' users
  *
  * Details fixed by the config engine (core/cfg.h): '#' anywhere starts a
@@ -191,6 +193,7 @@ struct conf {
 	size_t n_imap_listens;
 	char *auth_user, *imap_user;	/* NULL: _talonauth, _talonimap */
 	unsigned imap_autologout;	/* seconds idle after login, default 1800 */
+	unsigned imap_user_conns;	/* sessions per user and address, default 10 */
 	struct conf_zone *zones;
 	size_t n_zones;
 	struct conf_tsig *tsig;

@@ -319,3 +319,24 @@ def test_login_failures_feed_bans_and_logins_spare(talon_factory):
     t.wait_log(r"policy event=ban-points client=\[127.0.0.41\] what=relay result=ignored "
                r"reason=recently-logged-in", count=3)
     assert "client=[127.0.0.41] ban=" not in t.log()
+
+
+def test_connections_per_user_and_address(talon_factory):
+    t = make(talon_factory, limits={"imap-connections-per-user": 2})
+    held = []
+    for _ in range(2):
+        m = imap(t)
+        assert m.login("alice", PASSWORD)[0] == "OK"
+        held.append(m)
+    m = imap(t)
+    with pytest.raises(imaplib.IMAP4.error, match=r"\[LIMIT\] .*imap-connections-per-user 2"):
+        m.login("alice", PASSWORD)
+    # another user from the same address is not counted with alice
+    assert m.login("carol", "other")[0] == "OK"
+    m.logout()
+    held.pop().logout()
+    m = imap(t)
+    assert m.login("alice", PASSWORD)[0] == "OK"
+    m.logout()
+    for m in held:
+        m.logout()
