@@ -1,0 +1,139 @@
+/*
+ * tests/unit/test_proto_auth.c - AUTH_SETTINGS, AUTH_CHECK, AUTH_RESULT and
+ * AUTH_EVENT (proto/imap_auth.h): round trips, goldens, refusals.
+ */
+#include <string.h>
+
+#include "core/buf.h"
+#include "core/ipc.h"
+#include "core/util.h"
+#include "core/wire.h"
+#include "proto/imap_auth.h"
+#include "t.h"
+
+static struct ipc_msg
+msg(const struct buf *b, int fd)
+{
+	struct ipc_msg m = { .type = 0, .id = 1, .fd = fd, .data = b->data, .len = b->len };
+	return m;
+}
+
+static void
+hex(const struct buf *b, char *out)
+{
+	for (size_t i = 0; i < b->len; i++)
+		sprintf(out + 2 * i, "%02x", b->data[i]);
+}
+
+T(check_round_trip_and_golden)
+{
+	struct proto_auth_check q, r;
+	memset(&q, 0, sizeof q);
+	str_copy(q.user, sizeof q.user, "alice");
+	memcpy(q.pass, "p\x01w\xff", 5);	/* a password may hold any byte but NUL */
+	str_copy(q.client, sizeof q.client, "2001:db8::1");
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_auth_check_enc(&b, &q);
+	struct ipc_msg m = msg(&b, -1);
+	CHECK_INT(proto_auth_check_dec(&m, &r), 0);
+	CHECK_STR(r.user, "alice");
+	CHECK(memcmp(r.pass, "p\x01w\xff", 5) == 0);
+	CHECK_STR(r.client, "2001:db8::1");
+	char h[256];
+	hex(&b, h);
+	CHECK_STR(h, "00000005616c69636500000004700177ff0000000b323030313a6462383a3a31");
+	buf_free(&b);
+}
+
+T(check_refusals)
+{
+	static const struct { const char *user, *client; int want; } c[] = {
+		{ "alice", "127.0.0.1", 0 }, { "", "", 0 },
+		{ "al\nice", "127.0.0.1", -1 }, { "alice", "127.0.0.1\r", -1 },
+		{ "al\x7f", "x", -1 },
+	};
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	for (size_t i = 0; i < NELEM(c); i++) {
+		struct proto_auth_check q, r;
+		memset(&q, 0, sizeof q);
+		str_copy(q.user, sizeof q.user, c[i].user);
+		str_copy(q.client, sizeof q.client, c[i].client);
+		buf_reset(&b);
+		proto_auth_check_enc(&b, &q);
+		struct ipc_msg m = msg(&b, -1);
+		CHECK_INT(proto_auth_check_dec(&m, &r), c[i].want);
+	}
+	/* a user name over 255 bytes, a password over 1024 */
+	char big[1100];
+	memset(big, 'a', sizeof big);
+	big[sizeof big - 1] = '\0';
+	buf_reset(&b);
+	wire_put_str(&b, big + sizeof big - 257);
+	wire_put_str(&b, "x");
+	wire_put_str(&b, "c");
+	struct ipc_msg m = msg(&b, -1);
+	struct proto_auth_check r;
+	CHECK_INT(proto_auth_check_dec(&m, &r), -1);
+	buf_reset(&b);
+	wire_put_str(&b, "u");
+	wire_put_str(&b, big + sizeof big - 1026);
+	wire_put_str(&b, "c");
+	m = msg(&b, -1);
+	CHECK_INT(proto_auth_check_dec(&m, &r), -1);
+	buf_free(&b);
+}
+
+T(result_and_event)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	static const struct { uint32_t ok; const char *user; int want; } c[] = {
+		{ 1, "alice", 0 }, { 0, "", 0 }, { 0, "ignored", 0 }, { 1, "", -1 }, { 2, "a", -1 },
+		{ 1, "a\tb", -1 },
+	};
+	for (size_t i = 0; i < NELEM(c); i++) {
+		struct proto_auth_result v = { .ok = c[i].ok }, r;
+		str_copy(v.user, sizeof v.user, c[i].user);
+		buf_reset(&b);
+		proto_auth_result_enc(&b, &v);
+		struct ipc_msg m = msg(&b, -1);
+		CHECK_INT(proto_auth_result_dec(&m, &r), c[i].want);
+	}
+	struct proto_auth_event e = { .ok = 1 }, er;
+	str_copy(e.client, sizeof e.client, "192.0.2.7");
+	buf_reset(&b);
+	proto_auth_event_enc(&b, &e);
+	struct ipc_msg m = msg(&b, -1);
+	CHECK_INT(proto_auth_event_dec(&m, &er), 0);
+	CHECK_STR(er.client, "192.0.2.7");
+	e.ok = 7;
+	buf_reset(&b);
+	proto_auth_event_enc(&b, &e);
+	m = msg(&b, -1);
+	CHECK_INT(proto_auth_event_dec(&m, &er), -1);
+	/* AUTH_SETTINGS needs the users file's descriptor */
+	struct proto_auth_settings s = { .gen = 3 }, sr;
+	buf_reset(&b);
+	proto_auth_settings_enc(&b, &s);
+	m = msg(&b, -1);
+	CHECK_INT(proto_auth_settings_dec(&m, &sr), -1);
+	m = msg(&b, 0);
+	CHECK_INT(proto_auth_settings_dec(&m, &sr), 0);
+	CHECK_INT(sr.gen, 3);
+	/* trailing bytes */
+	wire_put_u8(&b, 0);
+	m = msg(&b, 0);
+	CHECK_INT(proto_auth_settings_dec(&m, &sr), -1);
+	buf_free(&b);
+}
+
+int
+main(void)
+{
+	RUN(check_round_trip_and_golden);
+	RUN(check_refusals);
+	RUN(result_and_event);
+	return t_done("proto_auth");
+}
