@@ -267,18 +267,17 @@ io_write(struct io *io, const void *p, size_t n)
 }
 
 void
-io_printf(struct io *io, const char *fmt, ...)
+io_vline(struct io *io, const char *fmt, va_list ap)
 {
-	char tmp[1024];
-	va_list ap;
-	va_start(ap, fmt);
-	int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
-	va_end(ap);
+	char line[IO_LINE_MAX + 2];
+	int n = vsnprintf(line, IO_LINE_MAX + 1, fmt, ap);
 	if (n < 0)
 		return;
-	if ((size_t)n >= sizeof tmp)
-		n = sizeof tmp - 1;
-	io_write(io, tmp, (size_t)n);
+	if (n > IO_LINE_MAX)
+		n = IO_LINE_MAX;
+	line[n++] = '\r';
+	line[n++] = '\n';
+	io_write(io, line, (size_t)n);
 }
 
 int

@@ -12,6 +12,7 @@
 #ifndef TALON_IO_H
 #define TALON_IO_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -69,7 +70,9 @@ int io_getline(struct io *io, size_t max, const uint8_t **line, size_t *len, siz
 
 /* Queue reply text. */
 void io_write(struct io *io, const void *p, size_t n);
-void io_printf(struct io *io, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* One reply line: the text (cut to IO_LINE_MAX bytes), then CRLF. */
+#define IO_LINE_MAX	2045
+void io_vline(struct io *io, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* Begin a server-side TLS handshake; drops buffered input. */
 int io_start_tls(struct io *io, SSL_CTX *ctx);

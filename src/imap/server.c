@@ -45,18 +45,10 @@ struct imap_worker IW;
 void
 imap_reply(struct isession *s, const char *fmt, ...)
 {
-	char line[2048];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	io_vline(&s->io, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof line - 3)
-		n = sizeof line - 3;
-	line[n++] = '\r';
-	line[n++] = '\n';
-	io_write(&s->io, line, (size_t)n);
 }
 
 void

@@ -38,18 +38,10 @@ static void begin_tls(struct session *s);
 void
 smtp_reply(struct session *s, const char *fmt, ...)
 {
-	char line[1024];
 	va_list ap;
 	va_start(ap, fmt);
-	int n = vsnprintf(line, sizeof line - 2, fmt, ap);
+	io_vline(&s->io, fmt, ap);
 	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n > sizeof line - 3)
-		n = sizeof line - 3;
-	line[n++] = '\r';
-	line[n++] = '\n';
-	io_write(&s->io, line, (size_t)n);
 }
 
 /* An address for a log line: quoted local parts may hold spaces, quotes
