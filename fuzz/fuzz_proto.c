@@ -61,6 +61,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_POLICY_CTL, PROTO_POLICY_CTL_REPLY,
 	PROTO_DNSBL, PROTO_DNSBL_REPLY, PROTO_GREY, PROTO_GREY_REPLY, PROTO_EVENT,
 	PROTO_AUTH_SETTINGS, PROTO_AUTH_CHECK, PROTO_AUTH_RESULT, PROTO_AUTH_EVENT,
+	PROTO_BAN_CHECK, PROTO_BAN_REPLY,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -104,6 +105,7 @@ static union {
 	struct proto_auth_check auth_check;
 	struct proto_auth_result auth_result;
 	struct proto_auth_event auth_event;
+	struct proto_ban_reply ban_reply;
 } out;
 /* LOOKUP_REPLY decoded a second time, from its normalised encoding */
 static struct lookup lr2;
@@ -404,6 +406,12 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		REQUIRE(!out.auth_result.ok || out.auth_result.user[0] != '\0');
 		proto_auth_result_enc(re, &out.auth_result);
 		break;
+	case PROTO_BAN_REPLY:
+		if (proto_ban_reply_dec(&m, &out.ban_reply) < 0)
+			return -1;
+		REQUIRE(out.ban_reply.banned <= 1);
+		proto_ban_reply_enc(re, &out.ban_reply);
+		break;
 	case PROTO_AUTH_EVENT:
 		if (proto_auth_event_dec(&m, &out.auth_event) < 0)
 			return -1;
@@ -461,6 +469,7 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 	case PROTO_ADMIT:
 	case PROTO_ADMIT_HOLD:
 	case PROTO_RDNS:
+	case PROTO_BAN_CHECK:
 		if (proto_admit_dec(&m, &out.admit) < 0)
 			return -1;
 		REQUIRE((out.admit.addr.ss_family == AF_INET &&

@@ -39,6 +39,11 @@
 
 #define USERS_MAX_BYTES	(256u << 20)
 #define PENDING_MAX	256	/* delayed answers one peer may have waiting */
+/* Failures one peer may have answered at their own (address, user) delay
+ * per second; past it every failure waits the longest delay.  The address
+ * comes from the peer, so a peer taken over could make up a new address
+ * for every guess: this bounds what it gets out of us in all. */
+#define PEER_FAILS_PER_S	20
 
 struct peer;
 
@@ -55,6 +60,8 @@ struct peer {
 	struct ipc *ipc;
 	uint32_t role, slot, id;
 	unsigned n_pending;
+	time_t fail_second;	/* the second fail_count counts */
+	unsigned fail_count;
 };
 
 static struct {
@@ -154,6 +161,12 @@ check(struct peer *p, uint64_t id, struct proto_auth_check *q)
 	}
 	unsigned ms = pw_delay_ms(A.delay, q->client, q->user, now);
 	pw_delay_fail(A.delay, q->client, q->user, now);
+	if (p->fail_second != now) {
+		p->fail_second = now;
+		p->fail_count = 0;
+	}
+	if (++p->fail_count > PEER_FAILS_PER_S)
+		ms = PW_DELAY_CAP_MS;
 	log_info("auth event=check user=\"%s\" client=[%s] result=fail delay_ms=%u", user, client,
 	    ms);
 	event(q->client, false);

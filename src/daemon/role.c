@@ -126,6 +126,7 @@ static const struct { enum proto_role a, b; } edges[] = {
 	{ ROLE_QUEUE, ROLE_DELIVER },
 	{ ROLE_IMAP, ROLE_AUTH },
 	{ ROLE_AUTH, ROLE_POLICY },
+	{ ROLE_IMAP, ROLE_POLICY },
 };
 
 /* Start order: the roles the smtp workers need come first. */

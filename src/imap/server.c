@@ -37,6 +37,7 @@
 #include "mail/conf.h"
 #include "proto/imap_auth.h"
 #include "proto/parent.h"
+#include "proto/smtp_policy.h"
 
 struct imap_worker IW;
 
@@ -268,7 +269,7 @@ imap_session_update(struct isession *s)
 	if (!s->io.error && s->io.out.len > 0)
 		io_flush(&s->io);
 	bool done = s->io.error || (s->st == I_CLOSING && s->io.out.len == 0) ||
-	    (s->io.eof && s->st != I_WAIT);
+	    (s->io.eof && s->st != I_WAIT && s->st != I_BANCHECK);
 	if (done) {
 		session_free(s);
 		return;
@@ -287,7 +288,7 @@ imap_session_update(struct isession *s)
 		idle = (uint64_t)IW.conf->tls_timeout * 1000;
 	if (s->st == I_CLOSING)
 		idle = 10000;
-	if (s->st != I_WAIT)
+	if (s->st != I_WAIT && s->st != I_BANCHECK)
 		timer_set(IW.loop, &s->timer, idle);
 	if (s->st == I_CMD && io_avail(&s->io) == 0 && s->io.out.len == 0)
 		io_trim(&s->io);
@@ -297,7 +298,7 @@ static void
 session_event(struct loop *l, int fd, unsigned ev, void *arg)
 {
 	struct isession *s = arg;
-	if ((ev & LOOP_ERROR) && s->st == I_WAIT) {
+	if ((ev & LOOP_ERROR) && (s->st == I_WAIT || s->st == I_BANCHECK)) {
 		s->io.error = true;
 		snprintf(s->io.errstr, sizeof s->io.errstr, "connection reset while waiting");
 		imap_session_update(s);
@@ -313,6 +314,22 @@ session_event(struct loop *l, int fd, unsigned ev, void *arg)
 	}
 	imap_session_process(s);
 	imap_session_update(s);
+}
+
+/* TLS or the greeting, once the client may talk to us. */
+static void
+start(struct isession *s)
+{
+	if (s->lis->tls == CONF_TLS_IMPLICIT) {
+		if (io_start_tls(&s->io, IW.tls) < 0) {
+			s->io.error = true;
+		} else {
+			s->st = I_HANDSHAKE;
+			handshake(s);
+		}
+	} else {
+		greet(s);
+	}
 }
 
 static bool
@@ -377,18 +394,68 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		loop_add(IW.loop, fd, 0, session_event, s);
 		log_info("imap session=%s event=connect client=[%s] listener=%s", s->sid, ip,
 		    lis->text);
-		if (lis->tls == CONF_TLS_IMPLICIT) {
-			if (io_start_tls(&s->io, IW.tls) < 0) {
-				s->io.error = true;
-			} else {
-				s->st = I_HANDSHAKE;
-				handshake(s);
-			}
+		if (IW.policy != NULL) {
+			/* a banned address gets no TLS handshake and no greeting */
+			s->st = I_BANCHECK;
+			s->req = ++IW.next_req;
+			proto_admit_send(IW.policy, PROTO_BAN_CHECK, s->req, &s->peer, s->peerlen);
 		} else {
-			greet(s);
+			start(s);	/* without the policy process bans fail open */
 		}
 		imap_session_process(s);
 		imap_session_update(s);
+	}
+}
+
+/* --- the policy process ----------------------------------------------------------- */
+
+static struct isession *
+by_state(enum ist st, uint64_t id)
+{
+	for (struct isession *s = IW.sessions; s; s = s->next)
+		if (s->st == st && s->req == id)
+			return s;
+	return NULL;
+}
+
+static void
+ban_answer(struct isession *s, bool banned)
+{
+	s->req = 0;
+	if (banned) {
+		log_info("imap session=%s event=reject client=[%s] reason=banned", s->sid, s->ip);
+		if (s->lis->tls != CONF_TLS_IMPLICIT)
+			imap_reply(s, "* BYE Access denied");
+		s->st = I_CLOSING;
+	} else {
+		start(s);
+	}
+	imap_session_process(s);
+	imap_session_update(s);
+}
+
+static const char *
+policy_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	struct proto_ban_reply r;
+	if (m->type != PROTO_BAN_REPLY || proto_ban_reply_dec(m, &r) < 0)
+		return "bad BAN_REPLY";
+	struct isession *s = by_state(I_BANCHECK, m->id);
+	if (s != NULL)
+		ban_answer(s, r.banned != 0);
+	return NULL;
+}
+
+static void
+policy_close(struct ipc *c, void *arg)
+{
+	proto_peer_closed(IW.parent, c, "imap", ROLE_POLICY, 0, IW.policy_id);
+	log_warn("imap event=policy-gone");
+	ipc_free(&IW.policy);
+	for (struct isession *s = IW.sessions, *next; s; s = next) {
+		next = s->next;
+		if (s->st == I_BANCHECK)
+			ban_answer(s, false);
 	}
 }
 
@@ -427,15 +494,6 @@ imap_check_password(struct isession *s, struct sasl_creds *c)
 	buf_free(&b);
 }
 
-static struct isession *
-by_req(uint64_t id)
-{
-	for (struct isession *s = IW.sessions; s; s = s->next)
-		if (s->st == I_WAIT && s->req == id)
-			return s;
-	return NULL;
-}
-
 static const char *
 auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
@@ -444,7 +502,7 @@ auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		return "unexpected message";
 	if (proto_auth_result_dec(m, &r) < 0)
 		return "bad AUTH_RESULT";
-	struct isession *s = by_req(m->id);
+	struct isession *s = by_state(I_WAIT, m->id);
 	if (s == NULL)
 		return NULL;	/* the client went away meanwhile */
 	s->req = 0;
@@ -495,7 +553,7 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		/* nothing in this stage is worth waiting for: say goodbye */
 		for (struct isession *s = IW.sessions, *next; s; s = next) {
 			next = s->next;
-			if (s->st != I_HANDSHAKE && s->st != I_WAIT)
+			if (s->st != I_HANDSHAKE && s->st != I_WAIT && s->st != I_BANCHECK)
 				imap_reply(s, "* BYE Server shutting down");
 			s->st = I_CLOSING;
 			imap_session_update(s);
@@ -506,8 +564,15 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 	}
 	case PROTO_PEER: {
 		struct proto_peer pe;
-		if (proto_peer_dec(m, &pe) < 0 || pe.role != ROLE_AUTH)
+		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_AUTH && pe.role != ROLE_POLICY))
 			return "bad PEER";
+		if (pe.role == ROLE_POLICY) {
+			ipc_free(&IW.policy);
+			IW.policy_id = pe.id;
+			IW.policy = ipc_new(IW.loop, m->fd, policy_msg, policy_close, NULL);
+			m->fd = -1;
+			break;
+		}
 		ipc_free(&IW.auth);
 		IW.auth_id = pe.id;
 		IW.auth = ipc_new(IW.loop, m->fd, auth_msg, auth_close, NULL);

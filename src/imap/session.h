@@ -30,6 +30,7 @@ struct ipc;
 #define IMAP_OUT_PAUSE		(256u << 10)	/* stop reading while this much is unsent */
 
 enum ist {
+	I_BANCHECK,	/* the policy process: is the client banned? */
 	I_HANDSHAKE,	/* TLS handshake */
 	I_CMD,		/* reading commands */
 	I_SASL,		/* AUTHENTICATE: reading one response line */
@@ -69,8 +70,8 @@ struct imap_worker {
 	struct loop *loop;
 	const struct conf *conf;
 	SSL_CTX *tls;
-	struct ipc *parent, *auth;
-	uint32_t auth_id;
+	struct ipc *parent, *auth, *policy;
+	uint32_t auth_id, policy_id;
 	int *lfds;
 	size_t n_lfds;
 	struct isession *sessions;

@@ -104,6 +104,27 @@ auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 	return NULL;
 }
 
+/* The imap process: is a connecting client banned?  (Admission counts
+ * and the rest stay smtp's; a banned address is refused everywhere.) */
+static const char *
+imap_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	struct peer *p = arg;
+	struct proto_admit a;
+	struct prefix addr;
+	char ip[SOCKADDR_IP_MAX];
+	if (m->type != PROTO_BAN_CHECK || proto_admit_dec(m, &a) < 0 ||
+	    !prefix_from_sockaddr(&a.addr, a.addrlen, &addr))
+		return "bad BAN_CHECK";
+	sockaddr_ip(&a.addr, a.addrlen, ip);
+	struct proto_ban_reply r = { .banned = !trusted(&addr) && guard_banned(&addr, ip) };
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_ban_reply_enc(&b, &r);
+	proto_send(p->ipc, PROTO_BAN_REPLY, m->id, &b);
+	return NULL;
+}
+
 static const char *
 peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
@@ -278,15 +299,16 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 	}
 	case PROTO_PEER: {
 		struct proto_peer pe;
-		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_SMTP && pe.role != ROLE_AUTH))
+		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_SMTP && pe.role != ROLE_AUTH &&
+		    pe.role != ROLE_IMAP))
 			return "bad PEER";
 		struct peer *p = xcalloc(1, sizeof *p);
 		p->slot = pe.slot;
 		p->id = pe.id;
 		p->role = pe.role;
 		p->chan = ++PL.next_chan;
-		p->ipc = ipc_new(PL.loop, m->fd, pe.role == ROLE_AUTH ? auth_msg : peer_msg,
-		    peer_close, p);
+		p->ipc = ipc_new(PL.loop, m->fd, pe.role == ROLE_AUTH ? auth_msg :
+		    pe.role == ROLE_IMAP ? imap_msg : peer_msg, peer_close, p);
 		m->fd = -1;
 		p->next = PL.peers;
 		PL.peers = p;

@@ -95,3 +95,20 @@ proto_auth_event_dec(const struct ipc_msg *m, struct proto_auth_event *v)
 		return -1;
 	return 0;
 }
+
+void
+proto_ban_reply_enc(struct buf *b, const struct proto_ban_reply *v)
+{
+	wire_put_u32(b, v->banned);
+}
+
+int
+proto_ban_reply_dec(const struct ipc_msg *m, struct proto_ban_reply *v)
+{
+	struct wire_rd r;
+	wire_rd_init(&r, m->data, m->len);
+	v->banned = wire_u32(&r);
+	if (wire_end(&r) < 0 || v->banned > 1)
+		return -1;
+	return 0;
+}

@@ -9,6 +9,9 @@
  *                                   client's address (for the delay)
  *   AUTH_RESULT    auth -> imap     ok, and the account name as the users
  *                                   file spells it
+ *   BAN_CHECK      imap -> policy   the client's address at connect
+ *   BAN_REPLY      policy -> imap   banned or not (a banned client gets
+ *                                   BYE and is closed, as in SMTP)
  *   AUTH_EVENT     auth -> policy   ok, the client's address: a failure
  *                                   earns ban points, a success spares the
  *                                   address from bans (an owner must not
@@ -52,6 +55,13 @@ struct proto_auth_event {
 	char client[64];	/* an IPv4 or IPv6 address */
 };
 
+struct proto_ban_reply {
+	uint32_t banned;	/* 1 yes, 0 no */
+};
+
+/* BAN_CHECK carries a proto_admit (proto/smtp_policy.h): the address */
+void proto_ban_reply_enc(struct buf *b, const struct proto_ban_reply *v);
+int proto_ban_reply_dec(const struct ipc_msg *m, struct proto_ban_reply *v);
 void proto_auth_event_enc(struct buf *b, const struct proto_auth_event *v);
 int proto_auth_event_dec(const struct ipc_msg *m, struct proto_auth_event *v);
 void proto_auth_settings_enc(struct buf *b, const struct proto_auth_settings *v);

@@ -15,6 +15,7 @@
  *   imap-auth        proto/imap_auth.h    AUTH_CHECK, AUTH_RESULT (and AUTH_SETTINGS
  *                                      from the parent)
  *   auth-policy      proto/imap_auth.h    AUTH_EVENT
+ *   imap-policy      proto/imap_auth.h    BAN_CHECK, BAN_REPLY
  *
  * Each message has an encode function (into a struct buf, or straight onto
  * a channel: proto_*_send) and a decode function that returns -1 for a
@@ -83,6 +84,8 @@ enum proto_type {
 	PROTO_AUTH_CHECK = 100,	/* imap -> auth: user and password */
 	PROTO_AUTH_RESULT,
 	PROTO_AUTH_EVENT,	/* auth -> policy: a login from an address worked or not */
+	PROTO_BAN_CHECK,	/* imap -> policy: is this client banned? */
+	PROTO_BAN_REPLY,
 };
 
 /* The roles of the role table (daemon/role.c); PEER names one. */

@@ -304,6 +304,17 @@ def test_login_failures_feed_bans_and_logins_spare(talon_factory):
                                  source_address=("127.0.0.40", 0))
     assert s.recv(200).startswith(b"554 5.7.1 ")
     s.close()
+    # and at IMAP: BYE before anything else, no TLS handshake on 993
+    s = socket.create_connection(("127.0.0.1", t.imap_port), timeout=10,
+                                 source_address=("127.0.0.40", 0))
+    assert s.recv(200) == b"* BYE Access denied\r\n"
+    s.close()
+    s = socket.create_connection(("127.0.0.1", t.imaps_port), timeout=10,
+                                 source_address=("127.0.0.40", 0))
+    with pytest.raises((ssl.SSLError, ConnectionError, OSError)):
+        ctx().wrap_socket(s).recv(10)
+    s.close()
+    t.wait_log(r"imap session=\w+ event=reject client=\[127.0.0.40\] reason=banned")
     # an address that logged in is spared: relay attempts earn it nothing
     r = Raw(t, implicit=True, source="127.0.0.41")
     r.line()

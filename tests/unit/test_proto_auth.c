@@ -113,6 +113,14 @@ T(result_and_event)
 	proto_auth_event_enc(&b, &e);
 	m = msg(&b, -1);
 	CHECK_INT(proto_auth_event_dec(&m, &er), -1);
+	/* BAN_REPLY: banned is a boolean */
+	for (uint32_t v = 0; v < 4; v++) {
+		struct proto_ban_reply br = { .banned = v }, brr;
+		buf_reset(&b);
+		proto_ban_reply_enc(&b, &br);
+		m = msg(&b, -1);
+		CHECK_INT(proto_ban_reply_dec(&m, &brr), v <= 1 ? 0 : -1);
+	}
 	/* AUTH_SETTINGS needs the users file's descriptor */
 	struct proto_auth_settings s = { .gen = 3 }, sr;
 	buf_reset(&b);
