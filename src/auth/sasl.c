@@ -48,24 +48,6 @@ sasl_creds_wipe(struct sasl_creds *c)
 
 /* --- strict base64 (RFC 4648 4) ------------------------------------------- */
 
-/* The 6-bit value of an alphabet character, -1 for anything else ('='
- * included: padding is handled by position). */
-static int
-b64_val(uint8_t c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == '/')
-		return 63;
-	return -1;
-}
-
 /* Decode p[0..len) into out (at most max bytes), *n the length.  Padding
  * is required; '=' may only be the last one or two characters; the bits a
  * padded quantum does not use must be zero (RFC 4648 3.5), so every byte
@@ -90,7 +72,7 @@ b64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t max, size_t *n)
 		size_t real = last ? 4 - pad : 4;	/* alphabet characters */
 		uint32_t v = 0;
 		for (size_t k = 0; k < 4; k++) {
-			int x = k < real ? b64_val(p[i + k]) : 0;
+			int x = k < real ? b64_value(p[i + k], '/') : 0;
 			if (x < 0)
 				return SASL_BAD_BASE64;	/* '=' inside lands here */
 			v = v << 6 | (uint32_t)x;

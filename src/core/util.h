@@ -38,6 +38,10 @@ bool str_copy(char *dst, size_t dstsz, const char *src);
 
 /* Parse a decimal unsigned number in [0, max]; false on garbage/overflow. */
 bool parse_u64(const char *s, uint64_t max, uint64_t *out);
+/* The 6-bit value of a base64 character (RFC 4648 4) whose 63rd character
+ * is c63 ('/' in base64, ',' in IMAP's modified base64); -1 for anything
+ * else, '=' included. */
+int b64_value(unsigned char c, char c63);
 
 /* Escape untrusted bytes for a log line or a diagnostic: printable ASCII
  * kept (except backslash and double quote), everything else as \xNN.

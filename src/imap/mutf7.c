@@ -91,24 +91,6 @@ out_end(struct out *o, const char **why)
 static const char b64[] =
     "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+,";
 
-/* Value of a modified-base64 character, -1 for anything else ('/' and
- * '=' included: RFC 3501 5.1.3 replaces '/' by ',' and drops padding). */
-static int
-b64_val(unsigned char c)
-{
-	if (c >= 'A' && c <= 'Z')
-		return c - 'A';
-	if (c >= 'a' && c <= 'z')
-		return c - 'a' + 26;
-	if (c >= '0' && c <= '9')
-		return c - '0' + 52;
-	if (c == '+')
-		return 62;
-	if (c == ',')
-		return 63;
-	return -1;
-}
-
 /* RFC 3501 5.1.3: 0x20-0x25 and 0x27-0x7e represent themselves ('&' is
  * 0x26 and has its own rule). */
 static bool
@@ -249,7 +231,7 @@ decode_run(struct out *o, const unsigned char **pp, const unsigned char *end)
 	unsigned nbits = 0;
 
 	for (; p < end && *p != '-' && o->err == NULL; p++) {
-		int v = b64_val(*p);
+		int v = b64_value(*p, ',');
 		if (v < 0) {
 			out_fail(o, *p >= 0x80 ? "8-bit byte in modified UTF-7" :
 			    "character outside the modified base64 alphabet");
