@@ -72,7 +72,9 @@ def test_expired_message_is_set_aside(talon_factory):
         s.sendmail("s@example.org", ["bob@test.example"], b"Subject: old\r\n\r\nx\r\n")
     t.wait_log(r"event=deferred queue=\S+ to=<bob@test.example>")
     qid = re.search(r"event=queued queue=(\S+)", t.log()).group(1)
-    time.sleep(1.5)
+    # Ages are whole seconds and "past" means older than the lifetime:
+    # 1.5 s can read as an age of 1 (queued at :03.9, retried at :04.9).
+    time.sleep(2.2)
     t.stop()
     t.start()       # the retry at start fails again, past the lifetime
     t.wait_log(r"queue event=expired queue=%s session=\S+ to=<bob@test.example> user=bob "
