@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -35,6 +36,7 @@
 #include "core/util.h"
 #include "mail/users.h"
 #include "proto/imap_auth.h"
+#include "proto/imap_mailbox.h"
 #include "proto/parent.h"
 
 #define USERS_MAX_BYTES	(256u << 20)
@@ -76,19 +78,43 @@ static struct {
 	struct pw_delay *delay;
 } A;
 
+/* A login that worked: the mailbox processes learn the token with the
+ * user, the front only the token, so the front cannot pick the mailbox it
+ * opens (proto/imap_mailbox.h). */
+static void
+grant(const char *user, uint8_t *token)
+{
+	if (getrandom(token, PROTO_TOKEN_LEN, 0) != PROTO_TOKEN_LEN)
+		fatal("auth: getrandom: %s", strerror(errno));
+	struct proto_login_grant g;
+	memset(&g, 0, sizeof g);
+	memcpy(g.token, token, PROTO_TOKEN_LEN);
+	str_copy(g.user, sizeof g.user, user);
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_login_grant_enc(&b, &g);
+	for (struct peer *p = A.peers; p; p = p->next)
+		if (p->role == ROLE_MAILBOX)
+			ipc_send(p->ipc, PROTO_LOGIN_GRANT, 0, -1, b.data, b.len);
+	buf_free(&b);
+}
+
 static void
 result(struct peer *p, uint64_t id, bool ok, const char *user)
 {
 	struct proto_auth_result r;
 	memset(&r, 0, sizeof r);
 	r.ok = ok;
-	if (ok)
+	if (ok) {
 		str_copy(r.user, sizeof r.user, user);
+		grant(user, r.token);
+	}
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	proto_auth_result_enc(&b, &r);
 	ipc_send_buf(p->ipc, PROTO_AUTH_RESULT, id, -1, &b);
 	buf_free(&b);
+	OPENSSL_cleanse(&r, sizeof r);
 }
 
 /* Tell the policy process (ban points, or an address that logged in). */
@@ -188,7 +214,7 @@ static const char *
 peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 {
 	struct peer *p = arg;
-	if (m->type != PROTO_AUTH_CHECK)
+	if (m->type != PROTO_AUTH_CHECK || p->role != ROLE_IMAP)
 		return "unexpected message";
 	struct proto_auth_check *q = xmalloc(sizeof *q);
 	int r = proto_auth_check_dec(m, q);
@@ -292,7 +318,8 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 	}
 	case PROTO_PEER: {
 		struct proto_peer pe;
-		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_IMAP && pe.role != ROLE_POLICY))
+		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_IMAP && pe.role != ROLE_POLICY &&
+		    pe.role != ROLE_MAILBOX))
 			return "bad PEER";
 		if (pe.role == ROLE_POLICY) {
 			ipc_free(&A.policy);

@@ -8,6 +8,11 @@
  *   deliver  _talonmail  store dir          no      queue          in place
  *   policy   _talonpol   -                  no      smtp           in place
  *   dns      _talondns   dns sockets, zones empty   -              in place
+ *   auth     _talonauth  users file (fd)    empty   imap, policy,  in place
+ *                                                   mailbox
+ *   imap     _talonimap  imap listeners,TLS empty   auth, policy,  replaced
+ *                                                   mailbox
+ *   mailbox  _talonmail  store dir          no      imap, auth     kept
  *
  * Every child has one channel to the parent.  Channels between roles are
  * the edges below: whenever a process starts, connect_peers() gives it a
@@ -54,6 +59,7 @@
 #include "auth/auth.h"
 #include "dns/server.h"
 #include "imap/imap.h"
+#include "imap/mailbox.h"
 #include "dns/tsig.h"
 #include "mail/conf.h"
 #include "mail/spool.h"
@@ -117,6 +123,11 @@ static const struct role_def roles[ROLE_COUNT] = {
 	    LISTEN_NONE, true, false, false, RELOAD_IN_PLACE, ROLE_IMAP, settings_auth },
 	[ROLE_IMAP] = { ROLE_IMAP, "_talonimap", offsetof(struct conf, imap_user), DIR_NONE,
 	    LISTEN_IMAP, true, true, false, RELOAD_REPLACE, -1, NULL },
+	/* logged-in IMAP sessions, handed over by the front: the store's
+	 * owner, like deliver.  Kept across reloads, as Dovecot keeps its imap
+	 * processes: a reload must not log every client out. */
+	[ROLE_MAILBOX] = { ROLE_MAILBOX, "_talonmail", offsetof(struct conf, deliver_user),
+	    DIR_STORE, LISTEN_NONE, false, false, false, RELOAD_IN_PLACE, -1, NULL },
 };
 
 /* Which roles talk to each other (one channel per pair of processes). */
@@ -127,11 +138,13 @@ static const struct { enum proto_role a, b; } edges[] = {
 	{ ROLE_IMAP, ROLE_AUTH },
 	{ ROLE_AUTH, ROLE_POLICY },
 	{ ROLE_IMAP, ROLE_POLICY },
+	{ ROLE_IMAP, ROLE_MAILBOX },
+	{ ROLE_AUTH, ROLE_MAILBOX },
 };
 
 /* Start order: the roles the smtp workers need come first. */
 static const enum proto_role start_order[] = { ROLE_DNS, ROLE_DELIVER, ROLE_QUEUE, ROLE_POLICY,
-    ROLE_SMTP, ROLE_AUTH, ROLE_IMAP };
+    ROLE_SMTP, ROLE_AUTH, ROLE_MAILBOX, ROLE_IMAP };
 
 struct child {
 	struct child *next;
@@ -175,7 +188,7 @@ instances(const struct role_def *r)
 {
 	if (r->listeners == LISTEN_DNS)
 		return R.g->conf->n_dns_listens > 0 ? 1 : 0;
-	if (r->listeners == LISTEN_IMAP || r->id == ROLE_AUTH)
+	if (r->listeners == LISTEN_IMAP || r->id == ROLE_AUTH || r->id == ROLE_MAILBOX)
 		return R.g->conf->n_imap_listens > 0 ? 1 : 0;
 	return r->per_worker ? R.g->conf->workers : 1;
 }
@@ -567,6 +580,8 @@ child_run(const struct role_def *r, unsigned slot, int chan, int *lfds, size_t n
 			.n_listen = n_lfds, .parent_fd = chan };
 		imap_main(&a);
 	}
+	case ROLE_MAILBOX:
+		mailbox_main(g->conf, chan, dirfd);
 	default:
 		break;
 	}

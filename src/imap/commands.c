@@ -1,9 +1,10 @@
 /*
- * imap/commands.c - the commands of this stage, one handler each: the
- * any-state commands (CAPABILITY, NOOP, LOGOUT, ID), the not-authenticated
- * ones (STARTTLS, LOGIN, AUTHENTICATE PLAIN and LOGIN with SASL-IR,
- * RFC 9051 6.2 and RFC 4959), ENABLE after login.  Mailbox commands are
- * known and answered NO [UNAVAILABLE] after login, BAD before.
+ * imap/commands.c - the commands of the login front, one handler each:
+ * the any-state commands (CAPABILITY, NOOP, LOGOUT, ID) and the
+ * not-authenticated ones (STARTTLS, LOGIN, AUTHENTICATE PLAIN and LOGIN
+ * with SASL-IR, RFC 9051 6.2 and RFC 4959).  Commands of the later states
+ * are known and answered BAD before login; after it the mailbox process
+ * answers everything (imap/mailbox.h).
  *
  * Passwords: only under TLS (LOGINDISABLED and NO [PRIVACYREQUIRED]
  * before); checked by the auth process, which also delays failures; a
@@ -228,7 +229,7 @@ imap_sasl_line(struct isession *s, const uint8_t *line, size_t len)
 }
 
 void
-imap_login_result(struct isession *s, bool ok, const char *user)
+imap_login_result(struct isession *s, bool ok, const char *user, const uint8_t *token)
 {
 	if (!ok) {
 		s->n_fail++;
@@ -255,16 +256,15 @@ imap_login_result(struct isession *s, bool ok, const char *user)
 		    IW.conf->imap_user_conns);
 		return;
 	}
+	if (!imap_handoff(s, token)) {
+		imap_tagged(s, s->tag, "NO [UNAVAILABLE] Mailboxes are unavailable, try again "
+		    "later");
+		log_warn("imap session=%s event=login client=[%s] user=%s result=tempfail "
+		    "reason=\"no mailbox process\"", s->sid, s->ip, user);
+		return;
+	}
 	s->authed = true;
 	str_copy(s->user, sizeof s->user, user);
-	/* after login: long UID sets and LITERAL+ (RFC 9051 4.3, RFC 7888) */
-	s->lim.line_max = 2u << 20;
-	s->lim.literal_max = 2u << 20;
-	s->lim.literals_max = 2u << 20;
-	s->lim.lminus_max = SIZE_MAX;
-	char cap[256];
-	imap_capability(s, cap, sizeof cap);
-	imap_tagged(s, s->tag, "OK [CAPABILITY %s] Logged in", cap);
 	log_info("imap session=%s event=login client=[%s] user=%s result=ok", s->sid, s->ip, user);
 }
 
@@ -286,18 +286,8 @@ imap_command(struct isession *s, struct imap_cmd *c)
 		cmd_login(s, c);
 	} else if (!s->authed && strcmp(n, "AUTHENTICATE") == 0) {
 		cmd_authenticate(s, c);
-	} else if (s->authed && strcmp(n, "ENABLE") == 0 && c->n_args >= 1) {
-		/* nothing this stage offers needs enabling */
-		imap_reply(s, "* ENABLED");
-		imap_tagged(s, c->tag, "OK ENABLE completed");
-	} else if (s->authed && is_mailbox_cmd(n)) {
-		imap_tagged(s, c->tag, "NO [UNAVAILABLE] Mailboxes are not served yet by this "
-		    "version of Talon");
-	} else if (!s->authed && (is_mailbox_cmd(n) || strcmp(n, "ENABLE") == 0)) {
+	} else if (is_mailbox_cmd(n) || strcmp(n, "ENABLE") == 0) {
 		imap_tagged(s, c->tag, "BAD Log in first");
-	} else if (s->authed && (strcmp(n, "LOGIN") == 0 || strcmp(n, "AUTHENTICATE") == 0 ||
-	    strcmp(n, "STARTTLS") == 0)) {
-		imap_tagged(s, c->tag, "BAD Already logged in");
 	} else {
 		imap_tagged(s, c->tag, "BAD Unknown command or wrong arguments");
 	}

@@ -36,6 +36,7 @@
 #include "imap/session.h"
 #include "mail/conf.h"
 #include "proto/imap_auth.h"
+#include "proto/imap_mailbox.h"
 #include "proto/parent.h"
 #include "proto/smtp_policy.h"
 
@@ -98,6 +99,10 @@ session_free(struct isession *s)
 	timer_cancel(IW.loop, &s->timer);
 	loop_del(IW.loop, s->io.fd);
 	io_close(&s->io);
+	if (s->pipe.fd >= 0) {
+		loop_del(IW.loop, s->pipe.fd);
+		io_close(&s->pipe);
+	}
 	if (s->prev)
 		s->prev->next = s->next;
 	else
@@ -220,9 +225,48 @@ step_sasl(struct isession *s)
 	return true;
 }
 
+/* I_PROXY: move what each side has buffered to the other, at most a chunk
+ * each way and never past IMAP_OUT_PAUSE unsent, so a side that does not
+ * read stops the other from being read (no memory grows). */
+static bool
+relay(struct io *from, struct io *to)
+{
+	size_t n = io_avail(from);
+	if (n == 0 || to->out.len >= IMAP_OUT_PAUSE)
+		return false;
+	if (n > IMAP_PROXY_CHUNK)
+		n = IMAP_PROXY_CHUNK;
+	io_write(to, io_data(from), n);
+	io_consume(from, n);
+	return true;
+}
+
+static void
+process_proxy(struct isession *s)
+{
+	for (int round = 0; round < 64; round++) {
+		if (s->io.error || s->pipe.error)
+			return;
+		bool moved = relay(&s->io, &s->pipe);
+		moved |= relay(&s->pipe, &s->io);
+		if (moved)
+			continue;
+		bool can_in = s->pipe.out.len < IMAP_OUT_PAUSE && !s->io.eof;
+		bool can_back = s->io.out.len < IMAP_OUT_PAUSE && !s->pipe.eof;
+		ssize_t a = can_in ? io_read(&s->io) : 0;
+		ssize_t b = can_back ? io_read(&s->pipe) : 0;
+		if (a <= 0 && b <= 0 && !(can_in && io_pending(&s->io)))
+			return;
+	}
+}
+
 void
 imap_session_process(struct isession *s)
 {
+	if (s->st == I_PROXY) {
+		process_proxy(s);
+		return;
+	}
 	for (;;) {
 		if (s->io.error)
 			break;
@@ -263,9 +307,39 @@ session_timeout(struct loop *l, void *arg)
 	imap_session_update(s);
 }
 
+/* A relayed session ends when either side is gone: the client (the
+ * mailbox process then sees its socket close) or the mailbox process
+ * (after LOGOUT, or when it failed): what it wrote last reaches the client
+ * first. */
+static void
+update_proxy(struct isession *s)
+{
+	if (!s->pipe.error && s->pipe.out.len > 0)
+		io_flush(&s->pipe);
+	if (!s->io.error && s->io.out.len > 0)
+		io_flush(&s->io);
+	bool done = s->io.error || s->pipe.error || s->io.eof ||
+	    (s->pipe.eof && io_avail(&s->pipe) == 0 && s->io.out.len == 0);
+	if (done) {
+		session_free(s);
+		return;
+	}
+	loop_mod(IW.loop, s->io.fd, io_events(&s->io, s->pipe.out.len < IMAP_OUT_PAUSE));
+	loop_mod(IW.loop, s->pipe.fd, io_events(&s->pipe, s->io.out.len < IMAP_OUT_PAUSE &&
+	    !s->pipe.eof));
+	if (io_avail(&s->io) == 0 && s->io.out.len == 0)
+		io_trim(&s->io);
+	if (io_avail(&s->pipe) == 0 && s->pipe.out.len == 0)
+		io_trim(&s->pipe);
+}
+
 void
 imap_session_update(struct isession *s)
 {
+	if (s->st == I_PROXY) {
+		update_proxy(s);
+		return;
+	}
 	if (!s->io.error && s->io.out.len > 0)
 		io_flush(&s->io);
 	bool done = s->io.error || (s->st == I_CLOSING && s->io.out.len == 0) ||
@@ -298,7 +372,7 @@ static void
 session_event(struct loop *l, int fd, unsigned ev, void *arg)
 {
 	struct isession *s = arg;
-	if ((ev & LOOP_ERROR) && (s->st == I_WAIT || s->st == I_BANCHECK)) {
+	if ((ev & LOOP_ERROR) && (s->st == I_WAIT || s->st == I_BANCHECK || s->st == I_PROXY)) {
 		s->io.error = true;
 		snprintf(s->io.errstr, sizeof s->io.errstr, "connection reset while waiting");
 		imap_session_update(s);
@@ -314,6 +388,56 @@ session_event(struct loop *l, int fd, unsigned ev, void *arg)
 	}
 	imap_session_process(s);
 	imap_session_update(s);
+}
+
+static void
+pipe_event(struct loop *l, int fd, unsigned ev, void *arg)
+{
+	struct isession *s = arg;
+	if (ev & LOOP_READ)
+		io_readable(&s->pipe);
+	if (ev & LOOP_WRITE)
+		io_flush(&s->pipe);
+	/* the mailbox process closed while the client is not reading: epoll
+	 * would report that again and again; the session is over */
+	if ((ev & LOOP_ERROR) && s->io.out.len >= IMAP_OUT_PAUSE) {
+		s->pipe.error = true;
+		snprintf(s->pipe.errstr, sizeof s->pipe.errstr, "mailbox side closed");
+	}
+	imap_session_process(s);
+	imap_session_update(s);
+}
+
+bool
+imap_handoff(struct isession *s, const uint8_t *token)
+{
+	if (IW.mailbox == NULL)
+		return false;
+	int sp[2];
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0, sp) < 0) {
+		log_err("imap session=%s event=handoff error=\"socketpair: %s\"", s->sid,
+		    strerror(errno));
+		return false;
+	}
+	struct proto_handoff h;
+	memset(&h, 0, sizeof h);
+	memcpy(h.token, token, PROTO_TOKEN_LEN);
+	str_copy(h.sid, sizeof h.sid, s->sid);
+	str_copy(h.client, sizeof h.client, s->ip);
+	str_copy(h.tag, sizeof h.tag, s->tag);
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_handoff_enc(&b, &h);
+	ipc_send_buf(IW.mailbox, PROTO_HANDOFF, 0, sp[1], &b);
+	buf_free(&b);
+	OPENSSL_cleanse(&h, sizeof h);
+	close(sp[1]);
+	io_init(&s->pipe, sp[0], IMAP_OUT_PAUSE + IMAP_PROXY_CHUNK,
+	    IMAP_OUT_PAUSE + IMAP_PROXY_CHUNK);
+	loop_add(IW.loop, sp[0], 0, pipe_event, s);
+	timer_cancel(IW.loop, &s->timer);
+	s->st = I_PROXY;
+	return true;
 }
 
 /* TLS or the greeting, once the client may talk to us. */
@@ -386,6 +510,7 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 		 * literals after login */
 		io_init(&s->io, fd, (4u << 20) + 65536, IMAP_OUT_MAX);
 		timer_init(&s->timer, session_timeout, s);
+		s->pipe.fd = -1;
 		s->next = IW.sessions;
 		if (IW.sessions)
 			IW.sessions->prev = s;
@@ -507,7 +632,8 @@ auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		return NULL;	/* the client went away meanwhile */
 	s->req = 0;
 	s->st = I_CMD;
-	imap_login_result(s, r.ok != 0, r.user);
+	imap_login_result(s, r.ok != 0, r.user, r.token);
+	OPENSSL_cleanse(&r, sizeof r);
 	imap_session_process(s);
 	imap_session_update(s);
 	return NULL;
@@ -533,6 +659,24 @@ auth_close(struct ipc *c, void *arg)
 	}
 }
 
+/* --- the mailbox process ------------------------------------------------------------ */
+
+static const char *
+mailbox_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	return "the mailbox process sends imap nothing";
+}
+
+/* Relayed sessions keep going: each has its own socket to the mailbox
+ * process, which ends them if it goes away. */
+static void
+mailbox_close(struct ipc *c, void *arg)
+{
+	proto_peer_closed(IW.parent, c, "imap", ROLE_MAILBOX, 0, IW.mailbox_id);
+	log_warn("imap event=mailbox-gone");
+	ipc_free(&IW.mailbox);
+}
+
 /* --- the parent -------------------------------------------------------------------- */
 
 static const char *
@@ -550,9 +694,13 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 			loop_del(IW.loop, IW.lfds[i]);
 			close(IW.lfds[i]);
 		}
-		/* nothing in this stage is worth waiting for: say goodbye */
+		/* sessions not logged in yet are told goodbye; relayed ones
+		 * belong to the mailbox process and run until they end (the
+		 * parent's deadline ends them at a shutdown) */
 		for (struct isession *s = IW.sessions, *next; s; s = next) {
 			next = s->next;
+			if (s->st == I_PROXY)
+				continue;
 			if (s->st != I_HANDSHAKE && s->st != I_WAIT && s->st != I_BANCHECK)
 				imap_reply(s, "* BYE Server shutting down");
 			s->st = I_CLOSING;
@@ -564,8 +712,16 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 	}
 	case PROTO_PEER: {
 		struct proto_peer pe;
-		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_AUTH && pe.role != ROLE_POLICY))
+		if (proto_peer_dec(m, &pe) < 0 || (pe.role != ROLE_AUTH && pe.role != ROLE_POLICY &&
+		    pe.role != ROLE_MAILBOX))
 			return "bad PEER";
+		if (pe.role == ROLE_MAILBOX) {
+			ipc_free(&IW.mailbox);
+			IW.mailbox_id = pe.id;
+			IW.mailbox = ipc_new(IW.loop, m->fd, mailbox_msg, mailbox_close, NULL);
+			m->fd = -1;
+			break;
+		}
 		if (pe.role == ROLE_POLICY) {
 			ipc_free(&IW.policy);
 			IW.policy_id = pe.id;

@@ -2,11 +2,14 @@
  * imap/session.h - what the files of the imap process share.
  *
  *   server.c    the process: listeners, accept, the channels to the
- *               parent and the auth process, the session I/O driver
- *               (framing with imap/parse.h, TLS, timeouts, replies)
- *   commands.c  one handler per command of this stage
+ *               parent, the auth, policy and mailbox processes, the
+ *               session I/O driver (framing with imap/parse.h, TLS,
+ *               timeouts, replies) and, after login, the relay
+ *   commands.c  one handler per command of the not-authenticated state
  *
- * Runs in: imap (user _talonimap, chrooted into an empty directory).
+ * Runs in: imap, the login front (user _talonimap, chrooted into an empty
+ * directory).  After login a session belongs to the mailbox process
+ * (imap/mailbox.h); this process keeps its TLS and relays plain bytes.
  */
 #ifndef TALON_IMAP_SESSION_H
 #define TALON_IMAP_SESSION_H
@@ -28,6 +31,7 @@ struct ipc;
 #define IMAP_PREAUTH_IDLE_MS	60000	/* RFC 9051 5.4: at least 30 min after login */
 #define IMAP_OUT_MAX		(4u << 20)
 #define IMAP_OUT_PAUSE		(256u << 10)	/* stop reading while this much is unsent */
+#define IMAP_PROXY_CHUNK	(64u << 10)	/* relayed per step, each way */
 
 enum ist {
 	I_BANCHECK,	/* the policy process: is the client banned? */
@@ -35,6 +39,7 @@ enum ist {
 	I_CMD,		/* reading commands */
 	I_SASL,		/* AUTHENTICATE: reading one response line */
 	I_WAIT,		/* the auth process checks a password */
+	I_PROXY,	/* logged in: bytes relayed to and from the mailbox process */
 	I_CLOSING,	/* flush, then close */
 };
 
@@ -42,6 +47,7 @@ struct isession {
 	struct isession *next, *prev;
 	char sid[17];
 	struct io io;
+	struct io pipe;		/* I_PROXY: our end of the session's socketpair */
 	enum ist st;
 	const struct conf_listen *lis;
 	struct sockaddr_storage peer;
@@ -70,8 +76,8 @@ struct imap_worker {
 	struct loop *loop;
 	const struct conf *conf;
 	SSL_CTX *tls;
-	struct ipc *parent, *auth, *policy;
-	uint32_t auth_id, policy_id;
+	struct ipc *parent, *auth, *policy, *mailbox;
+	uint32_t auth_id, policy_id, mailbox_id;
 	int *lfds;
 	size_t n_lfds;
 	struct isession *sessions;
@@ -93,10 +99,14 @@ void imap_capability(struct isession *s, char *out, size_t n);
  * the password in c. */
 void imap_check_password(struct isession *s, struct sasl_creds *c);
 void imap_begin_tls(struct isession *s);
+/* Hand the logged-in session to the mailbox process (token from the auth
+ * process); from now on bytes are relayed.  false: no mailbox process,
+ * nothing changed. */
+bool imap_handoff(struct isession *s, const uint8_t *token);
 
 /* commands.c */
 void imap_command(struct isession *s, struct imap_cmd *c);
 void imap_sasl_line(struct isession *s, const uint8_t *line, size_t len);
-void imap_login_result(struct isession *s, bool ok, const char *user);
+void imap_login_result(struct isession *s, bool ok, const char *user, const uint8_t *token);
 
 #endif

@@ -61,6 +61,7 @@ proto_auth_result_enc(struct buf *b, const struct proto_auth_result *v)
 {
 	wire_put_u32(b, v->ok);
 	wire_put_str(b, v->user);
+	wire_put_bytes(b, v->token, sizeof v->token);
 }
 
 int
@@ -71,6 +72,12 @@ proto_auth_result_dec(const struct ipc_msg *m, struct proto_auth_result *v)
 	v->ok = wire_u32(&r);
 	wire_str(&r, v->user, sizeof v->user);
 	no_controls(&r, v->user);
+	uint32_t n;
+	const uint8_t *t = wire_bytes(&r, sizeof v->token, &n);
+	if (t != NULL && n == sizeof v->token)
+		memcpy(v->token, t, sizeof v->token);
+	else if (r.err == NULL)
+		r.err = "bad token";
 	if (wire_end(&r) < 0 || v->ok > 1 || (v->ok == 1 && v->user[0] == '\0'))
 		return -1;
 	return 0;

@@ -7,8 +7,10 @@
  *                                   hashes; the parent forgets them)
  *   AUTH_CHECK     imap -> auth     id = request; user, password, the
  *                                   client's address (for the delay)
- *   AUTH_RESULT    auth -> imap     ok, and the account name as the users
- *                                   file spells it
+ *   AUTH_RESULT    auth -> imap     ok, the account name as the users
+ *                                   file spells it, and a one-time token
+ *                                   the mailbox process also got (with
+ *                                   the name) in a LOGIN_GRANT
  *   BAN_CHECK      imap -> policy   the client's address at connect
  *   BAN_REPLY      policy -> imap   banned or not (a banned client gets
  *                                   BYE and is closed, as in SMTP)
@@ -48,6 +50,8 @@ struct proto_auth_check {
 struct proto_auth_result {
 	uint32_t ok;				/* 1 yes, 0 no */
 	char user[PROTO_AUTH_USER_MAX + 1];	/* ok: the account */
+	uint8_t token[16];			/* ok: shown to the mailbox process with
+						 * the session (proto/imap_mailbox.h) */
 };
 
 struct proto_auth_event {

@@ -20,7 +20,7 @@ proto_role_name(unsigned role)
 	static const char *const names[ROLE_COUNT] = {
 		[ROLE_SMTP] = "smtp", [ROLE_QUEUE] = "queue",
 		[ROLE_DELIVER] = "deliver", [ROLE_POLICY] = "policy", [ROLE_DNS] = "dns",
-		[ROLE_AUTH] = "auth", [ROLE_IMAP] = "imap",
+		[ROLE_AUTH] = "auth", [ROLE_IMAP] = "imap", [ROLE_MAILBOX] = "mailbox",
 	};
 	return role < ROLE_COUNT ? names[role] : "unknown";
 }

@@ -16,6 +16,8 @@
  *                                      from the parent)
  *   auth-policy      proto/imap_auth.h    AUTH_EVENT
  *   imap-policy      proto/imap_auth.h    BAN_CHECK, BAN_REPLY
+ *   auth-mailbox     proto/imap_mailbox.h LOGIN_GRANT
+ *   imap-mailbox     proto/imap_mailbox.h HANDOFF
  *
  * Each message has an encode function (into a struct buf, or straight onto
  * a channel: proto_*_send) and a decode function that returns -1 for a
@@ -86,6 +88,10 @@ enum proto_type {
 	PROTO_AUTH_EVENT,	/* auth -> policy: a login from an address worked or not */
 	PROTO_BAN_CHECK,	/* imap -> policy: is this client banned? */
 	PROTO_BAN_REPLY,
+
+	/* auth, imap -> mailbox */
+	PROTO_LOGIN_GRANT = 120,	/* auth -> mailbox: token, user */
+	PROTO_HANDOFF,		/* imap -> mailbox: token, the session's fd */
 };
 
 /* The roles of the role table (daemon/role.c); PEER names one. */
@@ -97,6 +103,7 @@ enum proto_role {
 	ROLE_DNS,
 	ROLE_AUTH,
 	ROLE_IMAP,
+	ROLE_MAILBOX,
 	ROLE_COUNT
 };
 

@@ -1,0 +1,139 @@
+/*
+ * imap/msession.h - what the files of the mailbox process share.
+ *
+ *   mserver.c   the process: grants and handoffs, the session I/O driver,
+ *               IDLE and inotify, untagged updates after a sync
+ *   mcmd.c      dispatch and the small commands (CAPABILITY, NOOP, ID,
+ *               ENABLE, NAMESPACE, CHECK, CLOSE, UNSELECT, EXPUNGE, IDLE)
+ *   mfolder.c   LIST, LSUB, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, STATUS,
+ *               SELECT, EXAMINE
+ *   mfetch.c    FETCH
+ *   mstore.c    STORE, COPY, MOVE, APPEND, SEARCH
+ *
+ * Runs in: mailbox (the store's owner).
+ */
+#ifndef TALON_IMAP_MSESSION_H
+#define TALON_IMAP_MSESSION_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "core/io.h"
+#include "core/loop.h"
+#include "imap/parse.h"
+#include "store/mailbox.h"
+
+struct conf;
+struct ipc;
+
+#define M_OUT_PAUSE	(256u << 10)	/* a long reply waits while this much is unsent */
+
+enum mst {
+	M_CMD,		/* reading commands */
+	M_IDLE,		/* IDLE: waiting for DONE, updates sent as they come */
+	M_CLOSING,	/* flush, then close */
+};
+
+struct msession;
+/* A command that writes more than fits at once (FETCH of many messages)
+ * goes on when the output has drained: returns true when done. */
+typedef bool mcont_fn(struct msession *s);
+
+struct msession {
+	struct msession *next, *prev;
+	char sid[17];
+	char user[256];
+	char client[64];
+	struct io io;
+	enum mst st;
+	struct timer timer;
+	struct imap_scan scan;
+	struct imap_limits lim;
+	int maildir_fd;		/* store/<user>/Maildir */
+	struct mailbox *mb;	/* the selected mailbox, or NULL */
+	char mbname[256];	/* its name, UTF-8 */
+	bool utf8;		/* ENABLE UTF8=ACCEPT: names are not mUTF-7 */
+	bool rev2;		/* ENABLE IMAP4rev2 */
+	char tag[IMAP_TAG_MAX + 1];	/* IDLE, or a command going on */
+	int wd[2];		/* inotify watches of the selected mailbox's new/, cur/ */
+	bool changed;		/* inotify said the selected mailbox changed */
+	unsigned n_bad;
+	mcont_fn *cont;		/* a command going on, or NULL */
+	void *cont_arg;
+	void (*cont_free)(void *arg);
+};
+
+struct mworker {
+	struct loop *loop;
+	const struct conf *conf;
+	struct ipc *parent;
+	int store_fd;
+	int inotify_fd;
+	struct msession *sessions;
+	size_t n_sessions;
+	bool draining;
+};
+extern struct mworker MW;
+
+/* mserver.c */
+void m_reply(struct msession *s, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void m_tagged(struct msession *s, const char *tag, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+void m_capability(struct msession *s, char *out, size_t n);
+/* Flush, then watch for what the session's state wants (or free it). */
+void m_session_update(struct msession *s);
+/* Sync the selected mailbox and send what changed (EXPUNGE, EXISTS,
+ * RECENT, FETCH FLAGS).  expunges: whether EXPUNGE may be sent now
+ * (RFC 9051 7.5.1: not during FETCH, STORE, SEARCH by sequence number). */
+void m_update(struct msession *s, bool expunges);
+/* Select or unselect (mb NULL); sets up the watches. */
+void m_select(struct msession *s, struct mailbox *mb, const char *name);
+/* An IMAP string for out: quoted when it can be, else a literal. */
+void m_astring(struct buf *out, const char *s, size_t len);
+/* A mailbox name as this client sees it (mUTF-7 unless UTF8=ACCEPT). */
+void m_mailbox_name(struct msession *s, struct buf *out, const char *utf8);
+/* A mailbox name argument to UTF-8; false (BAD sent) when invalid. */
+bool m_mailbox_arg(struct msession *s, const char *tag, const struct imap_arg *a,
+    char *out, size_t n);
+/* An astring argument; false when not one or too long. */
+bool m_astring_arg(const struct imap_arg *a, char *out, size_t n);
+void m_flags_text(const struct mailbox *mb, uint8_t flags, uint32_t kw, struct buf *out);
+/* The messages a sequence set (or UID set) names, as indexes into the
+ * view, ascending.  false when the set is invalid (BAD sent). */
+bool m_msgset(struct msession *s, const char *tag, const struct imap_arg *a, bool uid,
+    size_t **idx, size_t *n);
+/* Flag list (a list, or atoms from args[from..n_args)) to bits and
+ * keyword indexes; keywords created when create.  false: BAD sent. */
+bool m_flag_args(struct msession *s, const char *tag, const struct imap_arg *a, size_t n,
+    struct mailbox *mb, bool create, uint8_t *flags, uint32_t *kw);
+
+/* mcmd.c */
+void m_command(struct msession *s, struct imap_cmd *c);
+void m_idle_line(struct msession *s, const uint8_t *line, size_t len);
+
+/* mfolder.c */
+void m_cmd_list(struct msession *s, struct imap_cmd *c, bool lsub);
+void m_cmd_create(struct msession *s, struct imap_cmd *c);
+void m_cmd_delete(struct msession *s, struct imap_cmd *c);
+void m_cmd_rename(struct msession *s, struct imap_cmd *c);
+void m_cmd_subscribe(struct msession *s, struct imap_cmd *c, bool on);
+void m_cmd_status(struct msession *s, struct imap_cmd *c);
+void m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly);
+/* Open a mailbox by UTF-8 name (for COPY, APPEND, STATUS); NULL with a
+ * NO sent under tag. */
+struct mailbox *m_open_mailbox(struct msession *s, const char *tag, const char *name,
+    bool readonly);
+/* First login: the Maildir and the special folders. */
+int m_prepare_maildir(struct msession *s);
+
+/* mfetch.c */
+void m_cmd_fetch(struct msession *s, struct imap_cmd *c, bool uid);
+
+/* mstore.c */
+void m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid);
+void m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move);
+void m_cmd_append(struct msession *s, struct imap_cmd *c);
+void m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid);
+void m_cmd_expunge(struct msession *s, struct imap_cmd *c, bool uid);
+
+#endif

@@ -1,0 +1,1097 @@
+/*
+ * store/mailbox.c - a Maildir mailbox kept in step with the disk and
+ * with dovecot-uidlist (see mailbox.h).
+ *
+ * Input:   directory listings and files other programs write (mutt renames
+ *          files, deliver links new ones, a cron job deletes some, Dovecot
+ *          rewrites the lists): all untrusted text.
+ * Output:  renamed and unlinked message files, dovecot-uidlist and
+ *          dovecot-keywords replaced atomically under the dot-lock.
+ * Runs in: mailbox process (store owner).
+ */
+#include "store/mailbox.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "core/buf.h"
+#include "core/log.h"
+#include "core/util.h"
+
+#define LOCK_NAME	"dovecot-uidlist.lock"
+#define LIST_NAME	"dovecot-uidlist"
+#define KW_NAME		"dovecot-keywords"
+#define LIST_MAX	(256u << 20)
+#define KW_FILE_MAX	65536u
+#define LOCK_STALE_S	30	/* a lock this old was left by a crash */
+#define LOCK_TRIES	100	/* 10 ms apart */
+#define FILES_MAX	2000000u
+
+static char mb_host[128] = "localhost";
+
+/* Maildir names carry the host name; ':' and '/' would break them. */
+void
+mb_set_host(const char *host)
+{
+	size_t j = 0;
+	for (size_t i = 0; host[i] && j < sizeof mb_host - 1; i++)
+		mb_host[j++] = host[i] == '/' || host[i] == ':' ? '_' : host[i];
+	mb_host[j] = '\0';
+}
+
+/* --- names and flags ------------------------------------------------------------ */
+
+/* The flags and keywords in a name's ":2," part. */
+static void
+name_flags(const char *name, uint8_t *flags, uint32_t *kw)
+{
+	*flags = 0;
+	*kw = 0;
+	const char *info = strstr(name, ":2,");
+	if (info == NULL)
+		return;
+	for (const char *p = info + 3; *p; p++) {
+		switch (*p) {
+		case 'D': *flags |= MF_DRAFT; break;
+		case 'F': *flags |= MF_FLAGGED; break;
+		case 'R': *flags |= MF_ANSWERED; break;
+		case 'S': *flags |= MF_SEEN; break;
+		case 'T': *flags |= MF_DELETED; break;
+		default:
+			if (*p >= 'a' && *p <= 'z')
+				*kw |= 1u << (*p - 'a');
+			break;
+		}
+	}
+}
+
+/* The name with its info part rewritten for flags and kw; letters we do
+ * not know (P, passed) are kept.  Letters in ASCII order, as Maildir
+ * readers expect.  -1 when it does not fit. */
+static int
+name_with_flags(const char *name, uint8_t flags, uint32_t kw, char *out, size_t n)
+{
+	size_t blen = uidlist_base_len(name);
+	bool letter[128] = { false };
+	const char *info = strstr(name, ":2,");
+	if (info != NULL)
+		for (const char *p = info + 3; *p; p++)
+			if ((unsigned char)*p < 128 && strchr("DFRST", *p) == NULL &&
+			    !(*p >= 'a' && *p <= 'z') && *p > ' ')
+				letter[(unsigned char)*p] = true;
+	letter['D'] = flags & MF_DRAFT;
+	letter['F'] = flags & MF_FLAGGED;
+	letter['R'] = flags & MF_ANSWERED;
+	letter['S'] = flags & MF_SEEN;
+	letter['T'] = flags & MF_DELETED;
+	for (int i = 0; i < MB_KEYWORDS_MAX; i++)
+		letter['a' + i] = kw & (1u << i);
+	if (blen + 4 > n)
+		return -1;
+	memcpy(out, name, blen);
+	size_t j = blen;
+	memcpy(out + j, ":2,", 3);
+	j += 3;
+	for (int c = 33; c < 127; c++) {
+		if (!letter[c] || c == ',' || c == '/' || c == ':')
+			continue;
+		if (j + 2 > n)
+			return -1;
+		out[j++] = (char)c;
+	}
+	out[j] = '\0';
+	return 0;
+}
+
+/* --- small file helpers --------------------------------------------------------- */
+
+static int
+read_file(int dirfd, const char *name, size_t max, struct buf *out)
+{
+	buf_init(out, max);
+	int fd = openat(dirfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return -1;
+	for (;;) {
+		size_t room;
+		uint8_t *w = buf_space(out, 65536, &room);
+		if (room == 0) {
+			close(fd);
+			errno = EFBIG;
+			return -1;
+		}
+		ssize_t r = read(fd, w, room);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int e = errno;
+			close(fd);
+			errno = e;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		buf_commit(out, (size_t)r);
+	}
+	close(fd);
+	return 0;
+}
+
+static int
+write_all(int fd, const void *p, size_t n)
+{
+	const uint8_t *b = p;
+	while (n > 0) {
+		ssize_t w = write(fd, b, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return -1;
+		b += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+static bool
+ts_eq(const struct timespec *a, const struct timespec *b)
+{
+	return a->tv_sec == b->tv_sec && a->tv_nsec == b->tv_nsec;
+}
+
+static void
+stat_mtime(int dirfd, const char *name, struct timespec *ts)
+{
+	struct stat st;
+	if (fstatat(dirfd, name, &st, 0) == 0)
+		*ts = st.st_mtim;
+	else
+		memset(ts, 0, sizeof *ts);
+}
+
+/* --- the dot-lock ---------------------------------------------------------------- */
+
+static int
+lock_take(struct mailbox *m)
+{
+	for (int i = 0; i < LOCK_TRIES; i++) {
+		int fd = openat(m->dir_fd, LOCK_NAME, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		if (fd >= 0)
+			return fd;
+		if (errno != EEXIST)
+			return -1;
+		struct stat st;
+		if (fstatat(m->dir_fd, LOCK_NAME, &st, 0) == 0 &&
+		    st.st_mtime + LOCK_STALE_S < time(NULL)) {
+			log_warn("mailbox event=stale-lock mailbox=%s age=%llds", m->label,
+			    (long long)(time(NULL) - st.st_mtime));
+			unlinkat(m->dir_fd, LOCK_NAME, 0);
+			continue;
+		}
+		struct timespec ts = { 0, 10 * 1000 * 1000 };
+		nanosleep(&ts, NULL);
+	}
+	errno = EWOULDBLOCK;
+	return -1;
+}
+
+static void
+lock_drop(struct mailbox *m, int fd)
+{
+	close(fd);
+	unlinkat(m->dir_fd, LOCK_NAME, 0);
+}
+
+/* The new text goes into the lock file, which then becomes the list. */
+static int
+lock_commit(struct mailbox *m, int fd, const struct buf *text)
+{
+	if (write_all(fd, text->data, text->len) < 0 || fsync(fd) < 0 ||
+	    renameat(m->dir_fd, LOCK_NAME, m->dir_fd, LIST_NAME) < 0) {
+		int e = errno;
+		lock_drop(m, fd);
+		errno = e;
+		return -1;
+	}
+	close(fd);
+	fsync(m->dir_fd);
+	return 0;
+}
+
+/* --- keywords ---------------------------------------------------------------------- */
+
+static void
+keywords_read(struct mailbox *m)
+{
+	struct buf b;
+	m->n_kw = 0;
+	memset(m->kw, 0, sizeof m->kw);
+	if (read_file(m->dir_fd, KW_NAME, KW_FILE_MAX, &b) < 0) {
+		if (errno != ENOENT)
+			log_warn("mailbox event=keywords mailbox=%s error=\"%s\"", m->label,
+			    strerror(errno));
+		buf_free(&b);
+		return;
+	}
+	const char *p = (const char *)b.data, *end = p + b.len;
+	unsigned line = 0;
+	while (p < end) {
+		const char *nl = memchr(p, '\n', (size_t)(end - p));
+		const char *e = nl ? nl : end;
+		line++;
+		char *sp;
+		unsigned long idx = strtoul(p, &sp, 10);
+		size_t nlen = sp < e && *sp == ' ' ? (size_t)(e - sp - 1) : 0;
+		if (sp > p && sp < e && *sp == ' ' && idx < MB_KEYWORDS_MAX && nlen > 0 &&
+		    nlen <= MB_KEYWORD_MAX && memchr(sp + 1, '\0', nlen) == NULL) {
+			memcpy(m->kw[idx], sp + 1, nlen);
+			m->kw[idx][nlen] = '\0';
+			if (idx + 1 > m->n_kw)
+				m->n_kw = (unsigned)idx + 1;
+		} else if (e > p) {
+			log_warn("mailbox event=keywords mailbox=%s file=%s:%u error=\"bad line\"",
+			    m->label, KW_NAME, line);
+		}
+		p = nl ? nl + 1 : end;
+	}
+	buf_free(&b);
+}
+
+static int
+keywords_write(struct mailbox *m)
+{
+	struct buf b;
+	buf_init(&b, KW_FILE_MAX);
+	for (unsigned i = 0; i < m->n_kw; i++)
+		if (m->kw[i][0])
+			buf_printf(&b, "%u %s\n", i, m->kw[i]);
+	int fd = openat(m->dir_fd, KW_NAME ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	int r = -1;
+	if (fd >= 0 && !b.err && write_all(fd, b.data, b.len) == 0 && fsync(fd) == 0 &&
+	    renameat(m->dir_fd, KW_NAME ".tmp", m->dir_fd, KW_NAME) == 0)
+		r = 0;
+	if (fd >= 0)
+		close(fd);
+	buf_free(&b);
+	return r;
+}
+
+/* A keyword is an atom (RFC 9051 9 "flag-keyword"); the caller checked. */
+int
+mb_keyword(struct mailbox *m, const char *name, bool create)
+{
+	for (unsigned i = 0; i < m->n_kw; i++)
+		if (m->kw[i][0] && ascii_strcaseeq(m->kw[i], name))
+			return (int)i;
+	if (!create || strlen(name) > MB_KEYWORD_MAX || m->readonly)
+		return -1;
+	int lk = lock_take(m);
+	if (lk < 0)
+		return -1;
+	keywords_read(m);	/* another writer may have added some */
+	int found = -1;
+	for (unsigned i = 0; i < m->n_kw; i++)
+		if (m->kw[i][0] && ascii_strcaseeq(m->kw[i], name))
+			found = (int)i;
+	if (found < 0 && m->n_kw < MB_KEYWORDS_MAX) {
+		str_copy(m->kw[m->n_kw], sizeof m->kw[0], name);
+		m->n_kw++;
+		if (keywords_write(m) == 0)
+			found = (int)m->n_kw - 1;
+		else
+			m->kw[--m->n_kw][0] = '\0';
+	}
+	lock_drop(m, lk);
+	return found;
+}
+
+/* --- scanning ----------------------------------------------------------------------- */
+
+struct file {
+	char *name;
+	size_t blen;
+	bool in_new;
+	bool recent;
+};
+
+struct files {
+	struct file *v;
+	size_t n, cap;
+};
+
+static int
+file_cmp(const void *a, const void *b)
+{
+	const struct file *x = a, *y = b;
+	size_t n = x->blen < y->blen ? x->blen : y->blen;
+	int c = memcmp(x->name, y->name, n);
+	if (c != 0)
+		return c;
+	return x->blen < y->blen ? -1 : x->blen > y->blen;
+}
+
+static void
+files_free(struct files *f)
+{
+	for (size_t i = 0; i < f->n; i++)
+		free(f->v[i].name);
+	free(f->v);
+	memset(f, 0, sizeof *f);
+}
+
+static bool
+maildir_name_ok(const char *n)
+{
+	/* dot files are Maildir's and other programs' temporaries */
+	return n[0] != '.' && strlen(n) <= UIDLIST_NAME_MAX + 64 && strchr(n, '/') == NULL;
+}
+
+/* Move what new/ holds into cur/ (a read-write view does, as Dovecot),
+ * then list cur/ and what is left in new/. */
+static int
+scan(struct mailbox *m, struct files *f)
+{
+	for (int pass = 0; pass < 2; pass++) {
+		bool in_new = pass == 0;
+		int fd = dup(in_new ? m->new_fd : m->cur_fd);
+		if (fd < 0)
+			return -1;
+		DIR *d = fdopendir(fd);
+		if (d == NULL) {
+			close(fd);
+			return -1;
+		}
+		rewinddir(d);
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (!maildir_name_ok(de->d_name))
+				continue;
+			if (f->n >= FILES_MAX)
+				break;
+			char name[UIDLIST_NAME_MAX + 80];
+			str_copy(name, sizeof name, de->d_name);
+			bool recent = false, stays_new = in_new;
+			if (in_new && !m->readonly) {
+				char moved[sizeof name + 4];
+				if (strstr(name, ":2,") != NULL)
+					str_copy(moved, sizeof moved, name);
+				else
+					snprintf(moved, sizeof moved, "%s:2,", name);
+				if (renameat(m->new_fd, name, m->cur_fd, moved) == 0) {
+					str_copy(name, sizeof name, moved);
+					recent = true;
+					stays_new = false;
+				} else if (errno == ENOENT) {
+					continue;	/* someone else moved it: cur/ has it */
+				}
+			}
+			if (f->n == f->cap) {
+				f->cap = f->cap ? f->cap * 2 : 64;
+				f->v = xreallocarray(f->v, f->cap, sizeof *f->v);
+			}
+			struct file *x = &f->v[f->n++];
+			x->name = xstrdup(name);
+			x->blen = uidlist_base_len(x->name);
+			x->in_new = stays_new;
+			x->recent = recent;
+		}
+		closedir(d);
+	}
+	if (f->n > 1)
+		qsort(f->v, f->n, sizeof *f->v, file_cmp);
+	/* the same base twice (a reader copied instead of renaming): the
+	 * first one wins, the other is not shown */
+	size_t j = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		if (j > 0 && file_cmp(&f->v[j - 1], &f->v[i]) == 0) {
+			free(f->v[i].name);
+			continue;
+		}
+		f->v[j++] = f->v[i];
+	}
+	f->n = j;
+	return 0;
+}
+
+static const struct file *
+files_find(const struct files *f, const char *name)
+{
+	if (f->n == 0)
+		return NULL;
+	struct file key = { .name = (char *)name, .blen = uidlist_base_len(name) };
+	return bsearch(&key, f->v, f->n, sizeof *f->v, file_cmp);
+}
+
+static bool
+present(void *arg, const char *name)
+{
+	return files_find(arg, name) != NULL;
+}
+
+static void
+report(void *arg, unsigned line, const char *why)
+{
+	struct mailbox *m = arg;
+	log_warn("mailbox event=uidlist-damaged mailbox=%s file=%s:%u error=\"%s\" "
+	    "action=skip-line", m->label, LIST_NAME, line, why);
+}
+
+/* --- sync ---------------------------------------------------------------------------- */
+
+static int
+msg_uid_cmp(const void *a, const void *b)
+{
+	const struct mb_msg *x = a, *y = b;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
+long
+mb_find_uid(const struct mailbox *m, uint32_t uid)
+{
+	if (m->n == 0)
+		return -1;
+	struct mb_msg key = { .uid = uid };
+	const struct mb_msg *e = bsearch(&key, m->v, m->n, sizeof *m->v, msg_uid_cmp);
+	return e ? (long)(e - m->v) : -1;
+}
+
+/* The list as on disk, or a new one.  *changed when it must be written. */
+static int
+list_load(struct mailbox *m, struct uidlist *u, bool *changed)
+{
+	struct buf b;
+	if (read_file(m->dir_fd, LIST_NAME, LIST_MAX, &b) < 0) {
+		buf_free(&b);
+		if (errno != ENOENT) {
+			log_err("mailbox event=uidlist mailbox=%s error=\"%s\"", m->label,
+			    strerror(errno));
+			return -1;
+		}
+		buf_init(&b, LIST_MAX);
+	}
+	int r = UIDLIST_REBUILD;
+	if (b.len > 0)
+		r = uidlist_parse((const char *)b.data, b.len, u, report, m);
+	buf_free(&b);
+	if (r == UIDLIST_OK) {
+		*changed = u->n_damaged > 0;
+		return 0;
+	}
+	uidlist_free(u);
+	/* only a list that cannot be read at all starts a new UIDVALIDITY */
+	uint32_t v = (uint32_t)time(NULL);
+	if (m->validity != 0 && v <= m->validity)
+		v = m->validity + 1;
+	if (uidlist_init(u, v, NULL) < 0)
+		return -1;
+	if (m->validity != 0 || m->n > 0)
+		log_warn("mailbox event=uidlist-rebuilt mailbox=%s uidvalidity=%u", m->label, v);
+	*changed = true;
+	return 0;
+}
+
+static void
+delta_note(struct mailbox *m, struct mb_msg *nv, size_t nn, struct mb_delta *d)
+{
+	memset(d, 0, sizeof *d);
+	d->n_before = m->n;
+	size_t j = 0;
+	for (size_t i = 0; i < m->n; i++) {
+		while (j < nn && nv[j].uid < m->v[i].uid)
+			j++;
+		if (j < nn && nv[j].uid == m->v[i].uid) {
+			if (nv[j].flags != m->v[i].flags || nv[j].kw != m->v[i].kw) {
+				d->changed = xreallocarray(d->changed, d->n_changed + 1,
+				    sizeof *d->changed);
+				d->changed[d->n_changed++] = nv[j].uid;
+			}
+			continue;
+		}
+		d->expunged = xreallocarray(d->expunged, d->n_expunged + 1, sizeof *d->expunged);
+		d->expunged[d->n_expunged++] = (uint32_t)(i + 1);
+	}
+	/* highest first: each number is still right when it is sent */
+	for (size_t a = 0, b = d->n_expunged; a + 1 < b; a++, b--) {
+		uint32_t t = d->expunged[a];
+		d->expunged[a] = d->expunged[b - 1];
+		d->expunged[b - 1] = t;
+	}
+}
+
+static void
+view_free(struct mb_msg *v, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		free(v[i].name);
+	free(v);
+}
+
+int
+mb_sync(struct mailbox *m, struct mb_delta *d)
+{
+	if (d != NULL)
+		memset(d, 0, sizeof *d);
+	struct timespec cur_mt, new_mt, ul_mt;
+	stat_mtime(m->dir_fd, "cur", &cur_mt);
+	stat_mtime(m->dir_fd, "new", &new_mt);
+	stat_mtime(m->dir_fd, LIST_NAME, &ul_mt);
+	/* directory times tick coarsely (a kernel clock tick): a change in
+	 * the same tick as the last look would not show, so a directory
+	 * changed in the last two seconds is always read again (Dovecot's
+	 * "dirty" rule) */
+	time_t now = time(NULL);
+	bool settled = cur_mt.tv_sec + 2 < now && new_mt.tv_sec + 2 < now &&
+	    ul_mt.tv_sec + 2 < now;
+	if (m->v != NULL && settled && ts_eq(&cur_mt, &m->cur_mt) && ts_eq(&ul_mt, &m->ul_mt) &&
+	    ts_eq(&new_mt, &m->new_mt)) {
+		if (d != NULL)
+			d->n_before = m->n;
+		return 0;	/* nothing moved since the last look */
+	}
+	int lk = lock_take(m);
+	if (lk < 0) {
+		log_err("mailbox event=sync mailbox=%s error=\"lock: %s\"", m->label,
+		    strerror(errno));
+		return -1;
+	}
+	struct files f = { 0 };
+	struct uidlist u;
+	bool changed = false;
+	memset(&u, 0, sizeof u);
+	if (scan(m, &f) < 0) {
+		log_err("mailbox event=sync mailbox=%s error=\"scan: %s\"", m->label,
+		    strerror(errno));
+		lock_drop(m, lk);
+		files_free(&f);
+		return -1;
+	}
+	if (list_load(m, &u, &changed) < 0) {
+		lock_drop(m, lk);
+		files_free(&f);
+		return -1;
+	}
+	size_t before = u.n;
+	uidlist_remove_missing(&u, present, &f);
+	changed |= u.n != before;
+	/* new files in name order: Maildir names start with the time */
+	for (size_t i = 0; i < f.n; i++) {
+		if (uidlist_find_name(&u, f.v[i].name) != NULL)
+			continue;
+		uint32_t uid;
+		char base[UIDLIST_NAME_MAX + 1];
+		if (f.v[i].blen > UIDLIST_NAME_MAX)
+			continue;
+		memcpy(base, f.v[i].name, f.v[i].blen);
+		base[f.v[i].blen] = '\0';
+		if (uidlist_append(&u, base, "", &uid) < 0) {
+			log_warn("mailbox event=uid mailbox=%s file=\"%s\" error=\"no uid given\"",
+			    m->label, base);
+			continue;
+		}
+		changed = true;
+	}
+	if (changed) {
+		struct buf b;
+		buf_init(&b, LIST_MAX);
+		if (uidlist_format(&u, &b) < 0 || b.err || lock_commit(m, lk, &b) < 0) {
+			log_err("mailbox event=uidlist-write mailbox=%s error=\"%s\"", m->label,
+			    strerror(errno));
+			buf_free(&b);
+			uidlist_free(&u);
+			files_free(&f);
+			return -1;
+		}
+		buf_free(&b);
+		stat_mtime(m->dir_fd, LIST_NAME, &ul_mt);
+	} else {
+		lock_drop(m, lk);
+	}
+	keywords_read(m);
+	/* the new view: every listed file that is there */
+	struct mb_msg *nv = xcalloc(u.n ? u.n : 1, sizeof *nv);
+	size_t nn = 0, recent = 0;
+	for (size_t i = 0; i < u.n; i++) {
+		const struct file *x = files_find(&f, u.v[i].name);
+		if (x == NULL)
+			continue;
+		struct mb_msg *e = &nv[nn++];
+		e->uid = u.v[i].uid;
+		e->name = xstrdup(x->name);
+		e->in_new = x->in_new;
+		name_flags(x->name, &e->flags, &e->kw);
+		e->mtime = INT64_MIN;
+		long old = mb_find_uid(m, e->uid);
+		if (old >= 0) {
+			e->vsize = m->v[old].vsize;
+			e->mtime = m->v[old].mtime;
+			e->flags |= m->v[old].flags & MF_RECENT;
+		}
+		if (x->recent) {
+			e->flags |= MF_RECENT;
+			recent++;
+		}
+	}
+	if (d != NULL) {
+		delta_note(m, nv, nn, d);
+		d->n_recent = recent;
+	}
+	view_free(m->v, m->n);
+	m->v = nv;
+	m->n = nn;
+	m->cap = nn;
+	m->validity = u.validity;
+	m->next = u.next;
+	/* our own renames in new/ and cur/ changed these: take them now, so
+	 * only someone else's change makes the next sync rescan */
+	stat_mtime(m->dir_fd, "cur", &m->cur_mt);
+	stat_mtime(m->dir_fd, "new", &m->new_mt);
+	m->ul_mt = ul_mt;
+	uidlist_free(&u);
+	files_free(&f);
+	return 0;
+}
+
+void
+mb_delta_free(struct mb_delta *d)
+{
+	free(d->expunged);
+	free(d->changed);
+	memset(d, 0, sizeof *d);
+}
+
+/* --- open and close ---------------------------------------------------------------- */
+
+int
+mb_open(int maildir_fd, const char *dir, const char *label, bool readonly,
+    struct mailbox **out, char *why, size_t whylen)
+{
+	*out = NULL;
+	struct mailbox *m = xcalloc(1, sizeof *m);
+	m->dir_fd = m->cur_fd = m->new_fd = m->tmp_fd = -1;
+	m->readonly = readonly;
+	str_copy(m->label, sizeof m->label, label);
+	m->dir_fd = openat(maildir_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (m->dir_fd >= 0) {
+		m->cur_fd = openat(m->dir_fd, "cur", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		m->new_fd = openat(m->dir_fd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+		m->tmp_fd = openat(m->dir_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	}
+	if (m->dir_fd < 0 || m->cur_fd < 0 || m->new_fd < 0 || m->tmp_fd < 0) {
+		int e = errno;
+		snprintf(why, whylen, "%s", e == ENOENT ? "No such mailbox" : strerror(e));
+		mb_close(&m);
+		errno = e;
+		return -1;
+	}
+	if (mb_sync(m, NULL) < 0) {
+		snprintf(why, whylen, "Cannot read the mailbox");
+		mb_close(&m);
+		errno = EIO;
+		return -1;
+	}
+	*out = m;
+	return 0;
+}
+
+void
+mb_close(struct mailbox **mp)
+{
+	struct mailbox *m = *mp;
+	if (m == NULL)
+		return;
+	int fds[] = { m->dir_fd, m->cur_fd, m->new_fd, m->tmp_fd };
+	for (size_t i = 0; i < NELEM(fds); i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	view_free(m->v, m->n);
+	free(m);
+	*mp = NULL;
+}
+
+/* --- messages ----------------------------------------------------------------------- */
+
+/* The file of message i may have been renamed by another reader (flags):
+ * find it again by its base name. */
+static int
+refind(struct mailbox *m, size_t i)
+{
+	struct mb_msg *e = &m->v[i];
+	size_t blen = uidlist_base_len(e->name);
+	for (int pass = 0; pass < 2; pass++) {
+		int fd = dup(pass == 0 ? m->cur_fd : m->new_fd);
+		if (fd < 0)
+			return -1;
+		DIR *d = fdopendir(fd);
+		if (d == NULL) {
+			close(fd);
+			return -1;
+		}
+		rewinddir(d);
+		struct dirent *de;
+		while ((de = readdir(d)) != NULL) {
+			if (uidlist_base_len(de->d_name) == blen &&
+			    memcmp(de->d_name, e->name, blen) == 0) {
+				free(e->name);
+				e->name = xstrdup(de->d_name);
+				e->in_new = pass == 1;
+				closedir(d);
+				return 0;
+			}
+		}
+		closedir(d);
+	}
+	errno = ENOENT;
+	return -1;
+}
+
+int
+mb_open_msg(struct mailbox *m, size_t i)
+{
+	for (int tries = 0; tries < 2; tries++) {
+		struct mb_msg *e = &m->v[i];
+		int fd = openat(e->in_new ? m->new_fd : m->cur_fd, e->name,
+		    O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+		if (fd >= 0 || errno != ENOENT)
+			return fd;
+		if (refind(m, i) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+uint64_t
+mb_vsize(struct mailbox *m, size_t i)
+{
+	struct mb_msg *e = &m->v[i];
+	if (e->vsize != 0)
+		return e->vsize;
+	int fd = mb_open_msg(m, i);
+	if (fd < 0)
+		return 0;
+	uint8_t b[65536];
+	uint64_t n = 0;
+	bool cr = false;
+	for (;;) {
+		ssize_t r = read(fd, b, sizeof b);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0)
+			break;
+		for (ssize_t k = 0; k < r; k++) {
+			n += (b[k] == '\n' && !cr) ? 2 : 1;
+			cr = b[k] == '\r';
+		}
+	}
+	struct stat st;
+	if (e->mtime == INT64_MIN && fstat(fd, &st) == 0)
+		e->mtime = st.st_mtime;
+	close(fd);
+	e->vsize = n ? n : 1;
+	return n;
+}
+
+int
+mb_set_flags(struct mailbox *m, size_t i, uint8_t flags, uint32_t kw)
+{
+	flags &= MF_STORED;
+	struct mb_msg *e = &m->v[i];
+	if ((e->flags & MF_STORED) == flags && e->kw == kw)
+		return 0;
+	if (m->readonly) {
+		errno = EROFS;
+		return -1;
+	}
+	char nn[UIDLIST_NAME_MAX + 80];
+	if (name_with_flags(e->name, flags, kw, nn, sizeof nn) < 0) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	for (int tries = 0; tries < 2; tries++) {
+		int from = e->in_new ? m->new_fd : m->cur_fd;
+		if (renameat(from, e->name, m->cur_fd, nn) == 0) {
+			free(e->name);
+			e->name = xstrdup(nn);
+			e->in_new = false;
+			e->flags = (uint8_t)((e->flags & ~MF_STORED) | flags);
+			e->kw = kw;
+			return 0;
+		}
+		if (errno != ENOENT || refind(m, i) < 0)
+			return -1;
+		if (name_with_flags(e->name, flags, kw, nn, sizeof nn) < 0)
+			return -1;
+	}
+	return -1;
+}
+
+int
+mb_expunge(struct mailbox *m, size_t i)
+{
+	if (m->readonly) {
+		errno = EROFS;
+		return -1;
+	}
+	for (int tries = 0; tries < 2; tries++) {
+		struct mb_msg *e = &m->v[i];
+		if (unlinkat(e->in_new ? m->new_fd : m->cur_fd, e->name, 0) == 0)
+			return 0;
+		if (errno != ENOENT)
+			return -1;
+		if (refind(m, i) < 0)
+			return errno == ENOENT ? 0 : -1;	/* gone already */
+	}
+	return -1;
+}
+
+/* A new unique name, Maildir style: time, microseconds, pid, counter. */
+static void
+new_name(struct mailbox *m, uint64_t size, char *out, size_t n)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	snprintf(out, n, "%lld.M%ldP%dQ%u.%s,S=%llu", (long long)ts.tv_sec, ts.tv_nsec / 1000,
+	    (int)getpid(), ++m->saved, mb_host, (unsigned long long)size);
+}
+
+/* Link (or rename) tmp/name into cur/ with the flags, fsync cur/, sync
+ * the view and look the UID up. */
+static int
+publish(struct mailbox *m, const char *name, uint8_t flags, uint32_t kw, uint32_t *uid,
+    char *why, size_t whylen)
+{
+	char final[UIDLIST_NAME_MAX + 80];
+	if (name_with_flags(name, flags, kw, final, sizeof final) < 0 ||
+	    renameat(m->tmp_fd, name, m->cur_fd, final) < 0 || fsync(m->cur_fd) < 0) {
+		snprintf(why, whylen, "Cannot store the message: %s", strerror(errno));
+		unlinkat(m->tmp_fd, name, 0);
+		return -1;
+	}
+	if (mb_sync(m, NULL) < 0) {
+		snprintf(why, whylen, "Stored, but the UID list could not be written");
+		return -1;
+	}
+	const char *b = final;
+	size_t blen = uidlist_base_len(final);
+	for (size_t i = m->n; i-- > 0;)
+		if (uidlist_base_len(m->v[i].name) == blen && memcmp(m->v[i].name, b, blen) == 0) {
+			*uid = m->v[i].uid;
+			return 0;
+		}
+	snprintf(why, whylen, "Stored, but it vanished at once");
+	return -1;
+}
+
+int
+mb_append(struct mailbox *m, const uint8_t *msg, size_t len, uint8_t flags, uint32_t kw,
+    int64_t internaldate, uint32_t *uid, char *why, size_t whylen)
+{
+	if (m->readonly) {
+		snprintf(why, whylen, "Mailbox is read-only");
+		return -1;
+	}
+	/* stored with LF, as deliveries are: CRLF becomes LF, a bare CR stays */
+	uint8_t *lf = xmalloc(len ? len : 1);
+	size_t n = 0;
+	for (size_t i = 0; i < len; i++) {
+		if (msg[i] == '\r' && i + 1 < len && msg[i + 1] == '\n')
+			continue;
+		lf[n++] = msg[i];
+	}
+	char name[UIDLIST_NAME_MAX];
+	new_name(m, n, name, sizeof name);
+	int fd = openat(m->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd < 0 || write_all(fd, lf, n) < 0 || fsync(fd) < 0) {
+		snprintf(why, whylen, "Cannot store the message: %s", strerror(errno));
+		if (fd >= 0) {
+			close(fd);
+			unlinkat(m->tmp_fd, name, 0);
+		}
+		free(lf);
+		return -1;
+	}
+	free(lf);
+	if (internaldate > 0) {
+		struct timespec t[2] = { { internaldate, 0 }, { internaldate, 0 } };
+		futimens(fd, t);
+	}
+	close(fd);
+	return publish(m, name, flags & MF_STORED, kw, uid, why, whylen);
+}
+
+int
+mb_copy(struct mailbox *src, size_t i, struct mailbox *dst, uint32_t *uid, char *why,
+    size_t whylen)
+{
+	if (dst->readonly) {
+		snprintf(why, whylen, "Mailbox is read-only");
+		return -1;
+	}
+	int in = mb_open_msg(src, i);
+	if (in < 0) {
+		snprintf(why, whylen, "Message is gone");
+		return -1;
+	}
+	struct stat st;
+	if (fstat(in, &st) < 0) {
+		close(in);
+		snprintf(why, whylen, "Cannot read the message");
+		return -1;
+	}
+	char name[UIDLIST_NAME_MAX];
+	new_name(dst, (uint64_t)st.st_size, name, sizeof name);
+	/* a hard link shares the bytes (Dovecot does the same); across file
+	 * systems, a copy */
+	struct mb_msg *e = &src->v[i];
+	int r = linkat(e->in_new ? src->new_fd : src->cur_fd, e->name, dst->tmp_fd, name, 0);
+	if (r < 0) {
+		int out = openat(dst->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+		uint8_t b[65536];
+		ssize_t k = 0;
+		while (out >= 0 && (k = read(in, b, sizeof b)) > 0)
+			if (write_all(out, b, (size_t)k) < 0)
+				break;
+		if (out < 0 || k != 0 || fsync(out) < 0) {
+			snprintf(why, whylen, "Cannot copy the message: %s", strerror(errno));
+			if (out >= 0) {
+				close(out);
+				unlinkat(dst->tmp_fd, name, 0);
+			}
+			close(in);
+			return -1;
+		}
+		struct timespec t[2] = { st.st_mtim, st.st_mtim };
+		futimens(out, t);
+		close(out);
+	}
+	close(in);
+	uint32_t kw = 0;
+	/* keywords go by name: the indexes differ between mailboxes */
+	for (int k = 0; k < MB_KEYWORDS_MAX; k++) {
+		if (!(e->kw & (1u << k)) || (unsigned)k >= src->n_kw || !src->kw[k][0])
+			continue;
+		int d = mb_keyword(dst, src->kw[k], true);
+		if (d >= 0)
+			kw |= 1u << d;
+	}
+	return publish(dst, name, e->flags & MF_STORED, kw, uid, why, whylen);
+}
+
+/* --- folders ------------------------------------------------------------------------- */
+
+int
+mb_create(int maildir_fd, const char *dir)
+{
+	if (strcmp(dir, ".") != 0 && mkdirat(maildir_fd, dir, 0700) < 0 && errno != EEXIST)
+		return -1;
+	int d = openat(maildir_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (d < 0)
+		return -1;
+	static const char *const subs[] = { "cur", "new", "tmp" };
+	for (size_t i = 0; i < NELEM(subs); i++)
+		if (mkdirat(d, subs[i], 0700) < 0 && errno != EEXIST) {
+			int e = errno;
+			close(d);
+			errno = e;
+			return -1;
+		}
+	if (strcmp(dir, ".") != 0) {
+		int f = openat(d, "maildirfolder", O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		if (f >= 0)
+			close(f);
+	}
+	fsync(d);
+	close(d);
+	fsync(maildir_fd);
+	return 0;
+}
+
+/* Remove everything in directory fd, one level of subdirectories deep
+ * (a folder holds cur, new, tmp and files). */
+static int
+empty_dir(int fd, int depth)
+{
+	int dd = dup(fd);
+	if (dd < 0)
+		return -1;
+	DIR *d = fdopendir(dd);
+	if (d == NULL) {
+		close(dd);
+		return -1;
+	}
+	struct dirent *de;
+	int r = 0;
+	while ((de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (unlinkat(fd, de->d_name, 0) == 0)
+			continue;
+		if ((errno == EISDIR || errno == EPERM) && depth > 0) {
+			int sub = openat(fd, de->d_name, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+			    O_NOFOLLOW);
+			if (sub >= 0) {
+				empty_dir(sub, depth - 1);
+				close(sub);
+			}
+			if (unlinkat(fd, de->d_name, AT_REMOVEDIR) == 0)
+				continue;
+		}
+		r = -1;
+	}
+	closedir(d);
+	return r;
+}
+
+int
+mb_delete(int maildir_fd, const char *dir)
+{
+	if (dir[0] != '.' || dir[1] == '\0' || strchr(dir, '/') != NULL) {
+		errno = EINVAL;
+		return -1;
+	}
+	int d = openat(maildir_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (d < 0)
+		return -1;
+	int r = empty_dir(d, 1);
+	close(d);
+	if (r < 0 || unlinkat(maildir_fd, dir, AT_REMOVEDIR) < 0)
+		return -1;
+	fsync(maildir_fd);
+	return 0;
+}
+
+int
+mb_list_dirs(int maildir_fd, void (*fn)(void *arg, const char *dir), void *arg)
+{
+	int dd = dup(maildir_fd);
+	if (dd < 0)
+		return -1;
+	DIR *d = fdopendir(dd);
+	if (d == NULL) {
+		close(dd);
+		return -1;
+	}
+	rewinddir(d);
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] != '.' || strcmp(de->d_name, ".") == 0 ||
+		    strcmp(de->d_name, "..") == 0)
+			continue;
+		if (de->d_type != DT_DIR && de->d_type != DT_UNKNOWN)
+			continue;
+		struct stat st;
+		if (fstatat(maildir_fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		fn(arg, de->d_name);
+	}
+	closedir(d);
+	return 0;
+}

@@ -1,0 +1,138 @@
+/*
+ * store/mailbox.h - one Maildir mailbox as IMAP sees it: messages in UID
+ * order with their flags, kept in step with the directory and with
+ * Dovecot's files, so Dovecot, mutt and Talon see the same mail.
+ *
+ * On disk (Dovecot's Maildir layout):
+ *   new/, cur/, tmp/        the messages; flags in the name after ":2,":
+ *                           D draft, F flagged, R answered, S seen,
+ *                           T deleted, a-z keywords; other letters kept
+ *   dovecot-uidlist         UIDs (store/uidlist.h), replaced under the
+ *                           dot-lock dovecot-uidlist.lock: the new text is
+ *                           written into the lock file, fsynced and renamed
+ *                           over the list (Dovecot's own way)
+ *   dovecot-keywords        "<index> <name>" per line: a..z are 0..25
+ *
+ * A sync reads the directories and the list, gives new files the next
+ * UIDs (in name order, which is arrival order for Maildir names), forgets
+ * files that are gone, and writes the list back when it changed.  Nothing
+ * found on disk ever changes UIDVALIDITY: only a list whose header cannot
+ * be read gets a new one (logged), and every line that parses keeps its
+ * UID.
+ *
+ * Runs in: mailbox (the store's owner).  Trusts: nothing in the files
+ * (other programs write them); mailbox directory names were checked by
+ * imap/mutf7.h.  Blocking file I/O: the caller is one user's session.
+ */
+#ifndef TALON_STORE_MAILBOX_H
+#define TALON_STORE_MAILBOX_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "store/uidlist.h"
+
+enum {
+	MF_SEEN = 0x01,
+	MF_ANSWERED = 0x02,
+	MF_FLAGGED = 0x04,
+	MF_DELETED = 0x08,
+	MF_DRAFT = 0x10,
+	MF_RECENT = 0x20,	/* this view moved it out of new/ (IMAP4rev1) */
+};
+#define MF_STORED	(MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
+#define MB_KEYWORDS_MAX	26
+#define MB_KEYWORD_MAX	64	/* bytes of one keyword name */
+
+struct mb_msg {
+	uint32_t uid;
+	uint8_t flags;		/* MF_* */
+	bool in_new;		/* still in new/ (a read-only view moves nothing) */
+	uint32_t kw;		/* bit i: keyword i of the mailbox */
+	uint64_t vsize;		/* RFC822.SIZE (LF counted as CRLF); 0: not known yet */
+	int64_t mtime;		/* INTERNALDATE: the file's mtime, as Dovecot */
+	char *name;		/* the file name, info included */
+};
+
+struct mailbox {
+	int dir_fd, cur_fd, new_fd, tmp_fd;
+	char label[320];	/* "user/mailbox", for log lines */
+	bool readonly;
+	uint32_t validity, next;
+	struct mb_msg *v;	/* sorted by UID: index + 1 is the sequence number */
+	size_t n, cap;
+	char kw[MB_KEYWORDS_MAX][MB_KEYWORD_MAX + 1];
+	unsigned n_kw;
+	struct timespec cur_mt, new_mt, ul_mt;	/* unchanged: no rescan needed */
+	unsigned saved;		/* files this process wrote, for unique names */
+};
+
+/* What a sync changed, in the order a session reports it (RFC 9051 7.4.1,
+ * 7.5.1): EXPUNGE for each seq in expunged (descending, so each number is
+ * valid when sent), then EXISTS when n grew, then FETCH FLAGS for each
+ * changed UID. */
+struct mb_delta {
+	uint32_t *expunged;	/* old sequence numbers, highest first */
+	size_t n_expunged;
+	uint32_t *changed;	/* UIDs whose flags changed */
+	size_t n_changed;
+	size_t n_before;
+	size_t n_recent;	/* moved out of new/ by this sync */
+};
+
+/* The host name part of the file names this process writes. */
+void mb_set_host(const char *host);
+
+/* Open the mailbox in directory dir (relative to maildir_fd: "." for
+ * INBOX, ".Sent" ...) and sync it.  0, or -1 with why (ENOENT: no such
+ * mailbox). */
+int mb_open(int maildir_fd, const char *dir, const char *label, bool readonly,
+    struct mailbox **out, char *why, size_t whylen);
+void mb_close(struct mailbox **m);
+
+/* Bring the view up to date with the disk; d (may be NULL) says what
+ * changed and must be freed with mb_delta_free.  0, or -1 (logged; the
+ * view is unchanged). */
+int mb_sync(struct mailbox *m, struct mb_delta *d);
+void mb_delta_free(struct mb_delta *d);
+
+/* Set message i's stored flags (MF_STORED bits) and keywords: renames its
+ * file.  0, or -1 (ENOENT: the file is gone, expunged by someone else). */
+int mb_set_flags(struct mailbox *m, size_t i, uint8_t flags, uint32_t kw);
+/* The index of a keyword (case-insensitive), created in dovecot-keywords
+ * when create is set and there is room; -1 when absent or full. */
+int mb_keyword(struct mailbox *m, const char *name, bool create);
+/* Unlink message i's file.  The view keeps it until the next sync. */
+int mb_expunge(struct mailbox *m, size_t i);
+/* Open message i for reading; -1 when it is gone. */
+int mb_open_msg(struct mailbox *m, size_t i);
+/* RFC822.SIZE of message i, reading the file the first time. */
+uint64_t mb_vsize(struct mailbox *m, size_t i);
+/* Index of a UID, or -1. */
+long mb_find_uid(const struct mailbox *m, uint32_t uid);
+
+/* Store a message (CRLF or LF; stored with LF, as deliveries are) into
+ * cur/ with flags and keywords, its mtime set to internaldate (0: now);
+ * file and directory fsynced.  Then syncs m and sets *uid.  0, or -1
+ * with why. */
+int mb_append(struct mailbox *m, const uint8_t *msg, size_t len, uint8_t flags,
+    uint32_t kw, int64_t internaldate, uint32_t *uid, char *why, size_t whylen);
+/* Copy message i of src into dst (a hard link when they share a file
+ * system, keeping flags and keywords by name), then sync dst and set
+ * *uid.  0, or -1 with why. */
+int mb_copy(struct mailbox *src, size_t i, struct mailbox *dst, uint32_t *uid,
+    char *why, size_t whylen);
+
+/* --- the folders of one Maildir ---------------------------------------------- */
+
+/* Make a Maildir (or a Maildir++ folder with its maildirfolder file):
+ * cur, new, tmp.  0 (also when it exists), or -1 with errno. */
+int mb_create(int maildir_fd, const char *dir);
+/* Remove a folder's directory and everything in it.  0, or -1. */
+int mb_delete(int maildir_fd, const char *dir);
+/* Call fn for every Maildir++ folder directory name (".Sent", ...). */
+int mb_list_dirs(int maildir_fd, void (*fn)(void *arg, const char *dir), void *arg);
+
+#endif

@@ -1,0 +1,302 @@
+"""IMAP, second stage (issue 14): mailboxes.  The login front hands the
+session to the mailbox process (the store's owner); clients see the Maildir
+that deliver writes and that mutt or Dovecot would read: UIDs in
+dovecot-uidlist, flags in file names, Maildir++ folders, IDLE on deliveries,
+UIDPLUS, MOVE, changes made on disk shown as EXPUNGE/EXISTS/FETCH, and
+UIDVALIDITY that never changes because of them."""
+import glob
+import imaplib
+import os
+import re
+import select
+import time
+import warnings
+
+from test_imap import PASSWORD, Raw, ctx, imap, make
+
+warnings.filterwarnings("ignore", category=DeprecationWarning)
+
+
+def deliver(t, subject, body="hello\r\n", to="alice@test.example"):
+    with t.smtp() as s:
+        s.sendmail("s@example.org", [to],
+                   ("From: Sender <s@example.org>\r\nTo: %s\r\nSubject: %s\r\n"
+                    "Message-ID: <%s@example.org>\r\n\r\n%s" % (to, subject, subject, body))
+                   .encode())
+
+
+def login(t):
+    m = imap(t)
+    assert m.login("alice", PASSWORD)[0] == "OK"
+    return m
+
+
+def maildir(t, sub=""):
+    return os.path.join(t.dir, "store", "alice", "Maildir", sub)
+
+
+def uidlist(t, folder=""):
+    with open(os.path.join(maildir(t, folder), "dovecot-uidlist")) as f:
+        return f.read()
+
+
+def fetch_dict(data):
+    """imaplib's FETCH data -> {seq: raw bytes of the response}."""
+    out = {}
+    for item in data:
+        if isinstance(item, tuple):
+            head = item[0]
+            seq = int(head.split()[0])
+            out[seq] = out.get(seq, b"") + head + b"{}" + item[1]
+        elif item and item != b")":
+            seq = int(item.split()[0])
+            out[seq] = out.get(seq, b"") + item
+    return out
+
+
+def test_delivered_mail_is_selected_and_fetched(talon_factory):
+    t = make(talon_factory)
+    deliver(t, "first", "line one\r\nline two\r\n")
+    t.wait_messages("alice", 1)
+    m = login(t)
+    typ, data = m.select("INBOX")
+    assert typ == "OK" and data == [b"1"], (typ, data)
+    assert m.untagged_responses.get("UIDVALIDITY")
+    # a read-write SELECT moves new/ to cur/ and gives the file UID 1
+    assert os.listdir(maildir(t, "new")) == []
+    cur = os.listdir(maildir(t, "cur"))
+    assert len(cur) == 1 and cur[0].endswith(":2,"), cur
+    ul = uidlist(t)
+    head, line = ul.splitlines()[0], ul.splitlines()[1]
+    assert re.match(r"3 V\d+ N2", head), head
+    assert line.startswith("1 ") and line.endswith(":" + cur[0].split(":")[0]), ul
+    typ, data = m.uid("FETCH", "1", "(UID FLAGS RFC822.SIZE BODY.PEEK[HEADER.FIELDS (Subject)]"
+                      " BODY.PEEK[])")
+    assert typ == "OK", (typ, data)
+    raw = b"".join(x if isinstance(x, bytes) else x[0] + x[1] for x in data)
+    with open(os.path.join(maildir(t, "cur"), cur[0]), "rb") as f:
+        stored = f.read()
+    assert b"\r\n" not in stored                      # stored with LF
+    crlf = stored.replace(b"\n", b"\r\n")
+    assert b"RFC822.SIZE %d" % len(crlf) in raw, raw
+    assert b"Subject: first\r\n\r\n" in raw
+    assert crlf in raw                                  # BODY[] shown with CRLF
+    assert re.search(rb"FLAGS \((\\Recent)?\)", raw), raw  # PEEK: not seen
+    # BODY[] without PEEK sets \Seen, on disk too
+    typ, data = m.fetch("1", "(BODY[TEXT])")
+    assert typ == "OK" and b"line one\r\nline two\r\n" in data[0][1], data
+    assert os.listdir(maildir(t, "cur"))[0].endswith(":2,S")
+    typ, data = m.fetch("1", "(FLAGS ENVELOPE BODYSTRUCTURE)")
+    assert typ == "OK"
+    assert b"\\Seen" in data[0] and b'"first"' in data[0] and b'"TEXT" "PLAIN"' in \
+        data[0].upper(), data
+    m.logout()
+    log = t.log()
+    assert re.search(r"mailbox session=\S+ event=login user=alice client=\[127.0.0.1\]", log)
+
+
+def test_flags_both_ways_between_imap_and_the_maildir(talon_factory):
+    t = make(talon_factory)
+    deliver(t, "one")
+    deliver(t, "two")
+    t.wait_messages("alice", 2)
+    m = login(t)
+    assert m.select("INBOX")[1] == [b"2"]
+    typ, data = m.store("1", "+FLAGS", r"(\Flagged $Important)")
+    assert typ == "OK" and b"\\Flagged" in data[0] and b"$Important" in data[0], data
+    names = sorted(os.listdir(maildir(t, "cur")))
+    first = [n for n in names if ":2,F" in n]
+    assert len(first) == 1 and first[0].endswith(":2,Fa"), names
+    with open(os.path.join(maildir(t), "dovecot-keywords")) as f:
+        assert f.read() == "0 $Important\n"
+    # mutt marks the second message read and replied: a rename on disk
+    other = [n for n in names if n not in first][0]
+    os.rename(os.path.join(maildir(t, "cur"), other),
+              os.path.join(maildir(t, "cur"), other.split(":")[0] + ":2,RS"))
+    typ, data = m.noop()
+    fetches = m.untagged_responses.get("FETCH", [])
+    assert any(b"\\Answered" in x and b"\\Seen" in x for x in fetches), (fetches, data)
+    typ, data = m.fetch("2", "(FLAGS)")
+    assert b"\\Answered" in data[0] and b"\\Seen" in data[0]
+    # -FLAGS and FLAGS (replace)
+    assert m.store("1", "-FLAGS", "($Important)")[0] == "OK"
+    assert m.store("2", "FLAGS", r"(\Draft)")[0] == "OK"
+    names = sorted(os.listdir(maildir(t, "cur")))
+    assert any(n.endswith(":2,F") for n in names) and any(n.endswith(":2,D") for n in names), \
+        names
+    m.logout()
+
+
+def test_expunge_and_outside_deletion_keep_uidvalidity(talon_factory):
+    t = make(talon_factory)
+    for i in range(3):
+        deliver(t, "m%d" % i)
+    t.wait_messages("alice", 3)
+    m = login(t)
+    m.select("INBOX")
+    validity = m.untagged_responses["UIDVALIDITY"][0]
+    assert m.store("2", "+FLAGS", r"(\Deleted)")[0] == "OK"
+    typ, data = m.expunge()
+    assert typ == "OK" and data == [b"2"], data
+    assert len(os.listdir(maildir(t, "cur"))) == 2
+    # a cron job deletes a file: the client hears EXPUNGE, not a new UIDVALIDITY
+    base = [l.split(":", 1)[1] for l in uidlist(t).splitlines()[1:] if l.startswith("1 ")][0]
+    victim = [n for n in os.listdir(maildir(t, "cur")) if n.split(":")[0] == base][0]
+    os.unlink(os.path.join(maildir(t, "cur"), victim))
+    m.noop()
+    assert m.untagged_responses.get("EXPUNGE") == [b"1"], m.untagged_responses
+    deliver(t, "later")
+    deadline = time.time() + 10
+    while time.time() < deadline:
+        m.noop()
+        if m.untagged_responses.get("EXISTS"):
+            break
+        time.sleep(0.2)
+    typ, data = m.uid("FETCH", "1:*", "(UID)")
+    uids = sorted(int(x) for x in re.findall(rb"UID (\d+)", b" ".join(data)))
+    assert uids == [3, 4], uids                       # never reused
+    m.logout()
+    m = login(t)
+    m.select("INBOX")
+    assert m.untagged_responses["UIDVALIDITY"][0] == validity
+    m.logout()
+
+
+def test_idle_hears_a_delivery(talon_factory):
+    t = make(talon_factory)
+    r = Raw(t, implicit=True)
+    r.line()
+    r.send("a LOGIN alice \"%s\"\r\n" % PASSWORD)
+    assert r.until("a")[-1].startswith("a OK ")
+    r.send("b SELECT INBOX\r\n")
+    assert r.until("b")[-1].startswith("b OK [READ-WRITE]")
+    r.send("c IDLE\r\n")
+    assert r.line().startswith("+ ")
+    deliver(t, "while idling")
+    lines = []
+    deadline = time.time() + 10
+    while time.time() < deadline and "* 1 EXISTS\r\n" not in lines:
+        lines.append(r.line())
+    assert "* 1 EXISTS\r\n" in lines, lines
+    r.send("DONE\r\n")
+    assert r.until("c")[-1] == "c OK IDLE terminated\r\n"
+    r.send("d LOGOUT\r\n")
+    assert r.until("d")[-1] == "d OK LOGOUT completed\r\n"
+    r.close()
+
+
+def test_first_login_folders_list_create_rename_delete(talon_factory):
+    t = make(talon_factory)
+    m = login(t)
+    typ, data = m.list()
+    assert typ == "OK"
+    text = b"\n".join(data)
+    for name, use in (("Drafts", "Drafts"), ("Sent", "Sent"), ("Trash", "Trash"),
+                      ("Junk", "Junk"), ("Archive", "Archive")):
+        assert re.search(rb"\(\\HasNoChildren \\%s\) \"/\" \"?%s\"?" % (use.encode(),
+                         name.encode()), text), text
+        assert os.path.isdir(maildir(t, "." + name + "/cur"))
+        assert os.path.exists(maildir(t, "." + name + "/maildirfolder"))
+    assert re.search(rb'\(\\HasNoChildren\) "/" "?INBOX"?', text), text
+    assert m.lsub()[0] == "OK" and len(m.lsub()[1]) == 6
+    # hierarchy and a non-ASCII name (modified UTF-7 on the wire and on disk)
+    assert m.create("Projects/2026")[0] == "OK"
+    assert m.create("Entw&APw-rfe")[0] == "OK"
+    assert os.path.isdir(maildir(t, ".Projects.2026/cur"))
+    assert os.path.isdir(maildir(t, ".Entw&APw-rfe/new"))
+    typ, data = m.list('""', "Projects/%")
+    assert data == [b'(\\HasNoChildren) "/" "Projects/2026"'], data
+    typ, data = m.create("../etc")
+    assert typ == "NO", data
+    assert m.create("Sent")[0] == "NO"
+    assert m.rename("Projects/2026", "Projects/2027")[0] == "OK"
+    assert os.path.isdir(maildir(t, ".Projects.2027"))
+    assert not os.path.exists(maildir(t, ".Projects.2026"))
+    assert m.delete("Projects/2027")[0] == "OK"
+    assert not os.path.exists(maildir(t, ".Projects.2027"))
+    assert m.delete("INBOX")[0] == "NO"
+    typ, data = m.select("Nope")
+    assert typ == "NO" and b"[TRYCREATE]" in data[0], data
+    m.logout()
+
+
+def test_append_copy_move_with_uidplus(talon_factory):
+    t = make(talon_factory)
+    m = login(t)
+    msg = b"From: a@test.example\r\nSubject: draft\r\n\r\nbody\r\n"
+    typ, data = m.append("Drafts", r"(\Draft \Seen)", '"01-Feb-2026 10:00:00 +0100"', msg)
+    assert typ == "OK" and re.match(rb"\[APPENDUID \d+ 1\]", data[0]), data
+    files = os.listdir(maildir(t, ".Drafts/cur"))
+    assert len(files) == 1 and files[0].endswith(":2,DS"), files
+    path = os.path.join(maildir(t, ".Drafts/cur"), files[0])
+    assert os.stat(path).st_mtime == 1769936400          # 09:00 UTC
+    with open(path, "rb") as f:
+        assert f.read() == msg.replace(b"\r\n", b"\n")
+    assert m.select("Drafts")[1] == [b"1"]
+    typ, data = m.fetch("1", "(INTERNALDATE RFC822.SIZE)")
+    assert b'INTERNALDATE "01-Feb-2026 09:00:00 +0000"' in data[0], data
+    assert b"RFC822.SIZE %d" % len(msg) in data[0], data
+    typ, data = m.uid("COPY", "1", "Archive")
+    assert typ == "OK", data
+    code = m.response("COPYUID")[1]
+    assert re.match(rb"\d+ 1 1$", code[0]), code
+    assert len(os.listdir(maildir(t, ".Archive/cur"))) == 1
+    typ, data = m.uid("MOVE", "1", "Trash")
+    assert typ == "OK", data
+    code = m.response("COPYUID")[1]                   # untagged, before EXPUNGE
+    assert code[0] is not None and re.match(rb"\d+ 1 1$", code[0]), code
+    assert os.listdir(maildir(t, ".Drafts/cur")) == []
+    assert len(os.listdir(maildir(t, ".Trash/cur"))) == 1
+    typ, data = m.status("Trash", "(MESSAGES UIDNEXT UNSEEN)")
+    assert typ == "OK" and b"MESSAGES 1" in data[0] and b"UIDNEXT 2" in data[0] and \
+        b"UNSEEN 0" in data[0], data
+    m.logout()
+
+
+def test_damaged_uidlist_keeps_every_uid_that_parses(talon_factory):
+    t = make(talon_factory)
+    for i in range(3):
+        deliver(t, "d%d" % i)
+    t.wait_messages("alice", 3)
+    m = login(t)
+    m.select("INBOX")
+    validity = m.untagged_responses["UIDVALIDITY"][0]
+    m.logout()
+    lines = uidlist(t).splitlines()
+    lines[2] = "garbage without a name"               # the entry of UID 2
+    with open(os.path.join(maildir(t), "dovecot-uidlist"), "w") as f:
+        f.write("\n".join(lines) + "\n")
+    m = login(t)
+    m.select("INBOX")
+    assert m.untagged_responses["UIDVALIDITY"][0] == validity
+    typ, data = m.fetch("1:*", "(UID)")
+    uids = sorted(int(x) for x in re.findall(rb"UID (\d+)", b" ".join(data)))
+    assert uids == [1, 3, 4], uids     # the damaged line's file gets a new UID
+    m.logout()
+    assert re.search(r"event=uidlist-damaged mailbox=alice/INBOX file=dovecot-uidlist:3 ",
+                     t.log()), t.log()[-3000:]
+
+
+def test_selected_state_rules(talon_factory):
+    t = make(talon_factory)
+    r = Raw(t, implicit=True)
+    r.line()
+    r.send("a LOGIN alice \"%s\"\r\n" % PASSWORD)
+    assert r.until("a")[-1].startswith("a OK [CAPABILITY ")
+    r.send("b FETCH 1 FLAGS\r\n")
+    assert r.until("b")[-1] == "b BAD No mailbox selected\r\n"
+    r.send("c EXAMINE INBOX\r\n")
+    assert r.until("c")[-1] == "c OK [READ-ONLY] EXAMINE completed\r\n"
+    r.send("d FETCH 1 FLAGS\r\n")
+    assert r.until("d")[-1].startswith("d BAD Invalid message sequence number")
+    r.send("e STORE 1 +FLAGS (\\Seen)\r\n")
+    assert r.until("e")[-1].startswith("e ")
+    r.send("f UID FETCH 1:* FLAGS\r\n")
+    assert r.until("f")[-1] == "f OK UID FETCH completed\r\n"
+    r.send("g NAMESPACE\r\n")
+    assert r.until("g") == ['* NAMESPACE (("" "/")) NIL NIL\r\n', "g OK NAMESPACE completed\r\n"]
+    r.send("h LOGIN alice x\r\n")
+    assert r.until("h")[-1] == "h BAD Already logged in\r\n"
+    r.send("i LOGOUT\r\n")
+    assert r.until("i")[-1] == "i OK LOGOUT completed\r\n"
+    r.close()
