@@ -35,6 +35,7 @@
 #include "policy/access.h"
 #include "proto/dns.h"
 #include "proto/imap_auth.h"
+#include "proto/imap_mailbox.h"
 #include "proto/parent.h"
 #include "proto/proto.h"
 #include "proto/queue_deliver.h"
@@ -61,7 +62,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_POLICY_CTL, PROTO_POLICY_CTL_REPLY,
 	PROTO_DNSBL, PROTO_DNSBL_REPLY, PROTO_GREY, PROTO_GREY_REPLY, PROTO_EVENT,
 	PROTO_AUTH_SETTINGS, PROTO_AUTH_CHECK, PROTO_AUTH_RESULT, PROTO_AUTH_EVENT,
-	PROTO_BAN_CHECK, PROTO_BAN_REPLY,
+	PROTO_BAN_CHECK, PROTO_BAN_REPLY, PROTO_LOGIN_GRANT, PROTO_HANDOFF,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -106,6 +107,8 @@ static union {
 	struct proto_auth_result auth_result;
 	struct proto_auth_event auth_event;
 	struct proto_ban_reply ban_reply;
+	struct proto_login_grant login_grant;
+	struct proto_handoff handoff;
 } out;
 /* LOOKUP_REPLY decoded a second time, from its normalised encoding */
 static struct lookup lr2;
@@ -411,6 +414,19 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 			return -1;
 		REQUIRE(out.ban_reply.banned <= 1);
 		proto_ban_reply_enc(re, &out.ban_reply);
+		break;
+	case PROTO_LOGIN_GRANT:
+		if (proto_login_grant_dec(&m, &out.login_grant) < 0)
+			return -1;
+		REQUIRE(out.login_grant.user[0] != '\0' && no_controls(out.login_grant.user));
+		proto_login_grant_enc(re, &out.login_grant);
+		break;
+	case PROTO_HANDOFF:
+		if (proto_handoff_dec(&m, &out.handoff) < 0)
+			return -1;
+		REQUIRE(fd >= 0 && printable(out.handoff.sid) && printable(out.handoff.client) &&
+		    printable(out.handoff.tag) && out.handoff.tag[0] != '\0');
+		proto_handoff_enc(re, &out.handoff);
 		break;
 	case PROTO_AUTH_EVENT:
 		if (proto_auth_event_dec(&m, &out.auth_event) < 0)

@@ -353,15 +353,20 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 			break;
 		case F_SECTION:
 			buf_reset(&part);
-			mime_section_get(mm, &it->sec, &part);
-			literal(&out, it, &part);
+			/* a part that does not exist is NIL (RFC 9051 7.5.2) */
+			if (mime_section_get(mm, &it->sec, &part) == MIME_NO_PART)
+				buf_printf(&out, "%s NIL", it->label);
+			else
+				literal(&out, it, &part);
 			break;
 		case F_BINARY:
 		case F_BINARY_SIZE:
 			buf_reset(&part);
-			if (mime_binary_get(mm, &it->sec, &part) == MIME_UNKNOWN_CTE) {
-				/* RFC 3516 4.2: the whole command fails; we say so
-				 * for this message and go on */
+			int br = mime_binary_get(mm, &it->sec, &part);
+			if (br == MIME_UNKNOWN_CTE || br == MIME_NO_PART) {
+				/* RFC 3516 4.2 would fail the whole command for an
+				 * unknown encoding; we say NIL for this message and
+				 * go on */
 				buf_printf(&out, "%s NIL", it->label);
 				break;
 			}

@@ -156,8 +156,8 @@ int mime_section_parse(const char *spec, size_t len, struct mime_section *sec, c
  * HEADER, HEADER.FIELDS[.NOT] and TEXT after part numbers need a
  * message/rfc822 part.  Header subsets keep the message's field order
  * and end with the blank line when the header had one.  Returns 0, or
- * MIME_NO_PART (out unchanged) when the part does not exist; RFC 9051
- * leaves the answer to the server (NIL or an empty string).
+ * MIME_NO_PART (out unchanged) when the part does not exist: the caller
+ * chooses what to send for it (servers send NIL or an empty string).
  */
 int mime_section_get(const struct mime_msg *m, const struct mime_section *sec, struct buf *out);
 

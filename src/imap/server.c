@@ -282,7 +282,10 @@ imap_session_process(struct isession *s)
 			imap_begin_tls(s);
 			continue;
 		}
-		if (s->st == I_WAIT || s->st == I_CLOSING)
+		/* nothing is read while the policy process decides: on 993 the
+		 * client's ClientHello waits in the socket for the handshake
+		 * (read here, it would be dropped by io_start_tls) */
+		if (s->st == I_WAIT || s->st == I_CLOSING || s->st == I_BANCHECK)
 			break;
 		if (s->io.out.len > IMAP_OUT_PAUSE)
 			break;
@@ -428,10 +431,9 @@ imap_handoff(struct isession *s, const uint8_t *token)
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	proto_handoff_enc(&b, &h);
-	ipc_send_buf(IW.mailbox, PROTO_HANDOFF, 0, sp[1], &b);
+	ipc_send_buf(IW.mailbox, PROTO_HANDOFF, 0, sp[1], &b);	/* sends and closes sp[1] */
 	buf_free(&b);
 	OPENSSL_cleanse(&h, sizeof h);
-	close(sp[1]);
 	io_init(&s->pipe, sp[0], IMAP_OUT_PAUSE + IMAP_PROXY_CHUNK,
 	    IMAP_OUT_PAUSE + IMAP_PROXY_CHUNK);
 	loop_add(IW.loop, sp[0], 0, pipe_event, s);

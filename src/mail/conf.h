@@ -110,9 +110,10 @@
 #include "core/prefix.h"
 #include "core/sockaddr.h"
 
-/* longest hostname: Maildir names are "TIME.QQIDIIDX.HOST,S=SIZE" (at most
- * 70 bytes besides HOST) plus ":2,FLAGS" (up to 29) within NAME_MAX */
-#define CONF_HOSTNAME_MAX 150
+/* longest hostname: Maildir names are "TIME.QQIDIIDX.HOST,S=SIZE,W=SIZE"
+ * (at most 93 bytes besides HOST) plus ":2,FLAGS" (up to 29) within
+ * NAME_MAX */
+#define CONF_HOSTNAME_MAX 128
 
 enum conf_resolver { CONF_RESOLVER_SYSTEM = 0, CONF_RESOLVER_FORWARD, CONF_RESOLVER_RECURSIVE };
 #define CONF_FORWARD_MAX	8

@@ -240,6 +240,7 @@ keywords_read(struct mailbox *m)
 		buf_free(&b);
 		return;
 	}
+	buf_cstr(&b);	/* strtoul below stops at the NUL */
 	const char *p = (const char *)b.data, *end = p + b.len;
 	unsigned line = 0;
 	while (p < end) {
@@ -485,8 +486,13 @@ list_load(struct mailbox *m, struct uidlist *u, bool *changed)
 		return 0;
 	}
 	uidlist_free(u);
-	/* only a list that cannot be read at all starts a new UIDVALIDITY */
+	/* only a list that cannot be read at all starts a new UIDVALIDITY,
+	 * above any it may have had: that was at most the time the list
+	 * was last written, and at most what this view knew */
 	uint32_t v = (uint32_t)time(NULL);
+	struct stat st;
+	if (fstatat(m->dir_fd, LIST_NAME, &st, 0) == 0 && st.st_mtime >= (time_t)v)
+		v = (uint32_t)st.st_mtime + 1;
 	if (m->validity != 0 && v <= m->validity)
 		v = m->validity + 1;
 	if (uidlist_init(u, v, NULL) < 0)
@@ -600,7 +606,12 @@ mb_sync(struct mailbox *m, struct mb_delta *d)
 	if (changed) {
 		struct buf b;
 		buf_init(&b, LIST_MAX);
-		if (uidlist_format(&u, &b) < 0 || b.err || lock_commit(m, lk, &b) < 0) {
+		if (uidlist_format(&u, &b) < 0 || b.err) {
+			lock_drop(m, lk);
+			errno = EOVERFLOW;
+			lk = -1;
+		}
+		if (lk < 0 || lock_commit(m, lk, &b) < 0) {
 			log_err("mailbox event=uidlist-write mailbox=%s error=\"%s\"", m->label,
 			    strerror(errno));
 			buf_free(&b);
@@ -630,6 +641,7 @@ mb_sync(struct mailbox *m, struct mb_delta *d)
 		long old = mb_find_uid(m, e->uid);
 		if (old >= 0) {
 			e->vsize = m->v[old].vsize;
+			e->vsize_known = m->v[old].vsize_known;
 			e->mtime = m->v[old].mtime;
 			e->flags |= m->v[old].flags & MF_RECENT;
 		}
@@ -648,10 +660,11 @@ mb_sync(struct mailbox *m, struct mb_delta *d)
 	m->cap = nn;
 	m->validity = u.validity;
 	m->next = u.next;
-	/* our own renames in new/ and cur/ changed these: take them now, so
-	 * only someone else's change makes the next sync rescan */
-	stat_mtime(m->dir_fd, "cur", &m->cur_mt);
-	stat_mtime(m->dir_fd, "new", &m->new_mt);
+	/* the times read before the scan: a change made while we scanned
+	 * shows as a newer time next time (our own renames cost one more
+	 * rescan; missing a delivery would cost more) */
+	m->cur_mt = cur_mt;
+	m->new_mt = new_mt;
 	m->ul_mt = ul_mt;
 	uidlist_free(&u);
 	files_free(&f);
@@ -770,8 +783,19 @@ uint64_t
 mb_vsize(struct mailbox *m, size_t i)
 {
 	struct mb_msg *e = &m->v[i];
-	if (e->vsize != 0)
+	if (e->vsize_known)
 		return e->vsize;
+	/* deliveries (ours and Dovecot's) name it: ",W=<size with CRLF>" */
+	size_t blen = uidlist_base_len(e->name);
+	for (const char *w = e->name; (w = strstr(w, ",W=")) != NULL && w < e->name + blen; w++) {
+		char *end;
+		unsigned long long v = strtoull(w + 3, &end, 10);
+		if (end > w + 3 && (*end == ',' || *end == ':' || *end == '\0')) {
+			e->vsize = v;
+			e->vsize_known = true;
+			return v;
+		}
+	}
 	int fd = mb_open_msg(m, i);
 	if (fd < 0)
 		return 0;
@@ -793,7 +817,8 @@ mb_vsize(struct mailbox *m, size_t i)
 	if (e->mtime == INT64_MIN && fstat(fd, &st) == 0)
 		e->mtime = st.st_mtime;
 	close(fd);
-	e->vsize = n ? n : 1;
+	e->vsize = n;
+	e->vsize_known = true;
 	return n;
 }
 
@@ -1052,7 +1077,8 @@ empty_dir(int fd, int depth)
 int
 mb_delete(int maildir_fd, const char *dir)
 {
-	if (dir[0] != '.' || dir[1] == '\0' || strchr(dir, '/') != NULL) {
+	if (dir[0] != '.' || dir[1] == '\0' || strcmp(dir, "..") == 0 ||
+	    strchr(dir, '/') != NULL) {
 		errno = EINVAL;
 		return -1;
 	}

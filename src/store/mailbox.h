@@ -51,8 +51,10 @@ struct mb_msg {
 	uint8_t flags;		/* MF_* */
 	bool in_new;		/* still in new/ (a read-only view moves nothing) */
 	uint32_t kw;		/* bit i: keyword i of the mailbox */
-	uint64_t vsize;		/* RFC822.SIZE (LF counted as CRLF); 0: not known yet */
-	int64_t mtime;		/* INTERNALDATE: the file's mtime, as Dovecot */
+	uint64_t vsize;		/* RFC822.SIZE (LF counted as CRLF), once vsize_known */
+	bool vsize_known;
+	int64_t mtime;		/* INTERNALDATE: the file's mtime, as Dovecot;
+				 * INT64_MIN until someone needed it */
 	char *name;		/* the file name, info included */
 };
 

@@ -318,6 +318,40 @@ copy_range(int from, uint64_t off, uint64_t len, int to)
 	return 0;
 }
 
+/* Line ends in bytes [off, off+len) of the spool file: each LF is shown
+ * as CRLF over IMAP, so the size a client sees (Dovecot's W=) is the file
+ * size plus this.  The bytes were just written: they are in the cache. */
+static int
+count_lf(int fd, uint64_t off, uint64_t len, uint64_t *n)
+{
+	char b[65536];
+	while (len > 0) {
+		size_t want = len < sizeof b ? (size_t)len : sizeof b;
+		ssize_t r = pread(fd, b, want, (off_t)off);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		for (ssize_t i = 0; i < r; i++)
+			*n += b[i] == '\n';
+		off += (uint64_t)r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}
+
+static uint64_t
+count_lf_str(const char *s)
+{
+	uint64_t n = 0;
+	for (; s && *s; s++)
+		n += *s == '\n';
+	return n;
+}
+
 static int
 job_fail(struct maildir_store *s, struct maildir_job *job, const char *what)
 {
@@ -351,10 +385,22 @@ maildir_write(struct maildir_store *s, const struct spool_env *env,
 		errno = EINVAL;
 		return job_fail(s, job, "envelope too long");
 	}
+	/* the size IMAP shows, W= as Dovecot names it: content stored with
+	 * LF (bare CRs stay, bare LFs never reach the spool), shown with CRLF */
+	uint64_t lfs = count_lf_str(hdr) + count_lf_str(env->header), at0 = 0;
+	for (size_t i = 0; i < env->n_skips; i++) {
+		const struct spool_skip *k = &env->skips[i];
+		if (count_lf(spool_fd, off + at0, k->off - at0, &lfs) < 0)
+			return job_fail(s, job, "read");
+		at0 = k->off + k->len;
+	}
+	if (count_lf(spool_fd, off + at0, len - at0, &lfs) < 0)
+		return job_fail(s, job, "read");
 	/* deterministic: the same on every attempt (see the header) */
-	snprintf(job->name, sizeof job->name, "%llu.Q%sI%u.%s,S=%llu",
+	snprintf(job->name, sizeof job->name, "%llu.Q%sI%u.%s,S=%llu,W=%llu",
 	    (unsigned long long)env->time, env->qid, r->idx, s->host,
-	    (unsigned long long)((uint64_t)hl + size));
+	    (unsigned long long)((uint64_t)hl + size),
+	    (unsigned long long)((uint64_t)hl + size + lfs));
 
 	struct mbox *m = mbox_get(s, r->user, job->folder);
 	if (m == NULL)

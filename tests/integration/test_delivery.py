@@ -66,9 +66,11 @@ def test_plain_delivery_exact_bytes(talon):
     assert b"iprev=fail policy.iprev=127.0.0.1" in trace
     assert b"\nReceived: from client.example (unknown [127.0.0.1])\n\tby mail.test.example (Talon) with ESMTP id " + qid.encode() in trace
     assert b"\tfor <alice@test.example>; " in trace
-    # Maildir name: deterministic, with the size Dovecot uses
+    # Maildir name: deterministic, with the sizes Dovecot uses (W: as IMAP
+    # shows it, each LF a CRLF)
     name = os.listdir(talon.maildir("alice"))[0]
-    assert qid in name and name.endswith(",S=%d" % len(msgs[0]))
+    assert qid in name and name.endswith(",S=%d,W=%d" % (len(msgs[0]),
+                                                          len(msgs[0]) + msgs[0].count(b"\n")))
     # nothing left behind in tmp/ or the spool
     assert os.listdir(talon.maildir("alice", "tmp")) == []
     talon.wait_log(r"event=delivered queue=%s" % qid)

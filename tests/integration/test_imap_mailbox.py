@@ -300,3 +300,81 @@ def test_selected_state_rules(talon_factory):
     r.send("i LOGOUT\r\n")
     assert r.until("i")[-1] == "i OK LOGOUT completed\r\n"
     r.close()
+
+
+def test_search_and_esearch(talon_factory):
+    t = make(talon_factory)
+    deliver(t, "lunch plans")
+    deliver(t, "=?UTF-8?Q?Gr=C3=BC=C3=9Fe?= from Zurich", "see you at the station\r\n")
+    deliver(t, "invoice 42", "amount due\r\n")
+    t.wait_messages("alice", 3)
+    m = login(t)
+    m.select("INBOX")
+    assert m.store("3", "+FLAGS", r"(\Seen)")[0] == "OK"
+
+    def search(*crit, charset=None):
+        typ, data = m.search(charset, *crit)
+        assert typ == "OK", (typ, data)
+        return sorted(int(x) for x in data[0].split())
+
+    # the order of deliveries is the order of UIDs, but not of the test's
+    # subjects: find each message's number by its subject first
+    by_subject = {}
+    typ, data = m.fetch("1:*", "(BODY.PEEK[HEADER.FIELDS (SUBJECT)])")
+    for item in data:
+        if isinstance(item, tuple):
+            by_subject[item[1].decode().strip()] = int(item[0].split()[0])
+    lunch = by_subject["Subject: lunch plans"]
+    zurich = [v for k, v in by_subject.items() if "Zurich" in k][0]
+    invoice = by_subject["Subject: invoice 42"]
+    assert search("SUBJECT", "lunch") == [lunch]
+    # the encoded-word is decoded and case is folded beyond ASCII
+    assert search("SUBJECT", '"GRÜ"'.encode(), charset="UTF-8") == [zurich]
+    assert search("BODY", "station") == [zurich]
+    assert search("UNSEEN") == sorted([lunch, zurich])
+    assert search("OR", "SUBJECT", "invoice", "BODY", "station") == sorted([invoice, zurich])
+    assert search("NOT", "FROM", "s@example.org") == []
+    assert search("ALL") == [1, 2, 3]
+    typ, data = m.uid("SEARCH", "UID", "2:*")
+    assert typ == "OK" and sorted(int(x) for x in data[0].split()) == [2, 3]
+    typ, data = m._simple_command("SEARCH", "RETURN", "(MIN MAX COUNT)", "ALL")
+    es = m.untagged_responses.pop("ESEARCH")
+    assert typ == "OK" and b"MIN 1 MAX 3 COUNT 3" in es[0], es
+    typ, data = m._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
+    assert typ == "NO" and b"BADCHARSET" in data[0], data
+    m.logout()
+
+
+def test_sessions_survive_a_reload_and_run_as_the_store_owner(talon_factory):
+    t = make(talon_factory)
+    m = login(t)
+    assert m.select("INBOX")[0] == "OK"
+    (mbox_pid,) = t.child_pids("mailbox")
+    (front_pid,) = t.child_pids("imap")
+    with open("/proc/%d/status" % mbox_pid) as f:
+        uid_mbox = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
+    with open("/proc/%d/status" % front_pid) as f:
+        uid_front = re.search(r"^Uid:\s+(\d+)", f.read(), re.M).group(1)
+    store = os.stat(os.path.join(t.dir, "store", "alice", "Maildir"))
+    assert int(uid_mbox) == store.st_uid               # the store's owner
+    if os.geteuid() == 0:
+        assert uid_front != uid_mbox                    # the front reads no mail
+    t.reload()
+    t.wait_log(r"parent event=spawn role=imap pid=(?!%d)\d+" % front_pid)
+    # the old front relays this session until it ends; the mailbox process
+    # is kept, so the client notices nothing
+    deliver(t, "after reload")
+    deadline = time.time() + 10
+    m.untagged_responses.pop("EXISTS", None)          # SELECT's "0"
+    while time.time() < deadline:
+        typ, data = m.noop()
+        assert typ == "OK"
+        if m.untagged_responses.get("EXISTS"):
+            break
+        time.sleep(0.2)
+    assert m.untagged_responses.get("EXISTS") == [b"1"], m.untagged_responses
+    assert t.child_pids("mailbox") == [mbox_pid]
+    m.logout()
+    m = login(t)                                        # through the new front
+    assert m.select("INBOX")[1] == [b"1"]
+    m.logout()

@@ -9,6 +9,7 @@
 #include "core/util.h"
 #include "core/wire.h"
 #include "proto/imap_auth.h"
+#include "proto/imap_mailbox.h"
 #include "t.h"
 
 static struct ipc_msg
@@ -96,10 +97,20 @@ T(result_and_event)
 	for (size_t i = 0; i < NELEM(c); i++) {
 		struct proto_auth_result v = { .ok = c[i].ok }, r;
 		str_copy(v.user, sizeof v.user, c[i].user);
+		memset(v.token, 0xa0 + (int)i, sizeof v.token);
 		buf_reset(&b);
 		proto_auth_result_enc(&b, &v);
 		struct ipc_msg m = msg(&b, -1);
 		CHECK_INT(proto_auth_result_dec(&m, &r), c[i].want);
+		if (c[i].want == 0)
+			CHECK(memcmp(r.token, v.token, sizeof v.token) == 0);
+		/* a token of another length is refused */
+		if (c[i].want == 0 && b.len > 4) {
+			b.len -= 1;
+			b.data[b.len - 16] = 15;	/* the token's length field */
+			m = msg(&b, -1);
+			CHECK_INT(proto_auth_result_dec(&m, &r), -1);
+		}
 	}
 	struct proto_auth_event e = { .ok = 1 }, er;
 	str_copy(e.client, sizeof e.client, "192.0.2.7");
@@ -137,11 +148,60 @@ T(result_and_event)
 	buf_free(&b);
 }
 
+T(grant_and_handoff)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	struct proto_login_grant g, gr;
+	memset(&g, 0, sizeof g);
+	memset(g.token, 7, sizeof g.token);
+	str_copy(g.user, sizeof g.user, "alice");
+	proto_login_grant_enc(&b, &g);
+	struct ipc_msg m = msg(&b, -1);
+	CHECK_INT(proto_login_grant_dec(&m, &gr), 0);
+	CHECK_STR(gr.user, "alice");
+	CHECK(memcmp(gr.token, g.token, sizeof g.token) == 0);
+	/* no empty user, no control bytes */
+	static const char *const bad_users[] = { "", "a\nb", "x\x7f" };
+	for (size_t i = 0; i < NELEM(bad_users); i++) {
+		str_copy(g.user, sizeof g.user, bad_users[i]);
+		buf_reset(&b);
+		proto_login_grant_enc(&b, &g);
+		m = msg(&b, -1);
+		CHECK_INT(proto_login_grant_dec(&m, &gr), -1);
+	}
+	struct proto_handoff h, hr;
+	memset(&h, 0, sizeof h);
+	memset(h.token, 9, sizeof h.token);
+	str_copy(h.sid, sizeof h.sid, "0123456789abcdef");
+	str_copy(h.client, sizeof h.client, "2001:db8::1");
+	str_copy(h.tag, sizeof h.tag, "a001");
+	buf_reset(&b);
+	proto_handoff_enc(&b, &h);
+	m = msg(&b, -1);
+	CHECK_INT(proto_handoff_dec(&m, &hr), -1);	/* needs the session's descriptor */
+	m = msg(&b, 0);
+	CHECK_INT(proto_handoff_dec(&m, &hr), 0);
+	CHECK_STR(hr.tag, "a001");
+	CHECK_STR(hr.client, "2001:db8::1");
+	/* what reaches log lines and the first reply is printable, the tag not empty */
+	static const char *const bad_tags[] = { "", "a b", "a\r\n* OK" };
+	for (size_t i = 0; i < NELEM(bad_tags); i++) {
+		str_copy(h.tag, sizeof h.tag, bad_tags[i]);
+		buf_reset(&b);
+		proto_handoff_enc(&b, &h);
+		m = msg(&b, 0);
+		CHECK_INT(proto_handoff_dec(&m, &hr), -1);
+	}
+	buf_free(&b);
+}
+
 int
 main(void)
 {
 	RUN(check_round_trip_and_golden);
 	RUN(check_refusals);
 	RUN(result_and_event);
+	RUN(grant_and_handoff);
 	return t_done("proto_auth");
 }
