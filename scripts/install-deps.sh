@@ -7,7 +7,7 @@ set -eu
 BUILD="build-essential pkg-config clang libclang-rt-14-dev libssl-dev libcrypt-dev"
 # Later parts of Talon (resolver, greylisting, DMARC, IMAP) use these.
 LIBS="libunbound-dev libsqlite3-dev libpsl-dev zlib1g-dev"
-TEST="python3 python3-pytest python3-pytest-timeout libnet-ssleay-perl python3-dkim python3-spf python3-authheaders python3-authres python3-yaml python3-dnspython swaks dnsutils strace openssl util-linux procps iproute2"
+TEST="python3 python3-pytest isync python3-pytest-timeout libnet-ssleay-perl python3-dkim python3-spf python3-authheaders python3-authres python3-yaml python3-dnspython swaks dnsutils strace openssl util-linux procps iproute2"
 # DNS tests: dig and delv (bind9-dnsutils), ldns-keygen/ldns-signzone (ldnsutils),
 # NSD as the reference server the answers are compared with.
 TEST="$TEST bind9-dnsutils ldnsutils nsd"

@@ -81,7 +81,7 @@ void
 m_capability(struct msession *s, char *out, size_t n)
 {
 	snprintf(out, n, "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS "
-	    "MOVE CHILDREN SPECIAL-USE UTF8=ACCEPT APPENDLIMIT=%llu",
+	    "MOVE MULTIAPPEND BINARY ESEARCH CHILDREN SPECIAL-USE UTF8=ACCEPT APPENDLIMIT=%llu",
 	    (unsigned long long)MW.conf->max_message_size);
 }
 

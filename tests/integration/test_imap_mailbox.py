@@ -378,3 +378,55 @@ def test_sessions_survive_a_reload_and_run_as_the_store_owner(talon_factory):
     m = login(t)                                        # through the new front
     assert m.select("INBOX")[1] == [b"1"]
     m.logout()
+
+
+def test_mbsync_two_way(talon_factory, tmp_path):
+    """isync's mbsync, a real client that checks UIDs hard: a pull, then
+    flags, a new message and a deletion pushed back."""
+    import shutil
+    import subprocess
+    from conftest import cert_dir
+    assert shutil.which("mbsync"), "isync is installed by scripts/install-deps.sh"
+    t = make(talon_factory)
+    deliver(t, "sync one")
+    deliver(t, "sync two")
+    t.wait_messages("alice", 2)
+    local = tmp_path / "local"
+    local.mkdir()
+    conf = tmp_path / "mbsyncrc"
+    conf.write_text(
+        # mbsync checks names, not IP addresses, against the certificate:
+        # openssl does the TLS (verifying it) and mbsync talks through it
+        "IMAPAccount talon\nTunnel \"openssl s_client -quiet -connect 127.0.0.1:%d "
+        "-CAfile %s/cert.pem -verify_return_error -verify_ip 127.0.0.1\"\n"
+        "User alice\nPass \"%s\"\n\n"
+        "IMAPStore remote\nAccount talon\n\n"
+        "MaildirStore local\nPath %s/\nInbox %s/INBOX\nSubFolders Verbatim\n\n"
+        "Channel ch\nFar :remote:\nNear :local:\nPatterns *\nCreate Both\n"
+        "Expunge Both\nSyncState *\n" % (t.imaps_port, cert_dir(), PASSWORD, local, local))
+
+    def sync():
+        r = subprocess.run(["mbsync", "-c", str(conf), "-a"], capture_output=True, text=True,
+                           timeout=120)
+        assert r.returncode == 0, r.stdout + r.stderr + t.log()[-3000:]
+
+    sync()
+    pulled = sorted(glob.glob(str(local / "INBOX" / "*" / "*")))
+    assert len(pulled) == 2, pulled
+    for folder in ("Sent", "Drafts", "Trash", "Junk", "Archive"):
+        assert (local / folder / "cur").is_dir(), folder
+    # read one message locally, write one into Sent, delete the other
+    seen, gone = pulled
+    os.rename(seen, seen.split(":2,")[0].replace("/new/", "/cur/") + ":2,S")
+    os.unlink(gone)
+    with open(local / "Sent" / "new" / ("%d.local.x" % time.time()), "wb") as f:
+        f.write(b"From: alice@test.example\nTo: bob@example.org\nSubject: sent by mbsync\n\n"
+                b"hello\n")
+    sync()
+    server = maildir(t, "cur")
+    names = os.listdir(server)
+    assert len(names) == 1 and names[0].endswith(":2,S"), names
+    sent = os.listdir(maildir(t, ".Sent/cur")) + os.listdir(maildir(t, ".Sent/new"))
+    assert len(sent) == 1, sent
+    sync()                                              # nothing left to do: stable
+    assert os.listdir(server) == names
