@@ -9,7 +9,7 @@
 PKGS      := openssl
 CC        ?= cc
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS))
-PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lunbound -lpsl -lsqlite3 -lcrypt -pthread
+PKG_LIBS   := $(shell pkg-config --libs $(PKGS)) -lunbound -lpsl -lsqlite3 -lcrypt -lz -pthread
 WARN      := -Wall -Wextra -Werror -Wshadow -Wpointer-arith -Wstrict-prototypes -Wmissing-prototypes -Wno-unused-parameter
 BASEFLAGS := -std=c17 -D_GNU_SOURCE -pthread -Isrc $(WARN) $(PKG_CFLAGS)
 

@@ -7,14 +7,27 @@
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
 #include <openssl/err.h>
+#include <zlib.h>
 
 #include "core/loop.h"
+#include "core/util.h"
 
 #define IO_READ_CHUNK 16384
+
+struct io_zip {
+	z_stream in, out;
+	struct buf rin;		/* compressed bytes read, not inflated yet */
+	struct buf rout;	/* compressed bytes not written yet */
+};
+
+static void zip_free(struct io *io);
+static ssize_t zip_read(struct io *io);
+static int zip_flush(struct io *io);
 
 void
 io_init(struct io *io, int fd, size_t in_max, size_t out_max)
@@ -36,6 +49,7 @@ io_close(struct io *io)
 		SSL_free(io->ssl);
 		io->ssl = NULL;
 	}
+	zip_free(io);
 	if (io->fd >= 0)
 		close(io->fd);
 	io->fd = -1;
@@ -93,6 +107,8 @@ io_read(struct io *io)
 {
 	ssize_t total = 0;
 
+	if (io->zip != NULL)
+		return zip_read(io);
 	if (io->error || io->eof || io->st == IO_HANDSHAKE || (io->drained && io->ssl == NULL))
 		return 0;
 	io->ssl_read_wants_write = false;
@@ -166,6 +182,8 @@ io_pending(const struct io *io)
 int
 io_flush(struct io *io)
 {
+	if (io->zip != NULL)
+		return zip_flush(io);
 	io->ssl_write_wants_read = false;
 	size_t off = 0;
 	int rc = 1;
@@ -227,7 +245,7 @@ io_events(const struct io *io, bool want_input)
 	}
 	if (want_input || io->ssl_write_wants_read)
 		ev |= LOOP_READ;
-	if (io->out.len > 0 || io->ssl_read_wants_write)
+	if (io_unsent(io) > 0 || io->ssl_read_wants_write)
 		ev |= LOOP_WRITE;
 	return ev;
 }
@@ -325,4 +343,179 @@ io_trim(struct io *io)
 		buf_shrink(&io->in);
 	}
 	buf_shrink(&io->out);
+}
+
+/* --- COMPRESS=DEFLATE ------------------------------------------------------- */
+
+size_t
+io_unsent(const struct io *io)
+{
+	return io->out.len + (io->zip != NULL ? io->zip->rout.len : 0);
+}
+
+int
+io_start_deflate(struct io *io)
+{
+	if (io->ssl != NULL || io->zip != NULL)
+		return -1;
+	struct io_zip *z = xcalloc(1, sizeof *z);
+	/* raw DEFLATE (negative window bits), as RFC 4978 2 says */
+	if (inflateInit2(&z->in, -15) != Z_OK) {
+		free(z);
+		return -1;
+	}
+	if (deflateInit2(&z->out, Z_DEFAULT_COMPRESSION, Z_DEFLATED, -15, 8,
+	    Z_DEFAULT_STRATEGY) != Z_OK) {
+		inflateEnd(&z->in);
+		free(z);
+		return -1;
+	}
+	buf_init(&z->rin, 4 * IO_READ_CHUNK);
+	/* what the client sent after the command that turned compression
+	 * on is compressed already */
+	if (io_avail(io) > 0) {
+		buf_append(&z->rin, io_data(io), io_avail(io));
+		io_consume(io, io_avail(io));
+	}
+	/* a flush compresses everything buffered: at worst a little larger
+	 * than its input */
+	buf_init(&z->rout, io->out.max + io->out.max / 8 + 65536);
+	io->zip = z;
+	return 0;
+}
+
+static void
+zip_free(struct io *io)
+{
+	struct io_zip *z = io->zip;
+	if (z == NULL)
+		return;
+	inflateEnd(&z->in);
+	deflateEnd(&z->out);
+	buf_free(&z->rin);
+	buf_free(&z->rout);
+	free(z);
+	io->zip = NULL;
+}
+
+/* Inflate what rin holds into the input buffer, as far as it has room
+ * (the input buffer's limit also bounds what a small compressed burst
+ * may expand to).  Returns the bytes added. */
+static ssize_t
+zip_inflate(struct io *io)
+{
+	struct io_zip *z = io->zip;
+	ssize_t total = 0;
+	while (z->rin.len > 0 && !io->error) {
+		compact(io);
+		size_t room;
+		uint8_t *p = buf_space(&io->in, IO_READ_CHUNK, &room);
+		if (p == NULL || room == 0)
+			break;
+		z->in.next_in = z->rin.data;
+		z->in.avail_in = (uInt)(z->rin.len > UINT32_MAX ? UINT32_MAX : z->rin.len);
+		z->in.next_out = p;
+		z->in.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
+		int r = inflate(&z->in, Z_SYNC_FLUSH);
+		size_t used = z->rin.len - z->in.avail_in;
+		size_t made = room - z->in.avail_out;
+		buf_consume(&z->rin, used);
+		buf_commit(&io->in, made);
+		total += (ssize_t)made;
+		if (r == Z_STREAM_END) {
+			io->eof = true;	/* the client ended its stream */
+			break;
+		}
+		if (r != Z_OK && r != Z_BUF_ERROR) {
+			set_error(io, "bad compressed data");
+			break;
+		}
+		if (used == 0 && made == 0)
+			break;
+	}
+	return total;
+}
+
+static ssize_t
+zip_read(struct io *io)
+{
+	struct io_zip *z = io->zip;
+	ssize_t total = zip_inflate(io);
+	while (!io->error && !io->eof && !io->drained) {
+		size_t room;
+		uint8_t *p = buf_space(&z->rin, IO_READ_CHUNK, &room);
+		if (p == NULL || room == 0)
+			break;
+		ssize_t n = read(io->fd, p, room);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK)
+				io->drained = true;
+			else if (errno == ECONNRESET)
+				io->eof = true;
+			else
+				set_error(io, strerror(errno));
+			break;
+		}
+		if (n == 0) {
+			io->eof = true;
+			break;
+		}
+		buf_commit(&z->rin, (size_t)n);
+		if ((size_t)n < room)
+			io->drained = true;
+		ssize_t made = zip_inflate(io);
+		total += made;
+		if (made == 0 && z->rin.len > 0)
+			break;	/* the input buffer is full: consume first */
+	}
+	return total;
+}
+
+static int
+zip_flush(struct io *io)
+{
+	struct io_zip *z = io->zip;
+	if (io->out.len > 0) {
+		z->out.next_in = io->out.data;
+		z->out.avail_in = (uInt)io->out.len;
+		do {
+			size_t room;
+			uint8_t *p = buf_space(&z->rout, io->out.len / 2 + 4096, &room);
+			if (p == NULL || room == 0) {
+				set_error(io, "compressed output too large");
+				return -1;
+			}
+			z->out.next_out = p;
+			z->out.avail_out = (uInt)(room > UINT32_MAX ? UINT32_MAX : room);
+			if (deflate(&z->out, Z_SYNC_FLUSH) == Z_STREAM_ERROR) {
+				set_error(io, "deflate failed");
+				return -1;
+			}
+			buf_commit(&z->rout, room - z->out.avail_out);
+		} while (z->out.avail_out == 0);
+		buf_consume(&io->out, io->out.len);
+	}
+	size_t off = 0;
+	int rc = 1;
+	while (off < z->rout.len) {
+		ssize_t n = send(io->fd, z->rout.data + off, z->rout.len - off, MSG_NOSIGNAL);
+		if (n < 0) {
+			if (errno == EINTR)
+				continue;
+			if (errno == EAGAIN || errno == EWOULDBLOCK) {
+				rc = 0;
+				break;
+			}
+			set_error(io, strerror(errno));
+			rc = -1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	buf_consume(&z->rout, off);
+	if (z->rout.len == 0)
+		buf_shrink(&z->rout);
+	return rc;
 }

@@ -22,9 +22,12 @@
 
 enum io_state { IO_PLAIN, IO_HANDSHAKE, IO_TLS };
 
+struct io_zip;
+
 struct io {
 	int fd;
 	SSL *ssl;
+	struct io_zip *zip;	/* COMPRESS=DEFLATE (RFC 4978), plain sockets only */
 	enum io_state st;
 	struct buf in;		/* bytes read, not yet consumed from rpos */
 	size_t rpos;
@@ -80,5 +83,16 @@ int io_start_tls(struct io *io, SSL_CTX *ctx);
 int io_handshake(struct io *io);
 /* Release idle memory (empty buffers). */
 void io_trim(struct io *io);
+
+/* From now on everything read is inflated and everything written is
+ * deflated (raw DEFLATE, RFC 1951), each flush ending in a sync flush so
+ * the peer can read all of it at once (RFC 4978 4: a client waiting for a
+ * reply must never wait for more output).  Call it once the reply that
+ * turned compression on is written (io_unsent() is 0); input buffered and
+ * not consumed yet came after that command, so it is inflated too.
+ * Plain sockets only.  -1 when zlib cannot start. */
+int io_start_deflate(struct io *io);
+/* Output not yet on the wire: buffered text and compressed bytes. */
+size_t io_unsent(const struct io *io);
 
 #endif

@@ -113,6 +113,22 @@ m_idle_line(struct msession *s, const uint8_t *line, size_t len)
 	}
 }
 
+/* RFC 4978: the OK goes out uncompressed, everything after it compressed. */
+static void
+cmd_compress(struct msession *s, struct imap_cmd *c)
+{
+	if (s->io.zip != NULL || s->deflate_pending) {
+		m_tagged(s, c->tag, "NO [COMPRESSIONACTIVE] DEFLATE is already on");
+		return;
+	}
+	if (!imap_arg_atom_is(&c->args[0], "DEFLATE")) {
+		m_tagged(s, c->tag, "BAD Unknown compression (DEFLATE is offered)");
+		return;
+	}
+	m_tagged(s, c->tag, "OK DEFLATE active");
+	s->deflate_pending = true;
+}
+
 static bool
 is(const struct imap_cmd *c, const char *name)
 {
@@ -155,6 +171,8 @@ m_command(struct msession *s, struct imap_cmd *c)
 		cmd_namespace(s, c);
 	else if (is(c, "IDLE") && n == 0)
 		cmd_idle(s, c);
+	else if (is(c, "COMPRESS") && n == 1)
+		cmd_compress(s, c);
 	else if ((is(c, "SELECT") || is(c, "EXAMINE")) && n >= 1)
 		m_cmd_select(s, c, is(c, "EXAMINE"));
 	else if ((is(c, "LIST") && n >= 2) || (is(c, "LSUB") && n == 2))

@@ -401,7 +401,7 @@ fetch_cont(struct msession *s)
 {
 	struct fetch_job *j = s->cont_arg;
 	while (j->pos < j->n) {
-		if (s->io.out.len > M_OUT_PAUSE)
+		if (io_unsent(&s->io) > M_OUT_PAUSE)
 			return false;
 		if (s->mb == NULL)
 			break;

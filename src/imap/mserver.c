@@ -81,7 +81,8 @@ void
 m_capability(struct msession *s, char *out, size_t n)
 {
 	snprintf(out, n, "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS "
-	    "MOVE MULTIAPPEND BINARY ESEARCH CHILDREN SPECIAL-USE UTF8=ACCEPT APPENDLIMIT=%llu",
+	    "MOVE MULTIAPPEND BINARY ESEARCH CHILDREN SPECIAL-USE UTF8=ACCEPT COMPRESS=DEFLATE "
+	    "APPENDLIMIT=%llu",
 	    (unsigned long long)MW.conf->max_message_size);
 }
 
@@ -340,6 +341,15 @@ bad(struct msession *s, const char *tag, const char *why)
 	}
 }
 
+/* Is the command being framed an APPEND ("tag APPEND ...")? */
+static bool
+is_append(struct msession *s, size_t avail)
+{
+	const char *p = (const char *)io_data(&s->io);
+	size_t tl = strlen(s->scan.tag);
+	return avail > tl + 8 && p[tl] == ' ' && ascii_memcaseeq(p + tl + 1, "APPEND ", 7);
+}
+
 static bool
 step_cmd(struct msession *s)
 {
@@ -354,7 +364,13 @@ step_cmd(struct msession *s)
 		m_reply(s, "+ OK");
 		return false;
 	case IMAP_SCAN_BAD:
-		bad(s, s->scan.tag, s->scan.why);
+		if (strncmp(s->scan.why, "[TOOBIG]", 8) == 0 && is_append(s, avail))
+			/* RFC 7889: a message over APPENDLIMIT is NO [TOOBIG],
+			 * before any continuation */
+			m_tagged(s, s->scan.tag, "NO [TOOBIG] Message larger than APPENDLIMIT %llu",
+			    (unsigned long long)MW.conf->max_message_size);
+		else
+			bad(s, s->scan.tag, s->scan.why);
 		io_consume(&s->io, s->scan.end);
 		imap_scan_init(&s->scan);
 		return true;
@@ -404,7 +420,20 @@ session_process(struct msession *s)
 	for (;;) {
 		if (s->io.error || s->st == M_CLOSING)
 			break;
-		if (s->io.out.len > M_OUT_PAUSE)
+		if (s->deflate_pending) {
+			/* nothing is read until the OK is on the wire */
+			if (io_flush(&s->io) < 0 || io_unsent(&s->io) > 0)
+				break;
+			s->deflate_pending = false;
+			if (io_start_deflate(&s->io) < 0) {
+				log_err("mailbox session=%s event=compress error=\"zlib\"", s->sid);
+				s->io.error = true;
+				break;
+			}
+			log_info("mailbox session=%s event=compress method=deflate", s->sid);
+			continue;
+		}
+		if (io_unsent(&s->io) > M_OUT_PAUSE)
 			break;
 		if (s->cont != NULL) {
 			if (!s->cont(s))
@@ -439,24 +468,23 @@ session_timeout(struct loop *l, void *arg)
 void
 m_session_update(struct msession *s)
 {
-	if (!s->io.error && s->io.out.len > 0)
+	if (!s->io.error && io_unsent(&s->io) > 0)
 		io_flush(&s->io);
-	bool done = s->io.error || (s->st == M_CLOSING && s->io.out.len == 0) ||
+	bool done = s->io.error || (s->st == M_CLOSING && io_unsent(&s->io) == 0) ||
 	    (s->io.eof && s->cont == NULL);
 	if (done) {
 		session_free(s);
 		return;
 	}
-	bool want = s->st != M_CLOSING && s->io.out.len <= M_OUT_PAUSE && s->cont == NULL;
+	bool want = s->st != M_CLOSING && io_unsent(&s->io) <= M_OUT_PAUSE && s->cont == NULL &&
+	    !s->deflate_pending;
 	unsigned ev = io_events(&s->io, want);
-	if (s->cont != NULL && s->io.out.len > 0)
-		ev |= LOOP_WRITE;
 	if (s->st == M_CLOSING)
-		ev = s->io.out.len ? LOOP_WRITE : 0;
+		ev = io_unsent(&s->io) ? LOOP_WRITE : 0;
 	loop_mod(MW.loop, s->io.fd, ev);
 	timer_set(MW.loop, &s->timer, s->st == M_CLOSING ? 10000 :
 	    (uint64_t)MW.conf->imap_autologout * 1000);
-	if (s->st == M_CMD && s->cont == NULL && io_avail(&s->io) == 0 && s->io.out.len == 0)
+	if (s->st == M_CMD && s->cont == NULL && io_avail(&s->io) == 0 && io_unsent(&s->io) == 0)
 		io_trim(&s->io);
 }
 
@@ -468,7 +496,7 @@ session_event(struct loop *l, int fd, unsigned ev, void *arg)
 		io_readable(&s->io);
 	if (ev & LOOP_WRITE)
 		io_flush(&s->io);
-	if ((ev & LOOP_ERROR) && s->io.out.len > 0 && s->cont != NULL) {
+	if ((ev & LOOP_ERROR) && io_unsent(&s->io) > 0 && s->cont != NULL) {
 		s->io.error = true;	/* the front is gone while we were writing */
 		snprintf(s->io.errstr, sizeof s->io.errstr, "connection closed");
 	}

@@ -54,6 +54,7 @@ struct msession {
 	char mbname[256];	/* its name, UTF-8 */
 	bool utf8;		/* ENABLE UTF8=ACCEPT: names are not mUTF-7 */
 	bool rev2;		/* ENABLE IMAP4rev2 */
+	bool deflate_pending;	/* COMPRESS: start once the OK is written */
 	char tag[IMAP_TAG_MAX + 1];	/* IDLE, or a command going on */
 	int wd[2];		/* inotify watches of the selected mailbox's new/, cur/ */
 	bool changed;		/* inotify said the selected mailbox changed */

@@ -430,3 +430,73 @@ def test_mbsync_two_way(talon_factory, tmp_path):
     assert len(sent) == 1, sent
     sync()                                              # nothing left to do: stable
     assert os.listdir(server) == names
+
+
+def test_append_over_the_limit_is_no_toobig_before_any_continuation(talon_factory):
+    t = make(talon_factory, limits={"message-size": "2k"})
+    r = Raw(t, implicit=True)
+    r.line()
+    r.send("a LOGIN alice \"%s\"\r\n" % PASSWORD)
+    cap = r.until("a")[-1]
+    assert "APPENDLIMIT=2048" in cap, cap
+    r.send("b APPEND INBOX {4000}\r\n")
+    line = r.line()
+    assert line.startswith("b NO [TOOBIG] "), line      # never "+"
+    r.send("c APPEND INBOX {5}\r\n")
+    assert r.line().startswith("+ ")
+    r.send("hello\r\n")
+    assert re.match(r"c OK \[APPENDUID \d+ 1\] APPEND completed", r.until("c")[-1])
+    r.send("d LOGOUT\r\n")
+    r.until("d")
+    r.close()
+
+
+def test_compress_deflate(talon_factory):
+    """RFC 4978: after the OK both directions are raw DEFLATE, and every
+    reply arrives whole (sync flush), so a client waiting for it never
+    hangs."""
+    import zlib
+    t = make(talon_factory)
+    deliver(t, "squeeze", "a line that repeats\r\n" * 200)
+    t.wait_messages("alice", 1)
+    r = Raw(t, implicit=True)
+    r.line()
+    r.send("a LOGIN alice \"%s\"\r\n" % PASSWORD)
+    assert "COMPRESS=DEFLATE" in r.until("a")[-1]
+    r.send("b COMPRESS DEFLATE\r\n")
+    assert r.line() == "b OK DEFLATE active\r\n"
+    comp = zlib.compressobj(wbits=-15)
+    decomp = zlib.decompressobj(wbits=-15)
+    sock = r.s
+    got = bytearray()
+
+    def send(text):
+        sock.sendall(comp.compress(text.encode()) + comp.flush(zlib.Z_SYNC_FLUSH))
+
+    def until(tag):
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            lines = got.split(b"\r\n")
+            for i, l in enumerate(lines):
+                if l.startswith(tag.encode() + b" "):
+                    out = bytes(got[:sum(len(x) + 2 for x in lines[:i + 1])])
+                    del got[:len(out)]
+                    return out
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed"
+            got.extend(decomp.decompress(chunk))
+        raise AssertionError("no reply for %s: %r" % (tag, bytes(got)))
+
+    send("c NOOP\r\n")
+    assert until("c").endswith(b"c OK NOOP completed\r\n")
+    send("d SELECT INBOX\r\n")
+    assert b"* 1 EXISTS" in until("d")
+    raw = sock.recv(0)   # nothing pending is needed: the reply came whole
+    send("e FETCH 1 BODY.PEEK[TEXT]\r\n")
+    reply = until("e")
+    assert reply.count(b"a line that repeats\r\n") == 200, reply[:200]
+    send("f COMPRESS DEFLATE\r\n")
+    assert b"f NO [COMPRESSIONACTIVE]" in until("f")
+    send("g LOGOUT\r\n")
+    assert until("g").endswith(b"g OK LOGOUT completed\r\n")
+    r.close()

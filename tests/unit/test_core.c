@@ -11,6 +11,9 @@
 #include "core/util.h"
 #include "t.h"
 
+#include <sys/socket.h>
+#include <zlib.h>
+
 T(buf_limits_and_sticky_error)
 {
 	struct buf b;
@@ -175,6 +178,88 @@ T(parse_u64_bounds)
 	CHECK(!parse_u64("1a", 100, &v));
 }
 
+/* RFC 4978 DEFLATE on a socket: what the peer compresses with a sync
+ * flush is read whole, what we write arrives whole after one flush, and a
+ * small burst that inflates past the input buffer stops at its limit. */
+T(deflate_both_ways_and_bounded)
+{
+	int sp[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp) == 0);
+	struct io io;
+	io_init(&io, sp[0], 4096, 1 << 20);
+	/* bytes of the peer that were already buffered count as compressed */
+	z_stream c;
+	memset(&c, 0, sizeof c);
+	CHECK(deflateInit2(&c, 6, Z_DEFLATED, -15, 8, Z_DEFAULT_STRATEGY) == Z_OK);
+	static const char cmd[] = "a NOOP\r\n";
+	uint8_t z[256];
+	c.next_in = (uint8_t *)cmd;
+	c.avail_in = sizeof cmd - 1;
+	c.next_out = z;
+	c.avail_out = sizeof z;
+	CHECK(deflate(&c, Z_SYNC_FLUSH) == Z_OK);
+	size_t zl = sizeof z - c.avail_out;
+	CHECK(write(sp[1], z, zl) == (ssize_t)zl);
+	CHECK(io_read(&io) > 0);		/* read raw, before deflate starts */
+	CHECK(io_start_deflate(&io) == 0);
+	CHECK(io_start_deflate(&io) == -1);
+	io.drained = false;
+	io_read(&io);
+	CHECK_INT((int)io_avail(&io), (int)sizeof cmd - 1);
+	CHECK(memcmp(io_data(&io), cmd, sizeof cmd - 1) == 0);
+	io_consume(&io, io_avail(&io));
+	/* our reply: one flush, the peer inflates all of it */
+	static const char reply[] = "a OK NOOP completed\r\n";
+	io_write(&io, reply, sizeof reply - 1);
+	CHECK_INT(io_flush(&io), 1);
+	CHECK_INT((int)io_unsent(&io), 0);
+	uint8_t raw[256], plain[256];
+	ssize_t n = read(sp[1], raw, sizeof raw);
+	CHECK(n > 0);
+	z_stream d;
+	memset(&d, 0, sizeof d);
+	CHECK(inflateInit2(&d, -15) == Z_OK);
+	d.next_in = raw;
+	d.avail_in = (uInt)n;
+	d.next_out = plain;
+	d.avail_out = sizeof plain;
+	CHECK(inflate(&d, Z_SYNC_FLUSH) == Z_OK);
+	CHECK_INT((int)(sizeof plain - d.avail_out), (int)sizeof reply - 1);
+	CHECK(memcmp(plain, reply, sizeof reply - 1) == 0);
+	/* 1 MiB of zeros compresses to about 1 KiB: only 4096 bytes come in */
+	static uint8_t zeros[1 << 20], big[8192];
+	c.next_in = zeros;
+	c.avail_in = sizeof zeros;
+	c.next_out = big;
+	c.avail_out = sizeof big;
+	CHECK(deflate(&c, Z_SYNC_FLUSH) == Z_OK);
+	size_t bl = sizeof big - c.avail_out;
+	CHECK(write(sp[1], big, bl) == (ssize_t)bl);
+	io.drained = false;
+	io_read(&io);
+	CHECK_INT((int)io_avail(&io), 4096);
+	CHECK(!io.error);
+	io_consume(&io, 4096);
+	io_read(&io);	/* more once consumed, from what is kept compressed */
+	CHECK_INT((int)io_avail(&io), 4096);
+	/* garbage is an error, not a crash */
+	io_consume(&io, io_avail(&io));
+	struct io bad;
+	int sp2[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, sp2) == 0);
+	io_init(&bad, sp2[0], 4096, 4096);
+	CHECK(io_start_deflate(&bad) == 0);
+	CHECK(write(sp2[1], "\xff\xff\xff\xff\xff\xff", 6) == 6);
+	io_read(&bad);
+	CHECK(bad.error);
+	io_close(&bad);
+	close(sp2[1]);
+	deflateEnd(&c);
+	inflateEnd(&d);
+	io_close(&io);
+	close(sp[1]);
+}
+
 int
 main(void)
 {
@@ -185,5 +270,6 @@ main(void)
 	RUN(getline_lf_first_byte_and_limit_edge);
 	RUN(log_escape_truncates_visibly);
 	RUN(parse_u64_bounds);
+	RUN(deflate_both_ways_and_bounded);
 	return t_done("core");
 }
