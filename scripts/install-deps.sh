@@ -53,3 +53,13 @@ if [ "$(id -u)" = 0 ]; then
 		fi
 	done
 fi
+
+# Dovecot as the tests' oracle for the Maildir (test_dovecot_oracle.py):
+# unpacked into a cache directory, never installed, no service started.
+# The test runs this itself too; doing it here lets CI fetch it up front.
+if [ "$(id -u)" = 0 ]; then
+	"$(dirname "$0")/dovecot-local.sh" >/dev/null
+elif [ ! -x "${DOVECOT_LOCAL:-/var/cache/talon-dovecot}/imap-preauth" ]; then
+	echo "note: tests/integration/test_dovecot_oracle.py needs scripts/dovecot-local.sh" \
+		"(as root, or with DOVECOT_LOCAL=DIR)" >&2
+fi

@@ -157,8 +157,14 @@ subs_read(struct msession *s, struct names *ns)
 			for (char *p = line; *p; p++)
 				if (*p == '\t')
 					*p = '/';
-		if (mailbox_name_check(line, strlen(line)) == NULL)
-			names_add(ns, line);
+		/* Dovecot writes names as it names directories, in modified
+		 * UTF-7; a line that is not valid mUTF-7 is read as UTF-8 */
+		char u8[4 * MAILBOX_NAME_MAX + 1];
+		const char *name = line;
+		if (mutf7_decode(line, strlen(line), u8, sizeof u8, NULL) >= 0)
+			name = u8;
+		if (mailbox_name_check(name, strlen(name)) == NULL)
+			names_add(ns, name);
 	}
 	buf_free(&b);
 }
@@ -170,7 +176,11 @@ subs_write(struct msession *s, const struct names *ns)
 	buf_init(&b, SUBS_MAX);
 	buf_puts(&b, "V\t2\n\n");
 	for (size_t i = 0; i < ns->n; i++) {
-		for (const char *p = ns->v[i]; *p; p++)
+		char m7[4 * MAILBOX_NAME_MAX + 1];
+		const char *name = ns->v[i];
+		if (mutf7_encode(name, strlen(name), m7, sizeof m7, NULL) >= 0)
+			name = m7;	/* as Dovecot writes it */
+		for (const char *p = name; *p; p++)
 			buf_putc(&b, *p == '/' ? '\t' : (uint8_t)*p);
 		buf_putc(&b, '\n');
 	}
@@ -284,6 +294,28 @@ m_prepare_maildir(struct msession *s)
 
 /* --- LIST and LSUB ------------------------------------------------------------------ */
 
+/* Every ancestor of a name in all that is not itself in all, added to
+ * out once, in order. */
+static void
+add_parents(const struct names *all, struct names *out)
+{
+	for (size_t i = 0; i < all->n; i++) {
+		char p[MAILBOX_NAME_MAX + 1];
+		str_copy(p, sizeof p, all->v[i]);
+		for (char *sl = strchr(p, '/'); sl != NULL; sl = strchr(sl + 1, '/')) {
+			*sl = '\0';
+			bool known = false;
+			for (size_t k = 0; k < out->n && !known; k++)
+				known = strcmp(out->v[k], p) == 0;
+			if (!known)
+				names_add(out, p);
+			*sl = '/';
+		}
+	}
+	if (out->n > 1)
+		qsort(out->v + 1, out->n - 1, sizeof *out->v, name_cmp);
+}
+
 static bool
 has_children(const struct names *all, const char *name)
 {
@@ -331,13 +363,21 @@ m_cmd_list(struct msession *s, struct imap_cmd *c, bool lsub)
 		return;
 	}
 	snprintf(full, sizeof full, "%s%s", ref, pat);
+	/* RFC 3501 6.3.8: a level of the hierarchy that is no mailbox
+	 * ("A" of ".A.B") is listed too, \Noselect, so a folder tree can reach
+	 * its children; Dovecot does the same */
 	/* INBOX is case-insensitive (RFC 9051 5.1); our name for it is INBOX */
 	if (strncasecmp(full, "INBOX", 5) == 0 && (full[5] == '\0' || full[5] == '/'))
 		memcpy(full, "INBOX", 5);
-	struct names all = { 0 }, subs = { 0 };
+	struct names all = { 0 }, subs = { 0 }, shown_l = { 0 };
 	all_names(s, &all);
 	subs_read(s, &subs);
-	const struct names *shown = lsub ? &subs : &all;
+	const struct names *src = lsub ? &subs : &all;
+	for (size_t i = 0; i < src->n; i++)
+		names_add(&shown_l, src->v[i]);
+	if (!lsub)
+		add_parents(&all, &shown_l);
+	const struct names *shown = &shown_l;
 	for (size_t i = 0; i < shown->n; i++) {
 		const char *name = shown->v[i];
 		if (!pattern_match(full, name))
@@ -346,7 +386,9 @@ m_cmd_list(struct msession *s, struct imap_cmd *c, bool lsub)
 		bool exists = false;
 		for (size_t k = 0; k < all.n && !exists; k++)
 			exists = strcmp(all.v[k], name) == 0;
-		if (!exists)
+		if (!exists && has_children(&all, name))
+			strcat(attrs, "\\Noselect \\HasChildren");
+		else if (!exists)
 			strcat(attrs, lsub ? "\\Noselect" : "\\NonExistent");
 		else
 			strcat(attrs, has_children(&all, name) ? "\\HasChildren" :
@@ -360,6 +402,7 @@ m_cmd_list(struct msession *s, struct imap_cmd *c, bool lsub)
 	}
 	names_free(&all);
 	names_free(&subs);
+	names_free(&shown_l);
 	m_tagged(s, c->tag, "OK %s completed", c->name);
 }
 

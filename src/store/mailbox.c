@@ -28,6 +28,8 @@
 #define LOCK_NAME	"dovecot-uidlist.lock"
 #define LIST_NAME	"dovecot-uidlist"
 #define KW_NAME		"dovecot-keywords"
+#define IX_NAME		"talon-modseq"
+#define IX_MAX		(512u << 20)
 #define LIST_MAX	(256u << 20)
 #define KW_FILE_MAX	65536u
 #define LOCK_STALE_S	30	/* a lock this old was left by a crash */
@@ -444,6 +446,229 @@ report(void *arg, unsigned line, const char *why)
 	    "action=skip-line", m->label, LIST_NAME, line, why);
 }
 
+
+/* --- mod-sequences (talon-modseq) ------------------------------------------------- */
+
+struct ix_ent {
+	uint32_t uid;
+	uint8_t flags;
+	uint32_t kw;
+	uint64_t modseq;
+};
+
+struct ix {
+	bool ok;		/* read, and for this UIDVALIDITY */
+	uint64_t highest, floor;
+	struct ix_ent *v;	/* by uid */
+	size_t n;
+	struct mb_gone *gone;	/* by modseq */
+	size_t n_gone;
+};
+
+static uint64_t
+now_us(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return (uint64_t)ts.tv_sec * 1000000u + (uint64_t)ts.tv_nsec / 1000u;
+}
+
+/* The next mod-sequence: above every one given, and above the clock, so
+ * a rebuilt index never goes back. */
+static uint64_t
+next_modseq(uint64_t highest)
+{
+	uint64_t t = now_us();
+	return t > highest ? t : highest + 1;
+}
+
+static void
+ix_free(struct ix *ix)
+{
+	free(ix->v);
+	free(ix->gone);
+	memset(ix, 0, sizeof *ix);
+}
+
+static const struct ix_ent *
+ix_find(const struct ix *ix, uint32_t uid)
+{
+	size_t lo = 0, hi = ix->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (ix->v[mid].uid == uid)
+			return &ix->v[mid];
+		if (ix->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return NULL;
+}
+
+/* Read talon-modseq; anything that does not parse is dropped (it only
+ * costs new mod-sequences), a header for another UIDVALIDITY drops all. */
+static void
+ix_load(struct mailbox *m, uint32_t validity, struct ix *ix)
+{
+	memset(ix, 0, sizeof *ix);
+	struct buf b;
+	if (read_file(m->dir_fd, IX_NAME, IX_MAX, &b) < 0) {
+		buf_free(&b);
+		return;
+	}
+	buf_cstr(&b);
+	char *save = NULL, *line = b.data ? strtok_r((char *)b.data, "\n", &save) : NULL;
+	unsigned long long v, h, f;
+	if (line == NULL || sscanf(line, "M1 V%llu H%llu F%llu", &v, &h, &f) != 3 ||
+	    v != validity) {
+		buf_free(&b);
+		return;
+	}
+	ix->ok = true;
+	ix->highest = h;
+	ix->floor = f;
+	size_t cap = 0, gcap = 0;
+	uint32_t last = 0;
+	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
+		unsigned long long uid, ms, fl, kw;
+		if (line[0] == 'X' && sscanf(line, "X %llu %llu", &uid, &ms) == 2 && uid > 0 &&
+		    uid <= UINT32_MAX) {
+			if (ix->n_gone == gcap) {
+				gcap = gcap ? gcap * 2 : 64;
+				ix->gone = xreallocarray(ix->gone, gcap, sizeof *ix->gone);
+			}
+			ix->gone[ix->n_gone++] = (struct mb_gone){ (uint32_t)uid, ms };
+			continue;
+		}
+		if (sscanf(line, "%llu %llu %llx %llx", &uid, &ms, &fl, &kw) != 4 || uid <= last ||
+		    uid > UINT32_MAX || fl > 0xff || kw > UINT32_MAX)
+			continue;	/* a damaged line: its message gets a new modseq */
+		if (ix->n == cap) {
+			cap = cap ? cap * 2 : 256;
+			ix->v = xreallocarray(ix->v, cap, sizeof *ix->v);
+		}
+		ix->v[ix->n++] = (struct ix_ent){ (uint32_t)uid, (uint8_t)fl, (uint32_t)kw, ms };
+		last = (uint32_t)uid;
+	}
+	buf_free(&b);
+}
+
+static int
+ix_save(struct mailbox *m)
+{
+	struct buf b;
+	buf_init(&b, IX_MAX);
+	buf_printf(&b, "M1 V%u H%llu F%llu\n", m->validity, (unsigned long long)m->highest,
+	    (unsigned long long)m->gone_floor);
+	for (size_t i = 0; i < m->n; i++)
+		if (!m->v[i].gone)
+			buf_printf(&b, "%u %llu %x %x\n", m->v[i].uid,
+			    (unsigned long long)m->v[i].modseq, m->v[i].flags & MF_STORED,
+			    m->v[i].kw);
+	for (size_t i = 0; i < m->n_gone; i++)
+		buf_printf(&b, "X %u %llu\n", m->gone[i].uid, (unsigned long long)m->gone[i].modseq);
+	int fd = openat(m->dir_fd, IX_NAME ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	int r = -1;
+	if (fd >= 0 && !b.err && write_all(fd, b.data, b.len) == 0 && fsync(fd) == 0 &&
+	    renameat(m->dir_fd, IX_NAME ".tmp", m->dir_fd, IX_NAME) == 0)
+		r = 0;
+	if (fd >= 0)
+		close(fd);
+	if (r < 0)
+		log_err("mailbox event=modseq-write mailbox=%s error=\"%s\"", m->label,
+		    strerror(errno));
+	buf_free(&b);
+	return r;
+}
+
+static void
+gone_add(struct mailbox *m, uint32_t uid, uint64_t modseq)
+{
+	if (m->n_gone >= MB_GONE_MAX) {
+		/* forget the oldest: a client that knew it gets every UID it
+		 * names that is not here any more */
+		if (m->gone[0].modseq > m->gone_floor)
+			m->gone_floor = m->gone[0].modseq;
+		memmove(m->gone, m->gone + 1, (m->n_gone - 1) * sizeof *m->gone);
+		m->n_gone--;
+	}
+	m->gone = xreallocarray(m->gone, m->n_gone + 1, sizeof *m->gone);
+	m->gone[m->n_gone++] = (struct mb_gone){ uid, modseq };
+}
+
+/* Give the new view its mod-sequences: what the index says for flags
+ * that did not change, ours for a change this process made (it was told
+ * to the client already), a new one for anything else; messages the
+ * index knew that are gone become expunges.  Writes the index when
+ * anything changed.  Called with the uidlist's lock held. */
+static void
+modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity)
+{
+	struct ix ix;
+	ix_load(m, validity, &ix);
+	bool dirty = !ix.ok;
+	uint64_t highest = ix.highest > m->highest && m->validity == validity ? ix.highest :
+	    m->validity == validity ? m->highest : ix.highest;
+	uint64_t next = next_modseq(highest);
+	bool used = false;
+	/* the expunges: the index's, then those seen now */
+	free(m->gone);
+	m->gone = NULL;
+	m->n_gone = 0;
+	m->gone_floor = ix.floor;
+	for (size_t i = 0; i < ix.n_gone; i++)
+		gone_add(m, ix.gone[i].uid, ix.gone[i].modseq);
+	size_t j = 0;
+	for (size_t i = 0; i < ix.n; i++) {
+		while (j < nn && nv[j].uid < ix.v[i].uid)
+			j++;
+		if (j < nn && nv[j].uid == ix.v[i].uid && !nv[j].gone)
+			continue;
+		gone_add(m, ix.v[i].uid, next);
+		used = dirty = true;
+	}
+	for (size_t i = 0; i < nn; i++) {
+		struct mb_msg *e = &nv[i];
+		if (e->gone)
+			continue;
+		const struct ix_ent *ie = ix.ok ? ix_find(&ix, e->uid) : NULL;
+		long old = m->validity == validity ? mb_find_uid(m, e->uid) : -1;
+		uint8_t fl = e->flags & MF_STORED;
+		if (ie != NULL && ie->flags == fl && ie->kw == e->kw &&
+		    (old < 0 || m->v[old].modseq <= ie->modseq)) {
+			e->modseq = ie->modseq;
+		} else if (old >= 0 && (m->v[old].flags & MF_STORED) == fl && m->v[old].kw == e->kw &&
+		    m->v[old].modseq > (ie ? ie->modseq : 0)) {
+			e->modseq = m->v[old].modseq;	/* our own change */
+			dirty = true;
+		} else {
+			e->modseq = next;
+			used = dirty = true;
+		}
+		if (e->modseq > highest)
+			highest = e->modseq;
+	}
+	if (used && next > highest)
+		highest = next;
+	m->highest = highest;
+	ix_free(&ix);
+	if (dirty) {
+		/* ix_save writes m's view: put the new one in place first */
+		struct mb_msg *ov = m->v;
+		size_t on = m->n;
+		uint32_t ovalid = m->validity;
+		m->v = nv;
+		m->n = nn;
+		m->validity = validity;
+		ix_save(m);
+		m->v = ov;
+		m->n = on;
+		m->validity = ovalid;
+	}
+}
+
 /* --- sync ---------------------------------------------------------------------------- */
 
 static int
@@ -539,8 +764,22 @@ view_free(struct mb_msg *v, size_t n)
 	free(v);
 }
 
+static int sync_impl(struct mailbox *m, struct mb_delta *d, bool keep);
+
 int
 mb_sync(struct mailbox *m, struct mb_delta *d)
+{
+	return sync_impl(m, d, false);
+}
+
+int
+mb_sync_keep(struct mailbox *m, struct mb_delta *d)
+{
+	return sync_impl(m, d, true);
+}
+
+static int
+sync_impl(struct mailbox *m, struct mb_delta *d, bool keep)
 {
 	if (d != NULL)
 		memset(d, 0, sizeof *d);
@@ -603,35 +842,21 @@ mb_sync(struct mailbox *m, struct mb_delta *d)
 		}
 		changed = true;
 	}
-	if (changed) {
-		struct buf b;
-		buf_init(&b, LIST_MAX);
-		if (uidlist_format(&u, &b) < 0 || b.err) {
-			lock_drop(m, lk);
-			errno = EOVERFLOW;
-			lk = -1;
-		}
-		if (lk < 0 || lock_commit(m, lk, &b) < 0) {
-			log_err("mailbox event=uidlist-write mailbox=%s error=\"%s\"", m->label,
-			    strerror(errno));
-			buf_free(&b);
-			uidlist_free(&u);
-			files_free(&f);
-			return -1;
-		}
-		buf_free(&b);
-		stat_mtime(m->dir_fd, LIST_NAME, &ul_mt);
-	} else {
-		lock_drop(m, lk);
-	}
 	keywords_read(m);
-	/* the new view: every listed file that is there */
-	struct mb_msg *nv = xcalloc(u.n ? u.n : 1, sizeof *nv);
-	size_t nn = 0, recent = 0;
+	/* the new view: every listed file that is there, and (keep) every
+	 * message of the old view whose file is gone, in UID order */
+	struct mb_msg *nv = xcalloc(u.n + (keep ? m->n : 0) + 1, sizeof *nv);
+	size_t nn = 0, recent = 0, oi = 0;
 	for (size_t i = 0; i < u.n; i++) {
 		const struct file *x = files_find(&f, u.v[i].name);
 		if (x == NULL)
 			continue;
+		for (; keep && oi < m->n && m->v[oi].uid <= u.v[i].uid; oi++)
+			if (m->v[oi].uid < u.v[i].uid) {
+				nv[nn] = m->v[oi];
+				nv[nn].name = xstrdup(m->v[oi].name);
+				nv[nn++].gone = true;
+			}
 		struct mb_msg *e = &nv[nn++];
 		e->uid = u.v[i].uid;
 		e->name = xstrdup(x->name);
@@ -649,6 +874,35 @@ mb_sync(struct mailbox *m, struct mb_delta *d)
 			e->flags |= MF_RECENT;
 			recent++;
 		}
+	}
+	for (; keep && oi < m->n; oi++) {
+		nv[nn] = m->v[oi];
+		nv[nn].name = xstrdup(m->v[oi].name);
+		nv[nn++].gone = true;
+	}
+	modseqs(m, nv, nn, u.validity);
+	/* the list goes last: its rename releases the lock */
+	if (changed) {
+		struct buf b;
+		buf_init(&b, LIST_MAX);
+		if (uidlist_format(&u, &b) < 0 || b.err) {
+			lock_drop(m, lk);
+			errno = EOVERFLOW;
+			lk = -1;
+		}
+		if (lk < 0 || lock_commit(m, lk, &b) < 0) {
+			log_err("mailbox event=uidlist-write mailbox=%s error=\"%s\"", m->label,
+			    strerror(errno));
+			buf_free(&b);
+			uidlist_free(&u);
+			files_free(&f);
+			view_free(nv, nn);
+			return -1;
+		}
+		buf_free(&b);
+		stat_mtime(m->dir_fd, LIST_NAME, &ul_mt);
+	} else {
+		lock_drop(m, lk);
 	}
 	if (d != NULL) {
 		delta_note(m, nv, nn, d);
@@ -724,6 +978,7 @@ mb_close(struct mailbox **mp)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	view_free(m->v, m->n);
+	free(m->gone);
 	free(m);
 	*mp = NULL;
 }
@@ -846,6 +1101,7 @@ mb_set_flags(struct mailbox *m, size_t i, uint8_t flags, uint32_t kw)
 			e->in_new = false;
 			e->flags = (uint8_t)((e->flags & ~MF_STORED) | flags);
 			e->kw = kw;
+			e->modseq = m->highest = next_modseq(m->highest);
 			return 0;
 		}
 		if (errno != ENOENT || refind(m, i) < 0)

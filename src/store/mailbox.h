@@ -12,6 +12,14 @@
  *                           written into the lock file, fsynced and renamed
  *                           over the list (Dovecot's own way)
  *   dovecot-keywords        "<index> <name>" per line: a..z are 0..25
+ *   talon-modseq            ours (CONDSTORE, RFC 7162): the mod-sequence of
+ *                           every message with the flags it had then, and
+ *                           of recent expunges; rewritten under the
+ *                           uidlist's lock, rebuilt when lost
+ *
+ * Mod-sequences are max(highest + 1, the time in microseconds): a lost or
+ * deleted talon-modseq is rebuilt with values above every one given
+ * before, so HIGHESTMODSEQ never goes back (as long as the clock does not).
  *
  * A sync reads the directories and the list, gives new files the next
  * UIDs (in name order, which is arrival order for Maildir names), forgets
@@ -55,8 +63,18 @@ struct mb_msg {
 	bool vsize_known;
 	int64_t mtime;		/* INTERNALDATE: the file's mtime, as Dovecot;
 				 * INT64_MIN until someone needed it */
+	uint64_t modseq;	/* of its last flag change or arrival */
+	bool gone;		/* its file is gone; kept by mb_sync_keep until a
+				 * sync that may renumber */
 	char *name;		/* the file name, info included */
 };
+
+/* An expunge, for QRESYNC's VANISHED (EARLIER). */
+struct mb_gone {
+	uint32_t uid;
+	uint64_t modseq;
+};
+#define MB_GONE_MAX	20000	/* expunges remembered; older ones raise gone_floor */
 
 struct mailbox {
 	int dir_fd, cur_fd, new_fd, tmp_fd;
@@ -69,6 +87,10 @@ struct mailbox {
 	unsigned n_kw;
 	struct timespec cur_mt, new_mt, ul_mt;	/* unchanged: no rescan needed */
 	unsigned saved;		/* files this process wrote, for unique names */
+	uint64_t highest;	/* HIGHESTMODSEQ */
+	struct mb_gone *gone;	/* expunges, by modseq ascending */
+	size_t n_gone;
+	uint64_t gone_floor;	/* expunges at or below this were forgotten */
 };
 
 /* What a sync changed, in the order a session reports it (RFC 9051 7.4.1,
@@ -98,10 +120,15 @@ void mb_close(struct mailbox **m);
  * changed and must be freed with mb_delta_free.  0, or -1 (logged; the
  * view is unchanged). */
 int mb_sync(struct mailbox *m, struct mb_delta *d);
+/* The same, but a message whose file is gone stays in the view (gone set)
+ * and nothing is renumbered: for the moments EXPUNGE may not be sent
+ * (RFC 9051 7.5.1).  New messages and flag changes are taken. */
+int mb_sync_keep(struct mailbox *m, struct mb_delta *d);
 void mb_delta_free(struct mb_delta *d);
 
 /* Set message i's stored flags (MF_STORED bits) and keywords: renames its
- * file.  0, or -1 (ENOENT: the file is gone, expunged by someone else). */
+ * file and gives it a new mod-sequence (kept by the next sync).  0, or -1
+ * (ENOENT: the file is gone, expunged by someone else). */
 int mb_set_flags(struct mailbox *m, size_t i, uint8_t flags, uint32_t kw);
 /* The index of a keyword (case-insensitive), created in dovecot-keywords
  * when create is set and there is room; -1 when absent or full. */

@@ -284,7 +284,7 @@ T(test_delivered_file_moves_to_cur)
 	snprintf(want, sizeof want, "3 V%u N2\n1 :" DELIVERED "\n", m->validity);
 	CHECK_STR(slurp(f.fd, "dovecot-uidlist"), want);
 	CHECK(!exists(f.fd, "dovecot-uidlist.lock"));
-	CHECK_STR(ls(f.fd, "."), "cur dovecot-uidlist new tmp");
+	CHECK_STR(ls(f.fd, "."), "cur dovecot-uidlist new talon-modseq tmp");
 	CHECK_INT(mb_vsize(m, 0), 14);	/* two LF counted as CRLF */
 	CHECK_INT(mb_find_uid(m, 1), 0);
 	CHECK_INT(mb_find_uid(m, 2), -1);
