@@ -47,12 +47,13 @@ cmd_id(struct msession *s, struct imap_cmd *c)
 	m_tagged(s, c->tag, "OK ID completed");
 }
 
-/* RFC 5161; UTF8=ACCEPT (RFC 6855) and IMAP4rev2 (RFC 9051) change what
- * we send, the rest is not offered and ignored as the RFC says. */
+/* RFC 5161; UTF8=ACCEPT (RFC 6855), IMAP4rev2 (RFC 9051), CONDSTORE and
+ * QRESYNC (RFC 7162) change what we send; anything else is ignored, as
+ * the RFC says. */
 static void
 cmd_enable(struct msession *s, struct imap_cmd *c)
 {
-	char on[64] = "";
+	char on[96] = "";
 	for (size_t i = 0; i < c->n_args; i++) {
 		if (c->args[i].type != IMAP_ARG_ATOM) {
 			m_tagged(s, c->tag, "BAD ENABLE takes capability names");
@@ -64,6 +65,16 @@ cmd_enable(struct msession *s, struct imap_cmd *c)
 		} else if (imap_arg_atom_is(&c->args[i], "IMAP4rev2") && !s->rev2) {
 			s->rev2 = true;
 			strcat(on, " IMAP4rev2");
+		} else if (imap_arg_atom_is(&c->args[i], "CONDSTORE") && !s->condstore) {
+			strcat(on, " CONDSTORE");
+			m_condstore_on(s);
+		} else if (imap_arg_atom_is(&c->args[i], "QRESYNC") && !s->qresync) {
+			/* RFC 7162 3.2.3: QRESYNC implies CONDSTORE */
+			s->qresync = true;
+			strcat(on, " QRESYNC");
+			if (!s->condstore && strstr(on, "CONDSTORE") == NULL)
+				strcat(on, " CONDSTORE");
+			m_condstore_on(s);
 		}
 	}
 	m_reply(s, "* ENABLED%s", on);

@@ -23,6 +23,7 @@
 #include "core/util.h"
 #include "imap/mime.h"
 #include "imap/msession.h"
+#include "imap/seqset.h"
 #include "mail/conf.h"
 
 #define ITEMS_MAX	64
@@ -32,6 +33,7 @@ enum fk {
 	F_SECTION,	/* BODY[...], BODY.PEEK[...], RFC822, RFC822.HEADER, RFC822.TEXT */
 	F_BINARY,	/* BINARY[...], BINARY.PEEK[...] */
 	F_BINARY_SIZE,
+	F_MODSEQ,	/* RFC 7162 3.1.4.1 */
 };
 
 struct fitem {
@@ -50,6 +52,7 @@ struct fetch_job {
 	bool uid;
 	bool needs_text;
 	bool gone;
+	uint64_t changedsince;	/* CHANGEDSINCE: only messages changed after it */
 	char tag[IMAP_TAG_MAX + 1];
 	char name[16];
 };
@@ -71,7 +74,7 @@ simple(struct fetch_job *j, const struct imap_arg *a)
 	static const struct { const char *name; enum fk kind; } names[] = {
 		{ "UID", F_UID }, { "FLAGS", F_FLAGS }, { "INTERNALDATE", F_INTERNALDATE },
 		{ "RFC822.SIZE", F_SIZE }, { "ENVELOPE", F_ENVELOPE }, { "BODY", F_BODY },
-		{ "BODYSTRUCTURE", F_BODYSTRUCTURE },
+		{ "BODYSTRUCTURE", F_BODYSTRUCTURE }, { "MODSEQ", F_MODSEQ },
 	};
 	for (size_t i = 0; i < NELEM(names); i++)
 		if (imap_arg_atom_is(a, names[i].name)) {
@@ -319,7 +322,7 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 	buf_init(&out, 4 * MW.conf->max_message_size + (8u << 20));
 	buf_init(&part, 2 * MW.conf->max_message_size + (8u << 20));
 	buf_printf(&out, "* %zu FETCH (", i + 1);
-	bool first = true, sent_uid = false, sent_flags = false;
+	bool first = true, sent_uid = false, sent_flags = false, sent_modseq = false;
 	for (size_t k = 0; k < j->n_items; k++) {
 		const struct fitem *it = &j->items[k];
 		if (!first)
@@ -329,6 +332,10 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 		case F_UID:
 			buf_printf(&out, "UID %u", e->uid);
 			sent_uid = true;
+			break;
+		case F_MODSEQ:
+			buf_printf(&out, "MODSEQ (%llu)", (unsigned long long)e->modseq);
+			sent_modseq = true;
 			break;
 		case F_FLAGS:
 			buf_puts(&out, "FLAGS ");
@@ -377,12 +384,18 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 			break;
 		}
 	}
-	if (j->uid && !sent_uid)
+	/* a UID FETCH, and every FETCH once CONDSTORE is on (RFC 7162 3.1),
+	 * names the UID; CONDSTORE adds the mod-sequence */
+	if ((j->uid || s->condstore) && !sent_uid) {
 		buf_printf(&out, "%sUID %u", first ? "" : " ", e->uid);
+		first = false;
+	}
 	if (seen_now && !sent_flags) {
 		buf_puts(&out, " FLAGS ");
 		m_flags_text(s->mb, e->flags, e->kw, &out);
 	}
+	if (s->condstore && !sent_modseq)
+		buf_printf(&out, " MODSEQ (%llu)", (unsigned long long)e->modseq);
 	buf_puts(&out, ")\r\n");
 	if (out.err)
 		log_err("mailbox session=%s event=fetch uid=%u error=\"reply too large\"", s->sid,
@@ -405,12 +418,15 @@ fetch_cont(struct msession *s)
 			return false;
 		if (s->mb == NULL)
 			break;
-		if (!one(s, j, j->idx[j->pos]))
+		size_t i = j->idx[j->pos++];
+		if (j->changedsince != 0 && s->mb->v[i].modseq <= j->changedsince)
+			continue;
+		if (!one(s, j, i))
 			j->gone = true;
-		j->pos++;
 	}
-	if (j->uid)
-		m_update(s, true);
+	/* a non-UID FETCH may not renumber (RFC 9051 7.5.1); either way the
+	 * sync keeps the mod-sequences of \Seen set here */
+	m_update(s, j->uid);
 	if (j->gone)
 		m_tagged(s, j->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile");
 	else
@@ -418,14 +434,47 @@ fetch_cont(struct msession *s)
 	return true;
 }
 
+/* (CHANGEDSINCE n [VANISHED]), RFC 7162 3.1.4.1 and 3.2.6 */
+static bool
+modifiers(const struct imap_arg *a, uint64_t *changedsince, bool *vanished)
+{
+	if (a->type != IMAP_ARG_LIST)
+		return false;
+	for (size_t i = 0; i < a->n; i++) {
+		const struct imap_arg *m = &a->list[i];
+		if (imap_arg_atom_is(m, "VANISHED")) {
+			*vanished = true;
+			continue;
+		}
+		char num[24];
+		if (!imap_arg_atom_is(m, "CHANGEDSINCE") || i + 1 >= a->n ||
+		    a->list[i + 1].type != IMAP_ARG_ATOM || a->list[i + 1].len >= sizeof num)
+			return false;
+		memcpy(num, a->list[i + 1].p, a->list[i + 1].len);
+		num[a->list[i + 1].len] = '\0';
+		if (!parse_u64(num, INT64_MAX, changedsince))
+			return false;
+		i++;
+	}
+	return *changedsince != 0;	/* CHANGEDSINCE 0 would mean "all": RFC 7162 says >= 1 */
+}
+
 void
 m_cmd_fetch(struct msession *s, struct imap_cmd *c, bool uid)
 {
-	if (c->n_args > 2) {
-		m_tagged(s, c->tag, "BAD FETCH modifiers are not offered (no CONDSTORE)");
+	struct fetch_job *j = xcalloc(1, sizeof *j);
+	bool vanished = false;
+	if (c->n_args == 3 && !modifiers(&c->args[2], &j->changedsince, &vanished)) {
+		m_tagged(s, c->tag, "BAD Invalid FETCH modifiers (CHANGEDSINCE n [VANISHED])");
+		job_free(j);
 		return;
 	}
-	struct fetch_job *j = xcalloc(1, sizeof *j);
+	if (c->n_args > 3 || (vanished && (!uid || !s->qresync))) {
+		/* RFC 7162 3.2.6: VANISHED only in UID FETCH after ENABLE QRESYNC */
+		m_tagged(s, c->tag, "BAD Invalid FETCH modifiers");
+		job_free(j);
+		return;
+	}
 	const char *why = "Invalid FETCH items";
 	if (!plan(j, &c->args[1], &why)) {
 		m_tagged(s, c->tag, "BAD %s", why);
@@ -437,6 +486,21 @@ m_cmd_fetch(struct msession *s, struct imap_cmd *c, bool uid)
 		return;
 	}
 	j->uid = uid;
+	for (size_t k = 0; k < j->n_items; k++)
+		if (j->items[k].kind == F_MODSEQ)
+			m_condstore_on(s);
+	if (j->changedsince != 0) {
+		m_condstore_on(s);
+		if (vanished) {
+			struct seqset set;
+			const char *bad;
+			seqset_init(&set);
+			uint32_t star = s->mb->n ? s->mb->v[s->mb->n - 1].uid : s->mb->next;
+			if (seqset_parse(&set, c->args[0].p, c->args[0].len, star, &bad) == SEQSET_OK)
+				m_vanished_since(s, j->changedsince, &set);
+			seqset_free(&set);
+		}
+	}
 	str_copy(j->tag, sizeof j->tag, c->tag);
 	str_copy(j->name, sizeof j->name, c->name);
 	s->cont = fetch_cont;

@@ -23,6 +23,7 @@
 #include "core/util.h"
 #include "imap/msession.h"
 #include "imap/mutf7.h"
+#include "imap/seqset.h"
 #include "mail/conf.h"
 
 #define SUBS_NAME	"subscriptions"
@@ -579,6 +580,9 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 			for (size_t k = 0; k < mb->n; k++)
 				d += (mb->v[k].flags & MF_DELETED) != 0;
 			buf_printf(&b, "DELETED %zu", d);
+		} else if (imap_arg_atom_is(it, "HIGHESTMODSEQ")) {
+			buf_printf(&b, "HIGHESTMODSEQ %llu", (unsigned long long)mb->highest);
+			s->condstore = true;	/* an enabling command (RFC 7162 3.1) */
 		} else if (imap_arg_atom_is(it, "SIZE")) {
 			uint64_t z = 0;
 			for (size_t k = 0; k < mb->n; k++)
@@ -599,6 +603,84 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 	m_tagged(s, c->tag, "OK STATUS completed");
 }
 
+/* SELECT's parameters (RFC 7162 3.1.8, 3.2.5): (CONDSTORE) or
+ * (QRESYNC (uidvalidity modseq [known-uids [seq-match]])); seq-match is
+ * accepted and not used (it only narrows what we send anyway). */
+struct select_params {
+	bool condstore, qresync;
+	uint32_t validity;
+	uint64_t modseq;
+	bool has_known;
+	struct seqset known;
+};
+
+static bool
+select_params(struct msession *s, const struct imap_cmd *c, struct select_params *p)
+{
+	memset(p, 0, sizeof *p);
+	seqset_init(&p->known);
+	if (c->n_args == 1)
+		return true;
+	if (c->n_args != 2 || c->args[1].type != IMAP_ARG_LIST)
+		return false;
+	const struct imap_arg *v = c->args[1].list;
+	for (size_t i = 0; i < c->args[1].n; i++) {
+		if (imap_arg_atom_is(&v[i], "CONDSTORE")) {
+			p->condstore = true;
+			continue;
+		}
+		if (!imap_arg_atom_is(&v[i], "QRESYNC") || !s->qresync || i + 1 >= c->args[1].n ||
+		    v[i + 1].type != IMAP_ARG_LIST)
+			return false;
+		const struct imap_arg *q = v[i + 1].list;
+		size_t qn = v[i + 1].n;
+		char num[24];
+		uint64_t ms;
+		if (qn < 2 || !imap_arg_number(&q[0], &p->validity) || p->validity == 0 ||
+		    q[1].type != IMAP_ARG_ATOM || q[1].len >= sizeof num)
+			return false;
+		memcpy(num, q[1].p, q[1].len);
+		num[q[1].len] = '\0';
+		if (!parse_u64(num, INT64_MAX, &ms) || ms == 0)
+			return false;
+		p->modseq = ms;
+		if (qn >= 3) {
+			const char *why;
+			if (q[2].type != IMAP_ARG_ATOM ||
+			    seqset_parse(&p->known, q[2].p, q[2].len, UINT32_MAX, &why) != SEQSET_OK)
+				return false;
+			p->has_known = true;
+		}
+		p->qresync = p->condstore = true;
+		i++;
+	}
+	return true;
+}
+
+/* QRESYNC: what changed since the client's modseq, before the tagged OK. */
+static void
+resync(struct msession *s, const struct select_params *p)
+{
+	struct mailbox *mb = s->mb;
+	if (p->validity != mb->validity)
+		return;		/* RFC 7162 3.2.5.1: a full resync, nothing sent */
+	m_vanished_since(s, p->modseq, p->has_known ? &p->known : NULL);
+	for (size_t i = 0; i < mb->n; i++) {
+		struct mb_msg *e = &mb->v[i];
+		/* every change, known-uids or not: new messages too (RFC 7162
+		 * 3.2.5.2 allows it, and a client must handle them anyway) */
+		if (e->gone || e->modseq <= p->modseq)
+			continue;
+		struct buf b;
+		buf_init(&b, 65536);
+		m_flags_text(mb, e->flags, e->kw, &b);
+		buf_cstr(&b);
+		m_reply(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))", i + 1, e->uid,
+		    (char *)b.data, (unsigned long long)e->modseq);
+		buf_free(&b);
+	}
+}
+
 void
 m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 {
@@ -610,9 +692,20 @@ m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 	}
 	if (!m_mailbox_arg(s, c->tag, &c->args[0], name, sizeof name))
 		return;
-	struct mailbox *mb = m_open_mailbox(s, c->tag, name, readonly);
-	if (mb == NULL)
+	struct select_params sp;
+	if (!select_params(s, c, &sp)) {
+		seqset_free(&sp.known);
+		m_tagged(s, c->tag, "BAD Invalid %s parameters (CONDSTORE, or QRESYNC after ENABLE "
+		    "QRESYNC)", c->name);
 		return;
+	}
+	if (sp.condstore)
+		s->condstore = true;
+	struct mailbox *mb = m_open_mailbox(s, c->tag, name, readonly);
+	if (mb == NULL) {
+		seqset_free(&sp.known);
+		return;
+	}
 	m_select(s, mb, name);
 	struct buf b;
 	buf_init(&b, 65536);
@@ -634,6 +727,7 @@ m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 	buf_free(&b);
 	m_reply(s, "* OK [UIDVALIDITY %u] UIDs valid", mb->validity);
 	m_reply(s, "* OK [UIDNEXT %u] Predicted next UID", mb->next);
+	m_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)mb->highest);
 	for (size_t k = 0; k < mb->n && !s->rev2; k++)
 		if (!(mb->v[k].flags & MF_SEEN)) {
 			m_reply(s, "* OK [UNSEEN %zu] First unseen", k + 1);
@@ -641,6 +735,9 @@ m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 		}
 	if (s->rev2)
 		list_line(s, "LIST", "", name);	/* RFC 9051 6.3.2 */
+	if (sp.qresync)
+		resync(s, &sp);
+	seqset_free(&sp.known);
 	m_tagged(s, c->tag, "OK [%s] %s completed", readonly ? "READ-ONLY" : "READ-WRITE",
 	    c->name);
 }

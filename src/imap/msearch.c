@@ -142,7 +142,7 @@ return_opts(const struct imap_arg *a, unsigned *ret)
 
 static void
 reply(struct msession *s, const char *tag, bool uid, bool esearch, unsigned ret,
-    const uint32_t *hits, size_t n)
+    const uint32_t *hits, size_t n, uint64_t modseq)
 {
 	struct buf b;
 	buf_init(&b, 64u << 20);
@@ -150,6 +150,9 @@ reply(struct msession *s, const char *tag, bool uid, bool esearch, unsigned ret,
 		buf_puts(&b, "* SEARCH");
 		for (size_t i = 0; i < n; i++)
 			buf_printf(&b, " %u", hits[i]);
+		/* RFC 7162 3.1.5: the highest mod-sequence of what matched */
+		if (modseq != 0 && n > 0)
+			buf_printf(&b, " (MODSEQ %llu)", (unsigned long long)modseq);
 	} else {
 		buf_printf(&b, "* ESEARCH (TAG \"%s\")%s", tag, uid ? " UID" : "");
 		if ((ret & R_MIN) && n > 0)
@@ -162,6 +165,8 @@ reply(struct msession *s, const char *tag, bool uid, bool esearch, unsigned ret,
 			buf_puts(&b, " ALL ");
 			seqset_format_list(&b, hits, n);
 		}
+		if (modseq != 0 && n > 0)
+			buf_printf(&b, " MODSEQ %llu", (unsigned long long)modseq);
 	}
 	buf_puts(&b, "\r\n");
 	if (!b.err)
@@ -219,6 +224,7 @@ m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid)
 	scan_keys(a, n, &need_size, &need_date, 0);
 	uint32_t *hits = xcalloc(mb->n ? mb->n : 1, sizeof *hits);
 	size_t nh = 0;
+	uint64_t top = 0;
 	struct loader l = { .s = s };
 	buf_init(&l.text, 2 * MW.conf->max_message_size + (1u << 20));
 	bool unreadable = false;
@@ -230,6 +236,7 @@ m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid)
 			.keywords = &kw, .n_keywords = 1,
 			.internaldate = need_date ? mtime_of(s, i) : 0,
 			.size = need_size ? mb_vsize(mb, i) : 0,
+			.modseq = e->modseq,
 			.load = load, .arg = &l,
 		};
 		l.i = i;
@@ -237,12 +244,18 @@ m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid)
 		int r = search_eval(prog, &m);
 		if (r < 0)
 			unreadable = true;
-		if (r == 1)
+		if (r == 1) {
 			hits[nh++] = uid ? e->uid : (uint32_t)(i + 1);
+			if (e->modseq > top)
+				top = e->modseq;
+		}
 	}
 	buf_free(&l.text);
+	bool by_modseq = search_uses_modseq(prog);
 	search_free(&prog);
-	reply(s, c->tag, uid, esearch, ret, hits, nh);
+	if (by_modseq)
+		m_condstore_on(s);
+	reply(s, c->tag, uid, esearch, ret, hits, nh, by_modseq ? top : 0);
 	free(hits);
 	if (uid)
 		m_update(s, true);

@@ -31,6 +31,7 @@
 #include "core/util.h"
 #include "imap/msession.h"
 #include "imap/mutf7.h"
+#include "imap/seqset.h"
 #include "mail/conf.h"
 #include "proto/imap_mailbox.h"
 #include "proto/parent.h"
@@ -82,7 +83,7 @@ m_capability(struct msession *s, char *out, size_t n)
 {
 	snprintf(out, n, "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS "
 	    "MOVE MULTIAPPEND BINARY ESEARCH CHILDREN SPECIAL-USE UTF8=ACCEPT COMPRESS=DEFLATE "
-	    "APPENDLIMIT=%llu",
+	    "CONDSTORE QRESYNC APPENDLIMIT=%llu",
 	    (unsigned long long)MW.conf->max_message_size);
 }
 
@@ -241,21 +242,115 @@ m_select(struct msession *s, struct mailbox *mb, const char *name)
 }
 
 void
+m_modseq_item(struct msession *s, const struct mb_msg *e, struct buf *out)
+{
+	if (s->condstore)
+		buf_printf(out, " MODSEQ (%llu)", (unsigned long long)e->modseq);
+}
+
+void
+m_condstore_on(struct msession *s)
+{
+	if (s->condstore)
+		return;
+	s->condstore = true;
+	/* RFC 7162 3.1: the first enabling command with a mailbox selected
+	 * tells the client where it stands */
+	if (s->mb != NULL)
+		m_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest",
+		    (unsigned long long)s->mb->highest);
+}
+
+void
+m_vanished(struct msession *s, bool earlier, const uint32_t *uids, size_t n)
+{
+	if (n == 0)
+		return;
+	struct buf b;
+	buf_init(&b, 16u << 20);
+	buf_printf(&b, "* VANISHED %s", earlier ? "(EARLIER) " : "");
+	seqset_format_list(&b, uids, n);
+	buf_puts(&b, "\r\n");
+	if (!b.err)
+		io_write(&s->io, b.data, b.len);
+	buf_free(&b);
+}
+
+/* Intersect the sorted range list a with b into out (seqset_add). */
+static void
+intersect(const struct seqset *a, const struct seqset *b, struct seqset *out)
+{
+	size_t i = 0, j = 0;
+	while (i < a->n && j < b->n) {
+		uint32_t lo = a->r[i].lo > b->r[j].lo ? a->r[i].lo : b->r[j].lo;
+		uint32_t hi = a->r[i].hi < b->r[j].hi ? a->r[i].hi : b->r[j].hi;
+		if (lo <= hi)
+			seqset_add(out, lo, hi);
+		if (a->r[i].hi < b->r[j].hi)
+			i++;
+		else
+			j++;
+	}
+	seqset_normalize(out);
+}
+
+void
+m_vanished_since(struct msession *s, uint64_t modseq, const struct seqset *known)
+{
+	struct mailbox *mb = s->mb;
+	struct seqset gone, out;
+	seqset_init(&gone);
+	seqset_init(&out);
+	for (size_t i = 0; i < mb->n_gone; i++)
+		if (mb->gone[i].modseq > modseq)
+			seqset_add(&gone, mb->gone[i].uid, mb->gone[i].uid);
+	if (modseq < mb->gone_floor) {
+		/* expunges that old are forgotten: every UID not here */
+		uint32_t prev = 0;
+		for (size_t i = 0; i < mb->n; i++) {
+			if (mb->v[i].gone)
+				continue;
+			if (mb->v[i].uid > prev + 1)
+				seqset_add(&gone, prev + 1, mb->v[i].uid - 1);
+			prev = mb->v[i].uid;
+		}
+		if (mb->next > prev + 1)
+			seqset_add(&gone, prev + 1, mb->next - 1);
+	}
+	seqset_normalize(&gone);
+	if (known != NULL)
+		intersect(&gone, known, &out);
+	const struct seqset *res = known != NULL ? &out : &gone;
+	if (res->n > 0) {
+		struct buf b;
+		buf_init(&b, 16u << 20);
+		buf_puts(&b, "* VANISHED (EARLIER) ");
+		seqset_format(&b, res);
+		buf_puts(&b, "\r\n");
+		if (!b.err)
+			io_write(&s->io, b.data, b.len);
+		buf_free(&b);
+	}
+	seqset_free(&gone);
+	seqset_free(&out);
+}
+
+void
 m_update(struct msession *s, bool expunges)
 {
 	if (s->mb == NULL)
 		return;
 	s->changed = false;
 	struct mb_delta d;
-	if (!expunges) {
-		/* a sync would also drop expunged messages from the view and
-		 * renumber it; wait for a command that may say EXPUNGE */
+	/* when EXPUNGE may not be sent (RFC 9051 7.5.1), a message whose file
+	 * is gone stays in the view: nothing is renumbered */
+	if ((expunges ? mb_sync(s->mb, &d) : mb_sync_keep(s->mb, &d)) < 0)
 		return;
-	}
-	if (mb_sync(s->mb, &d) < 0)
-		return;
-	for (size_t i = 0; i < d.n_expunged; i++)
-		m_reply(s, "* %u EXPUNGE", d.expunged[i]);
+	if (s->qresync)
+		m_vanished(s, false, d.expunged_uid, d.n_expunged);	/* RFC 7162 3.2.10 */
+	else
+		for (size_t i = 0; i < d.n_expunged; i++)
+			m_reply(s, "* %u EXPUNGE", d.expunged[i]);
 	if (s->mb->n != d.n_before - d.n_expunged)
 		m_reply(s, "* %zu EXISTS", s->mb->n);
 	if (d.n_recent > 0 && !s->rev2) {
@@ -271,6 +366,7 @@ m_update(struct msession *s, bool expunges)
 		struct buf b;
 		buf_init(&b, 65536);
 		m_flags_text(s->mb, s->mb->v[k].flags, s->mb->v[k].kw, &b);
+		m_modseq_item(s, &s->mb->v[k], &b);
 		buf_cstr(&b);
 		m_reply(s, "* %ld FETCH (UID %u FLAGS %s)", k + 1, d.changed[i], (char *)b.data);
 		buf_free(&b);

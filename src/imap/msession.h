@@ -55,6 +55,8 @@ struct msession {
 	bool utf8;		/* ENABLE UTF8=ACCEPT: names are not mUTF-7 */
 	bool rev2;		/* ENABLE IMAP4rev2 */
 	bool deflate_pending;	/* COMPRESS: start once the OK is written */
+	bool condstore;		/* RFC 7162: MODSEQ in every FETCH from now on */
+	bool qresync;		/* ENABLE QRESYNC: VANISHED instead of EXPUNGE */
 	char tag[IMAP_TAG_MAX + 1];	/* IDLE, or a command going on */
 	int wd[2];		/* inotify watches of the selected mailbox's new/, cur/ */
 	bool changed;		/* inotify said the selected mailbox changed */
@@ -87,6 +89,16 @@ void m_session_update(struct msession *s);
  * RECENT, FETCH FLAGS).  expunges: whether EXPUNGE may be sent now
  * (RFC 9051 7.5.1: not during FETCH, STORE, SEARCH by sequence number). */
 void m_update(struct msession *s, bool expunges);
+/* A FETCH response's MODSEQ item, when CONDSTORE is on (" MODSEQ (n)"). */
+void m_modseq_item(struct msession *s, const struct mb_msg *e, struct buf *out);
+/* Turn CONDSTORE on (a CONDSTORE-enabling command, RFC 7162 3.1). */
+void m_condstore_on(struct msession *s);
+/* "* VANISHED [(EARLIER) ]uids" for the UIDs in uids[0..n) (ascending). */
+void m_vanished(struct msession *s, bool earlier, const uint32_t *uids, size_t n);
+/* QRESYNC (RFC 7162 3.2.5, 3.2.6): "* VANISHED (EARLIER) ..." for the
+ * UIDs expunged after modseq, within known (NULL: all). */
+struct seqset;
+void m_vanished_since(struct msession *s, uint64_t modseq, const struct seqset *known);
 /* Select or unselect (mb NULL); sets up the watches. */
 void m_select(struct msession *s, struct mailbox *mb, const char *name);
 /* An IMAP string for out: quoted when it can be, else a literal. */

@@ -114,7 +114,27 @@ m_flag_args(struct msession *s, const char *tag, const struct imap_arg *a, size_
 void
 m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 {
-	const struct imap_arg *item = &c->args[1];
+	/* (UNCHANGEDSINCE n) before the item, RFC 7162 3.1.3 */
+	size_t at = 1;
+	uint64_t unchanged = UINT64_MAX;
+	if (c->args[1].type == IMAP_ARG_LIST) {
+		const struct imap_arg *m = c->args[1].list;
+		char num[24];
+		if (c->n_args < 4 || c->args[1].n != 2 || !imap_arg_atom_is(&m[0], "UNCHANGEDSINCE") ||
+		    m[1].type != IMAP_ARG_ATOM || m[1].len >= sizeof num) {
+			m_tagged(s, c->tag, "BAD Invalid STORE modifier (UNCHANGEDSINCE n)");
+			return;
+		}
+		memcpy(num, m[1].p, m[1].len);
+		num[m[1].len] = '\0';
+		if (!parse_u64(num, INT64_MAX, &unchanged)) {
+			m_tagged(s, c->tag, "BAD Invalid UNCHANGEDSINCE value");
+			return;
+		}
+		m_condstore_on(s);
+		at = 2;
+	}
+	const struct imap_arg *item = &c->args[at];
 	if (item->type != IMAP_ARG_ATOM || item->len > 32) {
 		m_tagged(s, c->tag, "BAD Invalid STORE item");
 		return;
@@ -126,7 +146,7 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 	const char *rest = it + (mode != 0);
 	bool silent = ascii_strcaseeq(rest, "FLAGS.SILENT");
 	if (!silent && !ascii_strcaseeq(rest, "FLAGS")) {
-		m_tagged(s, c->tag, "BAD Invalid STORE item (CONDSTORE is not offered)");
+		m_tagged(s, c->tag, "BAD Invalid STORE item");
 		return;
 	}
 	if (s->mb->readonly) {
@@ -136,13 +156,23 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 	size_t *idx, n;
 	uint8_t flags;
 	uint32_t kw;
-	if (!m_flag_args(s, c->tag, &c->args[2], c->n_args - 2, s->mb, mode >= 0, &flags, &kw))
+	if (!m_flag_args(s, c->tag, &c->args[at + 1], c->n_args - at - 1, s->mb, mode >= 0,
+	    &flags, &kw))
 		return;
 	if (!m_msgset(s, c->tag, &c->args[0], uid, &idx, &n))
 		return;
 	bool gone = false;
+	uint32_t *modified = NULL;
+	size_t n_modified = 0;
 	for (size_t k = 0; k < n; k++) {
 		struct mb_msg *e = &s->mb->v[idx[k]];
+		if (e->modseq > unchanged) {
+			/* changed since the client looked: left alone, named in
+			 * MODIFIED (RFC 7162 3.1.3) */
+			modified = xreallocarray(modified, n_modified + 1, sizeof *modified);
+			modified[n_modified++] = uid ? e->uid : (uint32_t)(idx[k] + 1);
+			continue;
+		}
 		uint8_t nf = e->flags & MF_STORED;
 		uint32_t nk = e->kw;
 		if (mode == 0) {
@@ -161,26 +191,39 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 		}
 		/* RFC 9051 6.4.6: the new flags, unless .SILENT (a UID STORE
 		 * includes the UID) */
-		if (!silent) {
+		if (!silent || s->condstore) {
 			struct buf b;
 			buf_init(&b, 65536);
-			m_flags_text(s->mb, e->flags, e->kw, &b);
+			if (!silent) {
+				buf_puts(&b, " FLAGS ");
+				m_flags_text(s->mb, e->flags, e->kw, &b);
+			}
+			m_modseq_item(s, e, &b);
 			buf_cstr(&b);
-			if (uid)
-				m_reply(s, "* %zu FETCH (UID %u FLAGS %s)", idx[k] + 1, e->uid,
-				    (char *)b.data);
+			if (uid || s->condstore)
+				m_reply(s, "* %zu FETCH (UID %u%s)", idx[k] + 1, e->uid, (char *)b.data);
 			else
-				m_reply(s, "* %zu FETCH (FLAGS %s)", idx[k] + 1, (char *)b.data);
+				m_reply(s, "* %zu FETCH (%s)", idx[k] + 1, (char *)b.data + 1);
 			buf_free(&b);
 		}
 	}
 	free(idx);
-	if (uid)
-		m_update(s, true);
-	if (gone)
+	/* keeps the new mod-sequences; only a UID STORE may renumber */
+	m_update(s, uid);
+	if (n_modified > 0) {
+		struct buf b;
+		buf_init(&b, 8u << 20);
+		seqset_format_list(&b, modified, n_modified);
+		buf_cstr(&b);
+		m_tagged(s, c->tag, "OK [MODIFIED %s] Conditional STORE failed for some", b.err ?
+		    "" : (char *)b.data);
+		buf_free(&b);
+	} else if (gone) {
 		m_tagged(s, c->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile");
-	else
+	} else {
 		m_tagged(s, c->tag, "OK %s completed", c->name);
+	}
+	free(modified);
 }
 
 /* --- EXPUNGE ------------------------------------------------------------------------ */

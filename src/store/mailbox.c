@@ -746,6 +746,9 @@ delta_note(struct mailbox *m, struct mb_msg *nv, size_t nn, struct mb_delta *d)
 			continue;
 		}
 		d->expunged = xreallocarray(d->expunged, d->n_expunged + 1, sizeof *d->expunged);
+		d->expunged_uid = xreallocarray(d->expunged_uid, d->n_expunged + 1,
+		    sizeof *d->expunged_uid);
+		d->expunged_uid[d->n_expunged] = m->v[i].uid;
 		d->expunged[d->n_expunged++] = (uint32_t)(i + 1);
 	}
 	/* highest first: each number is still right when it is sent */
@@ -929,6 +932,7 @@ void
 mb_delta_free(struct mb_delta *d)
 {
 	free(d->expunged);
+	free(d->expunged_uid);
 	free(d->changed);
 	memset(d, 0, sizeof *d);
 }

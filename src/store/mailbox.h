@@ -99,6 +99,7 @@ struct mailbox {
  * changed UID. */
 struct mb_delta {
 	uint32_t *expunged;	/* old sequence numbers, highest first */
+	uint32_t *expunged_uid;	/* their UIDs, ascending (QRESYNC's VANISHED) */
 	size_t n_expunged;
 	uint32_t *changed;	/* UIDs whose flags changed */
 	size_t n_changed;

@@ -500,3 +500,96 @@ def test_compress_deflate(talon_factory):
     send("g LOGOUT\r\n")
     assert until("g").endswith(b"g OK LOGOUT completed\r\n")
     r.close()
+
+
+def test_condstore_and_qresync(talon_factory):
+    """RFC 7162: mod-sequences for flag changes, CHANGEDSINCE, UNCHANGEDSINCE,
+    SEARCH MODSEQ, VANISHED, and a QRESYNC SELECT that tells a returning
+    client only what changed; HIGHESTMODSEQ never goes back, even when
+    talon-modseq is deleted."""
+    t = make(talon_factory)
+    for i in range(3):
+        deliver(t, "cs%d" % i)
+    t.wait_messages("alice", 3)
+
+    def session():
+        r = Raw(t, implicit=True)
+        r.line()
+        r.send("a LOGIN alice \"%s\"\r\n" % PASSWORD)
+        assert "CONDSTORE QRESYNC" in r.until("a")[-1]
+        r.send("b ENABLE QRESYNC\r\n")
+        assert "* ENABLED QRESYNC CONDSTORE\r\n" in r.until("b")
+        return r
+
+    def number(lines, pattern):
+        for l in lines:
+            # \Recent: these messages came out of new/ in this session
+            m = re.search(pattern, l.replace(" \\Recent", "").replace("\\Recent", ""))
+            if m:
+                return int(m.group(1))
+        raise AssertionError("%s not in %r" % (pattern, lines))
+
+    r = session()
+    r.send("c SELECT INBOX\r\n")
+    sel = r.until("c")
+    h0 = number(sel, r"\[HIGHESTMODSEQ (\d+)\]")
+    validity = number(sel, r"\[UIDVALIDITY (\d+)\]")
+    r.send("d STORE 1 +FLAGS (\\Flagged)\r\n")
+    got = r.until("d")
+    m1 = number(got, r"^\* 1 FETCH \(UID 1 FLAGS \(\\Flagged\) MODSEQ \((\d+)\)\)")
+    assert m1 > h0, (h0, got)
+    r.send("e UID FETCH 1:* (FLAGS) (CHANGEDSINCE %d)\r\n" % h0)
+    got = r.until("e")
+    fetched = [l for l in got if l.startswith("* ")]
+    assert len(fetched) == 1 and fetched[0].startswith("* 1 FETCH (") and "UID 1" in \
+        fetched[0] and "MODSEQ (%d)" % m1 in fetched[0], got
+    r.send("f STORE 2 (UNCHANGEDSINCE 1) +FLAGS (\\Seen)\r\n")
+    assert r.until("f")[-1] == "f OK [MODIFIED 2] Conditional STORE failed for some\r\n"
+    r.send("g SEARCH MODSEQ %d\r\n" % (h0 + 1))
+    got = r.until("g")
+    assert "* SEARCH 1 (MODSEQ %d)\r\n" % m1 in got, got
+    # changes on disk: mutt reads UID 3, a cron job deletes UID 2
+    ul = uidlist(t).splitlines()[1:]
+    base = {int(l.split()[0]): l.split(":", 1)[1] for l in ul}
+    cur = maildir(t, "cur")
+    for n in os.listdir(cur):
+        if n.split(":")[0] == base[3]:
+            os.rename(os.path.join(cur, n), os.path.join(cur, base[3] + ":2,S"))
+        if n.split(":")[0] == base[2]:
+            os.unlink(os.path.join(cur, n))
+    r.send("h NOOP\r\n")
+    got = r.until("h")
+    assert "* VANISHED 2\r\n" in got, got
+    m3 = number(got, r"FETCH \(UID 3 FLAGS \(\\Seen\) MODSEQ \((\d+)\)\)")
+    assert m3 > m1
+    r.send("i LOGOUT\r\n")
+    r.until("i")
+    r.close()
+    # a client that was away since h0: only what changed
+    r = session()
+    r.send("c SELECT INBOX (QRESYNC (%d %d))\r\n" % (validity, h0))
+    got = r.until("c")
+    assert "* VANISHED (EARLIER) 2\r\n" in got, got
+    fetches = sorted(l for l in got if " FETCH " in l)
+    assert len(fetches) == 2 and "UID 1 " in fetches[0] and "UID 3 " in fetches[1], got
+    h1 = number(got, r"\[HIGHESTMODSEQ (\d+)\]")
+    assert h1 == m3
+    # up to date: nothing to tell
+    r.send("d SELECT INBOX (QRESYNC (%d %d 1:3))\r\n" % (validity, h1))
+    got = r.until("d")
+    assert not [l for l in got if "FETCH" in l or "VANISHED" in l], got
+    r.send("e LOGOUT\r\n")
+    r.until("e")
+    r.close()
+    # the index lost: rebuilt above everything given before
+    t.stop()
+    os.unlink(os.path.join(maildir(t), "talon-modseq"))
+    t.start()
+    r = session()
+    r.send("c SELECT INBOX\r\n")
+    got = r.until("c")
+    assert number(got, r"\[HIGHESTMODSEQ (\d+)\]") > h1
+    assert number(got, r"\[UIDVALIDITY (\d+)\]") == validity
+    r.send("d LOGOUT\r\n")
+    r.until("d")
+    r.close()
