@@ -287,9 +287,12 @@ m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move)
 	uint32_t *from = xcalloc(n ? n : 1, sizeof *from), *to = xcalloc(n ? n : 1, sizeof *to);
 	size_t k = 0;
 	char why[200] = "";
+	int cerr = 0;
 	for (; k < n; k++) {
-		if (mb_copy(s->mb, idx[k], dst, &to[k], why, sizeof why) < 0)
+		if (mb_copy(s->mb, idx[k], dst, &to[k], why, sizeof why) < 0) {
+			cerr = errno;
 			break;
+		}
 		from[k] = s->mb->v[idx[k]].uid;
 	}
 	uint32_t validity = dst->validity;
@@ -297,7 +300,8 @@ m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move)
 	if (k < n) {
 		/* RFC 9051 6.4.7: a failed COPY copies nothing; the copies made
 		 * stay (unlike a transaction), which the NO text says */
-		m_tagged(s, c->tag, "NO [SERVERBUG] %s after %zu of %zu messages", why, k, n);
+		m_tagged(s, c->tag, "NO [%s] %s after %zu of %zu messages",
+		    cerr == ENOSPC || cerr == EDQUOT ? "OVERQUOTA" : "SERVERBUG", why, k, n);
 		free(idx);
 		free(from);
 		free(to);
@@ -418,9 +422,12 @@ m_cmd_append(struct msession *s, struct imap_cmd *c)
 			parse_date_time(&c->args[i++], &t);
 		const struct imap_arg *lit = &c->args[i++];
 		if (mb_append(dst, lit->p, lit->len, flags, kw, t, &uids[k], why, sizeof why) < 0) {
+			int e = errno;
 			log_err("mailbox session=%s event=append mailbox=%s error=\"%s\"", s->sid,
 			    dst->label, why);
-			m_tagged(s, c->tag, "NO [SERVERBUG] %s", why);
+			/* RFC 5530: a full disk or quota is OVERQUOTA */
+			m_tagged(s, c->tag, "NO [%s] %s", e == ENOSPC || e == EDQUOT ? "OVERQUOTA" :
+			    "SERVERBUG", why);
 			goto out;
 		}
 	}

@@ -1154,8 +1154,10 @@ publish(struct mailbox *m, const char *name, uint8_t flags, uint32_t kw, uint32_
 	char final[UIDLIST_NAME_MAX + 80];
 	if (name_with_flags(name, flags, kw, final, sizeof final) < 0 ||
 	    renameat(m->tmp_fd, name, m->cur_fd, final) < 0 || fsync(m->cur_fd) < 0) {
-		snprintf(why, whylen, "Cannot store the message: %s", strerror(errno));
+		int e = errno;
+		snprintf(why, whylen, "Cannot store the message: %s", strerror(e));
 		unlinkat(m->tmp_fd, name, 0);
+		errno = e;
 		return -1;
 	}
 	if (mb_sync(m, NULL) < 0) {
@@ -1194,12 +1196,14 @@ mb_append(struct mailbox *m, const uint8_t *msg, size_t len, uint8_t flags, uint
 	int fd = openat(m->tmp_fd, name, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
 	    0600);
 	if (fd < 0 || write_all(fd, lf, n) < 0 || fsync(fd) < 0) {
-		snprintf(why, whylen, "Cannot store the message: %s", strerror(errno));
+		int e = errno;
+		snprintf(why, whylen, "Cannot store the message: %s", strerror(e));
 		if (fd >= 0) {
 			close(fd);
-			unlinkat(m->tmp_fd, name, 0);
+			unlinkat(m->tmp_fd, name, 0);	/* no partial file stays */
 		}
 		free(lf);
+		errno = e;
 		return -1;
 	}
 	free(lf);
@@ -1244,12 +1248,14 @@ mb_copy(struct mailbox *src, size_t i, struct mailbox *dst, uint32_t *uid, char 
 			if (write_all(out, b, (size_t)k) < 0)
 				break;
 		if (out < 0 || k != 0 || fsync(out) < 0) {
-			snprintf(why, whylen, "Cannot copy the message: %s", strerror(errno));
+			int err = errno;
+			snprintf(why, whylen, "Cannot copy the message: %s", strerror(err));
 			if (out >= 0) {
 				close(out);
 				unlinkat(dst->tmp_fd, name, 0);
 			}
 			close(in);
+			errno = err;
 			return -1;
 		}
 		struct timespec t[2] = { st.st_mtim, st.st_mtim };

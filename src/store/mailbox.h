@@ -146,7 +146,8 @@ long mb_find_uid(const struct mailbox *m, uint32_t uid);
 /* Store a message (CRLF or LF; stored with LF, as deliveries are) into
  * cur/ with flags and keywords, its mtime set to internaldate (0: now);
  * file and directory fsynced.  Then syncs m and sets *uid.  0, or -1
- * with why. */
+ * with why and errno (ENOSPC, EDQUOT: the disk is full; nothing partial
+ * is left behind). */
 int mb_append(struct mailbox *m, const uint8_t *msg, size_t len, uint8_t flags,
     uint32_t kw, int64_t internaldate, uint32_t *uid, char *why, size_t whylen);
 /* Copy message i of src into dst (a hard link when they share a file

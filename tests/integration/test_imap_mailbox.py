@@ -593,3 +593,130 @@ def test_condstore_and_qresync(talon_factory):
     r.send("d LOGOUT\r\n")
     r.until("d")
     r.close()
+
+
+def test_two_sessions_see_each_other_at_legal_points(talon_factory):
+    t = make(talon_factory)
+    for i in range(3):
+        deliver(t, "shared%d" % i)
+    t.wait_messages("alice", 3)
+    a, b = login(t), login(t)
+    a.select("INBOX")
+    b.select("INBOX")
+    assert a.store("1", "+FLAGS", r"(\Seen)")[0] == "OK"
+    b.noop()
+    assert any(b"\\Seen" in x for x in b.untagged_responses.get("FETCH", [])), \
+        b.untagged_responses
+    b.untagged_responses.clear()
+    assert a.store("2", "+FLAGS", r"(\Deleted)")[0] == "OK"
+    assert a.expunge()[1] == [b"2"]
+    # not during B's FETCH by sequence number (RFC 9051 7.5.1): the numbers
+    # B holds stay valid until it may hear EXPUNGE
+    typ, data = b.fetch("1:3", "(UID)")
+    assert typ == "OK" and "EXPUNGE" not in b.untagged_responses, b.untagged_responses
+    b.noop()
+    assert b.untagged_responses.get("EXPUNGE") == [b"2"], b.untagged_responses
+    b.untagged_responses.clear()
+    assert a.uid("MOVE", "3", "Archive")[0] == "OK"
+    b.noop()
+    assert b.untagged_responses.get("EXPUNGE") == [b"2"], b.untagged_responses
+    assert b.status("Archive", "(MESSAGES)")[1][0].endswith(b"(MESSAGES 1)")
+    a.logout()
+    b.logout()
+
+
+def message_ids(t, folders):
+    ids = {}
+    for folder in folders:
+        for sub in ("cur", "new"):
+            d = maildir(t, (folder + "/" if folder else "") + sub)
+            for n in os.listdir(d) if os.path.isdir(d) else []:
+                with open(os.path.join(d, n), "rb") as f:
+                    m = re.search(rb"Message-ID: <([^>]+)>", f.read())
+                    ids.setdefault(m.group(1).decode(), []).append(folder or "INBOX")
+    return ids
+
+
+def kill_mailbox(t):
+    """kill -9 the mailbox process and wait for its successor."""
+    (pid,) = t.child_pids("mailbox")
+    starts = t.log().count("mailbox event=start")
+    os.kill(pid, 9)
+    t.wait_log(r"parent event=crash role=mailbox pid=%d" % pid)
+    t.wait_log(r"mailbox event=start", count=starts + 1)
+    time.sleep(0.2)     # the front gets its new channel right after
+
+
+def test_kill_9_during_move_append_and_expunge_loses_nothing(talon_factory):
+    t = make(talon_factory)
+    t.crash_expected = True
+    n = 40
+    for i in range(n):
+        deliver(t, "k%02d" % i)
+    t.wait_messages("alice", n)
+    m = login(t)
+    m.select("INBOX")
+    m.send(b"x1 UID MOVE 1:* Archive\r\n")
+    time.sleep(0.05)
+    kill_mailbox(t)
+    ids = message_ids(t, ["", ".Archive"])
+    # MOVE may leave a message in both folders, never in neither
+    assert len(ids) == n, sorted(ids)
+    # APPEND: once the tagged OK came, the message is there, kill or not
+    m = login(t)
+    typ, data = m.append("Drafts", None, None, b"Message-ID: <app@x>\r\n\r\nkept\r\n")
+    assert typ == "OK"
+    kill_mailbox(t)
+    assert "app@x" in message_ids(t, [".Drafts"])
+    # a kill in the middle of a literal leaves no partial message in cur/ or new/
+    r = Raw(t, implicit=True)
+    r.line()
+    r.send("a LOGIN alice \"%s\"\r\n" % PASSWORD)
+    assert r.until("a")[-1].startswith("a OK ")
+    r.send("b APPEND Drafts {100000}\r\n")
+    assert r.line().startswith("+ ")
+    r.send("Message-ID: <half@x>\r\n\r\n" + "y" * 5000)
+    time.sleep(0.2)
+    kill_mailbox(t)
+    r.close()
+    assert "half@x" not in message_ids(t, [".Drafts"])
+    # EXPUNGE: what the tagged OK named is gone for good, the rest stays
+    m = login(t)
+    # the MOVE may have finished before the kill: take the fuller folder
+    folder, dirname = ("INBOX", "") if message_ids(t, [""]) else ("Archive", ".Archive")
+    m.select(folder)
+    before = message_ids(t, [dirname])
+    gone = min(5, len(before))
+    assert gone > 0
+    m.store("1:%d" % gone, "+FLAGS", r"(\Deleted)")
+    assert m.expunge()[0] == "OK"
+    kill_mailbox(t)
+    after = message_ids(t, [dirname])
+    assert len(after) == len(before) - gone, (len(before), len(after))
+
+
+def test_full_disk_is_overquota_and_leaves_no_partial_file(talon_factory):
+    import subprocess
+    assert os.geteuid() == 0, "mounting the small file system needs root (CI is root)"
+    t = make(talon_factory)
+    m = login(t)
+    small = maildir(t, ".Small")
+    os.makedirs(small)
+    subprocess.run(["mount", "-t", "tmpfs", "-o", "size=64k,mode=0700", "tmpfs", small],
+                   check=True)
+    try:
+        for sub in ("cur", "new", "tmp"):
+            os.mkdir(os.path.join(small, sub))
+        st = os.stat(maildir(t))
+        for root in (small, *(os.path.join(small, x) for x in ("cur", "new", "tmp"))):
+            os.chown(root, st.st_uid, st.st_gid)
+        typ, data = m.append("Small", None, None, b"Subject: big\r\n\r\n" + b"z" * 200000)
+        assert typ == "NO" and data[0].startswith(b"[OVERQUOTA] "), (typ, data)
+        for sub in ("cur", "new", "tmp"):
+            assert os.listdir(os.path.join(small, sub)) == [], sub
+        typ, data = m.append("Small", None, None, b"Subject: small\r\n\r\nfits\r\n")
+        assert typ == "OK", data
+        m.logout()
+    finally:
+        t.stop()
+        subprocess.run(["umount", small], check=False)
