@@ -11,6 +11,8 @@ TEST="python3 python3-pytest isync python3-pytest-timeout libnet-ssleay-perl pyt
 # DNS tests: dig and delv (bind9-dnsutils), ldns-keygen/ldns-signzone (ldnsutils),
 # NSD as the reference server the answers are compared with.
 TEST="$TEST bind9-dnsutils ldnsutils nsd"
+# Real IMAP clients driven by the tests (test_imap_clients.py; isync is above).
+TEST="$TEST offlineimap3 mutt"
 PKGS="$BUILD $LIBS $TEST"
 
 missing=""

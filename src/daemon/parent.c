@@ -93,6 +93,9 @@ gen_load(const char *path, const struct gen *old, struct diag *d)
 	for (size_t i = 0; i < g->conf->n_listens; i++)
 		if (g->conf->listens[i].tls != CONF_TLS_NONE)
 			need_tls = true;
+	/* every imap listener has TLS (conf.c refuses one without) */
+	if (g->conf->n_imap_listens > 0)
+		need_tls = true;
 	if (need_tls) {
 		char err[512];
 		g->tls = tls_server_ctx(g->conf->tls_cert, g->conf->tls_key, err, sizeof err);

@@ -151,7 +151,7 @@ static bool
 needs_mailbox(const struct imap_cmd *c)
 {
 	static const char *const names[] = { "CHECK", "CLOSE", "UNSELECT", "EXPUNGE", "FETCH",
-		"STORE", "SEARCH", "COPY", "MOVE" };
+		"STORE", "SEARCH", "COPY", "MOVE", "SORT", "THREAD" };
 	if (strncmp(c->name, "UID ", 4) == 0)
 		return true;
 	for (size_t i = 0; i < NELEM(names); i++)
@@ -214,6 +214,10 @@ m_command(struct msession *s, struct imap_cmd *c)
 		m_cmd_store(s, c, is(c, "UID STORE"));
 	else if ((is(c, "SEARCH") || is(c, "UID SEARCH")) && n >= 1)
 		m_cmd_search(s, c, is(c, "UID SEARCH"));
+	else if ((is(c, "SORT") || is(c, "UID SORT")) && n >= 3)
+		m_cmd_sort(s, c, is(c, "UID SORT"));
+	else if ((is(c, "THREAD") || is(c, "UID THREAD")) && n >= 3)
+		m_cmd_thread(s, c, is(c, "UID THREAD"));
 	else if ((is(c, "COPY") || is(c, "UID COPY")) && n == 2)
 		m_cmd_copy(s, c, is(c, "UID COPY"), false);
 	else if ((is(c, "MOVE") || is(c, "UID MOVE")) && n == 2)

@@ -42,7 +42,9 @@ struct fitem {
 	bool partial;
 	uint32_t off, len;
 	struct mime_section sec;
-	char label[160];	/* what the reply names: "BODY[HEADER]", "RFC822" */
+	/* what the reply names: "BODY[HEADER]", "RFC822"; room for any section
+	 * the parser takes (mutt's HEADER.FIELDS list is 146 bytes) */
+	char label[MIME_SECTION_NAMEBUF + 4 * MIME_SECTION_NAMES_MAX + 64];
 };
 
 struct fetch_job {

@@ -707,13 +707,6 @@ m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 		return;
 	}
 	m_select(s, mb, name);
-	struct buf b;
-	buf_init(&b, 65536);
-	buf_puts(&b, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
-	for (unsigned k = 0; k < mb->n_kw; k++)
-		if (mb->kw[k][0])
-			buf_printf(&b, " %s", mb->kw[k]);
-	buf_cstr(&b);
 	m_reply(s, "* %zu EXISTS", mb->n);
 	if (!s->rev2) {
 		size_t r = 0;
@@ -721,10 +714,7 @@ m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 			r += (mb->v[k].flags & MF_RECENT) != 0;
 		m_reply(s, "* %zu RECENT", r);
 	}
-	m_reply(s, "* FLAGS (%s)", (char *)b.data);
-	m_reply(s, "* OK [PERMANENTFLAGS (%s%s)] Flags permitted", readonly ? "" : (char *)b.data,
-	    readonly ? "" : " \\*");
-	buf_free(&b);
+	m_send_flags(s);
 	m_reply(s, "* OK [UIDVALIDITY %u] UIDs valid", mb->validity);
 	m_reply(s, "* OK [UIDNEXT %u] Predicted next UID", mb->next);
 	m_reply(s, "* OK [HIGHESTMODSEQ %llu] Highest", (unsigned long long)mb->highest);

@@ -1170,38 +1170,49 @@ find_route(const uint8_t *s, size_t a, size_t b, size_t *colon, size_t *addr)
 	return false;
 }
 
-/* One mailbox as (name adl mailbox host); 0 when it holds no address. */
-static size_t
-put_mailbox(struct wctx *w, const uint8_t *s, const struct seg *sg)
+/* The pieces of one mailbox (name, route, local part, domain), appended
+ * to the scratch buffer; false when it holds no address. */
+static bool
+mailbox_pieces(struct wctx *w, const uint8_t *s, const struct seg *sg, struct piece pc[4])
 {
-	struct piece name = { 0, 0 }, route = { 0, 0 }, local, domain;
 	size_t x = sg->a, y = sg->stop, at, after, colon, addr;
-	buf_reset(w->tmp);
+	pc[0] = pc[1] = (struct piece){ 0, 0 };
 	if (sg->has_angle) {
-		name = collect(w, s, sg->a, sg->lt - 1, true);
+		pc[0] = collect(w, s, sg->a, sg->lt - 1, true);
 		x = sg->lt;
 		y = sg->gt;
 		if (find_route(s, x, y, &colon, &addr)) {
-			route = collect(w, s, x, colon, false);
+			pc[1] = collect(w, s, x, colon, false);
 			x = addr;
 		}
 	}
 	find_at(s, x, y, &at, &after);
-	local = collect(w, s, x, at, false);
-	domain = collect(w, s, after, y, false);
-	if (local.len == 0 && domain.len == 0)
+	pc[2] = collect(w, s, x, at, false);
+	pc[3] = collect(w, s, after, y, false);
+	if (pc[2].len == 0 && pc[3].len == 0)
+		return false;
+	if (pc[0].len == 0 && sg->has_cmt)
+		pc[0] = collect_comment(w, s, sg->ca, sg->cb);
+	return true;
+}
+
+/* One mailbox as (name adl mailbox host); 0 when it holds no address. */
+static size_t
+put_mailbox(struct wctx *w, const uint8_t *s, const struct seg *sg)
+{
+	struct piece pc[4];
+	buf_reset(w->tmp);
+	if (!mailbox_pieces(w, s, sg, pc))
 		return 0;
-	if (name.len == 0 && sg->has_cmt)
-		name = collect_comment(w, s, sg->ca, sg->cb);
 	buf_putc(w->out, '(');
-	put_piece(w, &name, true);
+	put_piece(w, &pc[0], true);
 	buf_putc(w->out, ' ');
-	put_piece(w, &route, true);
+	put_piece(w, &pc[1], true);
 	buf_putc(w->out, ' ');
-	put_piece(w, &local, false);
+	put_piece(w, &pc[2], false);
 	buf_putc(w->out, ' ');
 	/* host "" rather than NIL, which would read as a group marker */
-	put_piece(w, &domain, false);
+	put_piece(w, &pc[3], false);
 	buf_putc(w->out, ')');
 	return 1;
 }
@@ -1249,6 +1260,41 @@ put_addresses(struct wctx *w, size_t a, size_t b)
 		n++;
 	}
 	return n;
+}
+
+/* The first address structure put_addresses would write for s[0..len);
+ * the same walk, stopping at the first mailbox or group start. */
+bool
+mime_first_address(const uint8_t *s, size_t len, struct buf *out, struct mime_addr *a)
+{
+	struct wctx w = { NULL, NULL, out, false };
+	size_t pos = 0;
+	memset(a, 0, sizeof *a);
+	for (;;) {
+		struct seg sg;
+		struct piece pc[4];
+		seg_scan(s, pos, len, false, &sg);
+		if (sg.term == ':') {
+			pc[0] = collect(&w, s, sg.a, sg.stop, true);
+			a->is_group = true;
+			a->mailbox_off = pc[0].off;
+			a->mailbox_len = pc[0].len;
+			return !out->err;
+		}
+		if (sg.has_words && mailbox_pieces(&w, s, &sg, pc)) {
+			a->has_name = pc[0].len > 0;
+			a->name_off = pc[0].off;
+			a->name_len = pc[0].len;
+			a->mailbox_off = pc[2].off;
+			a->mailbox_len = pc[2].len;
+			a->host_off = pc[3].off;
+			a->host_len = pc[3].len;
+			return !out->err;
+		}
+		if (sg.term == 0)
+			return false;
+		pos = sg.next;
+	}
 }
 
 /* An address list field: (addresses) or NIL; false when NIL. */

@@ -103,6 +103,26 @@ uint64_t mime_crlf_size(const uint8_t *msg, size_t len);
  * cc bcc in-reply-to message-id)" (RFC 9051 7.5.2), to out. */
 void mime_envelope(const struct mime_msg *m, struct buf *out);
 
+/*
+ * The first address structure ENVELOPE shows for an address-list field
+ * value s[0..len) (after the colon; folding and comments allowed): the
+ * same parse, for SORT's FROM/TO/CC and DISPLAYFROM/DISPLAYTO keys
+ * (RFC 5256 3, RFC 5957 3).  Its pieces are appended to out as
+ * ENVELOPE's strings would read (unquoted, unfolded, RFC 2047 words not
+ * decoded); a mailbox without a display name but with a comment has the
+ * comment as its name.  A list that starts with a group gives the group
+ * start, whose mailbox is the group's name (RFC 9051 7.5.2).  Returns
+ * false when the list holds no address (ENVELOPE's NIL) or out is full.
+ */
+struct mime_addr {
+	size_t name_off, name_len;	/* in out->data; name_len 0: NIL */
+	size_t mailbox_off, mailbox_len;
+	size_t host_off, host_len;	/* host_len 0: "" (no "@") or a group */
+	bool has_name;
+	bool is_group;
+};
+bool mime_first_address(const uint8_t *s, size_t len, struct buf *out, struct mime_addr *a);
+
 /* Append BODY (extended false) or BODYSTRUCTURE (extended true: the
  * extension data md5/params, disposition, language, location of every
  * part) to out, parenthesised (RFC 9051 7.5.2, 9 "body"). */

@@ -174,6 +174,79 @@ reply(struct msession *s, const char *tag, bool uid, bool esearch, unsigned ret,
 	buf_free(&b);
 }
 
+bool
+m_search_match(struct msession *s, const char *tag, const struct imap_arg *a, size_t n,
+    struct m_matches *out)
+{
+	memset(out, 0, sizeof *out);
+	if (n == 0) {
+		m_tagged(s, tag, "BAD Search criteria missing");
+		return false;
+	}
+	struct mailbox *mb = s->mb;
+	struct search_env env = {
+		.max_seq = (uint32_t)mb->n,
+		.max_uid = mb->n ? mb->v[mb->n - 1].uid : mb->next,
+		.now = (int64_t)time(NULL),
+		.keyword = keyword,
+		.keyword_arg = mb,
+	};
+	struct search_prog *prog;
+	const char *why = "Invalid search criteria";
+	if (search_compile(a, n, &env, &prog, &why) < 0) {
+		m_tagged(s, tag, "BAD %s", why);
+		return false;
+	}
+	bool need_size = false, need_date = false;
+	scan_keys(a, n, &need_size, &need_date, 0);
+	out->idx = xcalloc(mb->n ? mb->n : 1, sizeof *out->idx);
+	struct loader l = { .s = s };
+	buf_init(&l.text, 2 * MW.conf->max_message_size + (1u << 20));
+	for (size_t i = 0; i < mb->n; i++) {
+		struct mb_msg *e = &mb->v[i];
+		uint64_t kw = e->kw;
+		struct search_msg m = {
+			.seq = (uint32_t)(i + 1), .uid = e->uid, .flags = e->flags,
+			.keywords = &kw, .n_keywords = 1,
+			.internaldate = need_date ? mtime_of(s, i) : 0,
+			.size = need_size ? mb_vsize(mb, i) : 0,
+			.modseq = e->modseq,
+			.load = load, .arg = &l,
+		};
+		l.i = i;
+		l.loaded = false;
+		int r = search_eval(prog, &m);
+		if (r < 0)
+			out->unreadable = true;
+		if (r == 1)
+			out->idx[out->n++] = i;
+	}
+	buf_free(&l.text);
+	out->by_modseq = search_uses_modseq(prog);
+	search_free(&prog);
+	return true;
+}
+
+/* CHARSET (RFC 9051 6.4.4): only UTF-8 and US-ASCII.  Moves a/n past it;
+ * false (NO sent) for another. */
+bool
+m_search_charset(struct msession *s, const char *tag, const struct imap_arg **a, size_t *n,
+    bool required)
+{
+	if (*n >= 1 && required) {
+		/* SORT and THREAD name the charset without the word */
+		if (!imap_arg_atom_is(&(*a)[0], "UTF-8") && !imap_arg_atom_is(&(*a)[0], "US-ASCII") &&
+		    !((*a)[0].type == IMAP_ARG_QUOTED && (*a)[0].len == 5 &&
+		    ascii_memcaseeq((*a)[0].p, "UTF-8", 5))) {
+			m_tagged(s, tag, "NO [BADCHARSET (US-ASCII UTF-8)] Unsupported charset");
+			return false;
+		}
+		*a += 1;
+		*n -= 1;
+	}
+	return true;
+}
+
 void
 m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid)
 {
@@ -202,59 +275,31 @@ m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid)
 		a += 2;
 		n -= 2;
 	}
-	if (n == 0) {
-		m_tagged(s, c->tag, "BAD SEARCH needs criteria");
+	struct m_matches mt;
+	if (!m_search_match(s, c->tag, a, n, &mt))
 		return;
+	uint32_t *hits = xcalloc(mt.n ? mt.n : 1, sizeof *hits);
+	size_t nh = mt.n;
+	uint64_t top = 0, first_ms = 0, last_ms = 0;
+	for (size_t k = 0; k < mt.n; k++) {
+		const struct mb_msg *e = &s->mb->v[mt.idx[k]];
+		hits[k] = uid ? e->uid : (uint32_t)(mt.idx[k] + 1);
+		if (e->modseq > top)
+			top = e->modseq;
+		if (k == 0)
+			first_ms = e->modseq;
+		last_ms = e->modseq;
 	}
-	struct mailbox *mb = s->mb;
-	struct search_env env = {
-		.max_seq = (uint32_t)mb->n,
-		.max_uid = mb->n ? mb->v[mb->n - 1].uid : mb->next,
-		.now = (int64_t)time(NULL),
-		.keyword = keyword,
-		.keyword_arg = mb,
-	};
-	struct search_prog *prog;
-	const char *why = "Invalid search criteria";
-	if (search_compile(a, n, &env, &prog, &why) < 0) {
-		m_tagged(s, c->tag, "BAD %s", why);
-		return;
-	}
-	bool need_size = false, need_date = false;
-	scan_keys(a, n, &need_size, &need_date, 0);
-	uint32_t *hits = xcalloc(mb->n ? mb->n : 1, sizeof *hits);
-	size_t nh = 0;
-	uint64_t top = 0;
-	struct loader l = { .s = s };
-	buf_init(&l.text, 2 * MW.conf->max_message_size + (1u << 20));
-	bool unreadable = false;
-	for (size_t i = 0; i < mb->n; i++) {
-		struct mb_msg *e = &mb->v[i];
-		uint64_t kw = e->kw;
-		struct search_msg m = {
-			.seq = (uint32_t)(i + 1), .uid = e->uid, .flags = e->flags,
-			.keywords = &kw, .n_keywords = 1,
-			.internaldate = need_date ? mtime_of(s, i) : 0,
-			.size = need_size ? mb_vsize(mb, i) : 0,
-			.modseq = e->modseq,
-			.load = load, .arg = &l,
-		};
-		l.i = i;
-		l.loaded = false;
-		int r = search_eval(prog, &m);
-		if (r < 0)
-			unreadable = true;
-		if (r == 1) {
-			hits[nh++] = uid ? e->uid : (uint32_t)(i + 1);
-			if (e->modseq > top)
-				top = e->modseq;
-		}
-	}
-	buf_free(&l.text);
-	bool by_modseq = search_uses_modseq(prog);
-	search_free(&prog);
+	bool by_modseq = mt.by_modseq, unreadable = mt.unreadable;
+	free(mt.idx);
 	if (by_modseq)
 		m_condstore_on(s);
+	/* RFC 7162 3.1.5 with RFC 4731: when only MIN or only MAX is asked
+	 * for, MODSEQ is that message's */
+	if (esearch && ret == R_MIN)
+		top = first_ms;
+	else if (esearch && ret == R_MAX)
+		top = last_ms;
 	reply(s, c->tag, uid, esearch, ret, hits, nh, by_modseq ? top : 0);
 	free(hits);
 	if (uid)

@@ -83,7 +83,8 @@ m_capability(struct msession *s, char *out, size_t n)
 {
 	snprintf(out, n, "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE IDLE NAMESPACE UNSELECT UIDPLUS "
 	    "MOVE MULTIAPPEND BINARY ESEARCH CHILDREN SPECIAL-USE UTF8=ACCEPT COMPRESS=DEFLATE "
-	    "CONDSTORE QRESYNC APPENDLIMIT=%llu",
+	    "CONDSTORE QRESYNC SORT SORT=DISPLAY THREAD=ORDEREDSUBJECT THREAD=REFERENCES "
+	    "APPENDLIMIT=%llu",
 	    (unsigned long long)MW.conf->max_message_size);
 }
 
@@ -126,8 +127,9 @@ m_mailbox_name(struct msession *s, struct buf *out, const char *utf8)
 bool
 m_astring_arg(const struct imap_arg *a, char *out, size_t n)
 {
+	/* NIL is an atom where an astring goes: LIST "" NIL lists "NIL" */
 	if (a->type != IMAP_ARG_ATOM && a->type != IMAP_ARG_QUOTED &&
-	    a->type != IMAP_ARG_LITERAL)
+	    a->type != IMAP_ARG_LITERAL && a->type != IMAP_ARG_NIL)
 		return false;
 	if (a->binary || a->len >= n || memchr(a->p, '\0', a->len) != NULL)
 		return false;
@@ -149,8 +151,11 @@ m_mailbox_arg(struct msession *s, const char *tag, const struct imap_arg *a, cha
 	/* an IMAP4rev1 client sends modified UTF-7; after UTF8=ACCEPT, UTF-8
 	 * (RFC 6855 3) */
 	if (!s->utf8) {
+		/* a name that is not modified UTF-7 names no mailbox of ours:
+		 * NO, as for any other name that does not exist */
 		if (mutf7_decode(raw, strlen(raw), out, n, &why) < 0) {
-			m_tagged(s, tag, "BAD Invalid mailbox name (%s)", why ? why : "encoding");
+			m_tagged(s, tag, "NO [CANNOT] Invalid mailbox name (%s)", why ? why :
+			    "encoding");
 			return false;
 		}
 	} else if (!str_copy(out, n, raw)) {
@@ -239,6 +244,31 @@ m_select(struct msession *s, struct mailbox *mb, const char *name)
 		str_copy(s->mbname, sizeof s->mbname, name);
 		watch(s);
 	}
+}
+
+void
+m_send_flags(struct msession *s)
+{
+	struct mailbox *mb = s->mb;
+	struct buf b;
+	buf_init(&b, 65536);
+	buf_puts(&b, "\\Answered \\Flagged \\Deleted \\Seen \\Draft");
+	for (unsigned k = 0; k < mb->n_kw; k++)
+		if (mb->kw[k][0])
+			buf_printf(&b, " %s", mb->kw[k]);
+	buf_cstr(&b);
+	m_reply(s, "* FLAGS (%s)", (char *)b.data);
+	m_reply(s, "* OK [PERMANENTFLAGS (%s%s)] Flags permitted", mb->readonly ? "" :
+	    (char *)b.data, mb->readonly ? "" : " \\*");
+	buf_free(&b);
+	s->kw_told = mb->n_kw;
+}
+
+void
+m_keywords_check(struct msession *s)
+{
+	if (s->mb != NULL && s->mb->n_kw != s->kw_told)
+		m_send_flags(s);
 }
 
 void
@@ -346,6 +376,7 @@ m_update(struct msession *s, bool expunges)
 	 * is gone stays in the view: nothing is renumbered */
 	if ((expunges ? mb_sync(s->mb, &d) : mb_sync_keep(s->mb, &d)) < 0)
 		return;
+	m_keywords_check(s);
 	if (s->qresync)
 		m_vanished(s, false, d.expunged_uid, d.n_expunged);	/* RFC 7162 3.2.10 */
 	else

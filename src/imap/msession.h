@@ -57,6 +57,7 @@ struct msession {
 	bool deflate_pending;	/* COMPRESS: start once the OK is written */
 	bool condstore;		/* RFC 7162: MODSEQ in every FETCH from now on */
 	bool qresync;		/* ENABLE QRESYNC: VANISHED instead of EXPUNGE */
+	unsigned kw_told;	/* keywords of the selected mailbox the client knows */
 	char tag[IMAP_TAG_MAX + 1];	/* IDLE, or a command going on */
 	int wd[2];		/* inotify watches of the selected mailbox's new/, cur/ */
 	bool changed;		/* inotify said the selected mailbox changed */
@@ -99,6 +100,11 @@ void m_vanished(struct msession *s, bool earlier, const uint32_t *uids, size_t n
  * UIDs expunged after modseq, within known (NULL: all). */
 struct seqset;
 void m_vanished_since(struct msession *s, uint64_t modseq, const struct seqset *known);
+/* FLAGS and PERMANENTFLAGS for the selected mailbox; again whenever it
+ * got a keyword the client was not told of (a FETCH may name only flags
+ * the last FLAGS listed, RFC 9051 7.3.5). */
+void m_send_flags(struct msession *s);
+void m_keywords_check(struct msession *s);
 /* Select or unselect (mb NULL); sets up the watches. */
 void m_select(struct msession *s, struct mailbox *mb, const char *name);
 /* An IMAP string for out: quoted when it can be, else a literal. */
@@ -141,6 +147,24 @@ int m_prepare_maildir(struct msession *s);
 
 /* mfetch.c */
 void m_cmd_fetch(struct msession *s, struct imap_cmd *c, bool uid);
+
+/* msearch.c */
+struct m_matches {
+	size_t *idx;		/* view indexes that matched, ascending */
+	size_t n;
+	bool by_modseq;		/* the criteria used MODSEQ */
+	bool unreadable;	/* a text key could not read some message */
+};
+/* Compile and run search criteria over the selected mailbox; false (BAD
+ * sent) when they do not compile.  out->idx is the caller's to free. */
+bool m_search_match(struct msession *s, const char *tag, const struct imap_arg *a, size_t n,
+    struct m_matches *out);
+bool m_search_charset(struct msession *s, const char *tag, const struct imap_arg **a,
+    size_t *n, bool required);
+
+/* msort.c */
+void m_cmd_sort(struct msession *s, struct imap_cmd *c, bool uid);
+void m_cmd_thread(struct msession *s, struct imap_cmd *c, bool uid);
 
 /* mstore.c */
 void m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid);

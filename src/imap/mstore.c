@@ -73,7 +73,9 @@ m_flag_args(struct msession *s, const char *tag, const struct imap_arg *a, size_
 		a = a[0].list;
 	}
 	for (size_t i = 0; i < n; i++) {
-		if (a[i].type != IMAP_ARG_ATOM || a[i].len == 0 || a[i].len > MB_KEYWORD_MAX) {
+		/* NIL is an atom here too: the keyword "NIL" */
+		if ((a[i].type != IMAP_ARG_ATOM && a[i].type != IMAP_ARG_NIL) || a[i].len == 0 ||
+		    a[i].len > MB_KEYWORD_MAX) {
 			m_tagged(s, tag, "BAD Invalid flag");
 			return false;
 		}
@@ -161,6 +163,7 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 		return;
 	if (!m_msgset(s, c->tag, &c->args[0], uid, &idx, &n))
 		return;
+	m_keywords_check(s);	/* a new keyword is in FLAGS before any FETCH names it */
 	bool gone = false;
 	uint32_t *modified = NULL;
 	size_t n_modified = 0;

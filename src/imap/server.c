@@ -162,13 +162,31 @@ bad(struct isession *s, const char *tag, const char *why)
 	}
 }
 
+/* RFC 2971 3.3 allows an ID of 30 pairs of up to 30 + 1024 octets, some
+ * 32 KiB, and clients send it before login: only that command gets more
+ * than the 8 KiB pre-login line. */
+#define IMAP_ID_LINE_MAX	(40u << 10)
+
+static bool
+is_id(const uint8_t *p, size_t n)
+{
+	const uint8_t *sp = memchr(p, ' ', n < IMAP_TAG_MAX + 1 ? n : IMAP_TAG_MAX + 1);
+	if (sp == NULL)
+		return false;
+	size_t rest = n - (size_t)(sp + 1 - p);
+	return rest >= 3 && ascii_memcaseeq(sp + 1, "ID ", 3);
+}
+
 static bool
 step_cmd(struct isession *s)
 {
 	size_t avail = io_avail(&s->io);
 	if (avail == 0)
 		return false;
-	enum imap_scan_r r = imap_scan(&s->scan, io_data(&s->io), avail, &s->lim);
+	struct imap_limits lim = s->lim;
+	if (is_id(io_data(&s->io), avail) && lim.line_max < IMAP_ID_LINE_MAX)
+		lim.line_max = IMAP_ID_LINE_MAX;
+	enum imap_scan_r r = imap_scan(&s->scan, io_data(&s->io), avail, &lim);
 	switch (r) {
 	case IMAP_SCAN_MORE:
 		return false;
@@ -192,7 +210,7 @@ step_cmd(struct isession *s)
 	struct imap_cmd c;
 	const char *why = NULL;
 	size_t end = s->scan.end;
-	if (imap_parse(io_data(&s->io), end, &s->lim, &c, &why) < 0) {
+	if (imap_parse(io_data(&s->io), end, &lim, &c, &why) < 0) {
 		bad(s, c.tag, why);
 	} else {
 		imap_command(s, &c);

@@ -459,6 +459,8 @@ struct ix_ent {
 struct ix {
 	bool ok;		/* read, and for this UIDVALIDITY */
 	uint64_t highest, floor;
+	uint32_t first_recent;	/* UIDs from here on are \Recent for the next
+				 * read-write session to see them; 1 if unknown */
 	struct ix_ent *v;	/* by uid */
 	size_t n;
 	struct mb_gone *gone;	/* by modseq */
@@ -519,8 +521,9 @@ ix_load(struct mailbox *m, uint32_t validity, struct ix *ix)
 	}
 	buf_cstr(&b);
 	char *save = NULL, *line = b.data ? strtok_r((char *)b.data, "\n", &save) : NULL;
-	unsigned long long v, h, f;
-	if (line == NULL || sscanf(line, "M1 V%llu H%llu F%llu", &v, &h, &f) != 3 ||
+	unsigned long long v, h, f, rc = 1;
+	ix->first_recent = 1;
+	if (line == NULL || sscanf(line, "M1 V%llu H%llu F%llu R%llu", &v, &h, &f, &rc) < 3 ||
 	    v != validity) {
 		buf_free(&b);
 		return;
@@ -528,6 +531,7 @@ ix_load(struct mailbox *m, uint32_t validity, struct ix *ix)
 	ix->ok = true;
 	ix->highest = h;
 	ix->floor = f;
+	ix->first_recent = rc > 0 && rc <= UINT32_MAX ? (uint32_t)rc : 1;
 	size_t cap = 0, gcap = 0;
 	uint32_t last = 0;
 	while ((line = strtok_r(NULL, "\n", &save)) != NULL) {
@@ -559,8 +563,8 @@ ix_save(struct mailbox *m)
 {
 	struct buf b;
 	buf_init(&b, IX_MAX);
-	buf_printf(&b, "M1 V%u H%llu F%llu\n", m->validity, (unsigned long long)m->highest,
-	    (unsigned long long)m->gone_floor);
+	buf_printf(&b, "M1 V%u H%llu F%llu R%u\n", m->validity, (unsigned long long)m->highest,
+	    (unsigned long long)m->gone_floor, m->first_recent);
 	for (size_t i = 0; i < m->n; i++)
 		if (!m->v[i].gone)
 			buf_printf(&b, "%u %llu %x %x\n", m->v[i].uid,
@@ -603,12 +607,30 @@ gone_add(struct mailbox *m, uint32_t uid, uint64_t modseq)
  * to the client already), a new one for anything else; messages the
  * index knew that are gone become expunges.  Writes the index when
  * anything changed.  Called with the uidlist's lock held. */
-static void
-modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity)
+static size_t
+modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity, uint32_t uidnext)
 {
 	struct ix ix;
 	ix_load(m, validity, &ix);
 	bool dirty = !ix.ok;
+	/* \Recent (RFC 3501 2.3.2): a message is recent for the first
+	 * read-write session that sees it, which claims it by moving the mark
+	 * past it; a read-only one shows what is unclaimed and claims nothing */
+	uint32_t first = ix.first_recent ? ix.first_recent : 1;
+	size_t claimed = 0;
+	for (size_t i = 0; i < nn; i++) {
+		if (nv[i].gone || nv[i].uid < first)
+			continue;
+		bool seen_before = m->validity == validity && mb_find_uid(m, nv[i].uid) >= 0;
+		if (!seen_before || m->readonly) {
+			nv[i].flags |= MF_RECENT;
+			claimed += !seen_before;
+		}
+	}
+	if (!m->readonly && uidnext > first) {
+		first = uidnext;
+		dirty = true;
+	}
 	uint64_t highest = ix.highest > m->highest && m->validity == validity ? ix.highest :
 	    m->validity == validity ? m->highest : ix.highest;
 	uint64_t next = next_modseq(highest);
@@ -653,6 +675,7 @@ modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity)
 	if (used && next > highest)
 		highest = next;
 	m->highest = highest;
+	m->first_recent = first;
 	ix_free(&ix);
 	if (dirty) {
 		/* ix_save writes m's view: put the new one in place first */
@@ -667,6 +690,7 @@ modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity)
 		m->n = on;
 		m->validity = ovalid;
 	}
+	return claimed;
 }
 
 /* --- sync ---------------------------------------------------------------------------- */
@@ -873,17 +897,13 @@ sync_impl(struct mailbox *m, struct mb_delta *d, bool keep)
 			e->mtime = m->v[old].mtime;
 			e->flags |= m->v[old].flags & MF_RECENT;
 		}
-		if (x->recent) {
-			e->flags |= MF_RECENT;
-			recent++;
-		}
 	}
 	for (; keep && oi < m->n; oi++) {
 		nv[nn] = m->v[oi];
 		nv[nn].name = xstrdup(m->v[oi].name);
 		nv[nn++].gone = true;
 	}
-	modseqs(m, nv, nn, u.validity);
+	recent = modseqs(m, nv, nn, u.validity, u.next);
 	/* the list goes last: its rename releases the lock */
 	if (changed) {
 		struct buf b;

@@ -48,7 +48,8 @@ enum {
 	MF_FLAGGED = 0x04,
 	MF_DELETED = 0x08,
 	MF_DRAFT = 0x10,
-	MF_RECENT = 0x20,	/* this view moved it out of new/ (IMAP4rev1) */
+	MF_RECENT = 0x20,	/* \Recent for this view (IMAP4rev1): it is the first
+				 * read-write view to see it (talon-modseq's mark) */
 };
 #define MF_STORED	(MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
 #define MB_KEYWORDS_MAX	26
@@ -91,6 +92,8 @@ struct mailbox {
 	struct mb_gone *gone;	/* expunges, by modseq ascending */
 	size_t n_gone;
 	uint64_t gone_floor;	/* expunges at or below this were forgotten */
+	uint32_t first_recent;	/* UIDs from here are \Recent for the next
+				 * read-write session (kept in talon-modseq) */
 };
 
 /* What a sync changed, in the order a session reports it (RFC 9051 7.4.1,

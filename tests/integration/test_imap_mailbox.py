@@ -720,3 +720,20 @@ def test_full_disk_is_overquota_and_leaves_no_partial_file(talon_factory):
     finally:
         t.stop()
         subprocess.run(["umount", small], check=False)
+
+
+def test_imap_tls_without_any_smtp_tls(talon_factory):
+    """Found by imaptest's setup: with no SMTP listener on TLS the parent
+    made no TLS context, and every IMAP handshake failed."""
+    from conftest import free_port
+    from test_imap import yescrypt
+    port, imaps = free_port(), free_port()
+    t = talon_factory(listeners=["listen smtp 127.0.0.1:%d" % port,
+                                 "listen imap 127.0.0.1:%d tls implicit" % imaps])
+    with open(os.path.join(t.dir, "users"), "w") as f:
+        f.write("alice:%s\nbob:\n" % yescrypt(PASSWORD))
+    t.start()
+    t.wait_log(r"imap event=start listeners=1")
+    m = imaplib.IMAP4_SSL("127.0.0.1", imaps, ssl_context=ctx(), timeout=30)
+    assert m.login("alice", PASSWORD)[0] == "OK"
+    m.logout()
