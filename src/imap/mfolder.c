@@ -239,7 +239,7 @@ dir_of(const char *name, char *dir, size_t n, const char **why)
 }
 
 struct mailbox *
-m_open_mailbox(struct msession *s, const char *tag, const char *name, bool readonly)
+m_open_mailbox(struct msession *s, const char *tag, const char *name, int mode)
 {
 	char dir[MAILBOX_DIR_MAX + 2], label[320], why[200];
 	const char *bad;
@@ -249,7 +249,7 @@ m_open_mailbox(struct msession *s, const char *tag, const char *name, bool reado
 	}
 	snprintf(label, sizeof label, "%s/%s", s->user, name);
 	struct mailbox *mb;
-	if (mb_open(s->maildir_fd, dir, label, readonly, &mb, why, sizeof why) < 0) {
+	if (mb_open(s->maildir_fd, dir, label, mode, &mb, why, sizeof why) < 0) {
 		if (errno == ENOENT)
 			m_tagged(s, tag, "NO [TRYCREATE] No such mailbox");
 		else
@@ -376,8 +376,9 @@ m_cmd_list(struct msession *s, struct imap_cmd *c, bool lsub)
 	const struct names *src = lsub ? &subs : &all;
 	for (size_t i = 0; i < src->n; i++)
 		names_add(&shown_l, src->v[i]);
-	if (!lsub)
-		add_parents(&all, &shown_l);
+	/* LSUB "%" shows a level whose children are subscribed, \Noselect
+	 * (RFC 3501 6.3.9), as LIST shows levels that are no mailbox */
+	add_parents(lsub ? &subs : &all, &shown_l);
 	const struct names *shown = &shown_l;
 	for (size_t i = 0; i < shown->n; i++) {
 		const char *name = shown->v[i];
@@ -387,6 +388,13 @@ m_cmd_list(struct msession *s, struct imap_cmd *c, bool lsub)
 		bool exists = false;
 		for (size_t k = 0; k < all.n && !exists; k++)
 			exists = strcmp(all.v[k], name) == 0;
+		if (lsub) {
+			bool subscribed = false;
+			for (size_t k = 0; k < subs.n && !subscribed; k++)
+				subscribed = strcmp(subs.v[k], name) == 0;
+			list_line(s, "LSUB", subscribed ? "" : "\\Noselect", name);
+			continue;
+		}
 		if (!exists && has_children(&all, name))
 			strcat(attrs, "\\Noselect \\HasChildren");
 		else if (!exists)
@@ -547,7 +555,7 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 		m_tagged(s, c->tag, "BAD STATUS needs a list of items");
 		return;
 	}
-	struct mailbox *mb = m_open_mailbox(s, c->tag, name, true);
+	struct mailbox *mb = m_open_mailbox(s, c->tag, name, MB_RO);
 	if (mb == NULL)
 		return;
 	struct buf b;
@@ -573,7 +581,7 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 		} else if (imap_arg_atom_is(it, "RECENT")) {
 			size_t r = 0;
 			for (size_t k = 0; k < mb->n; k++)
-				r += mb->v[k].in_new;
+				r += (mb->v[k].flags & MF_RECENT) != 0;	/* unclaimed */
 			buf_printf(&b, "RECENT %zu", r);
 		} else if (imap_arg_atom_is(it, "DELETED")) {
 			size_t d = 0;
@@ -701,7 +709,7 @@ m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 	}
 	if (sp.condstore)
 		s->condstore = true;
-	struct mailbox *mb = m_open_mailbox(s, c->tag, name, readonly);
+	struct mailbox *mb = m_open_mailbox(s, c->tag, name, readonly ? MB_RO : MB_RW);
 	if (mb == NULL) {
 		seqset_free(&sp.known);
 		return;

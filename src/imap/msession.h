@@ -141,7 +141,7 @@ void m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly);
 /* Open a mailbox by UTF-8 name (for COPY, APPEND, STATUS); NULL with a
  * NO sent under tag. */
 struct mailbox *m_open_mailbox(struct msession *s, const char *tag, const char *name,
-    bool readonly);
+    int mode);
 /* First login: the Maildir and the special folders. */
 int m_prepare_maildir(struct msession *s);
 

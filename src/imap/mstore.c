@@ -176,6 +176,13 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 			modified[n_modified++] = uid ? e->uid : (uint32_t)(idx[k] + 1);
 			continue;
 		}
+		/* another session may have changed this message's flags
+		 * since our view last looked: +FLAGS/-FLAGS apply to the flags
+		 * it has now */
+		if (mode != 0 && mb_refresh(s->mb, idx[k]) < 0) {
+			gone = true;
+			continue;
+		}
 		uint8_t nf = e->flags & MF_STORED;
 		uint32_t nk = e->kw;
 		if (mode == 0) {
@@ -282,7 +289,7 @@ m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move)
 	size_t *idx, n;
 	if (!m_msgset(s, c->tag, &c->args[0], uid, &idx, &n))
 		return;
-	struct mailbox *dst = m_open_mailbox(s, c->tag, name, false);
+	struct mailbox *dst = m_open_mailbox(s, c->tag, name, MB_TARGET);
 	if (dst == NULL) {
 		free(idx);
 		return;
@@ -378,7 +385,7 @@ m_cmd_append(struct msession *s, struct imap_cmd *c)
 	char name[MAILBOX_NAME_MAX * 4 + 1];
 	if (!m_mailbox_arg(s, c->tag, &c->args[0], name, sizeof name))
 		return;
-	struct mailbox *dst = m_open_mailbox(s, c->tag, name, false);
+	struct mailbox *dst = m_open_mailbox(s, c->tag, name, MB_TARGET);
 	if (dst == NULL)
 		return;
 	/* MULTIAPPEND: (flags)? date? literal, repeated; check all first, so

@@ -29,6 +29,7 @@
 #define LIST_NAME	"dovecot-uidlist"
 #define KW_NAME		"dovecot-keywords"
 #define IX_NAME		"talon-modseq"
+#define VALIDITY_NAME	"talon-uidvalidity"
 #define IX_MAX		(512u << 20)
 #define LIST_MAX	(256u << 20)
 #define KW_FILE_MAX	65536u
@@ -622,12 +623,14 @@ modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity, uint
 		if (nv[i].gone || nv[i].uid < first)
 			continue;
 		bool seen_before = m->validity == validity && mb_find_uid(m, nv[i].uid) >= 0;
+		if (m->no_claim)
+			continue;
 		if (!seen_before || m->readonly) {
 			nv[i].flags |= MF_RECENT;
 			claimed += !seen_before;
 		}
 	}
-	if (!m->readonly && uidnext > first) {
+	if (!m->readonly && !m->no_claim && uidnext > first) {
 		first = uidnext;
 		dirty = true;
 	}
@@ -712,6 +715,34 @@ mb_find_uid(const struct mailbox *m, uint32_t uid)
 	return e ? (long)(e - m->v) : -1;
 }
 
+/* The Maildir's last UIDVALIDITY given, in talon-uidvalidity at its root:
+ * the one returned is above it, and is written back. */
+static uint32_t
+validity_claim(struct mailbox *m, uint32_t want)
+{
+	if (m->root_fd < 0)
+		return want;
+	struct buf b;
+	unsigned long last = 0;
+	if (read_file(m->root_fd, VALIDITY_NAME, 64, &b) == 0) {
+		buf_cstr(&b);
+		last = strtoul((const char *)b.data, NULL, 10);
+	}
+	buf_free(&b);
+	if (last >= want && last < UINT32_MAX)
+		want = (uint32_t)last + 1;
+	char text[16];
+	int n = snprintf(text, sizeof text, "%u\n", want);
+	int fd = openat(m->root_fd, VALIDITY_NAME ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
+	    O_NOFOLLOW, 0600);
+	if (fd >= 0) {
+		if (write_all(fd, text, (size_t)n) == 0 && fsync(fd) == 0)
+			renameat(m->root_fd, VALIDITY_NAME ".tmp", m->root_fd, VALIDITY_NAME);
+		close(fd);
+	}
+	return want;
+}
+
 /* The list as on disk, or a new one.  *changed when it must be written. */
 static int
 list_load(struct mailbox *m, struct uidlist *u, bool *changed)
@@ -737,13 +768,16 @@ list_load(struct mailbox *m, struct uidlist *u, bool *changed)
 	uidlist_free(u);
 	/* only a list that cannot be read at all starts a new UIDVALIDITY,
 	 * above any it may have had: that was at most the time the list
-	 * was last written, and at most what this view knew */
+	 * was last written, and at most what this view knew; and above any
+	 * other this Maildir gave (a folder deleted and made again in the
+	 * same second must not get the old one back, RFC 9051 2.3.1.1) */
 	uint32_t v = (uint32_t)time(NULL);
 	struct stat st;
 	if (fstatat(m->dir_fd, LIST_NAME, &st, 0) == 0 && st.st_mtime >= (time_t)v)
 		v = (uint32_t)st.st_mtime + 1;
 	if (m->validity != 0 && v <= m->validity)
 		v = m->validity + 1;
+	v = validity_claim(m, v);
 	if (uidlist_init(u, v, NULL) < 0)
 		return -1;
 	if (m->validity != 0 || m->n > 0)
@@ -960,13 +994,15 @@ mb_delta_free(struct mb_delta *d)
 /* --- open and close ---------------------------------------------------------------- */
 
 int
-mb_open(int maildir_fd, const char *dir, const char *label, bool readonly,
+mb_open(int maildir_fd, const char *dir, const char *label, int mode,
     struct mailbox **out, char *why, size_t whylen)
 {
 	*out = NULL;
 	struct mailbox *m = xcalloc(1, sizeof *m);
 	m->dir_fd = m->cur_fd = m->new_fd = m->tmp_fd = -1;
-	m->readonly = readonly;
+	m->root_fd = fcntl(maildir_fd, F_DUPFD_CLOEXEC, 0);
+	m->readonly = mode == MB_RO;
+	m->no_claim = mode == MB_TARGET;
 	str_copy(m->label, sizeof m->label, label);
 	m->dir_fd = openat(maildir_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 	if (m->dir_fd >= 0) {
@@ -997,7 +1033,7 @@ mb_close(struct mailbox **mp)
 	struct mailbox *m = *mp;
 	if (m == NULL)
 		return;
-	int fds[] = { m->dir_fd, m->cur_fd, m->new_fd, m->tmp_fd };
+	int fds[] = { m->dir_fd, m->cur_fd, m->new_fd, m->tmp_fd, m->root_fd };
 	for (size_t i = 0; i < NELEM(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
@@ -1041,6 +1077,20 @@ refind(struct mailbox *m, size_t i)
 	}
 	errno = ENOENT;
 	return -1;
+}
+
+int
+mb_refresh(struct mailbox *m, size_t i)
+{
+	struct mb_msg *e = &m->v[i];
+	if (faccessat(e->in_new ? m->new_fd : m->cur_fd, e->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (refind(m, i) < 0)
+		return -1;
+	uint8_t recent = e->flags & MF_RECENT;
+	name_flags(e->name, &e->flags, &e->kw);
+	e->flags |= recent;
+	return 0;
 }
 
 int

@@ -12,6 +12,9 @@
  *                           written into the lock file, fsynced and renamed
  *                           over the list (Dovecot's own way)
  *   dovecot-keywords        "<index> <name>" per line: a..z are 0..25
+ *   talon-uidvalidity       ours, at the Maildir's root: the last
+ *                           UIDVALIDITY given, so a folder made again
+ *                           never gets an old one back
  *   talon-modseq            ours (CONDSTORE, RFC 7162): the mod-sequence of
  *                           every message with the flags it had then, and
  *                           of recent expunges; rewritten under the
@@ -79,8 +82,11 @@ struct mb_gone {
 
 struct mailbox {
 	int dir_fd, cur_fd, new_fd, tmp_fd;
+	int root_fd;		/* the Maildir (talon-uidvalidity), or -1 */
 	char label[320];	/* "user/mailbox", for log lines */
 	bool readonly;
+	bool no_claim;		/* writes, but leaves \Recent to the sessions that
+				 * have the mailbox selected (a COPY or APPEND target) */
 	uint32_t validity, next;
 	struct mb_msg *v;	/* sorted by UID: index + 1 is the sequence number */
 	size_t n, cap;
@@ -116,7 +122,8 @@ void mb_set_host(const char *host);
 /* Open the mailbox in directory dir (relative to maildir_fd: "." for
  * INBOX, ".Sent" ...) and sync it.  0, or -1 with why (ENOENT: no such
  * mailbox). */
-int mb_open(int maildir_fd, const char *dir, const char *label, bool readonly,
+enum { MB_RW = 0, MB_RO = 1, MB_TARGET = 2 };	/* mb_open's mode */
+int mb_open(int maildir_fd, const char *dir, const char *label, int mode,
     struct mailbox **out, char *why, size_t whylen);
 void mb_close(struct mailbox **m);
 
@@ -137,6 +144,10 @@ int mb_set_flags(struct mailbox *m, size_t i, uint8_t flags, uint32_t kw);
 /* The index of a keyword (case-insensitive), created in dovecot-keywords
  * when create is set and there is room; -1 when absent or full. */
 int mb_keyword(struct mailbox *m, const char *name, bool create);
+/* Read message i's flags again from its file's name, in case another
+ * session or program renamed it (so +FLAGS/-FLAGS never undo their
+ * change).  0, or -1 when the file is gone. */
+int mb_refresh(struct mailbox *m, size_t i);
 /* Unlink message i's file.  The view keeps it until the next sync. */
 int mb_expunge(struct mailbox *m, size_t i);
 /* Open message i for reading; -1 when it is gone. */

@@ -284,7 +284,7 @@ T(test_delivered_file_moves_to_cur)
 	snprintf(want, sizeof want, "3 V%u N2\n1 :" DELIVERED "\n", m->validity);
 	CHECK_STR(slurp(f.fd, "dovecot-uidlist"), want);
 	CHECK(!exists(f.fd, "dovecot-uidlist.lock"));
-	CHECK_STR(ls(f.fd, "."), "cur dovecot-uidlist new talon-modseq tmp");
+	CHECK_STR(ls(f.fd, "."), "cur dovecot-uidlist new talon-modseq talon-uidvalidity tmp");
 	CHECK_INT(mb_vsize(m, 0), 14);	/* two LF counted as CRLF */
 	CHECK_INT(mb_find_uid(m, 1), 0);
 	CHECK_INT(mb_find_uid(m, 2), -1);
@@ -317,7 +317,8 @@ T(test_readonly_open_leaves_new)
 	REQUIRE(m->n == 1);
 	CHECK_INT(m->v[0].uid, 1);
 	CHECK(m->v[0].in_new);
-	CHECK_INT(m->v[0].flags, 0);	/* not moved by this view: not \Recent */
+	/* read-only: shown \Recent (unclaimed), nothing stored */
+	CHECK_INT(m->v[0].flags, MF_RECENT);
 	CHECK_STR(m->v[0].name, DELIVERED);
 	CHECK_STR(ls(f.fd, "new"), DELIVERED);
 	CHECK_STR(ls(f.fd, "cur"), "");
@@ -386,7 +387,7 @@ T(test_uids_in_name_order)
 	CHECK_INT(m->v[0].flags, MF_RECENT);
 	CHECK_INT(m->v[1].uid, 2);
 	CHECK_STR(m->v[1].name, "1700000002.C.h:2,S");
-	CHECK_INT(m->v[1].flags, MF_SEEN);
+	CHECK_INT(m->v[1].flags & MF_STORED, MF_SEEN);
 	CHECK_INT(m->v[2].uid, 3);
 	CHECK_STR(m->v[2].name, "1700000003.A.h:2,");
 	CHECK_INT(m->v[2].flags, MF_RECENT);
@@ -458,7 +459,7 @@ T(test_sync_deltas)
 	REQUIRE(d.n_changed == 1);
 	CHECK_INT(d.changed[0], 2);
 	REQUIRE(m->n == 2);
-	CHECK_INT(m->v[0].flags, MF_SEEN);
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_SEEN);
 	CHECK_STR(m->v[0].name, "1700000002.a.h:2,S");
 	mb_delta_free(&d);
 
@@ -502,7 +503,7 @@ T(test_sync_skip_path)
 	CHECK_INT(mb_sync(m, &d), 0);
 	CHECK_INT(d.n_changed, 0);
 	CHECK_INT(d.n_before, 1);
-	CHECK_INT(m->v[0].flags, 0);
+	CHECK_INT(m->v[0].flags & MF_STORED, 0);
 	mb_delta_free(&d);
 
 	/* a real change moves a directory's mtime, so the sync reads again
@@ -514,7 +515,7 @@ T(test_sync_skip_path)
 	REQUIRE(d.n_changed == 1);
 	CHECK_INT(d.changed[0], 1);
 	REQUIRE(m->n == 2);
-	CHECK_INT(m->v[0].flags, MF_SEEN);
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_SEEN);
 	CHECK_INT(m->v[1].uid, 2);
 	mb_delta_free(&d);
 
@@ -561,7 +562,7 @@ T(test_sync_same_tick_change)
 	CHECK_INT(mb_sync(m, &d), 0);
 	REQUIRE(d.n_changed == 1);
 	CHECK_INT(d.changed[0], 1);
-	CHECK_INT(m->v[0].flags, MF_SEEN);
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_SEEN);
 out:
 	mb_delta_free(&d);
 	mb_close(&m);
@@ -660,7 +661,7 @@ T(test_damaged_line_keeps_other_uids)
 	CHECK_STR(m->v[1].name, "1700000003.c.h:2,");
 	CHECK_INT(m->v[2].uid, 10);
 	CHECK_STR(m->v[2].name, "1700000002.b.h:2,S");
-	CHECK_INT(m->v[2].flags, MF_SEEN);
+	CHECK_INT(m->v[2].flags & MF_STORED, MF_SEEN);
 	CHECK_INT(m->next, 11);
 	CHECK_STR(slurp(f.fd, "dovecot-uidlist"),
 	    "3 V1234567 N11 G0123456789abcdef0123456789abcdef\n"
@@ -774,7 +775,7 @@ T(test_set_flags_renames)
 	m = open_mb(&f, ".", false);
 	REQUIRE(m != NULL);
 	REQUIRE(m->n == 2);
-	CHECK_INT(m->v[0].flags, MF_SEEN);	/* P (passed) is no IMAP flag */
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_SEEN);	/* P (passed) is no IMAP flag */
 
 	/* every flag and two keywords: letters in ASCII order, P kept;
 	 * \Recent is not a stored flag */
@@ -782,13 +783,13 @@ T(test_set_flags_renames)
 	    MF_DELETED | MF_RECENT, 1u | 4u), 0);
 	CHECK_STR(m->v[0].name, BASE ":2,DFPRSTac");
 	CHECK_STR(ls(f.fd, "cur"), BASE ":2,DFPRSTac 1700000002.noinfo.h");
-	CHECK_INT(m->v[0].flags, MF_STORED);
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_STORED);
 	CHECK_INT(m->v[0].kw, 5);
 	CHECK_STR(slurp(f.fd, "cur/" BASE ":2,DFPRSTac"), "hello");
 
 	CHECK_INT(mb_set_flags(m, 0, 0, 0), 0);
 	CHECK_STR(ls(f.fd, "cur"), BASE ":2,P 1700000002.noinfo.h");
-	CHECK_INT(m->v[0].flags, 0);
+	CHECK_INT(m->v[0].flags & MF_STORED, 0);
 	CHECK_INT(m->v[0].kw, 0);
 	CHECK_INT(mb_set_flags(m, 0, MF_ANSWERED, 1u << 25), 0);
 	CHECK_STR(m->v[0].name, BASE ":2,PRz");
@@ -806,7 +807,7 @@ T(test_set_flags_renames)
 	CHECK_INT(mb_set_flags(m, 0, MF_SEEN, 0), 0);
 	CHECK_STR(m->v[0].name, BASE ":2,PS");
 	CHECK_STR(ls(f.fd, "cur"), BASE ":2,PS 1700000002.noinfo.h:2,S");
-	CHECK_INT(m->v[0].flags, MF_SEEN);
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_SEEN);
 
 	/* gone: ENOENT, nothing renamed */
 	CHECK_INT(unlinkat(f.fd, "cur/" BASE ":2,PS", 0), 0);
@@ -878,7 +879,7 @@ T(test_keywords_from_disk)
 	m = open_mb(&f, ".", false);
 	REQUIRE(m != NULL);
 	REQUIRE(m->n == 1);
-	CHECK_INT(m->v[0].flags, MF_SEEN);
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_SEEN);
 	CHECK_INT(m->v[0].kw, 1u << 2);
 	CHECK_INT(mb_keyword(m, "other", false), 2);
 	CHECK_INT(mb_keyword(m, "$LABEL", false), 0);
@@ -926,7 +927,7 @@ T(test_append)
 	/* S= is the size on disk (LF), the flags are sorted, keyword a */
 	snprintf(tail, sizeof tail, "test_host_x,S=%zu:2,FSa", strlen(stored));
 	CHECK(is_our_name(m->v[1].name, t0, t1, 1, tail));
-	CHECK_INT(m->v[1].flags, MF_SEEN | MF_FLAGGED);
+	CHECK_INT(m->v[1].flags & MF_STORED, MF_SEEN | MF_FLAGGED);
 	CHECK_INT(m->v[1].kw, 1);
 	CHECK(!m->v[1].in_new);
 	snprintf(path, sizeof path, "cur/%s", m->v[1].name);
@@ -946,7 +947,7 @@ T(test_append)
 	CHECK_INT(uid, 3);
 	REQUIRE(m->n == 3);
 	CHECK(is_our_name(m->v[2].name, t0, t1, 2, "test_host_x,S=4:2,"));
-	CHECK_INT(m->v[2].flags, 0);
+	CHECK_INT(m->v[2].flags & MF_STORED, 0);
 	snprintf(path, sizeof path, "cur/%s", m->v[2].name);
 	CHECK_STR(slurp(f.fd, path), "a\nb\n");
 	CHECK_INT(fstatat(f.fd, path, &st, 0), 0);
@@ -1013,7 +1014,7 @@ T(test_copy_hard_link)
 	CHECK_INT(uid, 1);
 	REQUIRE(dst->n == 1);
 	CHECK_INT(dst->v[0].uid, 1);
-	CHECK_INT(dst->v[0].flags, MF_SEEN);
+	CHECK_INT(dst->v[0].flags & MF_STORED, MF_SEEN);
 	/* $B is d in the destination, created after its three */
 	CHECK_INT(dst->v[0].kw, 1u << 3);
 	CHECK(is_our_name(dst->v[0].name, t0, t1, 1, "copyhost,S=6:2,Sd"));
@@ -1093,7 +1094,7 @@ T(test_copy_across_file_systems)
 	CHECK_INT(uid, 1);
 	REQUIRE(dst->n == 1);
 	CHECK(is_our_name(dst->v[0].name, t0, t1, 1, "copyhost,S=6:2,FS"));
-	CHECK_INT(dst->v[0].flags, MF_SEEN | MF_FLAGGED);
+	CHECK_INT(dst->v[0].flags & MF_STORED, MF_SEEN | MF_FLAGGED);
 	snprintf(path, sizeof path, "cur/%s", dst->v[0].name);
 	CHECK_STR(slurp(g.fd, path), "hello\n");
 	CHECK_INT(fstatat(g.fd, path, &s2, 0), 0);
