@@ -606,6 +606,11 @@ m_session_update(struct msession *s)
 	bool want = s->st != M_CLOSING && io_unsent(&s->io) <= M_OUT_PAUSE && s->cont == NULL &&
 	    !s->deflate_pending;
 	unsigned ev = io_events(&s->io, want);
+	/* a long reply paused at M_OUT_PAUSE goes on once the output drained;
+	 * if this flush drained it all, nothing else would wake us: ask for
+	 * the (writable) socket's next event */
+	if (s->cont != NULL && io_unsent(&s->io) <= M_OUT_PAUSE)
+		ev |= LOOP_WRITE;
 	if (s->st == M_CLOSING)
 		ev = io_unsent(&s->io) ? LOOP_WRITE : 0;
 	loop_mod(MW.loop, s->io.fd, ev);

@@ -19,6 +19,8 @@
 #include "imap/imap.h"
 
 #include <errno.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -515,6 +517,10 @@ accept_cb(struct loop *l, int lfd, unsigned ev, void *arg)
 			close(fd);
 			continue;
 		}
+		/* replies go out in several writes (the relay): no Nagle wait
+		 * between them */
+		int one = 1;
+		setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
 		struct isession *s = xcalloc(1, sizeof *s);
 		uint64_t id;
 		if (getrandom(&id, sizeof id, 0) != sizeof id)
