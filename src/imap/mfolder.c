@@ -563,10 +563,22 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 	buf_puts(&b, "* STATUS ");
 	m_mailbox_name(s, &b, name);
 	buf_puts(&b, " (");
+	static const char *const known[] = { "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
+		"RECENT", "DELETED", "SIZE" };
+	unsigned sent = 0;
 	for (size_t i = 0; i < items->n; i++) {
 		const struct imap_arg *it = &items->list[i];
-		if (i > 0)
+		/* each item once: a list repeating one ("MESSAGES MESSAGES ...")
+		 * made a reply longer than m_reply's IO_LINE_MAX, cut mid-list */
+		size_t w = 0;
+		while (w < NELEM(known) && !imap_arg_atom_is(it, known[w]))
+			w++;
+		if (w < NELEM(known) && (sent & (1u << w)))
+			continue;
+		if (sent != 0)
 			buf_putc(&b, ' ');
+		if (w < NELEM(known))
+			sent |= 1u << w;
 		if (imap_arg_atom_is(it, "MESSAGES")) {
 			buf_printf(&b, "MESSAGES %zu", mb->n);
 		} else if (imap_arg_atom_is(it, "UIDNEXT")) {

@@ -374,8 +374,23 @@ m_update(struct msession *s, bool expunges)
 	struct mb_delta d;
 	/* when EXPUNGE may not be sent (RFC 9051 7.5.1), a message whose file
 	 * is gone stays in the view: nothing is renumbered */
+	uint32_t validity = s->mb->validity;
 	if ((expunges ? mb_sync(s->mb, &d) : mb_sync_keep(s->mb, &d)) < 0)
 		return;
+	if (s->mb->validity != validity) {
+		/* the UID list was unreadable and rebuilt (store/mailbox.h): every
+		 * UID the client holds may now name another message, and the
+		 * delta compares UIDs of two different lists.  UIDVALIDITY cannot
+		 * change under a selected mailbox (RFC 9051 2.3.1.1) and there is
+		 * no response that says so: the client must select it again, so
+		 * the session ends */
+		log_warn("mailbox session=%s event=uidvalidity-changed mailbox=%s old=%u new=%u",
+		    s->sid, s->mb->label, validity, s->mb->validity);
+		m_reply(s, "* BYE Mailbox UIDVALIDITY changed, please reconnect");
+		s->st = M_CLOSING;
+		mb_delta_free(&d);
+		return;
+	}
 	m_keywords_check(s);
 	if (s->qresync)
 		m_vanished(s, false, d.expunged_uid, d.n_expunged);	/* RFC 7162 3.2.10 */
@@ -597,14 +612,18 @@ m_session_update(struct msession *s)
 {
 	if (!s->io.error && io_unsent(&s->io) > 0)
 		io_flush(&s->io);
+	/* a client that closed only its sending side (commands piped into
+	 * nc) still reads: the session ends once every reply is written, or
+	 * when writing fails; freeing it at EOF dropped what was unsent */
 	bool done = s->io.error || (s->st == M_CLOSING && io_unsent(&s->io) == 0) ||
-	    (s->io.eof && s->cont == NULL);
+	    (s->io.eof && s->cont == NULL && io_unsent(&s->io) == 0);
 	if (done) {
 		session_free(s);
 		return;
 	}
-	bool want = s->st != M_CLOSING && io_unsent(&s->io) <= M_OUT_PAUSE && s->cont == NULL &&
-	    !s->deflate_pending;
+	/* at EOF the socket stays readable: asking would spin */
+	bool want = s->st != M_CLOSING && !s->io.eof && io_unsent(&s->io) <= M_OUT_PAUSE &&
+	    s->cont == NULL && !s->deflate_pending;
 	unsigned ev = io_events(&s->io, want);
 	/* a long reply paused at M_OUT_PAUSE goes on once the output drained;
 	 * if this flush drained it all, nothing else would wake us: ask for
@@ -620,8 +639,8 @@ m_session_update(struct msession *s)
 		io_trim(&s->io);
 }
 
-static void
-session_event(struct loop *l, int fd, unsigned ev, void *arg)
+void
+m_session_event(struct loop *l, int fd, unsigned ev, void *arg)
 {
 	struct msession *s = arg;
 	if (ev & LOOP_READ)
@@ -648,13 +667,12 @@ user_ok(const char *u)
 	return true;
 }
 
-/* Both halves are here: the session begins. */
-static void
-session_start(const struct proto_handoff *h, int fd, const char *user)
+struct msession *
+m_session_new(int fd, const char *sid, const char *client, const char *user, const char *tag)
 {
 	struct msession *s = xcalloc(1, sizeof *s);
-	str_copy(s->sid, sizeof s->sid, h->sid);
-	str_copy(s->client, sizeof s->client, h->client);
+	str_copy(s->sid, sizeof s->sid, sid);
+	str_copy(s->client, sizeof s->client, client);
 	str_copy(s->user, sizeof s->user, user);
 	s->maildir_fd = -1;
 	s->wd[0] = s->wd[1] = -1;
@@ -673,19 +691,27 @@ session_start(const struct proto_handoff *h, int fd, const char *user)
 		MW.sessions->prev = s;
 	MW.sessions = s;
 	MW.n_sessions++;
-	loop_add(MW.loop, fd, 0, session_event, s);
+	loop_add(MW.loop, fd, 0, m_session_event, s);
 	if (!user_ok(user) || m_prepare_maildir(s) < 0) {
 		log_err("mailbox session=%s event=login user=%s result=fail error=\"cannot open "
 		    "the Maildir\"", s->sid, user);
-		m_tagged(s, h->tag, "NO [SERVERBUG] Cannot open your mailboxes");
+		m_tagged(s, tag, "NO [SERVERBUG] Cannot open your mailboxes");
 		s->st = M_CLOSING;
 	} else {
 		char cap[512];
 		m_capability(s, cap, sizeof cap);
-		m_tagged(s, h->tag, "OK [CAPABILITY %s] Logged in", cap);
+		m_tagged(s, tag, "OK [CAPABILITY %s] Logged in", cap);
 		log_info("mailbox session=%s event=login user=%s client=[%s]", s->sid, user,
 		    s->client);
 	}
+	return s;
+}
+
+/* Both halves are here: the session begins. */
+static void
+session_start(const struct proto_handoff *h, int fd, const char *user)
+{
+	struct msession *s = m_session_new(fd, h->sid, h->client, user, h->tag);
 	session_process(s);
 	m_session_update(s);
 }

@@ -126,6 +126,18 @@ bool m_msgset(struct msession *s, const char *tag, const struct imap_arg *a, boo
 bool m_flag_args(struct msession *s, const char *tag, const struct imap_arg *a, size_t n,
     struct mailbox *mb, bool create, uint8_t *flags, uint32_t *kw);
 
+/* A session for fd (non-blocking, owned from now on) of user, linked into
+ * MW and its loop, the Maildir prepared and the login's tagged reply
+ * queued (NO and M_CLOSING when the Maildir cannot be opened).  Nothing is
+ * read or flushed yet: m_session_event does that.  session_start uses it;
+ * so does fuzz/fuzz_imap_session.c, which drives sessions without the
+ * grant and handoff IPC. */
+struct msession *m_session_new(int fd, const char *sid, const char *client, const char *user,
+    const char *tag);
+/* The loop's callback for a session's fd: read, run commands, flush; the
+ * session may be freed on return (closed, EOF, error). */
+void m_session_event(struct loop *l, int fd, unsigned ev, void *arg);
+
 /* mcmd.c */
 void m_command(struct msession *s, struct imap_cmd *c);
 void m_idle_line(struct msession *s, const uint8_t *line, size_t len);

@@ -392,8 +392,17 @@ m_cmd_append(struct msession *s, struct imap_cmd *c)
 	 * a bad one stores nothing (RFC 3502 3) */
 	size_t i = 1, n_msgs = 0;
 	while (i < c->n_args) {
-		if (c->args[i].type == IMAP_ARG_LIST)
+		uint8_t flags;
+		uint32_t kw;
+		/* the flag lists too: a bad one after a stored message left that
+		 * message in the mailbox under a BAD (no keyword made here) */
+		if (c->args[i].type == IMAP_ARG_LIST) {
+			if (!m_flag_args(s, c->tag, &c->args[i], 1, dst, false, &flags, &kw)) {
+				mb_close(&dst);
+				return;
+			}
 			i++;
+		}
 		int64_t t;
 		if (i < c->n_args && c->args[i].type == IMAP_ARG_QUOTED) {
 			if (!parse_date_time(&c->args[i], &t)) {

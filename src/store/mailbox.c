@@ -230,6 +230,24 @@ lock_commit(struct mailbox *m, int fd, const struct buf *text)
 
 /* --- keywords ---------------------------------------------------------------------- */
 
+/* A name IMAP can show as a keyword: an atom (RFC 9051 9 flag-keyword:
+ * no CTL, SP or atom-specials).  The file is not ours alone: a name
+ * with CR, "(" or a trailing "{3}" would break the FLAGS lists it is
+ * written into, or smuggle a literal into the client's parser.  The same
+ * rule as m_flag_args (imap/mstore.c) for names clients create. */
+static bool
+keyword_name_ok(const char *p, size_t n)
+{
+	if (n == 0 || n > MB_KEYWORD_MAX)
+		return false;
+	for (size_t i = 0; i < n; i++) {
+		unsigned char c = (unsigned char)p[i];
+		if (c < 0x21 || c > 0x7e || strchr("(){ %*\"\\]", c) != NULL)
+			return false;
+	}
+	return true;
+}
+
 static void
 keywords_read(struct mailbox *m)
 {
@@ -253,8 +271,8 @@ keywords_read(struct mailbox *m)
 		char *sp;
 		unsigned long idx = strtoul(p, &sp, 10);
 		size_t nlen = sp < e && *sp == ' ' ? (size_t)(e - sp - 1) : 0;
-		if (sp > p && sp < e && *sp == ' ' && idx < MB_KEYWORDS_MAX && nlen > 0 &&
-		    nlen <= MB_KEYWORD_MAX && memchr(sp + 1, '\0', nlen) == NULL) {
+		if (sp > p && sp < e && *sp == ' ' && idx < MB_KEYWORDS_MAX &&
+		    keyword_name_ok(sp + 1, nlen)) {
 			memcpy(m->kw[idx], sp + 1, nlen);
 			m->kw[idx][nlen] = '\0';
 			if (idx + 1 > m->n_kw)
