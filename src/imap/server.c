@@ -347,9 +347,18 @@ update_proxy(struct isession *s)
 		session_free(s);
 		return;
 	}
-	loop_mod(IW.loop, s->io.fd, io_events(&s->io, s->pipe.out.len < IMAP_OUT_PAUSE));
-	loop_mod(IW.loop, s->pipe.fd, io_events(&s->pipe, s->io.out.len < IMAP_OUT_PAUSE &&
-	    !s->pipe.eof));
+	unsigned cev = io_events(&s->io, s->pipe.out.len < IMAP_OUT_PAUSE);
+	unsigned pev = io_events(&s->pipe, s->io.out.len < IMAP_OUT_PAUSE && !s->pipe.eof);
+	/* bytes already read but not relayed yet (process_proxy stops after a
+	 * number of rounds, so one session cannot hold the process): no read
+	 * event will come for them, so ask for the other side's (writable)
+	 * event to come back */
+	if (io_avail(&s->pipe) > 0 && s->io.out.len < IMAP_OUT_PAUSE)
+		cev |= LOOP_WRITE;
+	if (io_avail(&s->io) > 0 && s->pipe.out.len < IMAP_OUT_PAUSE)
+		pev |= LOOP_WRITE;
+	loop_mod(IW.loop, s->io.fd, cev);
+	loop_mod(IW.loop, s->pipe.fd, pev);
 	if (io_avail(&s->io) == 0 && s->io.out.len == 0)
 		io_trim(&s->io);
 	if (io_avail(&s->pipe) == 0 && s->pipe.out.len == 0)
