@@ -12,6 +12,11 @@
  *          is RFC822.SIZE octets; results are 0 or the documented codes
  *          with nothing appended; and the message with every bare LF made
  *          CRLF gives byte-identical outputs.
+ *          The search pieces (mime_search_text) lie in the message or the
+ *          scratch buffer and total at most twice the message's size
+ *          (quoted-printable writes its LF line ends as CRLF), each converted to UTF-8 by charset_to_utf8 within
+ *          its bound; the input read as an address list
+ *          (mime_address_text) is written without NUL bytes.
  * Seeds:   fuzz/corpus/imap_mime/ (the unit tests' messages, imaptest's).
  */
 #include <assert.h>
@@ -22,6 +27,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "imap/charset.h"
 #include "imap/mime.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -137,6 +143,54 @@ run(const uint8_t *msg, size_t len, const char *const *specs, size_t n_specs, st
 	assert(m == NULL);
 }
 
+struct pieces {
+	const uint8_t *msg;
+	size_t len, total;
+	struct buf *scratch, conv;
+};
+
+static void
+on_piece(void *arg, const char *charset, const uint8_t *p, size_t n)
+{
+	struct pieces *pc = arg;
+	bool in_msg = p >= pc->msg && p + n <= pc->msg + pc->len;
+	bool in_scratch = pc->scratch->data != NULL && p >= pc->scratch->data &&
+	    p + n <= pc->scratch->data + pc->scratch->len;
+	assert(n == 0 || in_msg || in_scratch);
+	pc->total += n;
+	if (charset != NULL) {
+		assert(strlen(charset) <= MIME_CHARSET_MAX);
+		buf_reset(&pc->conv);
+		charset_to_utf8(charset, p, n, &pc->conv);
+		assert(pc->conv.len <= pc->conv.max);
+	}
+}
+
+static void
+run_search_text(const uint8_t *data, size_t size)
+{
+	struct mime_msg *m = NULL;
+	if (mime_parse(data, size, &m) != 0)
+		return;
+	struct buf scratch;
+	buf_init(&scratch, 1u << 20);
+	struct pieces pc = { data, size, 0, &scratch, { 0 } };
+	buf_init(&pc.conv, 4u << 20);
+	mime_search_text(m, &scratch, on_piece, &pc);
+	assert(pc.total <= 2 * size);	/* QP makes LF line ends CRLF */
+	buf_free(&pc.conv);
+	buf_free(&scratch);
+	mime_free(&m);
+
+	struct buf out, tmp;
+	buf_init(&out, 0);
+	buf_init(&tmp, 0);
+	mime_address_text(data, size, &out, &tmp);
+	assert(out.len == 0 || memchr(out.data, 0, out.len) == NULL || memchr(data, 0, size));
+	buf_free(&out);
+	buf_free(&tmp);
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -177,6 +231,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	buf_init(&lf, 0);
 	buf_init(&crlf, 0);
 	run(data, size, specs, n, &lf);
+	run_search_text(data, size);
 
 	/* the same message with CRLF line ends must look the same */
 	uint8_t *c = malloc(2 * size + 1);

@@ -160,6 +160,21 @@ put_octet(struct buf *out, int cs, uint8_t b)
 	}
 }
 
+int
+hdrtext_charset_decode(struct buf *out, const char *charset, const uint8_t *p, size_t len)
+{
+	int cs = charset_find((const uint8_t *)charset, strlen(charset));
+	if (cs < 0)
+		return 1;
+	if (cs == CS_UTF8) {
+		buf_append(out, p, len);
+		return out->err ? -1 : 0;
+	}
+	for (size_t i = 0; i < len && !out->err; i++)
+		put_octet(out, cs, p[i]);
+	return out->err ? -1 : 0;
+}
+
 /* ---- RFC 2047 encoded-words ------------------------------------------------ */
 
 struct ew {

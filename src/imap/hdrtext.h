@@ -38,6 +38,11 @@ struct buf;
  * when out is full (out->err). */
 int hdrtext_decode(struct buf *out, const uint8_t *p, size_t len);
 
+/* Append p[0..len), text in the named charset (one of those listed
+ * above, any case), to out as UTF-8.  Returns 0, 1 when the charset is
+ * not one of them (out unchanged), or -1 when out is full. */
+int hdrtext_charset_decode(struct buf *out, const char *charset, const uint8_t *p, size_t len);
+
 /* Fold in[0..len) into out, which has room for len bytes (the result is
  * never longer); returns the folded length.  in and out may be the same
  * buffer. */

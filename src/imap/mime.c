@@ -1927,3 +1927,127 @@ mime_binary_get(const struct mime_msg *m, const struct mime_section *sec, struct
 	outq_flush(&q);
 	return 0;
 }
+
+/* ---- searchable text (SEARCH BODY and TEXT) -------------------------- */
+
+/* The charset parameter of a text part, unquoted into cs (at most
+ * MIME_CHARSET_MAX bytes, else ""); "us-ascii" when absent (RFC 2045
+ * 5.2). */
+static void
+text_charset(const struct mime_msg *m, const struct ctype *ct, char cs[MIME_CHARSET_MAX + 1])
+{
+	strcpy(cs, "us-ascii");
+	if (!ct->ok)
+		return;
+	struct lx x = ct->params;
+	struct param pr;
+	while (param_next(&x, &pr)) {
+		if (!span_is(m->msg, pr.na, pr.nb, "charset"))
+			continue;
+		size_t n = pr.vb - pr.va;
+		uint8_t tmp[MIME_CHARSET_MAX + 2];
+		if (n > MIME_CHARSET_MAX + 2) {
+			cs[0] = '\0';
+			return;
+		}
+		n = unquote(m->msg, pr.va, pr.vb, pr.is_quoted, tmp);
+		n = n <= MIME_CHARSET_MAX ? n : 0;
+		for (size_t i = 0; i < n; i++)
+			if (tmp[i] < 0x21 || tmp[i] > 0x7e)
+				n = 0;	/* no charset name holds these */
+		memcpy(cs, tmp, n);
+		cs[n] = '\0';
+		return;
+	}
+}
+
+void
+mime_search_text(const struct mime_msg *m, struct buf *scratch, mime_text_fn *fn, void *arg)
+{
+	for (uint32_t i = 0; i < m->n_parts; i++) {
+		const struct part *p = &m->parts[i];
+		/* an enclosed message's header is text of its parent's body */
+		if (i > 0 && p->parent != NONE && m->parts[p->parent].kind == K_MSG)
+			fn(arg, NULL, m->msg + p->hs.off, p->bs.off - p->hs.off);
+		if (p->kind != K_LEAF || p->is_opaque)
+			continue;
+		struct hvals h;
+		struct ctype ct;
+		hvals_collect(m, p, HF_CTYPE, HF_CTYPE + 1, &h);
+		ctype_parse(m, &h, &ct);
+		if (ct.ok && !span_is(m->msg, ct.ta, ct.tb, "text"))
+			continue;	/* images, archives: nothing a word search finds */
+		char cs[MIME_CHARSET_MAX + 1];
+		text_charset(m, &ct, cs);
+		enum cte cte = part_cte(m, p);
+		if (cte == CTE_IDENTITY || cte == CTE_UNKNOWN) {
+			fn(arg, cs, m->msg + p->bs.off, p->be.off - p->bs.off);
+			continue;
+		}
+		buf_reset(scratch);
+		struct outq q = { .out = scratch, .n = 0 };
+		if (cte == CTE_BASE64)
+			put_base64(&q, m->msg, p->bs.off, p->be.off);
+		else
+			put_qp(&q, m->msg, p->bs.off, p->be.off);
+		outq_flush(&q);
+		fn(arg, cs, scratch->data ? scratch->data : (const uint8_t *)"", scratch->len);
+	}
+}
+
+/* ---- addresses as search text ---------------------------------------- */
+
+static void
+put_text_piece(struct buf *out, const struct buf *tmp, const struct piece *pc)
+{
+	if (pc->len > 0 && !tmp->err)
+		buf_append(out, tmp->data + pc->off, pc->len);
+}
+
+void
+mime_address_text(const uint8_t *s, size_t len, struct buf *out, struct buf *scratch)
+{
+	struct wctx w = { NULL, out, scratch, false };
+	bool in_group = false, first = true;
+	size_t pos = 0;
+	for (;;) {
+		struct seg sg;
+		struct piece pc[4];
+		seg_scan(s, pos, len, in_group, &sg);
+		buf_reset(scratch);
+		if (sg.term == ':') {
+			pc[0] = collect(&w, s, sg.a, sg.stop, true);
+			buf_puts(out, first ? "" : ", ");
+			put_text_piece(out, scratch, &pc[0]);
+			buf_puts(out, ": ");
+			in_group = true;
+			first = true;
+		} else {
+			if (sg.has_words && mailbox_pieces(&w, s, &sg, pc)) {
+				buf_puts(out, first ? "" : ", ");
+				first = false;
+				if (pc[0].len > 0) {
+					put_text_piece(out, scratch, &pc[0]);
+					buf_puts(out, " <");
+				}
+				put_text_piece(out, scratch, &pc[2]);
+				if (pc[3].len > 0) {
+					buf_putc(out, '@');
+					put_text_piece(out, scratch, &pc[3]);
+				}
+				if (pc[0].len > 0)
+					buf_putc(out, '>');
+			}
+			if (sg.term == ';' && in_group) {
+				buf_putc(out, ';');
+				in_group = false;
+				first = false;
+			}
+		}
+		if (sg.term == 0)
+			break;
+		pos = sg.next;
+	}
+	if (in_group)
+		buf_putc(out, ';');
+}

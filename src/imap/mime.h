@@ -123,6 +123,16 @@ struct mime_addr {
 };
 bool mime_first_address(const uint8_t *s, size_t len, struct buf *out, struct mime_addr *a);
 
+/*
+ * The address list s[0..len) as SEARCH FROM/TO/CC/BCC compare it, after
+ * the same parse as ENVELOPE: each mailbox as "name <local@host>" (or
+ * "local@host" without a name; a comment stands in for a missing name),
+ * comments and folding gone, groups as "name: a, b;", separated by ", ".
+ * "<user (x)@ (y) domain.org>" reads "x <user@domain.org>".  Appended to out;
+ * scratch is working space.  Encoded-words are not decoded here.
+ */
+void mime_address_text(const uint8_t *s, size_t len, struct buf *out, struct buf *scratch);
+
 /* Append BODY (extended false) or BODYSTRUCTURE (extended true: the
  * extension data md5/params, disposition, language, location of every
  * part) to out, parenthesised (RFC 9051 7.5.2, 9 "body"). */
@@ -196,5 +206,24 @@ int mime_section_get(const struct mime_msg *m, const struct mime_section *sec, s
  * BINARY.SIZE is the length of this output.
  */
 int mime_binary_get(const struct mime_msg *m, const struct mime_section *sec, struct buf *out);
+
+/*
+ * The searchable text of the message's body (SEARCH BODY and TEXT, RFC
+ * 9051 6.4.4), handed to fn piece by piece in message order:
+ *  - every text part (text/ *, or a part without a valid Content-Type),
+ *    its transfer encoding undone as BINARY does (an unknown encoding
+ *    gives the bytes as written), with its charset parameter
+ *    ("us-ascii" when absent, "" when unusable: longer than
+ *    MIME_CHARSET_MAX or not printable ASCII);
+ *  - the header of every enclosed message (message/rfc822 parts), as
+ *    written, with charset NULL: the caller decodes encoded-words.
+ * Other leaves (images, archives, application data, parts made opaque
+ * by a limit) are skipped.  The top-level header is not included.
+ * Decoded bytes are built in scratch (its max bounds them; what does not
+ * fit is cut) and are valid only during the call to fn.
+ */
+#define MIME_CHARSET_MAX	64
+typedef void mime_text_fn(void *arg, const char *charset, const uint8_t *p, size_t n);
+void mime_search_text(const struct mime_msg *m, struct buf *scratch, mime_text_fn *fn, void *arg);
 
 #endif

@@ -8,9 +8,10 @@
  *          struct search_msg plus, on demand, the stored message (sent by
  *          anyone: untrusted).
  * Output:  a program (struct search_prog) and a yes/no per message.
- * Trusts:  the caller's env and message numbers.  Runs in: imap worker.
- * Not here: CHARSET and RETURN options, the ESEARCH/SEARCH reply, MIME
- *          decoding of bodies, fuzzy or full-text indexes.
+ * Trusts:  the caller's env and message numbers.  Runs in: mailbox.
+ * Not here: CHARSET and RETURN options, the ESEARCH/SEARCH reply, the MIME
+ *          structure and decoding (imap/mime.c), charset conversion
+ *          (imap/charset.c), fuzzy or full-text indexes.
  *
  * The program is a tree in one array.  Every node has its first child and
  * its next sibling as indexes, so the compiler can splice and reorder
@@ -34,16 +35,21 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "core/buf.h"
 #include "core/util.h"
+#include "imap/charset.h"
 #include "imap/hdrtext.h"
+#include "imap/mime.h"
 #include "imap/seqset.h"
 #include "msgauth/header.h"
 
 #define NONE		UINT32_MAX
 #define KEEP_MAX	(1u << 20)	/* scratch bytes kept between messages */
 #define VALS_MAX	(16u << 20)	/* decoded header values of one message */
+#define TEXT_MAX	(128u << 20)	/* BODY/TEXT's decoded text of one message */
+#define PART_MAX	(64u << 20)	/* one part's decoded bytes */
 
 enum op {
 	OP_AND, OP_OR, OP_NOT,		/* operators: first..next children */
@@ -148,10 +154,13 @@ struct estk {
 	uint32_t node, child;
 };
 
-/* A header field's decoded, folded value: vals[off, off + len). */
+/* A header field's decoded, folded value: vals[off, off + len); for an
+ * address field also its addresses as mime_address_text writes them,
+ * decoded and folded: vals[aoff, aoff + alen). */
 struct fval {
 	size_t off, len;
-	bool done;
+	size_t aoff, alen;
+	bool done, adone;
 };
 
 /* What one evaluation has learnt about its message so far. */
@@ -166,8 +175,9 @@ struct mstate {
 	size_t fv_cap;
 	struct buf vals, tmp;
 	bool folded;
-	struct buf fold;	/* the whole message folded */
+	struct buf fold;	/* the header, then the body's decoded text, folded */
 	size_t fold_body;	/* where the body starts in fold */
+	struct buf part, conv;	/* one part decoded, then in UTF-8 */
 	int dated;		/* 0 not yet, 1 date_day valid, -1 no usable Date: */
 	int64_t date_day;
 };
@@ -762,7 +772,9 @@ search_compile(const struct imap_arg *args, size_t n, const struct search_env *e
 	c.p->stk = xreallocarray(NULL, c.p->depth, sizeof *c.p->stk);
 	buf_init(&c.p->ms.vals, VALS_MAX);
 	buf_init(&c.p->ms.tmp, VALS_MAX);
-	buf_init(&c.p->ms.fold, 0);
+	buf_init(&c.p->ms.fold, TEXT_MAX);
+	buf_init(&c.p->ms.part, PART_MAX);
+	buf_init(&c.p->ms.conv, PART_MAX);
 	*out = c.p;
 	return 0;
 }
@@ -800,6 +812,8 @@ search_free(struct search_prog **pp)
 	buf_free(&p->ms.vals);
 	buf_free(&p->ms.tmp);
 	buf_free(&p->ms.fold);
+	buf_free(&p->ms.part);
+	buf_free(&p->ms.conv);
 	free(p);
 	*pp = NULL;
 }
@@ -882,7 +896,39 @@ field_value(struct mstate *ms, size_t i, size_t *len)
 	return f->len ? ms->vals.data + f->off : (const uint8_t *)"";
 }
 
-/* The whole message folded once, for BODY and TEXT. */
+/* Append p[0..n) folded to b (cut when b is full). */
+static void
+put_folded(struct buf *b, const uint8_t *p, size_t n)
+{
+	size_t got = 0;
+	uint8_t *dst = n ? buf_space(b, n, &got) : NULL;
+	if (dst == NULL)
+		return;
+	if (got < n) {
+		n = got;
+		b->err = true;
+	}
+	buf_commit(b, hdrtext_fold(dst, p, n));
+}
+
+/* One piece of the body's text (mime_search_text): in UTF-8, folded,
+ * and kept apart from the next by a line end so no match spans two. */
+static void
+put_piece(void *arg, const char *charset, const uint8_t *p, size_t n)
+{
+	struct mstate *ms = arg;
+	buf_reset(&ms->conv);
+	if (charset == NULL)
+		hdrtext_decode(&ms->conv, p, n);
+	else
+		charset_to_utf8(charset, p, n, &ms->conv);
+	put_folded(&ms->fold, ms->conv.data, ms->conv.len);
+	buf_putc(&ms->fold, '\n');
+}
+
+/* The header folded, then the body's text decoded (MIME transfer
+ * encodings undone, charsets converted) and folded, once per message,
+ * for BODY and TEXT. */
 static int
 ensure_folded(struct mstate *ms)
 {
@@ -890,14 +936,13 @@ ensure_folded(struct mstate *ms)
 		return 0;
 	if (ensure_headers(ms) < 0)
 		return -1;
-	size_t body = ms->h.body_off < ms->len ? (size_t)ms->h.body_off : ms->len, got = 0;
-	uint8_t *dst = ms->len ? buf_space(&ms->fold, ms->len, &got) : NULL;
-	if (dst == NULL || got < ms->len) {
-		ms->fold_body = 0;	/* an empty message, or no memory: nothing */
-	} else {
-		ms->fold_body = hdrtext_fold(dst, ms->raw, body);
-		size_t b = hdrtext_fold(dst + ms->fold_body, ms->raw + body, ms->len - body);
-		buf_commit(&ms->fold, ms->fold_body + b);
+	size_t body = ms->h.body_off < ms->len ? (size_t)ms->h.body_off : ms->len;
+	put_folded(&ms->fold, ms->raw, body);
+	ms->fold_body = ms->fold.len;
+	struct mime_msg *mm = NULL;
+	if (mime_parse(ms->raw, ms->len, &mm) == 0) {
+		mime_search_text(mm, &ms->part, put_piece, ms);
+		mime_free(&mm);
 	}
 	ms->folded = true;
 	return 0;
@@ -926,16 +971,66 @@ ensure_date(struct mstate *ms)
 	return ms->dated > 0 ? 1 : 0;
 }
 
+static bool
+is_address_field(const char *name)
+{
+	static const char *const names[] = { "From", "To", "Cc", "Bcc", "Sender", "Reply-To" };
+	for (size_t i = 0; i < NELEM(names); i++)
+		if (strcasecmp(name, names[i]) == 0)
+			return true;
+	return false;
+}
+
+/* Address field i's addresses as mime_address_text writes them, decoded
+ * and folded; valid until the next call. */
+static const uint8_t *
+address_value(struct mstate *ms, size_t i, size_t *len)
+{
+	struct fval *f = &ms->fv[i];
+	if (!f->adone) {
+		size_t vlen, got = 0;
+		char *v = mhdrs_value(&ms->h, i, &vlen);
+		buf_reset(&ms->part);
+		buf_reset(&ms->tmp);
+		mime_address_text((const uint8_t *)v, vlen, &ms->part, &ms->conv);
+		free(v);
+		hdrtext_decode(&ms->tmp, ms->part.data ? ms->part.data : (const uint8_t *)"",
+		    ms->part.len);
+		f->adone = true;
+		f->aoff = ms->vals.len;
+		f->alen = 0;
+		if (!ms->tmp.err && ms->tmp.len > 0) {
+			uint8_t *dst = buf_space(&ms->vals, ms->tmp.len, &got);
+			if (dst != NULL && got >= ms->tmp.len) {
+				f->alen = hdrtext_fold(dst, ms->tmp.data, ms->tmp.len);
+				buf_commit(&ms->vals, f->alen);
+			}
+		}
+	}
+	*len = f->alen;
+	return f->alen ? ms->vals.data + f->aoff : (const uint8_t *)"";
+}
+
+/* HEADER, FROM, TO...: the decoded field text, and for address fields
+ * also the parsed addresses, so "user@domain.org" finds
+ * "<user (comment)@ domain.org>" and "Name <user@domain.org>" finds
+ * "user@domain.org (Name)". */
 static int
 match_header(struct mstate *ms, const struct node *nd)
 {
 	if (ensure_headers(ms) < 0)
 		return -1;
+	bool is_addr = nd->u.txt.len > 0 && is_address_field(nd->u.txt.name);
 	for (size_t i = 0; i < ms->h.n; i++) {
 		if (!mhdrs_is(&ms->h, i, nd->u.txt.name))
 			continue;
 		size_t len;
 		const uint8_t *v = field_value(ms, i, &len);
+		if (contains(v, len, nd->u.txt.needle, nd->u.txt.len))
+			return 1;
+		if (!is_addr)
+			continue;
+		v = address_value(ms, i, &len);
 		if (contains(v, len, nd->u.txt.needle, nd->u.txt.len))
 			return 1;
 	}
@@ -1059,6 +1154,8 @@ msg_end(struct mstate *ms)
 	trim(&ms->vals);
 	trim(&ms->tmp);
 	trim(&ms->fold);
+	trim(&ms->part);
+	trim(&ms->conv);
 }
 
 int

@@ -24,16 +24,20 @@
  *  - FROM, TO, CC, BCC, SUBJECT, HEADER: a case-insensitive substring of
  *    any field of that name (each To: line on its own), unfolded, with
  *    RFC 2047 encoded-words decoded (imap/hdrtext.h says which charsets
- *    and how case is folded).  The address fields are matched as text, not
- *    as parsed addresses: "user@domain.org" does not match
- *    "<user (comment)@domain.org>".  An empty string matches a message
- *    that has the field at all (HEADER name "" is RFC 9051's "header
- *    present" test).  Only the first 256 KiB and 1000 fields of a header
- *    are searched (msgauth/header.h limits).
- *  - BODY: the raw body bytes after the header, folded the same way;
- *    NO MIME decoding at this stage: base64 and quoted-printable parts
- *    are searched as encoded text, and charsets are not converted.
- *  - TEXT: BODY's bytes, the raw header, or any decoded header field.
+ *    and how case is folded).  Address fields (From, To, Cc, Bcc, Sender,
+ *    Reply-To) also match their parsed addresses written as "name
+ *    <local@host>" (imap/mime.h mime_address_text), so "user@domain.org"
+ *    finds "<user (comment)@domain.org>", as in Dovecot.  An empty
+ *    string matches a message that has the field at all (HEADER name ""
+ *    is RFC 9051's "header present" test).  Only the first 256 KiB and
+ *    1000 fields of a header are searched (msgauth/header.h limits).
+ *  - BODY: the body's text as a reader sees it (imap/mime.h
+ *    mime_search_text): every text part with its base64 or
+ *    quoted-printable encoding undone and its charset converted to UTF-8
+ *    (imap/charset.h), and enclosed messages' headers with encoded-words
+ *    decoded; folded the same way.  Non-text parts (images, archives) and
+ *    the encoded form are not searched; a match never spans two parts.
+ *  - TEXT: BODY's text, the raw header, or any decoded header field.
  *  - KEYWORD with a name the mailbox does not know matches nothing,
  *    UNKEYWORD matches everything.  KEYWORD \Seen and the other system
  *    flags are accepted as the flag keys.
@@ -45,8 +49,8 @@
  * "NOT NOT ... ALL" or "OR OR OR ..." chains cost memory bounded by the
  * node limit and no call stack.
  *
- * Runs in: imap worker.  Pure: no I/O; the message text comes from the
- * caller's load callback.
+ * Runs in: mailbox.  No I/O but iconv_open's (imap/charset.h); the
+ * message text comes from the caller's load callback.
  */
 #ifndef TALON_IMAP_SEARCH_H
 #define TALON_IMAP_SEARCH_H

@@ -4,6 +4,7 @@ that deliver writes and that mutt or Dovecot would read: UIDs in
 dovecot-uidlist, flags in file names, Maildir++ folders, IDLE on deliveries,
 UIDPLUS, MOVE, changes made on disk shown as EXPUNGE/EXISTS/FETCH, and
 UIDVALIDITY that never changes because of them."""
+import base64
 import glob
 import imaplib
 import os
@@ -342,6 +343,44 @@ def test_search_and_esearch(talon_factory):
     assert typ == "OK" and b"MIN 1 MAX 3 COUNT 3" in es[0], es
     typ, data = m._simple_command("SEARCH", "CHARSET", "KOI8-R", "ALL")
     assert typ == "NO" and b"BADCHARSET" in data[0], data
+    m.logout()
+
+
+def test_search_decodes_bodies_and_parses_addresses(talon_factory):
+    """BODY sees base64 and quoted-printable text in its charset (Latin-1
+    by table, Shift_JIS by iconv) and not the encoded form; FROM matches a
+    parsed address through comments, as Dovecot does."""
+    t = make(talon_factory)
+    m = login(t)
+    msgs = [
+        b"From: <carol (work)@ (hq) example.net>\r\nSubject: one\r\n"
+        b"Content-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + base64.encodebytes("Grüße aus Köln\n".encode()).replace(b"\n", b"\r\n"),
+        b"From: dave@example.net (Dave Lister)\r\nSubject: two\r\n"
+        b"Content-Type: multipart/alternative; boundary=b1\r\n\r\n--b1\r\n"
+        b"Content-Type: text/plain; charset=iso-8859-1\r\n"
+        b"Content-Transfer-Encoding: quoted-printable\r\n\r\ncaf=E9 cr=E8me=\r\n br=FBl=E9e\r\n"
+        b"--b1\r\nContent-Type: text/plain; charset=Shift_JIS\r\n\r\n"
+        + "日本語".encode("shift_jis") + b"\r\n--b1--\r\n",
+    ]
+    for raw in msgs:
+        assert m.append("INBOX", None, None, raw)[0] == "OK"
+    m.select("INBOX")
+
+    def search(*crit):
+        typ, data = m.search("UTF-8", *crit)
+        assert typ == "OK", (typ, data)
+        return [int(x) for x in data[0].split()]
+
+    assert search("BODY", '"KÖLN"'.encode()) == [1]
+    assert search("BODY", "R3LDvMOfZ") == []
+    assert search("BODY", '"crème brûlée"'.encode()) == [2]
+    assert search("BODY", "E8me") == []
+    assert search("TEXT", '"日本語"'.encode()) == [2]
+    assert search("FROM", "carol@example.net") == [1]
+    assert search("FROM", '"Dave Lister <dave@example.net>"') == [2]
+    assert search("FROM", "hq") == [1]
     m.logout()
 
 

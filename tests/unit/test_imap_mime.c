@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "core/buf.h"
+#include "core/util.h"
 #include "imap/mime.h"
 #include "t.h"
 
@@ -1238,6 +1239,37 @@ T(test_data_files)
 	}
 }
 
+/* mime_address_text: what SEARCH FROM/TO compare besides the raw text. */
+T(test_address_text)
+{
+	static const struct { const char *in, *want; } c[] = {
+		{ "user@domain.org", "user@domain.org" },
+		{ "RealFrom <user-from@domain.org>", "RealFrom <user-from@domain.org>" },
+		{ "<user-from (comment)@ (comment) domain.org>", "comment <user-from@domain.org>" },
+		{ "user@domain.org (Real Name)", "Real Name <user@domain.org>" },
+		{ "a@b, \"Q, Uoted\" <c@d>", "a@b, Q, Uoted <c@d>" },
+		{ "groupname: g1@d, g2@d;,\r\n  group2: g3@d;", "groupname: g1@d, g2@d;, group2: g3@d;" },
+		{ "empty:;", "empty: ;" },
+		{ "undisclosed:", "undisclosed: ;" },
+		{ "", "" },
+		{ ",,,", "" },
+		{ "nohost", "nohost" },
+		{ "<@route,@r2:u@h>", "u@h" },
+	};
+	for (size_t i = 0; i < NELEM(c); i++) {
+		struct buf out, tmp;
+		buf_init(&out, 0);
+		buf_init(&tmp, 0);
+		mime_address_text((const uint8_t *)c[i].in, strlen(c[i].in), &out, &tmp);
+		buf_cstr(&out);
+		if (strcmp((const char *)out.data, c[i].want) != 0)
+			fprintf(stderr, "address case %zu: %s\n", i, c[i].in);
+		CHECK_STR((const char *)out.data, c[i].want);
+		buf_free(&out);
+		buf_free(&tmp);
+	}
+}
+
 int
 main(void)
 {
@@ -1271,6 +1303,7 @@ main(void)
 	RUN(test_parts_limit);
 	RUN(test_fields_limit);
 	RUN(test_data_files);
+	RUN(test_address_text);
 	for (size_t i = 0; i < 8; i++)
 		free(ring[i]);
 	return t_done("imap_mime");
