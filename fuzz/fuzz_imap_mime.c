@@ -182,6 +182,19 @@ run_search_text(const uint8_t *data, size_t size)
 	buf_free(&scratch);
 	mime_free(&m);
 
+	/* binary parts to base64: no crash, and the result parses */
+	struct buf b64;
+	buf_init(&b64, 0);
+	if (mime_parse(data, size, &m) == 0) {
+		if (mime_binary_to_base64(m, &b64)) {
+			struct mime_msg *again = NULL;
+			assert(mime_parse(b64.data, b64.len, &again) == 0);
+			mime_free(&again);
+		}
+		mime_free(&m);
+	}
+	buf_free(&b64);
+
 	struct buf out, tmp;
 	buf_init(&out, 0);
 	buf_init(&tmp, 0);

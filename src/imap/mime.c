@@ -2051,3 +2051,85 @@ mime_address_text(const uint8_t *s, size_t len, struct buf *out, struct buf *scr
 	if (in_group)
 		buf_putc(out, ';');
 }
+
+/* ---- APPEND of binary content (RFC 3516 4.3) -------------------------- */
+
+/* Does the leaf's body need base64 to be stored as it is?  Its encoding
+ * says "binary", or it holds a NUL, which no IMAP literal but literal8
+ * may carry: BODY[] of it could never be sent. */
+static bool
+needs_base64(const struct mime_msg *m, const struct part *p)
+{
+	if (p->kind != K_LEAF || p->bs.off >= p->be.off || part_cte(m, p) != CTE_IDENTITY)
+		return false;
+	if (memchr(m->msg + p->bs.off, 0, p->be.off - p->bs.off) != NULL)
+		return true;
+	struct hvals h;
+	size_t a, b;
+	hvals_collect(m, p, HF_CTE, HF_CTE + 1, &h);
+	struct lx x = { m->msg, h.a[HF_CTE], h.b[HF_CTE] };
+	if (!h.has[HF_CTE])
+		return false;
+	lx_cfws(&x);
+	return lx_token(&x, &a, &b) && span_is(m->msg, a, b, "binary");
+}
+
+/* Base64 in lines of 76 characters and CRLF (RFC 2045 6.8). */
+static void
+put_base64_lines(struct buf *out, const uint8_t *s, size_t n)
+{
+	static const char al[] =
+	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	char line[80];
+	size_t k = 0;
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t v = (uint32_t)s[i] << 16;
+		if (i + 1 < n)
+			v |= (uint32_t)s[i + 1] << 8;
+		if (i + 2 < n)
+			v |= s[i + 2];
+		line[k++] = al[v >> 18 & 63];
+		line[k++] = al[v >> 12 & 63];
+		line[k++] = i + 1 < n ? al[v >> 6 & 63] : '=';
+		line[k++] = i + 2 < n ? al[v & 63] : '=';
+		if (k == 76 || i + 3 >= n) {
+			buf_append(out, line, k);
+			buf_puts(out, "\r\n");
+			k = 0;
+		}
+	}
+}
+
+bool
+mime_binary_to_base64(const struct mime_msg *m, struct buf *out)
+{
+	size_t cursor = 0;
+	bool changed = false;
+	for (uint32_t i = 0; i < m->n_parts; i++) {
+		const struct part *p = &m->parts[i];
+		if (!needs_base64(m, p))
+			continue;
+		/* everything before this part's header as it was; then its
+		 * fields but the transfer encoding, the new one, the blank line */
+		buf_append(out, m->msg + cursor, p->hs.off - cursor);
+		size_t pos = p->hs.off;
+		struct field f;
+		while (field_next(m->msg, &pos, p->bs.off, &f)) {
+			if (f.name_len == 25 && ascii_memcaseeq(m->msg + f.start,
+			    "Content-Transfer-Encoding", 25))
+				continue;
+			buf_append(out, m->msg + f.start, f.end - f.start);
+		}
+		buf_puts(out, "Content-Transfer-Encoding: base64\r\n");
+		buf_append(out, m->msg + pos, p->bs.off - pos);
+		put_base64_lines(out, m->msg + p->bs.off, p->be.off - p->bs.off);
+		/* a delimiter's line end follows: the last line's is its */
+		if (p->be.off < m->len && !out->err)
+			out->len -= 2;
+		cursor = p->be.off;
+		changed = true;
+	}
+	if (changed)
+		buf_append(out, m->msg + cursor, m->len - cursor);
+	return changed && !out->err;
+}

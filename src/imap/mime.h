@@ -208,6 +208,18 @@ int mime_section_get(const struct mime_msg *m, const struct mime_section *sec, s
 int mime_binary_get(const struct mime_msg *m, const struct mime_section *sec, struct buf *out);
 
 /*
+ * APPEND of a literal8 (RFC 3516 4.3): the message with every leaf part
+ * that says "Content-Transfer-Encoding: binary", or has a NUL in its
+ * body, re-encoded as base64 (its transfer-encoding field replaced; every
+ * other byte of the message as it was), appended to out.  Then BODY[]
+ * can be sent as a normal literal and BINARY[part] gives back the exact
+ * bytes, bare CR and LF included, though the Maildir keeps LF line ends.
+ * Returns false, out unchanged or partial, when no part needed it (or
+ * out is full): store the message as it is.
+ */
+bool mime_binary_to_base64(const struct mime_msg *m, struct buf *out);
+
+/*
  * The searchable text of the message's body (SEARCH BODY and TEXT, RFC
  * 9051 6.4.4), handed to fn piece by piece in message order:
  *  - every text part (text/ *, or a part without a valid Content-Type),

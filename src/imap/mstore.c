@@ -14,6 +14,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "imap/mime.h"
 #include "imap/msession.h"
 #include "imap/mutf7.h"
 #include "imap/seqset.h"
@@ -379,6 +380,19 @@ parse_date_time(const struct imap_arg *a, int64_t *out)
 	return true;
 }
 
+/* A literal8 message whose binary parts get base64 (imap/mime.h says
+ * why); false: store it as it came. */
+static bool
+binary_to_base64(const struct imap_arg *lit, struct buf *out)
+{
+	struct mime_msg *mm = NULL;
+	if (mime_parse(lit->p, lit->len, &mm) != 0)
+		return false;
+	bool changed = mime_binary_to_base64(mm, out);
+	mime_free(&mm);
+	return changed;
+}
+
 void
 m_cmd_append(struct msession *s, struct imap_cmd *c)
 {
@@ -440,7 +454,17 @@ m_cmd_append(struct msession *s, struct imap_cmd *c)
 		if (c->args[i].type == IMAP_ARG_QUOTED)
 			parse_date_time(&c->args[i++], &t);
 		const struct imap_arg *lit = &c->args[i++];
-		if (mb_append(dst, lit->p, lit->len, flags, kw, t, &uids[k], why, sizeof why) < 0) {
+		struct buf conv;
+		buf_init(&conv, 2 * lit->len + 4096);
+		const uint8_t *msg = lit->p;
+		size_t len = lit->len;
+		if (lit->binary && binary_to_base64(lit, &conv)) {
+			msg = conv.data;
+			len = conv.len;
+		}
+		int rc = mb_append(dst, msg, len, flags, kw, t, &uids[k], why, sizeof why);
+		buf_free(&conv);
+		if (rc < 0) {
 			int e = errno;
 			log_err("mailbox session=%s event=append mailbox=%s error=\"%s\"", s->sid,
 			    dst->label, why);

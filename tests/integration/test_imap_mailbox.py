@@ -384,6 +384,32 @@ def test_search_decodes_bodies_and_parses_addresses(talon_factory):
     m.logout()
 
 
+def test_binary_append_is_stored_as_base64_and_fetched_exact(talon_factory):
+    """RFC 3516 4.3: a literal8 with a binary part (NUL, bare LF, CR LF)
+    is stored with that part in base64, so BODY[] is a normal literal and
+    BINARY[1] gives back the exact bytes (imaptest's append-binary)."""
+    t = make(talon_factory)
+    m = login(t)
+    data = b"\x00-\xe4\n\r\n\n"
+    msg = (b"From: user@domain.org\r\nContent-Type: application/octet-stream\r\n"
+           b"Content-Transfer-Encoding: binary\r\n\r\n" + data)
+    tag = m._new_tag()
+    m.send(tag + b" APPEND INBOX ~{%d}\r\n" % len(msg))
+    assert m.readline().startswith(b"+")
+    m.send(msg + b"\r\n")
+    assert m.readline().startswith(tag + b" OK [APPENDUID ")
+    m.select("INBOX")
+    typ, d = m.fetch("1", "(BINARY.SIZE[1] BINARY.PEEK[1])")
+    assert typ == "OK" and d[0][0].endswith(b"BINARY.SIZE[1] 7 BINARY[1] ~{7}"), d
+    assert d[0][1] == data
+    typ, d = m.fetch("1", "(BODY.PEEK[])")
+    body = d[0][1]
+    assert b"\x00" not in body and b"Content-Transfer-Encoding: base64\r\n" in body, body
+    assert base64.b64decode(body.split(b"\r\n\r\n", 1)[1]) == data
+    assert b"Content-Transfer-Encoding: binary" not in body
+    m.logout()
+
+
 def test_sessions_survive_a_reload_and_run_as_the_store_owner(talon_factory):
     t = make(talon_factory)
     m = login(t)

@@ -1270,6 +1270,47 @@ T(test_address_text)
 	}
 }
 
+/* mime_binary_to_base64: only binary parts change, every other byte
+ * stays, and BINARY of the result is the original part. */
+T(test_binary_to_base64)
+{
+	static const uint8_t in[] = "Subject: x\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+	    "--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+	    "--B\r\nContent-Type: application/x\r\ncontent-transfer-encoding:  Binary\r\n"
+	    "X-After: kept\r\n\r\n\x00\xff\n\r\nz\r\n--B--\r\n";
+	static const char want[] = "Subject: x\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n"
+	    "--B\r\nContent-Type: text/plain\r\n\r\nhello\r\n"
+	    "--B\r\nContent-Type: application/x\r\nX-After: kept\r\n"
+	    "Content-Transfer-Encoding: base64\r\n\r\nAP8KDQp6\r\n--B--\r\n";
+	struct mime_msg *m = NULL;
+	CHECK_INT(mime_parse(in, sizeof in - 1, &m), 0);
+	struct buf out;
+	buf_init(&out, 0);
+	CHECK(mime_binary_to_base64(m, &out));
+	mime_free(&m);
+	CHECK_INT((int)out.len, (int)strlen(want));
+	CHECK(out.len == strlen(want) && memcmp(out.data, want, out.len) == 0);
+
+	struct mime_section sec;
+	const char *why;
+	CHECK_INT(mime_section_parse("2", 1, &sec, &why), 0);
+	CHECK_INT(mime_parse(out.data, out.len, &m), 0);
+	struct buf bin;
+	buf_init(&bin, 0);
+	CHECK_INT(mime_binary_get(m, &sec, &bin), 0);
+	CHECK(bin.len == 6 && memcmp(bin.data, "\x00\xff\n\r\nz", 6) == 0);
+	mime_free(&m);
+	buf_free(&bin);
+
+	/* nothing binary: nothing to do */
+	static const uint8_t plain[] = "Subject: y\r\n\r\n8bit \xe4 text\r\n";
+	buf_reset(&out);
+	CHECK_INT(mime_parse(plain, sizeof plain - 1, &m), 0);
+	CHECK(!mime_binary_to_base64(m, &out));
+	mime_free(&m);
+	buf_free(&out);
+}
+
 int
 main(void)
 {
@@ -1304,6 +1345,7 @@ main(void)
 	RUN(test_fields_limit);
 	RUN(test_data_files);
 	RUN(test_address_text);
+	RUN(test_binary_to_base64);
 	for (size_t i = 0; i < 8; i++)
 		free(ring[i]);
 	return t_done("imap_mime");
