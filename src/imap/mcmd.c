@@ -222,6 +222,12 @@ m_command(struct msession *s, struct imap_cmd *c)
 		m_cmd_copy(s, c, is(c, "UID COPY"), false);
 	else if ((is(c, "MOVE") || is(c, "UID MOVE")) && n == 2)
 		m_cmd_copy(s, c, is(c, "UID MOVE"), true);
+	else if (is(c, "GETQUOTAROOT") && n == 1)
+		m_cmd_getquotaroot(s, c);
+	else if (is(c, "GETQUOTA") && n == 1)
+		m_cmd_getquota(s, c);
+	else if (is(c, "SETQUOTA") && n == 2)
+		m_cmd_setquota(s, c);
 	else if (is(c, "LOGIN") || is(c, "AUTHENTICATE") || is(c, "STARTTLS"))
 		m_tagged(s, c->tag, "BAD Already logged in");
 	else

@@ -564,7 +564,7 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 	m_mailbox_name(s, &b, name);
 	buf_puts(&b, " (");
 	static const char *const known[] = { "MESSAGES", "UIDNEXT", "UIDVALIDITY", "UNSEEN",
-		"RECENT", "DELETED", "SIZE" };
+		"RECENT", "DELETED", "SIZE", "DELETED-STORAGE" };
 	unsigned sent = 0;
 	for (size_t i = 0; i < items->n; i++) {
 		const struct imap_arg *it = &items->list[i];
@@ -600,6 +600,14 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 			for (size_t k = 0; k < mb->n; k++)
 				d += (mb->v[k].flags & MF_DELETED) != 0;
 			buf_printf(&b, "DELETED %zu", d);
+		} else if (imap_arg_atom_is(it, "DELETED-STORAGE")) {
+			/* RFC 9208 4.2.2: what EXPUNGE would free, in KiB */
+			uint64_t z = 0;
+			for (size_t k = 0; k < mb->n; k++)
+				if (mb->v[k].flags & MF_DELETED)
+					z += mb_vsize(mb, k);
+			buf_printf(&b, "DELETED-STORAGE %llu",
+			    (unsigned long long)(z / 1024 + (z % 1024 != 0)));
 		} else if (imap_arg_atom_is(it, "HIGHESTMODSEQ")) {
 			buf_printf(&b, "HIGHESTMODSEQ %llu", (unsigned long long)mb->highest);
 			s->condstore = true;	/* an enabling command (RFC 7162 3.1) */

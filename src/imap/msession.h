@@ -182,6 +182,14 @@ void m_cmd_thread(struct msession *s, struct imap_cmd *c, bool uid);
 void m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid);
 void m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move);
 void m_cmd_append(struct msession *s, struct imap_cmd *c);
+
+/* mquota.c */
+void m_cmd_getquotaroot(struct msession *s, struct imap_cmd *c);
+void m_cmd_getquota(struct msession *s, struct imap_cmd *c);
+void m_cmd_setquota(struct msession *s, struct imap_cmd *c);
+/* Is there room for adding more bytes under `limit mailbox-quota`?
+ * False: "tag NO [OVERQUOTA]" was sent. */
+bool m_quota_room(struct msession *s, const char *tag, uint64_t adding);
 void m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid);
 void m_cmd_expunge(struct msession *s, struct imap_cmd *c, bool uid);
 

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include "core/buf.h"
 #include "core/log.h"
@@ -277,6 +278,26 @@ m_cmd_expunge(struct msession *s, struct imap_cmd *c, bool uid)
 
 /* --- COPY and MOVE -------------------------------------------------------------------- */
 
+/* RFC 9051 6.4.7: a COPY that fails copies nothing, so the copies made
+ * before the failure are removed again.  A crash in between leaves them
+ * (copies, never a loss). */
+static void
+undo_copies(struct mailbox *dst, const uint32_t *uids, size_t n)
+{
+	for (size_t j = 0; j < n; j++) {
+		size_t lo = 0, hi = dst->n;
+		while (lo < hi) {
+			size_t mid = lo + (hi - lo) / 2;
+			if (dst->v[mid].uid < uids[j])
+				lo = mid + 1;
+			else
+				hi = mid;
+		}
+		if (lo < dst->n && dst->v[lo].uid == uids[j])
+			mb_expunge(dst, lo);
+	}
+}
+
 void
 m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move)
 {
@@ -290,6 +311,23 @@ m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move)
 	size_t *idx, n;
 	if (!m_msgset(s, c->tag, &c->args[0], uid, &idx, &n))
 		return;
+	/* every message first: one removed on the box meanwhile makes the
+	 * whole command fail before anything is copied (RFC 9051 6.4.7) */
+	uint64_t adding = 0;
+	for (size_t k = 0; k < n; k++) {
+		int fd = mb_open_msg(s->mb, idx[k]);
+		if (fd < 0) {
+			m_tagged(s, c->tag, "NO [EXPUNGEISSUED] Some of the messages no longer exist");
+			free(idx);
+			return;
+		}
+		close(fd);
+		adding += move ? 0 : mb_vsize(s->mb, idx[k]);
+	}
+	if (!m_quota_room(s, c->tag, adding)) {
+		free(idx);
+		return;
+	}
 	struct mailbox *dst = m_open_mailbox(s, c->tag, name, MB_TARGET);
 	if (dst == NULL) {
 		free(idx);
@@ -307,12 +345,12 @@ m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move)
 		from[k] = s->mb->v[idx[k]].uid;
 	}
 	uint32_t validity = dst->validity;
+	if (k < n)
+		undo_copies(dst, to, k);
 	mb_close(&dst);
 	if (k < n) {
-		/* RFC 9051 6.4.7: a failed COPY copies nothing; the copies made
-		 * stay (unlike a transaction), which the NO text says */
-		m_tagged(s, c->tag, "NO [%s] %s after %zu of %zu messages",
-		    cerr == ENOSPC || cerr == EDQUOT ? "OVERQUOTA" : "SERVERBUG", why, k, n);
+		m_tagged(s, c->tag, "NO [%s] %s", cerr == ENOSPC || cerr == EDQUOT ? "OVERQUOTA" :
+		    "SERVERBUG", why);
 		free(idx);
 		free(from);
 		free(to);
@@ -438,6 +476,14 @@ m_cmd_append(struct msession *s, struct imap_cmd *c)
 		}
 		i++;
 		n_msgs++;
+	}
+	uint64_t adding = 0;
+	for (i = 1; i < c->n_args; i++)
+		if (c->args[i].type == IMAP_ARG_LITERAL)
+			adding += c->args[i].len;
+	if (!m_quota_room(s, c->tag, adding)) {
+		mb_close(&dst);
+		return;
 	}
 	uint32_t *uids = xcalloc(n_msgs, sizeof *uids);
 	size_t k = 0;

@@ -41,39 +41,41 @@
 
 static const struct limit_def {
 	const char *name;	/* first: cfg_unknown lists the names */
-	size_t off;		/* unsigned field of struct conf; 0 for message-size */
-	uint64_t min, max;
+	size_t off;		/* unsigned field of struct conf, or uint64_t for sizes */
+	uint64_t min, max;	/* not for sizes: at least 1 byte */
+	bool is_size;		/* BYTES with k/m/g */
 } limit_defs[] = {
-	{ "message-size", 0, 1, UINT64_MAX },
-	{ "recipients", offsetof(struct conf, max_rcpts), 1, 100000 },
-	{ "connections", offsetof(struct conf, max_conns), 1, 1000000 },
-	{ "connections-per-ip", offsetof(struct conf, max_conns_per_ip), 1, 1000000 },
-	{ "command-timeout", offsetof(struct conf, cmd_timeout), 1, 86400 },
-	{ "data-timeout", offsetof(struct conf, data_timeout), 1, 86400 },
-	{ "errors", offsetof(struct conf, max_errors), 1, 1000000 },
-	{ "shutdown-grace", offsetof(struct conf, shutdown_grace), 0, 3600 },
-	{ "ipv6-client-prefix", offsetof(struct conf, ipv6_client_prefix), 1, 128 },
-	{ "session-time", offsetof(struct conf, session_time), 1, 86400 },
-	{ "junk-commands", offsetof(struct conf, max_junk), 1, 1000000 },
-	{ "tls-handshake-timeout", offsetof(struct conf, tls_timeout), 1, 3600 },
-	{ "queue-lifetime", offsetof(struct conf, queue_lifetime), 1, 5184000 },
-	{ "dns-responses", offsetof(struct conf, dns_rate), 0, 1000000 },
-	{ "resolver-timeout", offsetof(struct conf, resolver_timeout), 1, 120 },
-	{ "greet-pause", offsetof(struct conf, greet_pause), 0, 60000 },
-	{ "greylist-delay", offsetof(struct conf, grey_delay), 1, 86400 },
-	{ "greylist-window", offsetof(struct conf, grey_window), 60, 30 * 86400 },
-	{ "greylist-keep", offsetof(struct conf, grey_keep), 3600, 365 * 86400 },
-	{ "greylist-auto-allow", offsetof(struct conf, grey_auto_allow), 0, 1000000 },
-	{ "greylist-ipv4-prefix", offsetof(struct conf, grey_v4_prefix), 8, 32 },
-	{ "greylist-ipv6-prefix", offsetof(struct conf, grey_v6_prefix), 16, 128 },
-	{ "ban-threshold", offsetof(struct conf, ban_threshold), 1, 1000000 },
-	{ "ban-window", offsetof(struct conf, ban_window), 60, 365 * 86400 },
-	{ "ban-time", offsetof(struct conf, ban_time), 1, 365 * 86400 },
-	{ "ban-time-max", offsetof(struct conf, ban_time_max), 1, 10 * 365 * 86400 },
-	{ "connection-rate", offsetof(struct conf, conn_rate), 0, 1000000 },
-	{ "messages-per-connection", offsetof(struct conf, max_msgs), 0, 1000000 },
-	{ "imap-autologout", offsetof(struct conf, imap_autologout), 1, 86400 },
-	{ "imap-connections-per-user", offsetof(struct conf, imap_user_conns), 1, 1000 },
+	{ "message-size", offsetof(struct conf, max_message_size), 1, UINT64_MAX, true },
+	{ "recipients", offsetof(struct conf, max_rcpts), 1, 100000, false },
+	{ "connections", offsetof(struct conf, max_conns), 1, 1000000, false },
+	{ "connections-per-ip", offsetof(struct conf, max_conns_per_ip), 1, 1000000, false },
+	{ "command-timeout", offsetof(struct conf, cmd_timeout), 1, 86400, false },
+	{ "data-timeout", offsetof(struct conf, data_timeout), 1, 86400, false },
+	{ "errors", offsetof(struct conf, max_errors), 1, 1000000, false },
+	{ "shutdown-grace", offsetof(struct conf, shutdown_grace), 0, 3600, false },
+	{ "ipv6-client-prefix", offsetof(struct conf, ipv6_client_prefix), 1, 128, false },
+	{ "session-time", offsetof(struct conf, session_time), 1, 86400, false },
+	{ "junk-commands", offsetof(struct conf, max_junk), 1, 1000000, false },
+	{ "tls-handshake-timeout", offsetof(struct conf, tls_timeout), 1, 3600, false },
+	{ "queue-lifetime", offsetof(struct conf, queue_lifetime), 1, 5184000, false },
+	{ "dns-responses", offsetof(struct conf, dns_rate), 0, 1000000, false },
+	{ "resolver-timeout", offsetof(struct conf, resolver_timeout), 1, 120, false },
+	{ "greet-pause", offsetof(struct conf, greet_pause), 0, 60000, false },
+	{ "greylist-delay", offsetof(struct conf, grey_delay), 1, 86400, false },
+	{ "greylist-window", offsetof(struct conf, grey_window), 60, 30 * 86400, false },
+	{ "greylist-keep", offsetof(struct conf, grey_keep), 3600, 365 * 86400, false },
+	{ "greylist-auto-allow", offsetof(struct conf, grey_auto_allow), 0, 1000000, false },
+	{ "greylist-ipv4-prefix", offsetof(struct conf, grey_v4_prefix), 8, 32, false },
+	{ "greylist-ipv6-prefix", offsetof(struct conf, grey_v6_prefix), 16, 128, false },
+	{ "ban-threshold", offsetof(struct conf, ban_threshold), 1, 1000000, false },
+	{ "ban-window", offsetof(struct conf, ban_window), 60, 365 * 86400, false },
+	{ "ban-time", offsetof(struct conf, ban_time), 1, 365 * 86400, false },
+	{ "ban-time-max", offsetof(struct conf, ban_time_max), 1, 10 * 365 * 86400, false },
+	{ "connection-rate", offsetof(struct conf, conn_rate), 0, 1000000, false },
+	{ "messages-per-connection", offsetof(struct conf, max_msgs), 0, 1000000, false },
+	{ "imap-autologout", offsetof(struct conf, imap_autologout), 1, 86400, false },
+	{ "imap-connections-per-user", offsetof(struct conf, imap_user_conns), 1, 1000, false },
+	{ "mailbox-quota", offsetof(struct conf, quota_bytes), 1, UINT64_MAX, true },
 };
 _Static_assert(offsetof(struct limit_def, name) == 0, "cfg_unknown needs the name first");
 
@@ -491,9 +493,9 @@ do_limit(struct cfg *g, const struct cfg_directive *dd, char **av, unsigned ac)
 	p->first_limit[i] = cfg_line(g);
 	snprintf(prefix, sizeof prefix, "limit %s:", ld->name);
 	uint64_t v;
-	if (ld->off == 0) {
+	if (ld->is_size) {
 		if (cfg_size(g, prefix, av[1], &v))
-			c->max_message_size = v;
+			*(uint64_t *)(void *)((char *)c + ld->off) = v;
 	} else if (cfg_num(g, prefix, av[1], ld->min, ld->max, &v)) {
 		*(unsigned *)(void *)((char *)c + ld->off) = (unsigned)v;
 	}

@@ -205,6 +205,8 @@ struct conf {
 	char *admin_group;	/* may use the control socket besides root */
 	unsigned workers;
 	uint64_t max_message_size;	/* default 25 MiB */
+	uint64_t quota_bytes;		/* limit mailbox-quota: per user, every folder
+					 * together; 0 none (the default) */
 	unsigned max_rcpts;		/* default 100 */
 	unsigned max_conns;		/* default 500 */
 	unsigned max_conns_per_ip;	/* default 20 */

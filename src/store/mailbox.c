@@ -14,6 +14,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1474,4 +1475,75 @@ mb_list_dirs(int maildir_fd, void (*fn)(void *arg, const char *dir), void *arg)
 	}
 	closedir(d);
 	return 0;
+}
+
+/* ---- quota usage (RFC 9208 STORAGE) ----------------------------------- */
+
+/* The size a Maildir file name gives (",S=<n>" before the info part, as
+ * deliveries, Dovecot and Courier write it), else the file's size. */
+static uint64_t
+name_size(int dir_fd, const char *name)
+{
+	const char *colon = strchr(name, ':');
+	size_t blen = colon ? (size_t)(colon - name) : strlen(name);
+	for (const char *s = name; (s = strstr(s, ",S=")) != NULL && s < name + blen; s++) {
+		uint64_t v = 0;
+		const char *p = s + 3;
+		if (*p < '0' || *p > '9')
+			continue;
+		while (*p >= '0' && *p <= '9' && v < UINT64_MAX / 10)
+			v = v * 10 + (uint64_t)(*p++ - '0');
+		return v;
+	}
+	struct stat st;
+	if (fstatat(dir_fd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISREG(st.st_mode))
+		return (uint64_t)st.st_size;
+	return 0;
+}
+
+static void
+usage_dir(int maildir_fd, const char *folder, const char *sub, uint64_t *bytes, uint64_t *n)
+{
+	char path[PATH_MAX];
+	snprintf(path, sizeof path, "%s/%s", folder, sub);
+	int fd = openat(maildir_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return;
+	DIR *d = fdopendir(fd);
+	if (d == NULL) {
+		close(fd);
+		return;
+	}
+	struct dirent *de;
+	while ((de = readdir(d)) != NULL) {
+		if (de->d_name[0] == '.')
+			continue;
+		*bytes += name_size(dirfd(d), de->d_name);
+		*n += 1;
+	}
+	closedir(d);
+}
+
+struct usage {
+	int maildir_fd;
+	uint64_t bytes, n;
+};
+
+static void
+usage_folder(void *arg, const char *dir)
+{
+	struct usage *u = arg;
+	usage_dir(u->maildir_fd, dir, "cur", &u->bytes, &u->n);
+	usage_dir(u->maildir_fd, dir, "new", &u->bytes, &u->n);
+}
+
+int
+mb_usage(int maildir_fd, uint64_t *bytes, uint64_t *messages)
+{
+	struct usage u = { maildir_fd, 0, 0 };
+	usage_folder(&u, ".");
+	int rc = mb_list_dirs(maildir_fd, usage_folder, &u);
+	*bytes = u.bytes;
+	*messages = u.n;
+	return rc;
 }

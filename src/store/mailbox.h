@@ -178,6 +178,12 @@ int mb_create(int maildir_fd, const char *dir);
 /* Remove a folder's directory and everything in it.  0, or -1. */
 int mb_delete(int maildir_fd, const char *dir);
 /* Call fn for every Maildir++ folder directory name (".Sent", ...). */
+/* What the user's messages take, every folder together (the quota root
+ * of RFC 9208): the sizes their file names give (",S=", else the file's
+ * size) in *bytes, their number in *messages.  A readdir of each cur/
+ * and new/, no file opened; nothing cached.  0, or -1 when the folders
+ * cannot be listed (the INBOX is counted). */
+int mb_usage(int maildir_fd, uint64_t *bytes, uint64_t *messages);
 int mb_list_dirs(int maildir_fd, void (*fn)(void *arg, const char *dir), void *arg);
 
 #endif

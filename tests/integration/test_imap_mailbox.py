@@ -410,6 +410,75 @@ def test_binary_append_is_stored_as_base64_and_fetched_exact(talon_factory):
     m.logout()
 
 
+def test_quota_is_reported_and_holds_append_and_copy(talon_factory):
+    """RFC 9208 read-only: one root "" over every folder, STORAGE in KiB
+    from `limit mailbox-quota`; APPEND and COPY past it get NO
+    [OVERQUOTA] and store nothing, MOVE (which frees what it takes) does
+    not; SETQUOTA is refused; STATUS DELETED-STORAGE."""
+    t = make(talon_factory, limits={"mailbox-quota": "10k"})
+    m = login(t)
+    assert b"QUOTA=RES-STORAGE" in m.capability()[1][0]
+    msg = b"Subject: q\r\n\r\n" + b"x" * 3000 + b"\r\n"
+    assert m.append("INBOX", None, None, msg)[0] == "OK"
+    typ, d = m._simple_command("GETQUOTAROOT", "INBOX")
+    assert typ == "OK"
+    assert m.untagged_responses.pop("QUOTAROOT") == [b'"INBOX" ""']
+    assert m.untagged_responses.pop("QUOTA") == [b'"" (STORAGE 3 10)']
+    assert m.append("Sent", None, None, msg)[0] == "OK"
+    assert m.append("INBOX", None, None, msg)[0] == "OK"
+    typ, d = m.append("INBOX", None, None, msg)
+    assert typ == "NO" and b"[OVERQUOTA]" in d[0], d
+    m.select("INBOX")
+    typ, d = m.copy("1", "Archive")
+    assert typ == "NO" and b"[OVERQUOTA]" in d[0], d
+    m.select("Archive")
+    assert m.untagged_responses.get("EXISTS") == [b"0"]
+    m.select("INBOX")
+    assert m._simple_command("MOVE", "1", "Archive")[0] == "OK"
+    typ, d = m._simple_command("GETQUOTA", '""')
+    assert typ == "OK" and m.untagged_responses.pop("QUOTA") == [b'"" (STORAGE 9 10)']
+    typ, d = m._simple_command("GETQUOTA", "other")
+    assert typ == "NO" and b"NONEXISTENT" in d[0]
+    typ, d = m._simple_command("SETQUOTA", '""', "(STORAGE 99999)")
+    assert typ == "NO" and b"NOPERM" in d[0]
+    assert m.store("1", "+FLAGS", r"(\Deleted)")[0] == "OK"
+    typ, d = m.status("INBOX", "(DELETED DELETED-STORAGE)")
+    assert typ == "OK" and b"DELETED 1 DELETED-STORAGE 3" in d[0], d
+    # deleting on the box frees the room at once
+    for f in glob.glob(maildir(t, ".Sent/cur/*")):
+        os.unlink(f)
+    assert m.append("INBOX", None, None, msg)[0] == "OK"
+    m.logout()
+
+
+def test_copy_of_a_message_removed_on_the_box_copies_nothing(talon_factory):
+    """RFC 9051 6.4.7: a COPY that cannot copy every message copies none."""
+    t = make(talon_factory)
+    deliver(t, "first")
+    deliver(t, "second")
+    t.wait_messages("alice", 2)
+    m = login(t)
+    m.select("INBOX")
+    typ, d = m.fetch("2", "(UID)")
+    m.fetch("1:2", "(FLAGS)")   # both moved to cur/ by now
+    files = sorted(glob.glob(maildir(t, "cur/*")) + glob.glob(maildir(t, "new/*")))
+    assert len(files) == 2
+    os.unlink(files[1])
+    typ, d = m.copy("1:2", "Archive")
+    assert typ == "NO" and b"[EXPUNGEISSUED]" in d[0], d
+    assert glob.glob(maildir(t, ".Archive/cur/*")) + glob.glob(maildir(t, ".Archive/new/*")) == []
+    m.logout()
+
+
+def test_no_quota_means_no_quota_root(talon_factory):
+    t = make(talon_factory)
+    m = login(t)
+    typ, d = m._simple_command("GETQUOTAROOT", "INBOX")
+    assert typ == "OK" and m.untagged_responses.pop("QUOTAROOT") == [b'"INBOX"']
+    assert "QUOTA" not in m.untagged_responses
+    m.logout()
+
+
 def test_sessions_survive_a_reload_and_run_as_the_store_owner(talon_factory):
     t = make(talon_factory)
     m = login(t)

@@ -564,7 +564,7 @@ T(test_limits)
 		  "talon.conf:9: unknown limit \"size\" (expected one of: message-size, "
 		  "recipients, connections, connections-per-ip, command-timeout, data-timeout, "
 		  "errors, shutdown-grace, ipv6-client-prefix, session-time, junk-commands, "
-		  "tls-handshake-timeout, queue-lifetime, dns-responses, resolver-timeout, greet-pause, greylist-delay, greylist-window, greylist-keep, greylist-auto-allow, greylist-ipv4-prefix, greylist-ipv6-prefix, ban-threshold, ban-window, ban-time, ban-time-max, connection-rate, messages-per-connection, imap-autologout, imap-connections-per-user)\n" },
+		  "tls-handshake-timeout, queue-lifetime, dns-responses, resolver-timeout, greet-pause, greylist-delay, greylist-window, greylist-keep, greylist-auto-allow, greylist-ipv4-prefix, greylist-ipv6-prefix, ban-threshold, ban-window, ban-time, ban-time-max, connection-rate, messages-per-connection, imap-autologout, imap-connections-per-user, mailbox-quota)\n" },
 		{ "limit message-size\n",
 		  "talon.conf:9: limit: wrong number of arguments (expected \"limit NAME VALUE\", "
 		  "found 1 argument)\n" },
