@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -375,6 +376,17 @@ m_update(struct msession *s, bool expunges)
 	/* when EXPUNGE may not be sent (RFC 9051 7.5.1), a message whose file
 	 * is gone stays in the view: nothing is renumbered */
 	uint32_t validity = s->mb->validity;
+	struct stat st;
+	if (fstat(s->mb->dir_fd, &st) == 0 && st.st_nlink == 0) {
+		/* removed on the box (rm -r, another session's DELETE): there is
+		 * nothing to resynchronise with, and no response for it but BYE,
+		 * as Dovecot does */
+		log_info("mailbox session=%s event=selected-deleted mailbox=%s", s->sid,
+		    s->mb->label);
+		m_reply(s, "* BYE Selected mailbox was deleted, have to disconnect");
+		s->st = M_CLOSING;
+		return;
+	}
 	if ((expunges ? mb_sync(s->mb, &d) : mb_sync_keep(s->mb, &d)) < 0)
 		return;
 	if (s->mb->validity != validity) {
@@ -601,6 +613,14 @@ static void
 session_timeout(struct loop *l, void *arg)
 {
 	struct msession *s = arg;
+	if (s->st == M_CLOSING) {
+		/* the last replies were not read in 10 s: give up on them (a BYE
+		 * each time round only added to what was not read) */
+		log_info("mailbox session=%s event=close-timeout user=%s unsent=%zu", s->sid,
+		    s->user, io_unsent(&s->io));
+		session_free(s);
+		return;
+	}
 	log_info("mailbox session=%s event=timeout user=%s", s->sid, s->user);
 	m_reply(s, "* BYE Autologout; idle for too long");
 	s->st = M_CLOSING;

@@ -470,6 +470,27 @@ def test_copy_of_a_message_removed_on_the_box_copies_nothing(talon_factory):
     m.logout()
 
 
+def test_selected_folder_removed_on_the_box_ends_the_session(talon_factory):
+    """A folder deleted under a session that has it selected cannot be
+    resynchronised: BYE (as Dovecot), not silence; other sessions go on."""
+    import shutil
+    t = make(talon_factory)
+    m = login(t)
+    other = login(t)
+    assert m.append("Archive", None, None, b"Subject: a\r\n\r\nbody\r\n")[0] == "OK"
+    m.select("Archive")
+    other.select("INBOX")
+    shutil.rmtree(maildir(t, ".Archive"))
+    try:
+        typ, d = m.noop()
+        bye = m.untagged_responses.get("BYE")
+    except imaplib.IMAP4.abort as e:
+        bye = [str(e).encode()]
+    assert bye and b"deleted" in bye[0], bye
+    assert other.noop()[0] == "OK"
+    other.logout()
+
+
 def test_no_quota_means_no_quota_root(talon_factory):
     t = make(talon_factory)
     m = login(t)
