@@ -213,7 +213,7 @@ settings_queue(struct ipc *c, const struct gen *g)
 static void
 settings_deliver(struct ipc *c, const struct gen *g)
 {
-	struct proto_deliver_settings s = { .gen = g->id };
+	struct proto_deliver_settings s = { .gen = g->id, .quota_bytes = g->conf->quota_bytes };
 	struct buf b;
 	snprintf(s.hostname, sizeof s.hostname, "%s", g->conf->hostname);
 	buf_init(&b, IPC_MAX);

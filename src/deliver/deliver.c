@@ -16,6 +16,7 @@
 #include "deliver/deliver.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -30,6 +31,7 @@
 #include "mail/spool.h"
 #include "proto/parent.h"
 #include "proto/queue_deliver.h"
+#include "store/mailbox.h"
 #include "store/maildir.h"
 
 #define ROUND_JOBS 256	/* copies per batch (a bigger single request still goes whole) */
@@ -187,6 +189,33 @@ reply(struct req *r, struct job *jobs, size_t nj)
 		proto_deliver_done_send(D.queue, r->id, &dd);
 }
 
+/* limit mailbox-quota: a copy that would take the user past it is not
+ * written; EDQUOT defers it (4.3.1 in the queue's log), so it is tried
+ * again until the user makes room or the queue lifetime ends.  Usage is
+ * counted afresh (a readdir per folder), only when a quota is set. */
+static bool
+over_quota(const char *user, uint64_t len, struct maildir_job *mj)
+{
+	if (D.set.quota_bytes == 0)
+		return false;
+	char path[300];
+	snprintf(path, sizeof path, "%s/Maildir", user);
+	int fd = openat(D.store_fd, path, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0)
+		return false;	/* a first delivery: nothing stored yet */
+	uint64_t used = 0, n = 0;
+	int rc = mb_usage(fd, &used, &n);
+	close(fd);
+	if (rc < 0 || used + len <= D.set.quota_bytes)
+		return false;
+	mj->fd = -1;
+	mj->err = EDQUOT;
+	snprintf(mj->user, sizeof mj->user, "%s", user);
+	snprintf(mj->why, sizeof mj->why, "mailbox %s is full (mailbox-quota %llu bytes, %llu used)",
+	    user, (unsigned long long)D.set.quota_bytes, (unsigned long long)used);
+	return true;
+}
+
 static void
 round_run(void)
 {
@@ -231,6 +260,8 @@ round_run(void)
 				    "no mailbox %s (not in the users file)", rc->user);
 				continue;
 			}
+			if (over_quota(rc->user, r->len, &j->mj))
+				continue;
 			if (maildir_write(D.store, &r->env, rc, r->fd, r->off, r->len,
 			    r->recovering, &j->mj) == 0 && j->mj.fd >= 0) {
 				fj[nf] = j;

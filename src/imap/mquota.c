@@ -9,8 +9,8 @@
  * (store/mailbox.h mb_usage: a readdir per folder, sizes from the file
  * names), so mutt deleting files on the box shows at once.  SETQUOTA is
  * the administrator's: refused with NO [NOPERM] (QUOTASET is not
- * offered).  Deliveries are not held to the quota yet: only what clients
- * store over IMAP.
+ * offered).  Deliveries are held to it by the deliver process
+ * (deliver/deliver.c: deferred, never lost).
  * Runs in: mailbox.
  */
 #include <stdio.h>

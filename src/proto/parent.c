@@ -142,6 +142,7 @@ proto_deliver_settings_enc(struct buf *b, const struct proto_deliver_settings *v
 {
 	wire_put_u32(b, v->gen);
 	wire_put_str(b, v->hostname);
+	wire_put_u64(b, v->quota_bytes);
 }
 
 int
@@ -151,6 +152,7 @@ proto_deliver_settings_dec(const struct ipc_msg *m, struct proto_deliver_setting
 	wire_rd_init(&r, m->data, m->len);
 	v->gen = wire_u32(&r);
 	wire_str(&r, v->hostname, sizeof v->hostname);
+	v->quota_bytes = wire_u64(&r);
 	return wire_end(&r);
 }
 

@@ -70,6 +70,7 @@ struct proto_queue_settings {
 struct proto_deliver_settings {
 	uint32_t gen;
 	char hostname[PROTO_HOSTNAME_MAX + 1];
+	uint64_t quota_bytes;	/* limit mailbox-quota; 0 none */
 };
 
 #define PROTO_NETS_MAX		256

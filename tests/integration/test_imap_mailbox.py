@@ -451,6 +451,18 @@ def test_quota_is_reported_and_holds_append_and_copy(talon_factory):
     m.logout()
 
 
+def test_delivery_past_the_quota_is_deferred(talon_factory):
+    """A delivery that would pass `limit mailbox-quota` is not written: the
+    queue keeps it (4.3.1) and tries again later."""
+    t = make(talon_factory, limits={"mailbox-quota": "4k"})
+    deliver(t, "fits", "x" * 1000 + "\r\n")
+    t.wait_messages("alice", 1)
+    deliver(t, "toobig", "y" * 5000 + "\r\n")
+    t.wait_log(r"queue event=deferred .*mailbox alice is full \(mailbox-quota 4096 bytes.*code=4\.3\.1")
+    names = os.listdir(maildir(t, "new")) + os.listdir(maildir(t, "cur"))
+    assert len(names) == 1, names
+
+
 def test_copy_of_a_message_removed_on_the_box_copies_nothing(talon_factory):
     """RFC 9051 6.4.7: a COPY that cannot copy every message copies none."""
     t = make(talon_factory)

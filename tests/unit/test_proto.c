@@ -351,7 +351,8 @@ static struct proto_queue_settings v_qset[] = {
 	{ UINT32_MAX, UINT32_MAX, UINT32_MAX, "" /* 253 bytes, init_values */ },
 };
 static struct proto_deliver_settings v_dset[] = {
-	{ 1, "mx.example.org" }, { 0, "" }, { UINT32_MAX, "" /* 253 bytes, init_values */ },
+	{ 1, "mx.example.org", 1u << 30 }, { 0, "", 0 },
+	{ UINT32_MAX, "" /* 253 bytes, init_values */, UINT64_MAX },
 };
 /* the defence fields (statedir and after) are zero in the first three:
  * empty lists, everything off; samples 3 and 4 have them (init_values),
@@ -1021,6 +1022,7 @@ check_fields(enum kind_id k, size_t i)
 	case K_DSET:
 		CHECK_INT(out_dset.gen, v_dset[i].gen);
 		CHECK_STR(out_dset.hostname, v_dset[i].hostname);
+		CHECK(out_dset.quota_bytes == v_dset[i].quota_bytes);
 		break;
 	case K_PSET:
 		CHECK_INT(out_pset.gen, v_pset[i].gen);
@@ -1227,7 +1229,7 @@ T(golden_encodings)
 		{ K_REPORT, 0, "00000000 00000001 00000012 6d616c666f726d656420646174616772616d" },
 		{ K_QSET, 0, "00000001 000001f4 00069780 0000000e 6d782e6578616d706c652e6f7267" },
 		{ K_QSET, 1, "00000000 00000001 00000001 00000000" },
-		{ K_DSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267" },
+		{ K_DSET, 0, "00000001 0000000e 6d782e6578616d706c652e6f7267 0000000040000000" },
 		{ K_PSET, 0, "00000001 00000064 0000000a 00000040 00000001 "
 		    "00000012 3132372e302e302e314032303533 20 3a3a31 00000000 0000000a "
 		    "0000000e 6d782e6578616d706c652e6f7267 00000000 "
@@ -1475,6 +1477,8 @@ T(hostname_bounds)
 				wire_put_u32(&b, 60);	/* lifetime */
 			}
 			put_raw_str(&b, host, c[i].len);
+			if (k == K_DSET)
+				wire_put_u64(&b, 0);	/* quota_bytes */
 			int was = t_cur_failed;
 			t_cur_failed = 0;
 			expect_rc(dec_kind(k, -1, &b), c[i].want, "%s hostname of %zu bytes, NUL at %ld",
