@@ -261,16 +261,7 @@ load(struct msession *s, size_t i, struct buf *text)
 static void
 internaldate(struct msession *s, size_t i, struct buf *out)
 {
-	struct mb_msg *e = &s->mb->v[i];
-	if (e->mtime == INT64_MIN) {
-		int fd = mb_open_msg(s->mb, i);
-		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0)
-			e->mtime = st.st_mtime;
-		if (fd >= 0)
-			close(fd);
-	}
-	time_t t = e->mtime == INT64_MIN ? 0 : (time_t)e->mtime;
+	time_t t = (time_t)mb_internaldate(s->mb, i);
 	struct tm tm;
 	gmtime_r(&t, &tm);
 	char d[40];

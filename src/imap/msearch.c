@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -98,21 +97,6 @@ scan_keys(const struct imap_arg *a, size_t n, bool *size, bool *date, unsigned d
 		    imap_arg_atom_is(&a[i], "OLDER"))
 			*date = true;
 	}
-}
-
-static int64_t
-mtime_of(struct msession *s, size_t i)
-{
-	struct mb_msg *e = &s->mb->v[i];
-	if (e->mtime == INT64_MIN) {
-		int fd = mb_open_msg(s->mb, i);
-		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0)
-			e->mtime = st.st_mtime;
-		if (fd >= 0)
-			close(fd);
-	}
-	return e->mtime == INT64_MIN ? 0 : e->mtime;
 }
 
 /* RETURN (...) of RFC 4731; SAVE (SEARCHRES) is not offered. */
@@ -208,7 +192,7 @@ m_search_match(struct msession *s, const char *tag, const struct imap_arg *a, si
 		struct search_msg m = {
 			.seq = (uint32_t)(i + 1), .uid = e->uid, .flags = e->flags,
 			.keywords = &kw, .n_keywords = 1,
-			.internaldate = need_date ? mtime_of(s, i) : 0,
+			.internaldate = need_date ? mb_internaldate(mb, i) : 0,
 			.size = need_size ? mb_vsize(mb, i) : 0,
 			.modseq = e->modseq,
 			.load = load, .arg = &l,

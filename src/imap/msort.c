@@ -9,7 +9,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <unistd.h>
 
 #include "core/buf.h"
@@ -47,21 +46,6 @@ read_header(struct msession *s, size_t i, struct buf *b)
 	close(fd);
 }
 
-static int64_t
-arrival(struct msession *s, size_t i)
-{
-	struct mb_msg *e = &s->mb->v[i];
-	if (e->mtime == INT64_MIN) {
-		int fd = mb_open_msg(s->mb, i);
-		struct stat st;
-		if (fd >= 0 && fstat(fd, &st) == 0)
-			e->mtime = st.st_mtime;
-		if (fd >= 0)
-			close(fd);
-	}
-	return e->mtime == INT64_MIN ? 0 : e->mtime;
-}
-
 /* One record per matching message, with what need asks for. */
 static struct sort_rec *
 records(struct msession *s, const struct m_matches *mt, unsigned need, bool with_size)
@@ -73,7 +57,7 @@ records(struct msession *s, const struct m_matches *mt, unsigned need, bool with
 		size_t i = mt->idx[k];
 		struct sort_msg m = {
 			.seq = (uint32_t)(i + 1), .uid = s->mb->v[i].uid,
-			.internaldate = arrival(s, i),
+			.internaldate = mb_internaldate(s->mb, i),
 			.size = with_size ? mb_vsize(s->mb, i) : 0,
 		};
 		if (need != 0) {

@@ -1127,6 +1127,21 @@ mb_open_msg(struct mailbox *m, size_t i)
 	return -1;
 }
 
+int64_t
+mb_internaldate(struct mailbox *m, size_t i)
+{
+	struct mb_msg *e = &m->v[i];
+	if (e->mtime == INT64_MIN) {
+		int fd = mb_open_msg(m, i);
+		struct stat st;
+		if (fd >= 0 && fstat(fd, &st) == 0)
+			e->mtime = st.st_mtime;
+		if (fd >= 0)
+			close(fd);
+	}
+	return e->mtime == INT64_MIN ? 0 : e->mtime;
+}
+
 uint64_t
 mb_vsize(struct mailbox *m, size_t i)
 {

@@ -154,6 +154,10 @@ int mb_expunge(struct mailbox *m, size_t i);
 int mb_open_msg(struct mailbox *m, size_t i);
 /* RFC822.SIZE of message i, reading the file the first time. */
 uint64_t mb_vsize(struct mailbox *m, size_t i);
+/* INTERNALDATE of message i: its file's mtime (APPEND sets it; Dovecot
+ * reads the same), in Unix seconds, 0 when the file cannot be read;
+ * remembered in the view after the first look. */
+int64_t mb_internaldate(struct mailbox *m, size_t i);
 /* Index of a UID, or -1. */
 long mb_find_uid(const struct mailbox *m, uint32_t uid);
 
