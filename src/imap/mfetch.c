@@ -332,7 +332,7 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 			break;
 		case F_FLAGS:
 			buf_puts(&out, "FLAGS ");
-			m_flags_text(s->mb, e->flags, e->kw, &out);
+			m_flags_text(s, s->mb, e->flags, e->kw, &out);
 			sent_flags = true;
 			break;
 		case F_INTERNALDATE:
@@ -385,7 +385,7 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 	}
 	if (seen_now && !sent_flags) {
 		buf_puts(&out, " FLAGS ");
-		m_flags_text(s->mb, e->flags, e->kw, &out);
+		m_flags_text(s, s->mb, e->flags, e->kw, &out);
 	}
 	if (s->condstore && !sent_modseq)
 		buf_printf(&out, " MODSEQ (%llu)", (unsigned long long)e->modseq);

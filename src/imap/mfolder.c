@@ -701,7 +701,7 @@ resync(struct msession *s, const struct select_params *p)
 			continue;
 		struct buf b;
 		buf_init(&b, 65536);
-		m_flags_text(mb, e->flags, e->kw, &b);
+		m_flags_text(s, mb, e->flags, e->kw, &b);
 		buf_cstr(&b);
 		m_reply(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))", i + 1, e->uid,
 		    (char *)b.data, (unsigned long long)e->modseq);

@@ -169,8 +169,11 @@ m_mailbox_arg(struct msession *s, const char *tag, const struct imap_arg *a, cha
 }
 
 void
-m_flags_text(const struct mailbox *mb, uint8_t flags, uint32_t kw, struct buf *out)
+m_flags_text(const struct msession *s, const struct mailbox *mb, uint8_t flags, uint32_t kw,
+    struct buf *out)
 {
+	if (s->rev2)
+		flags &= (uint8_t)~MF_RECENT;	/* RFC 9051 has no \Recent */
 	static const struct { uint8_t bit; const char *name; } names[] = {
 		{ MF_SEEN, "\\Seen" }, { MF_ANSWERED, "\\Answered" }, { MF_FLAGGED, "\\Flagged" },
 		{ MF_DELETED, "\\Deleted" }, { MF_DRAFT, "\\Draft" }, { MF_RECENT, "\\Recent" },
@@ -423,7 +426,7 @@ m_update(struct msession *s, bool expunges)
 			continue;
 		struct buf b;
 		buf_init(&b, 65536);
-		m_flags_text(s->mb, s->mb->v[k].flags, s->mb->v[k].kw, &b);
+		m_flags_text(s, s->mb, s->mb->v[k].flags, s->mb->v[k].kw, &b);
 		m_modseq_item(s, &s->mb->v[k], &b);
 		buf_cstr(&b);
 		m_reply(s, "* %ld FETCH (UID %u FLAGS %s)", k + 1, d.changed[i], (char *)b.data);

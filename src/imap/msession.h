@@ -116,7 +116,8 @@ bool m_mailbox_arg(struct msession *s, const char *tag, const struct imap_arg *a
     char *out, size_t n);
 /* An astring argument; false when not one or too long. */
 bool m_astring_arg(const struct imap_arg *a, char *out, size_t n);
-void m_flags_text(const struct mailbox *mb, uint8_t flags, uint32_t kw, struct buf *out);
+void m_flags_text(const struct msession *s, const struct mailbox *mb, uint8_t flags, uint32_t kw,
+    struct buf *out);
 /* The messages a sequence set (or UID set) names, as indexes into the
  * view, ascending.  false when the set is invalid (BAD sent). */
 bool m_msgset(struct msession *s, const char *tag, const struct imap_arg *a, bool uid,

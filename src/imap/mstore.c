@@ -208,7 +208,7 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 			buf_init(&b, 65536);
 			if (!silent) {
 				buf_puts(&b, " FLAGS ");
-				m_flags_text(s->mb, e->flags, e->kw, &b);
+				m_flags_text(s, s->mb, e->flags, e->kw, &b);
 			}
 			m_modseq_item(s, e, &b);
 			buf_cstr(&b);

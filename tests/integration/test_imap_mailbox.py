@@ -503,6 +503,26 @@ def test_selected_folder_removed_on_the_box_ends_the_session(talon_factory):
     other.logout()
 
 
+def test_recent_is_not_shown_to_imap4rev2_clients(talon_factory):
+    """RFC 9051 removed \\Recent: a rev2 session sees neither the flag nor
+    the RECENT response; a rev1 session still does."""
+    t = make(talon_factory)
+    deliver(t, "new one")
+    t.wait_messages("alice", 1)
+    m = login(t)
+    assert m._simple_command("ENABLE", "IMAP4rev2")[0] == "OK"
+    m.select("INBOX", readonly=True)
+    assert "RECENT" not in m.untagged_responses
+    typ, d = m.fetch("1", "(FLAGS)")
+    assert typ == "OK" and b"\\Recent" not in d[0], d
+    m.logout()
+    m = login(t)
+    m.select("INBOX")
+    typ, d = m.fetch("1", "(FLAGS)")
+    assert typ == "OK" and b"\\Recent" in d[0], d
+    m.logout()
+
+
 def test_no_quota_means_no_quota_root(talon_factory):
     t = make(talon_factory)
     m = login(t)
