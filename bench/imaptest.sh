@@ -64,46 +64,23 @@ fi
 IMAPTEST="$W/src/src/imaptest"
 export LD_LIBRARY_PATH="$DOVE/usr/lib/dovecot"
 
-LINKED=""
 RUN="$W/run"
 TALON_PID=""
 cleanup() {
+	set +e
 	[ -n "$TALON_PID" ] && kill "$TALON_PID" 2>/dev/null && wait "$TALON_PID" 2>/dev/null
-	[ -n "$LINKED" ] && rm -f /usr/lib/dovecot
+	dovecot_lib_unlink
 	true
 }
 trap cleanup EXIT INT TERM
-if [ ! -e /usr/lib/dovecot ]; then
-	ln -s "$DOVE/usr/lib/dovecot" /usr/lib/dovecot
-	LINKED=1
-fi
+dovecot_lib_link "$DOVE/usr/lib/dovecot"
 
 # --- talon -------------------------------------------------------------------------
 rm -rf "$RUN"
-mkdir -p "$RUN/store" "$RUN/spool" "$RUN/state"
-openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
-	-keyout "$RUN/key.pem" -out "$RUN/cert.pem" >/dev/null 2>&1
-printf 'testuser:\ntestuser2:\n' > "$RUN/users"
-printf 'postmaster: testuser\nabuse: testuser\n' > "$RUN/aliases"
+mkdir -p "$RUN"
+imaptest_cert "$RUN"
 SMTP=$(free_port) IMAPS=$(free_port)
-cat > "$RUN/talon.conf" <<EOF
-hostname localhost.test
-domain test.example
-listen smtp 127.0.0.1:$SMTP
-listen imap 127.0.0.1:$IMAPS tls implicit
-tls-cert cert.pem
-tls-key key.pem
-store store
-spool spool
-state state
-users users
-aliases aliases
-# imaptest opens many sessions of one user from one address at once
-limit imap-connections-per-user 500
-EOF
-for u in testuser testuser2; do
-	echo pass | "$REPO_DIR/build/talon" -c "$RUN/talon.conf" user passwd "$u" >/dev/null
-done
+imaptest_talon_conf "$RUN" "$SMTP" "$IMAPS"
 (cd "$RUN" && exec "$REPO_DIR/build/talon" serve -c talon.conf >talon.log 2>&1) &
 TALON_PID=$!
 wait_port "$IMAPS" 20 || die "talon did not start: $RUN/talon.log"
@@ -121,22 +98,11 @@ awk '/^\*\*\* Test/ { show = 3 } show > 0 && !/Unexpected disconnection/ { print
 # --- 2. stress -----------------------------------------------------------------------------
 if [ "$STRESS" -gt 0 ]; then
 	MBOX="$W/stress.mbox"
-	/usr/bin/python3 - "$MBOX" <<'PY'
-import sys, random
-random.seed(14)
-with open(sys.argv[1], "w") as f:
-    for i in range(2000):
-        body = "\n".join("line %d of message %d %s" % (j, i, "x" * random.randint(0, 60))
-                         for j in range(random.randint(3, 80)))
-        f.write("From sender@example.org Thu Jan  1 00:00:00 2026\n"
-                "From: Sender %d <sender%d@example.org>\nTo: testuser@test.example\n"
-                "Subject: stress %d\nMessage-ID: <stress-%d@example.org>\n"
-                "Date: Thu, 01 Jan 2026 00:00:00 +0000\n\n%s\n\n" % (i, i % 50, i, i, body))
-PY
+	imaptest_stress_mbox "$MBOX"
 	timeout $((STRESS + 120)) "$IMAPTEST" host=127.0.0.1 port="$IMAPS" ssl=any-cert \
 		user=testuser pass=pass mbox="$MBOX" clients=10 secs="$STRESS" \
 		>"$W/stress.txt" 2>&1 || true
 	printf 'stress seconds=%s errors=%s\n' "$STRESS" "$(grep -c '^Error:' "$W/stress.txt" || true)"
-	grep -E "^[0-9]+ " "$W/stress.txt" | tail -n 2 | sed 's/^/stress totals /'
+	printf 'stress totals %s\n' "$(imaptest_totals "$W/stress.txt")"
 fi
 say "imaptest: output in $W/scripted.txt${STRESS:+ and $W/stress.txt}"

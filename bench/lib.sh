@@ -122,14 +122,26 @@ tree_cpu() {
 # tree_pss_kb PID: sum of Pss (proportional set size: shared pages divided
 # among the processes sharing them) over PID and its descendants, in KB;
 # VmRSS where smaps_rollup is missing.  A sum of RSS would count the shared
-# libraries once per process.
+# libraries once per process.  A process that ends meanwhile (a server that
+# forks per session has many) is skipped: the sum is always printed, and the
+# status is 0 even under `set -e -o pipefail`.
 tree_pss_kb() {
 	for p in $(descendants "$1"); do
 		if [ -r "/proc/$p/smaps_rollup" ]; then
-			awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null
+			awk '/^Pss:/ { print $2 }' "/proc/$p/smaps_rollup" 2>/dev/null || true
 		else
-			awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null
+			awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true
 		fi
+	done | awk '{ s += $1 } END { print s + 0 }'
+}
+
+# tree_rss_kb PID: sum of VmRSS over PID and its descendants, in KB: what
+# `ps` shows, added up, so shared pages count once per process (compare
+# tree_pss_kb; processes that end meanwhile are skipped as there)
+tree_rss_kb() {
+	local p
+	for p in $(descendants "$1"); do
+		awk '/^VmRSS:/ { print $2 }' "/proc/$p/status" 2>/dev/null || true
 	done | awk '{ s += $1 } END { print s + 0 }'
 }
 
@@ -395,4 +407,97 @@ link_with_talon() {
 		"$src" $objs $libs -lcrypt -pthread ||
 		{ rm -f "$bin.$$"; die "cannot build $(basename "$src")"; }
 	mv -f "$bin.$$" "$bin"
+}
+
+# --- imaptest (imaptest.sh, imaptest-ratio.sh) ------------------------------
+
+# imaptest_cert DIR: a self-signed RSA-2048 certificate for CN=localhost,
+# DIR/cert.pem and DIR/key.pem (imaptest runs with ssl=any-cert)
+imaptest_cert() {
+	openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=localhost \
+		-keyout "$1/key.pem" -out "$1/cert.pem" >/dev/null 2>&1
+}
+
+# imaptest_talon_conf DIR SMTP_PORT IMAPS_PORT: talon.conf, users and
+# aliases in DIR (which holds cert.pem and key.pem already), an empty store;
+# users testuser and testuser2 with the password "pass", hashed by
+# `talon user passwd` (yescrypt)
+imaptest_talon_conf() {
+	local dir=$1 smtp=$2 imaps=$3 u
+	mkdir -p "$dir/store" "$dir/spool" "$dir/state"
+	printf 'testuser:\ntestuser2:\n' > "$dir/users"
+	printf 'postmaster: testuser\nabuse: testuser\n' > "$dir/aliases"
+	cat > "$dir/talon.conf" <<EOF
+hostname localhost.test
+domain test.example
+listen smtp 127.0.0.1:$smtp
+listen imap 127.0.0.1:$imaps tls implicit
+tls-cert cert.pem
+tls-key key.pem
+store store
+spool spool
+state state
+users users
+aliases aliases
+# imaptest opens many sessions of one user from one address at once
+limit imap-connections-per-user 500
+EOF
+	for u in testuser testuser2; do
+		echo pass | "$REPO_DIR/build/talon" -c "$dir/talon.conf" user passwd "$u" >/dev/null
+	done
+}
+
+# imaptest_stress_mbox FILE: the mbox imaptest's stress mode appends from:
+# 2000 messages, each with a Message-ID of its own (imaptest tells messages
+# apart by it), the same bytes on every call (fixed seed)
+imaptest_stress_mbox() {
+	/usr/bin/python3 - "$1" <<'PY'
+import sys, random
+random.seed(14)
+with open(sys.argv[1], "w") as f:
+    for i in range(2000):
+        body = "\n".join("line %d of message %d %s" % (j, i, "x" * random.randint(0, 60))
+                         for j in range(random.randint(3, 80)))
+        f.write("From sender@example.org Thu Jan  1 00:00:00 2026\n"
+                "From: Sender %d <sender%d@example.org>\nTo: testuser@test.example\n"
+                "Subject: stress %d\nMessage-ID: <stress-%d@example.org>\n"
+                "Date: Thu, 01 Jan 2026 00:00:00 +0000\n\n%s\n\n" % (i, i % 50, i, i, body))
+PY
+}
+
+# imaptest_totals FILE: the counts of the totals imaptest prints when its
+# stress mode ends ("Totals:", a line of 4-letter command names, percent
+# lines, a line of counts), as "Logi=N List=N ..."; nothing when the file
+# has no complete totals (imaptest was killed, or never connected)
+imaptest_totals() {
+	awk '/^Totals:/ { t = 1; names = ""; counts = ""; next }
+	     t && names == "" && /^[A-Z]/ { names = $0; next }
+	     t && names != "" && /^ *[0-9]+( +[0-9]+)* *$/ { counts = $0 }
+	     END {
+		n = split(names, a); m = split(counts, c)
+		if (n == 0 || n != m) exit
+		for (i = 1; i <= n; i++) printf "%s%s=%s", (i > 1 ? " " : ""), a[i], c[i]
+		print ""
+	     }' "$1"
+}
+
+# Debian's Dovecot, and imaptest built against it, load modules (the SSL
+# one among them) from /usr/lib/dovecot, a path compiled into libdovecot.
+# dovecot_lib_link DIR: when there is no /usr/lib/dovecot (or only a
+# dangling symlink), a symlink to DIR, the unpacked one, for this run;
+# dovecot_lib_unlink removes it again if it is still ours.  Another script
+# that removes it meanwhile (a second checkout's imaptest.sh ending) breaks
+# the run: one imaptest bench per machine at a time.
+DOVECOT_LIB_LINKED=""
+dovecot_lib_link() {
+	[ -e /usr/lib/dovecot ] && return 0
+	ln -sfn "$1" /usr/lib/dovecot || die "cannot make the symlink /usr/lib/dovecot -> $1"
+	DOVECOT_LIB_LINKED=$1
+}
+dovecot_lib_unlink() {
+	if [ -n "$DOVECOT_LIB_LINKED" ] && [ -L /usr/lib/dovecot ] &&
+	    [ "$(readlink /usr/lib/dovecot)" = "$DOVECOT_LIB_LINKED" ]; then
+		rm -f /usr/lib/dovecot
+	fi
+	DOVECOT_LIB_LINKED=""
 }

@@ -421,7 +421,7 @@ fetch_cont(struct msession *s)
 	 * sync keeps the mod-sequences of \Seen set here */
 	m_update(s, j->uid);
 	if (j->gone)
-		m_tagged(s, j->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile");
+		m_tagged(s, j->tag, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist");
 	else
 		m_tagged(s, j->tag, "OK %s completed", j->name);
 	return true;

@@ -289,7 +289,7 @@ m_cmd_search(struct msession *s, struct imap_cmd *c, bool uid)
 	if (uid)
 		m_update(s, true);
 	if (unreadable)
-		m_tagged(s, c->tag, "NO [EXPUNGEISSUED] Some messages could not be read");
+		m_tagged(s, c->tag, "NO [EXPUNGEISSUED] Some of the messages no longer exist");
 	else
 		m_tagged(s, c->tag, "OK %s completed", c->name);
 }

@@ -231,7 +231,10 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 		    "" : (char *)b.data);
 		buf_free(&b);
 	} else if (gone) {
-		m_tagged(s, c->tag, "NO [EXPUNGEISSUED] Some messages were expunged meanwhile");
+		/* RFC 2180 4.2.1: flags of a message expunged meanwhile need
+		 * not be stored; OK, as Dovecot answers (its EXPUNGE comes at
+		 * the next point where one may be sent) */
+		m_tagged(s, c->tag, "OK %s completed (some messages no longer exist)", c->name);
 	} else {
 		m_tagged(s, c->tag, "OK %s completed", c->name);
 	}
@@ -317,7 +320,7 @@ m_cmd_copy(struct msession *s, struct imap_cmd *c, bool uid, bool move)
 	for (size_t k = 0; k < n; k++) {
 		int fd = mb_open_msg(s->mb, idx[k]);
 		if (fd < 0) {
-			m_tagged(s, c->tag, "NO [EXPUNGEISSUED] Some of the messages no longer exist");
+			m_tagged(s, c->tag, "NO [EXPUNGEISSUED] Some of the requested messages no longer exist");
 			free(idx);
 			return;
 		}
