@@ -96,7 +96,7 @@ struct mailbox {
 	unsigned saved;		/* files this process wrote, for unique names */
 	uint64_t highest;	/* HIGHESTMODSEQ */
 	struct mb_gone *gone;	/* expunges, by modseq ascending */
-	size_t n_gone;
+	size_t n_gone, gone_cap;
 	uint64_t gone_floor;	/* expunges at or below this were forgotten */
 	uint32_t first_recent;	/* UIDs from here are \Recent for the next
 				 * read-write session (kept in talon-modseq) */

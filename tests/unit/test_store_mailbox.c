@@ -897,6 +897,64 @@ out:
 	fx_done(&f);
 }
 
+/* talon-modseq: read back as written; a damaged line costs only its
+ * message a new mod-sequence; a deleted index raises the expunge floor
+ * and never lowers HIGHESTMODSEQ. */
+T(test_modseq_index)
+{
+	struct fx f;
+	struct mailbox *m = NULL;
+	REQUIRE(fx_init(&f));
+	REQUIRE(put(f.fd, "cur/1700000001.a.h:2,S", "a\n"));
+	REQUIRE(put(f.fd, "cur/1700000002.b.h:2,", "b\n"));
+	REQUIRE(put(f.fd, "cur/1700000003.c.h:2,", "c\n"));
+	m = open_mb(&f, ".", false);
+	REQUIRE(m != NULL && m->n == 3);
+	uint64_t ms1 = m->v[0].modseq, ms2 = m->v[1].modseq, high = m->highest;
+	CHECK(ms1 > 0 && high >= ms2);
+	CHECK_INT(mb_expunge(m, 2), 0);
+	CHECK_INT(mb_sync(m, NULL), 0);
+	REQUIRE(m->n_gone == 1);
+	uint64_t gone_ms = m->gone[0].modseq;
+	mb_close(&m);
+
+	/* a second open reads the same numbers */
+	m = open_mb(&f, ".", false);
+	REQUIRE(m != NULL && m->n == 2);
+	CHECK(m->v[0].modseq == ms1 && m->v[1].modseq == ms2);
+	REQUIRE(m->n_gone == 1);
+	CHECK(m->gone[0].uid == 3 && m->gone[0].modseq == gone_ms);
+	uint64_t floor0 = m->gone_floor, high2 = m->highest;
+	mb_close(&m);
+
+	/* message 2's line damaged (a stray letter): only it changes */
+	const char *ix = slurp(f.fd, "talon-modseq");
+	char fixed[8192];
+	snprintf(fixed, sizeof fixed, "%s", ix);
+	char *l2 = strstr(fixed, "\n2 ");
+	REQUIRE(l2 != NULL);
+	l2[2] = 'z';
+	REQUIRE(put(f.fd, "talon-modseq", fixed));
+	m = open_mb(&f, ".", false);
+	REQUIRE(m != NULL && m->n == 2);
+	CHECK(m->v[0].modseq == ms1);
+	CHECK(m->v[1].modseq > high2);
+	CHECK(m->gone_floor == floor0);
+	uint64_t high3 = m->highest;
+	mb_close(&m);
+
+	/* deleted: nothing goes back, older expunges are "forgotten" */
+	REQUIRE(unlinkat(f.fd, "talon-modseq", 0) == 0);
+	m = open_mb(&f, ".", false);
+	REQUIRE(m != NULL && m->n == 2);
+	CHECK(m->highest > high3);
+	CHECK(m->v[0].modseq > high3 && m->v[1].modseq > high3);
+	CHECK(m->gone_floor >= high3);
+out:
+	mb_close(&m);
+	fx_done(&f);
+}
+
 /* --- APPEND ----------------------------------------------------------------------- */
 
 T(test_append)
@@ -1327,6 +1385,7 @@ main(void)
 	RUN(test_set_flags_renames);
 	RUN(test_keywords_create_and_limit);
 	RUN(test_keywords_from_disk);
+	RUN(test_modseq_index);
 	RUN(test_append);
 	RUN(test_bug_vsize_of_empty_message_changes);
 	RUN(test_copy_hard_link);
