@@ -546,15 +546,30 @@ ix_num(const char **p, unsigned base, uint64_t max, uint64_t *out)
 			d = (unsigned)(*q - 'a' + 10);
 		else
 			break;
-		if (v > (max - d) / base)
+		/* no division per digit: the index has tens of thousands */
+		if (__builtin_mul_overflow(v, base, &v) || __builtin_add_overflow(v, d, &v))
 			return false;
-		v = v * base + d;
 	}
-	if (n == 0 || (*q != ' ' && *q != '\0'))
+	if (n == 0 || v > max || (*q != ' ' && *q != '\0'))
 		return false;
 	*p = *q == ' ' ? q + 1 : q;
 	*out = v;
 	return true;
+}
+
+/* Append v in base 10 or 16 and then c; printf cost a fifth of the time
+ * of a busy mailbox writing its index. */
+static void
+ix_put(struct buf *b, uint64_t v, unsigned base, char c)
+{
+	char t[24];
+	size_t i = sizeof t;
+	t[--i] = c;
+	do {
+		t[--i] = "0123456789abcdef"[v % base];
+		v /= base;
+	} while (v != 0);
+	buf_append(b, t + i, sizeof t - i);
 }
 
 /* Read talon-modseq; anything that does not parse is dropped (it only
@@ -617,13 +632,19 @@ ix_save(struct mailbox *m)
 	buf_init(&b, IX_MAX);
 	buf_printf(&b, "M1 V%u H%llu F%llu R%u\n", m->validity, (unsigned long long)m->highest,
 	    (unsigned long long)m->gone_floor, m->first_recent);
-	for (size_t i = 0; i < m->n; i++)
-		if (!m->v[i].gone)
-			buf_printf(&b, "%u %llu %x %x\n", m->v[i].uid,
-			    (unsigned long long)m->v[i].modseq, m->v[i].flags & MF_STORED,
-			    m->v[i].kw);
-	for (size_t i = 0; i < m->n_gone; i++)
-		buf_printf(&b, "X %u %llu\n", m->gone[i].uid, (unsigned long long)m->gone[i].modseq);
+	for (size_t i = 0; i < m->n; i++) {
+		if (m->v[i].gone)
+			continue;
+		ix_put(&b, m->v[i].uid, 10, ' ');
+		ix_put(&b, m->v[i].modseq, 10, ' ');
+		ix_put(&b, m->v[i].flags & MF_STORED, 16, ' ');
+		ix_put(&b, m->v[i].kw, 16, '\n');
+	}
+	for (size_t i = 0; i < m->n_gone; i++) {
+		buf_puts(&b, "X ");
+		ix_put(&b, m->gone[i].uid, 10, ' ');
+		ix_put(&b, m->gone[i].modseq, 10, '\n');
+	}
 	int fd = openat(m->dir_fd, IX_NAME ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
 	int r = -1;
