@@ -63,6 +63,8 @@ static const uint32_t fuzz_types[] = {
 	PROTO_DNSBL, PROTO_DNSBL_REPLY, PROTO_GREY, PROTO_GREY_REPLY, PROTO_EVENT,
 	PROTO_AUTH_SETTINGS, PROTO_AUTH_CHECK, PROTO_AUTH_RESULT, PROTO_AUTH_EVENT,
 	PROTO_BAN_CHECK, PROTO_BAN_REPLY, PROTO_LOGIN_GRANT, PROTO_HANDOFF,
+	PROTO_AUTH_STATE, PROTO_AUTH_SCRAM_FIRST, PROTO_AUTH_SCRAM_CHALLENGE,
+	PROTO_AUTH_SCRAM_FINAL, PROTO_AUTH_SCRAM_ABORT,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -109,6 +111,10 @@ static union {
 	struct proto_ban_reply ban_reply;
 	struct proto_login_grant login_grant;
 	struct proto_handoff handoff;
+	struct proto_auth_state auth_state;
+	struct proto_scram_first scram_first;
+	struct proto_scram_challenge scram_challenge;
+	struct proto_scram_final scram_final;
 } out;
 /* LOOKUP_REPLY decoded a second time, from its normalised encoding */
 static struct lookup lr2;
@@ -405,7 +411,8 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 	case PROTO_AUTH_RESULT:
 		if (proto_auth_result_dec(&m, &out.auth_result) < 0)
 			return -1;
-		REQUIRE(out.auth_result.ok <= 1 && no_controls(out.auth_result.user));
+		REQUIRE(out.auth_result.ok <= 1 && no_controls(out.auth_result.user) &&
+		    printable(out.auth_result.final) && !strchr(out.auth_result.final, ' '));
 		REQUIRE(!out.auth_result.ok || out.auth_result.user[0] != '\0');
 		proto_auth_result_enc(re, &out.auth_result);
 		break;
@@ -427,6 +434,40 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		REQUIRE(fd >= 0 && printable(out.handoff.sid) && printable(out.handoff.client) &&
 		    printable(out.handoff.tag) && out.handoff.tag[0] != '\0');
 		proto_handoff_enc(re, &out.handoff);
+		break;
+	case PROTO_AUTH_STATE:
+		if (proto_auth_state_dec(&m, &out.auth_state) < 0)
+			return -1;
+		REQUIRE(out.auth_state.scram <= 1);
+		proto_auth_state_enc(re, &out.auth_state);
+		break;
+	case PROTO_AUTH_SCRAM_FIRST:
+		if (proto_scram_first_dec(&m, &out.scram_first) < 0)
+			return -1;
+		REQUIRE(out.scram_first.plus <= 1 && out.scram_first.offered <= 1 &&
+		    out.scram_first.has_cb <= 1 && out.scram_first.len <= SCRAM_MSG_MAX);
+		REQUIRE(no_controls(out.scram_first.client));
+		proto_scram_first_enc(re, &out.scram_first);
+		break;
+	case PROTO_AUTH_SCRAM_CHALLENGE:
+		if (proto_scram_challenge_dec(&m, &out.scram_challenge) < 0)
+			return -1;
+		REQUIRE(out.scram_challenge.rc <= SCRAM_STATE &&
+		    printable(out.scram_challenge.sfirst));
+		REQUIRE((out.scram_challenge.rc == SCRAM_OK) ==
+		    (out.scram_challenge.sfirst[0] != '\0'));
+		proto_scram_challenge_enc(re, &out.scram_challenge);
+		break;
+	case PROTO_AUTH_SCRAM_FINAL:
+		if (proto_scram_final_dec(&m, &out.scram_final) < 0)
+			return -1;
+		REQUIRE(out.scram_final.len <= SCRAM_MSG_MAX);
+		proto_scram_final_enc(re, &out.scram_final);
+		break;
+	case PROTO_AUTH_SCRAM_ABORT:
+		if (proto_scram_abort_dec(&m) < 0)
+			return -1;
+		REQUIRE(len == 0);
 		break;
 	case PROTO_AUTH_EVENT:
 		if (proto_auth_event_dec(&m, &out.auth_event) < 0)

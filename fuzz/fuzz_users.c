@@ -13,7 +13,8 @@
  *          upper case; when the files passed every check, every alias
  *          resolves to at least one user and every user that is not an
  *          alias resolves to itself (what aliases_check promises the smtp
- *          worker).  No leaks (LeakSanitizer).
+ *          worker).  SCRAM keys of the extra field are in range and
+ *          their stored form reads back the same.  No leaks (LeakSanitizer).
  * Seeds:   fuzz/corpus/users/, dictionary fuzz/users.dict.
  */
 #include <assert.h>
@@ -99,6 +100,22 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	assert((ra == 0) == (d.n_err == e1));
 	for (size_t i = 0; i < u.n; i++) {
 		assert(name_ok(u.v[i].name) && u.v[i].hash != NULL);
+		/* SCRAM keys in range, and their stored form reads back */
+		const struct user_scram *k = u.v[i].scram;
+		if (k != NULL) {
+			char text[USERS_SCRAM_TEXT_MAX];
+			struct user_scram back;
+			const char *why;
+			assert(k->iter >= USERS_SCRAM_ITER_MIN && k->iter <= USERS_SCRAM_ITER_MAX);
+			assert(k->salt_len >= USERS_SCRAM_SALT_MIN &&
+			    k->salt_len <= USERS_SCRAM_SALT_MAX);
+			assert(users_scram_format(k, text, sizeof text));
+			assert(users_scram_parse(text, strlen(text), &back, &why) == 0);
+			assert(back.iter == k->iter && back.salt_len == k->salt_len &&
+			    memcmp(back.salt, k->salt, k->salt_len) == 0 &&
+			    memcmp(back.stored_key, k->stored_key, sizeof back.stored_key) == 0 &&
+			    memcmp(back.server_key, k->server_key, sizeof back.server_key) == 0);
+		}
 		assert(i == 0 || strcmp(u.v[i - 1].name, u.v[i].name) < 0);
 		assert(users_find(&u, u.v[i].name) == &u.v[i]);
 	}

@@ -13,6 +13,9 @@ TEST="python3 python3-pytest isync python3-pytest-timeout libnet-ssleay-perl pyt
 TEST="$TEST bind9-dnsutils ldnsutils nsd"
 # Real IMAP clients driven by the tests (test_imap_clients.py; isync is above).
 TEST="$TEST offlineimap3 mutt"
+# pyOpenSSL: the tls-exporter channel binding of SCRAM-SHA-256-PLUS
+# (test_imap_scram.py; Python's ssl module cannot export keying material).
+TEST="$TEST python3-openssl"
 PKGS="$BUILD $LIBS $TEST"
 
 missing=""

@@ -5,15 +5,28 @@
  *
  * Input:   AUTH_SETTINGS from the parent with the users file as an open
  *          descriptor (we run chrooted and cannot open it; the parent
- *          parses only the names and forgets the hashes); AUTH_CHECK from
- *          peers (untrusted: a peer may be taken over and try passwords
- *          in a loop).
- * Output:  AUTH_RESULT.  A wrong password is answered after a delay that
- *          grows per (client address, user) (auth/pw.h): the delay is
- *          ours, so a peer cannot skip it.  An unknown user costs the same
- *          hash computation as a known one (pw_verify_dummy) and gets the
- *          same answer, so neither time nor reply tells who exists.
- * Logs:    the user and address of every decision, never a password.
+ *          parses only the names and forgets the hashes); AUTH_CHECK and
+ *          the AUTH_SCRAM_* messages from peers (untrusted: a peer may be
+ *          taken over and try passwords in a loop).
+ * Output:  AUTH_RESULT, AUTH_SCRAM_CHALLENGE, AUTH_STATE.  A wrong password
+ *          is answered after a delay that grows per (client address, user)
+ *          (auth/pw.h): the delay is ours, so a peer cannot skip it.  An
+ *          unknown user costs the same hash computation as a known one
+ *          (pw_verify_dummy) and gets the same answer, so neither time nor
+ *          reply tells who exists.
+ * SCRAM:   (auth/scram.h) an exchange lives here between its two client
+ *          messages, keyed by the peer's channel and the request id, at
+ *          most AUTH_SCRAM_MAX per peer (the oldest goes) and
+ *          AUTH_SCRAM_TTL_S seconds.  A user without an account, without a
+ *          password hash or without SCRAM keys gets fake keys: a salt made
+ *          from the name with a secret drawn at start, the usual iteration
+ *          count, the same work, and the failure only at the final step,
+ *          delayed and reported to the policy process as for PLAIN.  The
+ *          secret changes when this process restarts, and so do the fake
+ *          salts: someone who watches a name's salt across a restart can
+ *          tell a fake one (real salts change only with the password).
+ * Logs:    the user and address of every decision, never a password, a
+ *          proof, a key or a signature.
  * Runs in: auth, user _talonauth, chrooted into the empty directory.
  */
 #include "auth/auth.h"
@@ -29,6 +42,8 @@
 #include <openssl/crypto.h>
 
 #include "auth/pw.h"
+#include "auth/scram.h"
+#include "core/b64.h"
 #include "core/buf.h"
 #include "core/ipc.h"
 #include "core/log.h"
@@ -57,6 +72,16 @@ struct pending {
 	struct timer timer;
 };
 
+/* A SCRAM exchange between its two client messages. */
+struct xchg {
+	struct xchg *next;	/* the peer's list, newest first */
+	struct peer *p;
+	uint64_t id;
+	struct timer timer;	/* AUTH_SCRAM_TTL_S: then it is forgotten */
+	char client[64];
+	struct scram_server s;
+};
+
 struct peer {
 	struct peer *next;
 	struct ipc *ipc;
@@ -64,6 +89,8 @@ struct peer {
 	unsigned n_pending;
 	time_t fail_second;	/* the second fail_count counts */
 	unsigned fail_count;
+	struct xchg *xchgs;
+	unsigned n_xchgs;
 };
 
 static struct {
@@ -76,6 +103,9 @@ static struct {
 	struct users users;
 	bool have_users;
 	struct pw_delay *delay;
+	bool scram_any;		/* some account can log in with SCRAM */
+	uint32_t scram_iter;	/* the count fake keys show */
+	uint8_t secret[SCRAM_SECRET_LEN];	/* of fake salts */
 } A;
 
 /* A login that worked: the mailbox processes learn the token with the
@@ -99,20 +129,25 @@ grant(const char *user, uint8_t *token)
 	buf_free(&b);
 }
 
+/* AUTH_RESULT; final is the SCRAM server-final message or NULL. */
 static void
-result(struct peer *p, uint64_t id, bool ok, const char *user)
+result(struct peer *p, uint64_t id, bool ok, const char *user, const char *final)
 {
 	struct proto_auth_result r;
 	memset(&r, 0, sizeof r);
 	r.ok = ok;
 	if (ok) {
 		str_copy(r.user, sizeof r.user, user);
+		if (final != NULL)
+			str_copy(r.final, sizeof r.final, final);
 		grant(user, r.token);
 	}
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	proto_auth_result_enc(&b, &r);
 	ipc_send_buf(p->ipc, PROTO_AUTH_RESULT, id, -1, &b);
+	if (b.data != NULL)
+		OPENSSL_cleanse(b.data, b.cap);	/* the server signature */
 	buf_free(&b);
 	OPENSSL_cleanse(&r, sizeof r);
 }
@@ -151,53 +186,47 @@ static void
 pending_fire(struct loop *l, void *arg)
 {
 	struct pending *q = arg;
-	result(q->p, q->id, false, NULL);
+	result(q->p, q->id, false, NULL, NULL);
 	pending_free(q);
 }
 
+/* A login that worked: forget the pair's failures, tell the policy
+ * process, answer with the token (and the SCRAM server-final). */
 static void
-check(struct peer *p, uint64_t id, struct proto_auth_check *q)
+login_ok(struct peer *p, uint64_t id, const char *what, const char *name, const char *client,
+    const char *final)
+{
+	char cl[64 * 4];
+	log_escape(cl, sizeof cl, client, strlen(client));
+	pw_delay_ok(A.delay, client, name);
+	log_info("auth event=%s user=%s client=[%s] result=ok", what, name, cl);
+	result(p, id, true, name, final);
+	event(client, true);
+}
+
+/* A wrong password (or no such user): count it for the pair, tell the
+ * policy process, and answer after the pair's delay. */
+static void
+login_failed(struct peer *p, uint64_t id, const char *what, const char *user,
+    const char *client)
 {
 	time_t now = time(NULL);
-	char user[sizeof q->user * 4], client[sizeof q->client * 4];
-	log_escape(user, sizeof user, q->user, strlen(q->user));
-	log_escape(client, sizeof client, q->client, strlen(q->client));
-	if (p->n_pending >= PENDING_MAX) {
-		/* a peer trying passwords as fast as it can gets nothing checked */
-		log_warn("auth event=check user=\"%s\" client=[%s] result=refused reason=\"too many "
-		    "failures waiting\"", user, client);
-		result(p, id, false, NULL);
-		return;
-	}
-	const struct user_ent *u = A.have_users ? users_find(&A.users, q->user) : NULL;
-	bool ok;
-	if (u == NULL || u->hash == NULL || u->hash[0] == '\0') {
-		pw_verify_dummy(q->pass);
-		ok = false;
-	} else {
-		ok = pw_verify(u->hash, q->pass);
-	}
-	OPENSSL_cleanse(q->pass, sizeof q->pass);
-	if (ok) {
-		pw_delay_ok(A.delay, q->client, u->name);
-		log_info("auth event=check user=%s client=[%s] result=ok", u->name, client);
-		result(p, id, true, u->name);
-		event(q->client, true);
-		return;
-	}
-	unsigned ms = pw_delay_ms(A.delay, q->client, q->user, now);
-	pw_delay_fail(A.delay, q->client, q->user, now);
+	char us[(PROTO_AUTH_USER_MAX + 1) * 4], cl[64 * 4];
+	log_escape(us, sizeof us, user, strlen(user));
+	log_escape(cl, sizeof cl, client, strlen(client));
+	unsigned ms = pw_delay_ms(A.delay, client, user, now);
+	pw_delay_fail(A.delay, client, user, now);
 	if (p->fail_second != now) {
 		p->fail_second = now;
 		p->fail_count = 0;
 	}
 	if (++p->fail_count > PEER_FAILS_PER_S)
 		ms = PW_DELAY_CAP_MS;
-	log_info("auth event=check user=\"%s\" client=[%s] result=fail delay_ms=%u", user, client,
+	log_info("auth event=%s user=\"%s\" client=[%s] result=fail delay_ms=%u", what, us, cl,
 	    ms);
-	event(q->client, false);
+	event(client, false);
 	if (ms == 0) {
-		result(p, id, false, NULL);
+		result(p, id, false, NULL, NULL);
 		return;
 	}
 	struct pending *w = xcalloc(1, sizeof *w);
@@ -210,21 +239,330 @@ check(struct peer *p, uint64_t id, struct proto_auth_check *q)
 	p->n_pending++;
 }
 
-static const char *
-peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+/* A peer trying passwords as fast as it can gets nothing checked. */
+static bool
+too_many_waiting(struct peer *p, uint64_t id, const char *what, const char *user,
+    const char *client)
 {
-	struct peer *p = arg;
-	if (m->type != PROTO_AUTH_CHECK || p->role != ROLE_IMAP)
-		return "unexpected message";
+	char us[(PROTO_AUTH_USER_MAX + 1) * 4], cl[64 * 4];
+	if (p->n_pending < PENDING_MAX)
+		return false;
+	log_escape(us, sizeof us, user, strlen(user));
+	log_escape(cl, sizeof cl, client, strlen(client));
+	log_warn("auth event=%s user=\"%s\" client=[%s] result=refused reason=\"too many "
+	    "failures waiting\"", what, us, cl);
+	result(p, id, false, NULL, NULL);
+	return true;
+}
+
+static void
+check(struct peer *p, uint64_t id, struct proto_auth_check *q)
+{
+	if (too_many_waiting(p, id, "check", q->user, q->client))
+		return;
+	const struct user_ent *u = A.have_users ? users_find(&A.users, q->user) : NULL;
+	bool ok;
+	if (u == NULL || u->hash == NULL || u->hash[0] == '\0') {
+		pw_verify_dummy(q->pass);
+		ok = false;
+	} else {
+		ok = pw_verify(u->hash, q->pass);
+	}
+	OPENSSL_cleanse(q->pass, sizeof q->pass);
+	if (ok)
+		login_ok(p, id, "check", u->name, q->client, NULL);
+	else
+		login_failed(p, id, "check", q->user, q->client);
+}
+
+/* --- SCRAM -------------------------------------------------------------------- */
+
+/* The account behind name if it may log in with SCRAM, else NULL. */
+static const struct user_ent *
+scram_account(const char *name)
+{
+	const struct user_ent *u = A.have_users ? users_find(&A.users, name) : NULL;
+	if (u == NULL || u->hash == NULL || u->hash[0] == '\0' || u->scram == NULL)
+		return NULL;
+	return u;
+}
+
+static void
+xchg_free(struct xchg *x)
+{
+	struct xchg **pp = &x->p->xchgs;
+	while (*pp && *pp != x)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = x->next;
+	x->p->n_xchgs--;
+	timer_cancel(A.loop, &x->timer);
+	scram_server_wipe(&x->s);
+	OPENSSL_cleanse(x, sizeof *x);
+	free(x);
+}
+
+static struct xchg *
+xchg_find(struct peer *p, uint64_t id)
+{
+	for (struct xchg *x = p->xchgs; x; x = x->next)
+		if (x->id == id)
+			return x;
+	return NULL;
+}
+
+static void
+xchg_expire(struct loop *l, void *arg)
+{
+	xchg_free(arg);
+}
+
+/* Room for one more exchange: the oldest (the list's tail) goes; its
+ * final message will find nothing and fail. */
+static void
+xchg_make_room(struct peer *p)
+{
+	if (p->n_xchgs < AUTH_SCRAM_MAX || p->xchgs == NULL)
+		return;
+	struct xchg *x = p->xchgs;
+	char cl[64 * 4];
+	while (x->next)
+		x = x->next;
+	log_escape(cl, sizeof cl, x->client, strlen(x->client));
+	log_warn("auth event=scram-evicted client=[%s] reason=\"%d exchanges open\"", cl,
+	    AUTH_SCRAM_MAX);
+	xchg_free(x);
+}
+
+static void
+challenge(struct peer *p, uint64_t id, enum scram_rc rc, const char *sfirst)
+{
+	struct proto_scram_challenge c;
+	memset(&c, 0, sizeof c);
+	c.rc = rc;
+	if (rc == SCRAM_OK)
+		str_copy(c.sfirst, sizeof c.sfirst, sfirst);
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_scram_challenge_enc(&b, &c);
+	ipc_send_buf(p->ipc, PROTO_AUTH_SCRAM_CHALLENGE, id, -1, &b);
+	buf_free(&b);
+}
+
+/* Our nonce: 24 bytes from the kernel, base64 (32 characters, none a
+ * comma). */
+static void
+server_nonce(char out[SCRAM_SNONCE_MAX + 1])
+{
+	uint8_t r[24];
+	if (getrandom(r, sizeof r, 0) != sizeof r)
+		fatal("auth: getrandom: %s", strerror(errno));
+	b64_encode(r, sizeof r, out, SCRAM_SNONCE_MAX + 1);
+}
+
+/* AUTH_SCRAM_FIRST: the client-first message judged (nothing about the
+ * account can fail it), then the account's keys or fake ones. */
+static const char *
+scram_first(struct peer *p, uint64_t id, const struct proto_scram_first *q)
+{
+	char cl[64 * 4], snonce[SCRAM_SNONCE_MAX + 1];
+	if (xchg_find(p, id) != NULL)
+		return "SCRAM exchange id in use";
+	struct xchg *x = xcalloc(1, sizeof *x);
+	enum scram_rc rc = scram_server_start(&x->s, q->msg, q->len, q->plus != 0,
+	    q->offered != 0, q->has_cb ? q->cb : NULL);
+	if (rc != SCRAM_OK) {
+		log_escape(cl, sizeof cl, q->client, strlen(q->client));
+		log_info("auth event=scram client=[%s] result=refused reason=%s", cl,
+		    scram_rc_name(rc));
+		challenge(p, id, rc, NULL);
+		OPENSSL_cleanse(x, sizeof *x);
+		free(x);
+		return NULL;
+	}
+	const struct user_ent *u = scram_account(x->s.f.user);
+	struct user_scram fake;
+	/* made for every name, so a real account answers no sooner */
+	scram_fake_keys(A.secret, x->s.f.user, A.scram_iter, &fake);
+	server_nonce(snonce);
+	const char *sfirst = scram_server_challenge(&x->s, u ? u->scram : &fake, u != NULL, snonce);
+	OPENSSL_cleanse(&fake, sizeof fake);
+	if (sfirst == NULL) {
+		/* cannot happen: our nonce and the keys are in range */
+		challenge(p, id, SCRAM_STATE, NULL);
+		OPENSSL_cleanse(x, sizeof *x);
+		free(x);
+		return NULL;
+	}
+	xchg_make_room(p);
+	x->p = p;
+	x->id = id;
+	str_copy(x->client, sizeof x->client, q->client);
+	timer_init(&x->timer, xchg_expire, x);
+	timer_set(A.loop, &x->timer, AUTH_SCRAM_TTL_S * 1000);
+	x->next = p->xchgs;
+	p->xchgs = x;
+	p->n_xchgs++;
+	challenge(p, id, SCRAM_OK, sfirst);
+	return NULL;
+}
+
+/* The account still has the keys the exchange was checked with: a reload
+ * meanwhile may have removed them (talon user passwd without --scram). */
+static bool
+same_keys(const struct user_ent *u, const struct scram_server *s)
+{
+	return u != NULL && CRYPTO_memcmp(u->scram->stored_key, s->keys.stored_key,
+	    USERS_SCRAM_KEY_LEN) == 0 && CRYPTO_memcmp(u->scram->server_key, s->keys.server_key,
+	    USERS_SCRAM_KEY_LEN) == 0;
+}
+
+/* AUTH_SCRAM_FINAL: one try per exchange, answered with AUTH_RESULT. */
+static void
+scram_final(struct peer *p, uint64_t id, const struct proto_scram_final *q)
+{
+	char final[SCRAM_SFINAL_MAX];
+	struct xchg *x = xchg_find(p, id);
+	if (x == NULL) {
+		/* expired, evicted, or the auth process restarted meanwhile */
+		log_info("auth event=scram result=fail reason=\"no such exchange\"");
+		result(p, id, false, NULL, NULL);
+		return;
+	}
+	if (too_many_waiting(p, id, "scram", x->s.f.user, x->client)) {
+		xchg_free(x);
+		return;
+	}
+	enum scram_rc rc = scram_server_final(&x->s, q->msg, q->len, final);
+	const struct user_ent *u = scram_account(x->s.f.user);
+	if (rc == SCRAM_OK && x->s.real && same_keys(u, &x->s)) {
+		login_ok(p, id, "scram", u->name, x->client, final);
+	} else if (rc == SCRAM_BAD_SYNTAX || rc == SCRAM_TOO_LONG) {
+		/* malformed: no password was tried, nothing to count */
+		char cl[64 * 4];
+		log_escape(cl, sizeof cl, x->client, strlen(x->client));
+		log_info("auth event=scram client=[%s] result=refused reason=%s", cl,
+		    scram_rc_name(rc));
+		result(p, id, false, NULL, NULL);
+	} else {
+		login_failed(p, id, "scram", x->s.f.user, x->client);
+	}
+	OPENSSL_cleanse(final, sizeof final);
+	xchg_free(x);
+}
+
+/* AUTH_STATE to one imap peer. */
+static void
+send_state(struct peer *p)
+{
+	struct proto_auth_state st = { .scram = A.scram_any };
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_auth_state_enc(&b, &st);
+	ipc_send_buf(p->ipc, PROTO_AUTH_STATE, 0, -1, &b);
+	buf_free(&b);
+}
+
+/* Whether SCRAM is worth offering, and the iteration count fake keys
+ * show: the one most accounts with keys use (the first of up to 8
+ * distinct counts seen; `talon user` always writes the default). */
+static void
+scram_survey(const struct users *u)
+{
+	uint32_t val[8] = { 0 }, cnt[8] = { 0 };
+	size_t nv = 0, best = 0;
+	A.scram_any = false;
+	for (size_t i = 0; i < u->n; i++) {
+		const struct user_ent *e = &u->v[i];
+		if (e->scram == NULL || e->hash == NULL || e->hash[0] == '\0')
+			continue;
+		A.scram_any = true;
+		size_t k = 0;
+		while (k < nv && val[k] != e->scram->iter)
+			k++;
+		if (k == nv && nv < NELEM(val))
+			val[nv++] = e->scram->iter;
+		if (k < nv)
+			cnt[k]++;
+	}
+	for (size_t k = 1; k < nv; k++)
+		if (cnt[k] > cnt[best])
+			best = k;
+	A.scram_iter = nv > 0 ? val[best] : SCRAM_ITER_DEFAULT;
+}
+
+static const char *
+peer_check(struct peer *p, struct ipc_msg *m)
+{
 	struct proto_auth_check *q = xmalloc(sizeof *q);
 	int r = proto_auth_check_dec(m, q);
 	if (r == 0)
 		check(p, m->id, q);
 	OPENSSL_cleanse(q, sizeof *q);
 	free(q);
-	/* the payload held a password too */
-	OPENSSL_cleanse((void *)m->data, m->len);
 	return r == 0 ? NULL : "bad AUTH_CHECK";
+}
+
+static const char *
+peer_scram_first(struct peer *p, struct ipc_msg *m)
+{
+	struct proto_scram_first *q = xmalloc(sizeof *q);
+	const char *err = proto_scram_first_dec(m, q) == 0 ? scram_first(p, m->id, q) :
+	    "bad AUTH_SCRAM_FIRST";
+	OPENSSL_cleanse(q, sizeof *q);
+	free(q);
+	return err;
+}
+
+static const char *
+peer_scram_final(struct peer *p, struct ipc_msg *m)
+{
+	struct proto_scram_final *q = xmalloc(sizeof *q);
+	int r = proto_scram_final_dec(m, q);
+	if (r == 0)
+		scram_final(p, m->id, q);
+	OPENSSL_cleanse(q, sizeof *q);	/* the proof */
+	free(q);
+	return r == 0 ? NULL : "bad AUTH_SCRAM_FINAL";
+}
+
+static const char *
+peer_scram_abort(struct peer *p, struct ipc_msg *m)
+{
+	if (proto_scram_abort_dec(m) < 0)
+		return "bad AUTH_SCRAM_ABORT";
+	struct xchg *x = xchg_find(p, m->id);
+	if (x != NULL)		/* else it expired or ended already */
+		xchg_free(x);
+	return NULL;
+}
+
+static const char *
+peer_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	struct peer *p = arg;
+	const char *err;
+	if (p->role != ROLE_IMAP)
+		return "unexpected message";
+	switch (m->type) {
+	case PROTO_AUTH_CHECK:
+		err = peer_check(p, m);
+		break;
+	case PROTO_AUTH_SCRAM_FIRST:
+		err = peer_scram_first(p, m);
+		break;
+	case PROTO_AUTH_SCRAM_FINAL:
+		err = peer_scram_final(p, m);
+		break;
+	case PROTO_AUTH_SCRAM_ABORT:
+		err = peer_scram_abort(p, m);
+		break;
+	default:
+		return "unexpected message";
+	}
+	/* the payload held a password or a proof */
+	OPENSSL_cleanse((void *)m->data, m->len);
+	return err;
 }
 
 static void
@@ -237,6 +575,8 @@ peer_close(struct ipc *c, void *arg)
 		if (q->p == p)
 			pending_free(q);
 	}
+	while (p->xchgs)
+		xchg_free(p->xchgs);
 	struct peer **pp = &A.peers;
 	while (*pp && *pp != p)
 		pp = &(*pp)->next;
@@ -281,11 +621,18 @@ load_users(int fd, uint32_t gen)
 		users_free(&A.users);
 	A.users = nu;
 	A.have_users = true;
-	size_t logins = 0;
-	for (size_t i = 0; i < nu.n; i++)
-		logins += nu.v[i].hash != NULL && nu.v[i].hash[0] != '\0';
-	log_info("auth event=users generation=%u accounts=%zu with_password=%zu", gen, nu.n,
-	    logins);
+	size_t logins = 0, scram = 0;
+	for (size_t i = 0; i < nu.n; i++) {
+		bool login = nu.v[i].hash != NULL && nu.v[i].hash[0] != '\0';
+		logins += login;
+		scram += login && nu.v[i].scram != NULL;
+	}
+	scram_survey(&nu);
+	log_info("auth event=users generation=%u accounts=%zu with_password=%zu with_scram=%zu",
+	    gen, nu.n, logins, scram);
+	for (struct peer *p = A.peers; p; p = p->next)
+		if (p->role == ROLE_IMAP)
+			send_state(p);
 out:
 	if (b.data != NULL)
 		OPENSSL_cleanse(b.data, b.cap);
@@ -336,6 +683,8 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		m->fd = -1;
 		p->next = A.peers;
 		A.peers = p;
+		if (p->role == ROLE_IMAP)
+			send_state(p);
 		break;
 	}
 	case PROTO_STOP: {
@@ -366,6 +715,9 @@ auth_main(int parent_fd)
 	if (A.loop == NULL)
 		fatal("auth: cannot create event loop");
 	A.delay = pw_delay_new(PW_DELAY_MAX);
+	A.scram_iter = SCRAM_ITER_DEFAULT;
+	if (getrandom(A.secret, sizeof A.secret, 0) != sizeof A.secret)
+		fatal("auth: getrandom: %s", strerror(errno));
 	/* the dummy hash is made on first use: pay for it now, not on the
 	 * first unknown user (whose answer would then take twice as long) */
 	pw_verify_dummy("");
@@ -378,6 +730,7 @@ auth_main(int parent_fd)
 	if (A.have_users)
 		users_free(&A.users);
 	pw_delay_free(&A.delay);
+	OPENSSL_cleanse(A.secret, sizeof A.secret);
 	ipc_free(&A.parent);
 	loop_free(&A.loop);
 	exit(0);

@@ -18,13 +18,11 @@
 #include <stdbool.h>
 #include <string.h>
 
+#include "core/b64.h"
 #include "core/util.h"
 
 /* The longest decoded response: authzid NUL authcid NUL passwd. */
 #define PLAIN_MAX	(SASL_USER_MAX * 2 + 2 + SASL_PASS_MAX)
-
-/* Longest base64 text for n decoded bytes. */
-#define B64_LEN(n)	((((n) + 2) / 3) * 4)
 
 const char *
 sasl_rc_name(enum sasl_rc rc)
@@ -46,53 +44,8 @@ sasl_creds_wipe(struct sasl_creds *c)
 	explicit_bzero(c->pass, sizeof c->pass);
 }
 
-/* --- strict base64 (RFC 4648 4) ------------------------------------------- */
-
-/* Decode p[0..len) into out (at most max bytes), *n the length.  Padding
- * is required; '=' may only be the last one or two characters; the bits a
- * padded quantum does not use must be zero (RFC 4648 3.5), so every byte
- * string has exactly one accepted encoding.  SASL_TOO_LONG when the result
- * could exceed max (decided from len alone, before decoding). */
-static enum sasl_rc
-b64_decode(const uint8_t *p, size_t len, uint8_t *out, size_t max, size_t *n)
-{
-	*n = 0;
-	if (len > B64_LEN(max))
-		return SASL_TOO_LONG;
-	if (len % 4 != 0)
-		return SASL_BAD_BASE64;
-	size_t pad = 0;
-	if (len > 0 && p[len - 1] == '=')
-		pad = len > 1 && p[len - 2] == '=' ? 2 : 1;
-	if (len / 4 * 3 - pad > max)
-		return SASL_TOO_LONG;
-	size_t o = 0;
-	for (size_t i = 0; i < len; i += 4) {
-		bool last = i + 4 == len;
-		size_t real = last ? 4 - pad : 4;	/* alphabet characters */
-		uint32_t v = 0;
-		for (size_t k = 0; k < 4; k++) {
-			int x = k < real ? b64_value(p[i + k], '/') : 0;
-			if (x < 0)
-				return SASL_BAD_BASE64;	/* '=' inside lands here */
-			v = v << 6 | (uint32_t)x;
-		}
-		/* unused bits: 4 after "xx==", 2 after "xxx=" (with the
-		 * zeros the padding stands for) */
-		uint32_t unused = !last ? 0 : pad == 2 ? 0xffff : pad == 1 ? 0xff : 0;
-		if ((v & unused) != 0)
-			return SASL_BAD_BASE64;
-		uint8_t b[3] = { (uint8_t)(v >> 16), (uint8_t)(v >> 8), (uint8_t)v };
-		memcpy(out + o, b, real - 1);
-		o += real - 1;
-		explicit_bzero(b, sizeof b);
-	}
-	*n = o;
-	return SASL_OK;
-}
-
 /* A response line decoded into out: "*" cancels, "=" is empty, anything
- * else strict base64. */
+ * else strict base64 (core/b64.h). */
 static enum sasl_rc
 response_decode(const uint8_t *p, size_t len, uint8_t *out, size_t max, size_t *n)
 {
@@ -101,7 +54,15 @@ response_decode(const uint8_t *p, size_t len, uint8_t *out, size_t max, size_t *
 		return SASL_CANCEL;
 	if (len == 1 && p[0] == '=')
 		return SASL_OK;
-	return b64_decode(p, len, out, max, n);
+	switch (b64_decode(p, len, out, max, n)) {
+	case B64_OK:
+		return SASL_OK;
+	case B64_TOO_LONG:
+		return SASL_TOO_LONG;
+	case B64_BAD:
+		break;
+	}
+	return SASL_BAD_BASE64;
 }
 
 /* --- PLAIN (RFC 4616 2) ----------------------------------------------------- */

@@ -8,11 +8,19 @@
  * passwd:  the hash field of NAME's line replaced; the fields after it
  *          (uid, gid, home, ...) and the line end kept.  Refused when
  *          NAME is unknown.
+ * --scram: (add, passwd) also the SCRAM-SHA-256 keys of the password in
+ *          the line's extra field (mail/users.h): PBKDF2-HMAC-SHA-256 with
+ *          a 16-byte salt from the kernel and SCRAM_ITER_DEFAULT
+ *          iterations, then StoredKey and ServerKey (auth/scram.h).  Only
+ *          printable ASCII passwords (no SASLprep here).  passwd without
+ *          --scram removes the old keys: they would let the old password
+ *          in.  Other extra pairs are kept; when the change leaves only
+ *          empty fields after the hash, they are dropped.
  * del:     NAME's line removed.  Refused when NAME is unknown, or when the
  *          aliases file would then name a user that does not exist (the
  *          daemon would refuse the reload).
- * list:    every user and whether it can log in (has a hash); never the
- *          hash itself.
+ * list:    every user, whether it can log in (has a hash), and
+ *          "scram-sha-256" when it has SCRAM keys; never a hash or a key.
  * The password (add, passwd) comes from --password-file FILE (its first
  * line), else from stdin: asked twice without echo on a terminal, one
  * line otherwise (CR/LF stripped).  Empty passwords and passwords over
@@ -42,11 +50,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
 #include "auth/pw.h"
+#include "auth/scram.h"
 #include "core/afile.h"
 #include "core/buf.h"
 #include "core/diag.h"
@@ -65,14 +75,16 @@ static void
 usage(FILE *f)
 {
 	fprintf(f,
-	    "usage: talon [-c FILE] user add NAME [--password-file FILE]\n"
-	    "       talon [-c FILE] user passwd NAME [--password-file FILE]\n"
+	    "usage: talon [-c FILE] user add NAME [--password-file FILE] [--scram]\n"
+	    "       talon [-c FILE] user passwd NAME [--password-file FILE] [--scram]\n"
 	    "       talon [-c FILE] user del NAME\n"
 	    "       talon [-c FILE] user list\n"
 	    "Change the users file the config names.  The password is read from FILE's\n"
 	    "first line, else from stdin: asked twice without echo on a terminal, one line\n"
-	    "otherwise.  NAME is [a-z0-9][a-z0-9._-]*, at most 64 bytes.  list prints each\n"
-	    "user and whether it can log in.  Exit 0 done, 1 refused, 2 usage.\n"
+	    "otherwise.  NAME is [a-z0-9][a-z0-9._-]*, at most 64 bytes.  --scram also\n"
+	    "stores SCRAM-SHA-256 keys (PBKDF2: weaker than yescrypt should the file leak);\n"
+	    "passwd without it removes old ones.  list prints each user, whether it can\n"
+	    "log in, and whether it has SCRAM keys.  Exit 0 done, 1 refused, 2 usage.\n"
 	    "A running daemon takes the change at `talon reload`.\n");
 }
 
@@ -405,18 +417,93 @@ line_span(const struct ufile *f, unsigned line, size_t *b, size_t *e)
 	*e = lf ? (size_t)(lf - f->text) + 1 : f->len;
 }
 
+/* Is the extra-field pair x[0..n) our SCRAM pair? */
+static bool
+is_scram_pair(const char *x, size_t n)
+{
+	size_t kl = strlen(USERS_SCRAM_KEY);
+	return n >= kl && memcmp(x, USERS_SCRAM_KEY, kl) == 0;
+}
+
+/* The extra field x[0..n) without its SCRAM pair, then with "scram-sha-256=
+ * value" when value is not NULL, into out.  Other pairs keep their order,
+ * one blank between pairs. */
+static void
+put_extra(struct buf *out, const char *x, size_t n, const char *value)
+{
+	bool first = true;
+	for (size_t i = 0; i < n;) {
+		while (i < n && (x[i] == ' ' || x[i] == '\t'))
+			i++;
+		size_t b = i;
+		while (i < n && x[i] != ' ' && x[i] != '\t')
+			i++;
+		if (i == b || is_scram_pair(x + b, i - b))
+			continue;
+		if (!first)
+			buf_putc(out, ' ');
+		buf_append(out, x + b, i - b);
+		first = false;
+	}
+	if (value != NULL)
+		buf_printf(out, "%s%s%s", first ? "" : " ", USERS_SCRAM_KEY, value);
+}
+
+/* The fields after the hash, r[0..n) (from the ':' that ends the hash, or
+ * empty), with the SCRAM pair set to value (NULL: removed), into out.
+ * Kept byte for byte when there is nothing to add or remove; when the
+ * change leaves only empty fields, they are dropped. */
+static void
+put_rest(struct buf *out, const char *r, size_t n, const char *value)
+{
+	/* the extra field starts after the sixth ':' from the hash's end
+	 * (uid, gid, gecos, home, shell come between), as users.c reads it */
+	size_t i = 0, colons = 0;
+	while (i < n && colons < 6)
+		colons += r[i++] == ':';
+	bool has = false;
+	for (size_t k = i; colons == 6 && k < n;) {
+		while (k < n && (r[k] == ' ' || r[k] == '\t'))
+			k++;
+		size_t b = k;
+		while (k < n && r[k] != ' ' && r[k] != '\t')
+			k++;
+		has |= k > b && is_scram_pair(r + b, k - b);
+	}
+	if (!has && value == NULL) {
+		buf_append(out, r, n);
+		return;
+	}
+	size_t start = out->len;
+	buf_append(out, r, i);
+	for (; colons < 6; colons++)
+		buf_putc(out, ':');
+	put_extra(out, r + i, n - i, value);
+	/* nothing but separators left: "name:hash" is the same account */
+	bool empty = true;
+	for (size_t k = start; k < out->len && !out->err; k++)
+		empty &= out->data[k] == ':';
+	if (empty && !out->err)
+		out->len = start;
+}
+
 /* The new text into out: for add, the file plus a line; for passwd, the
- * user's line with the hash field replaced; for del, without the line. */
+ * user's line with the hash field replaced and the SCRAM pair set or
+ * removed; for del, without the line.  scram is the value of the SCRAM
+ * pair, or NULL for none. */
 static void
 edit_text(const struct ufile *f, enum op op, const char *name, const char *hash,
-    struct buf *out)
+    const char *scram, struct buf *out)
 {
 	const struct user_ent *ue = users_find(&f->u, name);
 	if (op == OP_ADD) {
 		buf_append(out, f->text, f->len);
 		if (f->len > 0 && f->text[f->len - 1] != '\n')
 			buf_putc(out, '\n');
-		buf_printf(out, "%s:{CRYPT}%s\n", name, hash);
+		buf_printf(out, "%s:{CRYPT}%s", name, hash);
+		if (scram != NULL)
+			put_rest(out, "", 0, scram);
+		buf_putc(out, '\n');
 		return;
 	}
 	size_t b, e;
@@ -427,24 +514,39 @@ edit_text(const struct ufile *f, enum op op, const char *name, const char *hash,
 		const char *s = f->text + b, *end = f->text + e;
 		const char *colon = memchr(s, ':', (size_t)(end - s));
 		const char *h = colon + 1;
-		const char *hend = h;
 		/* a CR before the LF (or at the end) is the line end's, as
 		 * core/afile.c reads it */
-		while (hend < end && *hend != ':' && *hend != '\n' &&
-		    !(*hend == '\r' && (hend + 1 == end || hend[1] == '\n')))
-			hend++;
+		const char *cend = end;
+		if (cend > h && cend[-1] == '\n')
+			cend--;
+		if (cend > h && cend[-1] == '\r')
+			cend--;
+		const char *hend = memchr(h, ':', (size_t)(cend - h));
+		if (hend == NULL)
+			hend = cend;
 		buf_append(out, s, (size_t)(h - s));
 		buf_printf(out, "{CRYPT}%s", hash);
-		buf_append(out, hend, (size_t)(end - hend));
+		put_rest(out, hend, (size_t)(cend - hend), scram);
+		buf_append(out, cend, (size_t)(end - cend));
 	}
 	buf_append(out, f->text + e, f->len - e);
 }
 
+static bool
+scram_same(const struct user_scram *a, const struct user_scram *b)
+{
+	return a->iter == b->iter && a->salt_len == b->salt_len &&
+	    memcmp(a->salt, b->salt, a->salt_len) == 0 &&
+	    memcmp(a->stored_key, b->stored_key, sizeof a->stored_key) == 0 &&
+	    memcmp(a->server_key, b->server_key, sizeof a->server_key) == 0;
+}
+
 /* What the daemon's parser reads in the new text must be what we meant:
- * NAME with the new hash, or NAME gone.  It also proves the file loads. */
+ * NAME with the new hash and exactly the new SCRAM keys (none when k is
+ * NULL), or NAME gone.  It also proves the file loads. */
 static bool
 edit_verified(const char *path, const struct buf *t, const char *name, const char *hash,
-    size_t n_before, enum op op)
+    const struct user_scram *k, size_t n_before, enum op op)
 {
 	struct users u;
 	struct diag d;
@@ -456,7 +558,8 @@ edit_verified(const char *path, const struct buf *t, const char *name, const cha
 		ok = ok && ue == NULL && u.n + 1 == n_before;
 	else
 		ok = ok && ue != NULL && strcmp(ue->hash, hash) == 0 &&
-		    u.n == n_before + (op == OP_ADD);
+		    u.n == n_before + (op == OP_ADD) &&
+		    (k == NULL ? ue->scram == NULL : ue->scram != NULL && scram_same(ue->scram, k));
 	if (!ok)
 		fprintf(stderr, "%stalon user: internal error: the changed file does not read "
 		    "back as intended (nothing was changed)\n", diag_text(&d));
@@ -577,10 +680,13 @@ fail:
 
 /* --- commands ------------------------------------------------------------------ */
 
-/* add, passwd, del on NAME; hash is NULL for del. */
+/* add, passwd, del on NAME; hash is NULL for del, k the SCRAM keys to
+ * store (NULL: none). */
 static int
-change(const char *conf_path, enum op op, const char *name, const char *hash)
+change(const char *conf_path, enum op op, const char *name, const char *hash,
+    const struct user_scram *k)
 {
+	char scram[USERS_SCRAM_TEXT_MAX];
 	static const struct { const char *verb, *prep; } done[] = {
 		[OP_ADD] = { "added", "to" },
 		[OP_PASSWD] = { "changed the password of", "in" },
@@ -605,14 +711,24 @@ change(const char *conf_path, enum op op, const char *name, const char *hash)
 		fprintf(stderr, "talon user: no user %s in %s\n", name, f.path);
 		goto out;
 	}
-	edit_text(&f, op, name, hash, &t);
-	if (t.err || !edit_verified(f.path, &t, name, hash, f.u.n, op))
+	bool had_scram = known && users_find(&f.u, name)->scram != NULL;
+	if (k != NULL && !users_scram_format(k, scram, sizeof scram))
+		goto out;	/* cannot happen: do_change made them in range */
+	edit_text(&f, op, name, hash, k ? scram : NULL, &t);
+	explicit_bzero(scram, sizeof scram);
+	if (t.err || !edit_verified(f.path, &t, name, hash, k, f.u.n, op))
 		goto out;
 	if (op == OP_DEL && !del_keeps_aliases(c, &f.u, &t))
 		goto out;
 	if (ufile_commit(&f, &t) < 0)
 		goto out;
 	printf("talon user: %s %s %s %s\n", done[op].verb, name, done[op].prep, f.path);
+	if (k != NULL)
+		printf("talon user: stored SCRAM-SHA-256 keys (PBKDF2, %u iterations)\n",
+		    (unsigned)k->iter);
+	else if (op == OP_PASSWD && had_scram)
+		printf("talon user: removed the old SCRAM-SHA-256 keys (--scram makes new "
+		    "ones)\n");
 	printf("run `talon reload` if the daemon is running, so that it takes the change\n");
 	rc = RC_OK;
 out:
@@ -635,24 +751,29 @@ do_list(const char *conf_path)
 	diag_init(&d);
 	int r = users_load(c->users, &u, &d);
 	fputs(diag_text(&d), stderr);
-	/* the names only: a hash never leaves the file */
+	/* the names only: a hash or a key never leaves the file */
 	for (size_t i = 0; i < u.n; i++)
-		printf("%s\t%s\n", u.v[i].name, u.v[i].hash[0] ? "login" : "no login");
+		printf("%s\t%s%s\n", u.v[i].name, u.v[i].hash[0] ? "login" : "no login",
+		    u.v[i].scram ? "\tscram-sha-256" : "");
 	users_free(&u);
 	diag_free(&d);
 	conf_free(&c);
 	return r < 0 ? RC_REFUSED : RC_OK;
 }
 
-/* NAME [--password-file FILE] for add/passwd, NAME for del. */
+/* NAME [--password-file FILE] [--scram] for add/passwd, NAME for del. */
 static int
-parse_args(int argc, char **argv, bool takes_pw, const char **name, const char **pwfile)
+parse_args(int argc, char **argv, bool takes_pw, const char **name, const char **pwfile,
+    bool *scram)
 {
 	*name = *pwfile = NULL;
+	*scram = false;
 	for (int i = 0; i < argc; i++) {
 		if (takes_pw && strcmp(argv[i], "--password-file") == 0 && i + 1 < argc &&
 		    *pwfile == NULL)
 			*pwfile = argv[++i];
+		else if (takes_pw && strcmp(argv[i], "--scram") == 0 && !*scram)
+			*scram = true;
 		else if (*name == NULL && argv[i][0] != '-')
 			*name = argv[i];
 		else
@@ -661,29 +782,57 @@ parse_args(int argc, char **argv, bool takes_pw, const char **name, const char *
 	return *name ? 0 : -1;
 }
 
+/* SCRAM keys for pw with a new salt; -1 after saying why. */
+static int
+make_scram(const char *pw, struct user_scram *k)
+{
+	uint8_t salt[SCRAM_SALT_LEN];
+	if (!scram_password_ok(pw)) {
+		fprintf(stderr, "talon user: --scram takes only passwords of printable ASCII "
+		    "(SCRAM would need SASLprep for others, which talon does not do); use such "
+		    "a password, or leave out --scram\n");
+		return -1;
+	}
+	if (getrandom(salt, sizeof salt, 0) != (ssize_t)sizeof salt) {
+		fprintf(stderr, "talon user: getrandom: %s\n", strerror(errno));
+		return -1;
+	}
+	int rc = scram_keys_make(pw, salt, sizeof salt, SCRAM_ITER_DEFAULT, k);
+	if (rc < 0)
+		fprintf(stderr, "talon user: OpenSSL could not make the SCRAM keys\n");
+	explicit_bzero(salt, sizeof salt);
+	return rc;
+}
+
 static int
 do_change(const char *conf_path, enum op op, int argc, char **argv)
 {
 	const char *name, *pwfile;
 	char pw[PW_LINE_MAX + 1], hash[PW_HASH_MAX];
-	if (parse_args(argc, argv, op != OP_DEL, &name, &pwfile) < 0)
+	struct user_scram k;
+	bool scram;
+	if (parse_args(argc, argv, op != OP_DEL, &name, &pwfile, &scram) < 0)
 		return (usage(stderr), RC_USAGE);
 	if (!name_ok(name))
 		return (say_bad_name(name), RC_REFUSED);
 	if (op == OP_DEL)
-		return change(conf_path, op, name, NULL);
+		return change(conf_path, op, name, NULL, NULL);
 	int rc = RC_REFUSED;
+	memset(&k, 0, sizeof k);
 	/* the password before the lock: nobody waits while the admin types */
 	if (get_password(pwfile, name, pw) < 0)
+		goto out;
+	if (scram && make_scram(pw, &k) < 0)
 		goto out;
 	if (pw_hash(pw, hash, sizeof hash) < 0) {
 		fprintf(stderr, "talon user: crypt could not make a yescrypt hash\n");
 		goto out;
 	}
-	rc = change(conf_path, op, name, hash);
+	rc = change(conf_path, op, name, hash, scram ? &k : NULL);
 out:
 	explicit_bzero(pw, sizeof pw);
 	explicit_bzero(hash, sizeof hash);
+	explicit_bzero(&k, sizeof k);
 	return rc;
 }
 

@@ -4,8 +4,9 @@
  *
  * This stage: the listeners, TLS (STARTTLS and implicit), the command
  * framing and parser (imap/parse.h), and the not-authenticated state:
- * CAPABILITY, NOOP, LOGOUT, ID, STARTTLS, LOGIN and AUTHENTICATE PLAIN
- * and LOGIN (with SASL-IR), checked by the auth process.  Mailboxes come
+ * CAPABILITY, NOOP, LOGOUT, ID, STARTTLS, LOGIN and AUTHENTICATE PLAIN,
+ * LOGIN, SCRAM-SHA-256 and SCRAM-SHA-256-PLUS (with SASL-IR), checked by
+ * the auth process.  Mailboxes come
  * next: after login every mailbox command is answered NO [UNAVAILABLE].
  */
 #ifndef TALON_IMAP_IMAP_H

@@ -6,7 +6,8 @@
  *          lower limits before login (8 KiB lines and literals, LITERAL-),
  *          2 MiB lines after; AUTH_RESULT from the auth process, PEER and
  *          STOP from the parent.
- * Output:  replies, written when the input runs dry; AUTH_CHECK requests.
+ * Output:  replies, written when the input runs dry; AUTH_CHECK and the
+ *          SCRAM requests (with the tls-exporter data of the connection).
  * Trusts:  nothing a client sends; the auth process's answers as far as
  *          their decoder checks them.
  * Runs in: imap, user _talonimap, chrooted into an empty directory: this
@@ -66,16 +67,28 @@ imap_tagged(struct isession *s, const char *tag, const char *fmt, ...)
 	imap_reply(s, "%s %s", tag, text);
 }
 
+bool
+imap_scram_plus_ok(const struct isession *s)
+{
+	SSL *ssl = s->io.ssl;
+	return s->is_tls && ssl != NULL && (SSL_version(ssl) >= TLS1_3_VERSION ||
+	    SSL_get_extms_support(ssl) == 1);
+}
+
 /* What the client may use now (RFC 9051 7.2.2): nothing that sends a
- * password before TLS (LOGINDISABLED), SASL-IR and the mechanisms after. */
+ * password before TLS (LOGINDISABLED), SASL-IR and the mechanisms after.
+ * SCRAM only while some account has SCRAM keys (AUTH_STATE: SASL
+ * libraries pick it whenever it is offered), -PLUS only where the
+ * exporter is sound. */
 void
 imap_capability(struct isession *s, char *out, size_t n)
 {
 	if (!s->is_tls)
 		snprintf(out, n, "IMAP4rev2 IMAP4rev1 STARTTLS LOGINDISABLED LITERAL- ID ENABLE");
 	else if (!s->authed)
-		snprintf(out, n, "IMAP4rev2 IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR LITERAL- ID "
-		    "ENABLE");
+		snprintf(out, n, "IMAP4rev2 IMAP4rev1 AUTH=PLAIN AUTH=LOGIN SASL-IR%s%s "
+		    "LITERAL- ID ENABLE", IW.scram_on ? " AUTH=SCRAM-SHA-256" : "",
+		    IW.scram_on && imap_scram_plus_ok(s) ? " AUTH=SCRAM-SHA-256-PLUS" : "");
 	else
 		snprintf(out, n, "IMAP4rev2 IMAP4rev1 LITERAL+ ID ENABLE");
 }
@@ -98,6 +111,8 @@ session_free(struct isession *s)
 	    s->authed ? s->user : "-", s->io.error ? " error=" : "",
 	    s->io.error ? s->io.errstr : "");
 	sasl_creds_wipe(&s->login.c);
+	imap_scram_abort(s);
+	OPENSSL_cleanse(s->scram_token, sizeof s->scram_token);
 	timer_cancel(IW.loop, &s->timer);
 	loop_del(IW.loop, s->io.fd);
 	io_close(&s->io);
@@ -392,6 +407,8 @@ imap_session_update(struct isession *s)
 		idle = (uint64_t)IW.conf->imap_autologout * 1000;
 	if (s->st == I_HANDSHAKE)
 		idle = (uint64_t)IW.conf->tls_timeout * 1000;
+	if (s->st == I_SASL && s->scram_wait == IMAP_SCRAM_EMPTY)
+		idle = IMAP_SCRAM_CONFIRM_MS;
 	if (s->st == I_CLOSING)
 		idle = 10000;
 	if (s->st != I_WAIT && s->st != I_BANCHECK)
@@ -621,6 +638,28 @@ policy_close(struct ipc *c, void *arg)
 
 /* --- the auth process ------------------------------------------------------------ */
 
+/* Ask the auth process for the session (type with payload b): the
+ * session waits for the answer under a new request id, or gets NO
+ * [UNAVAILABLE] at once when there is no auth process.  false then. */
+static bool
+ask_auth(struct isession *s, uint32_t type, uint64_t id, struct buf *b)
+{
+	timer_cancel(IW.loop, &s->timer);
+	if (IW.auth == NULL) {
+		log_warn("imap session=%s event=login result=tempfail reason=\"auth process "
+		    "unavailable\"", s->sid);
+		s->req = 0;
+		s->st = I_CMD;
+		imap_tagged(s, s->tag, "NO [UNAVAILABLE] Authentication service unavailable, try "
+		    "again later");
+		return false;
+	}
+	s->st = I_WAIT;
+	s->req = id;
+	ipc_send_buf(IW.auth, type, id, -1, b);
+	return true;
+}
+
 void
 imap_check_password(struct isession *s, struct sasl_creds *c)
 {
@@ -629,49 +668,125 @@ imap_check_password(struct isession *s, struct sasl_creds *c)
 	str_copy(q->pass, sizeof q->pass, c->pass);
 	str_copy(q->client, sizeof q->client, s->ip);
 	sasl_creds_wipe(c);
-	s->st = I_WAIT;
-	s->req = ++IW.next_req;
-	timer_cancel(IW.loop, &s->timer);
-	if (IW.auth == NULL) {
-		log_warn("imap session=%s event=login user=\"%s\" result=tempfail reason=\"auth "
-		    "process unavailable\"", s->sid, q->user);
-		OPENSSL_cleanse(q, sizeof *q);
-		free(q);
-		s->req = 0;
-		s->st = I_CMD;
-		imap_tagged(s, s->tag, "NO [UNAVAILABLE] Authentication service unavailable, try "
-		    "again later");
-		return;
-	}
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	proto_auth_check_enc(&b, q);
 	OPENSSL_cleanse(q, sizeof *q);
 	free(q);
-	ipc_send_buf(IW.auth, PROTO_AUTH_CHECK, s->req, -1, &b);
+	ask_auth(s, PROTO_AUTH_CHECK, ++IW.next_req, &b);
 	if (b.data != NULL)
 		OPENSSL_cleanse(b.data, b.cap);
 	buf_free(&b);
 }
 
+void
+imap_scram_first(struct isession *s, const uint8_t *msg, size_t len)
+{
+	struct proto_scram_first *q = xcalloc(1, sizeof *q);
+	q->plus = s->mech == MECH_SCRAM_PLUS;
+	q->offered = IW.scram_on && imap_scram_plus_ok(s);
+	/* RFC 9266 2: 32 bytes, label "EXPORTER-Channel-Binding", no context */
+	if (q->plus && imap_scram_plus_ok(s))
+		q->has_cb = SSL_export_keying_material(s->io.ssl, q->cb, sizeof q->cb,
+		    SCRAM_CB_LABEL, strlen(SCRAM_CB_LABEL), NULL, 0, 0) == 1;
+	if (len > sizeof q->msg)
+		len = sizeof q->msg;	/* the caller's limit is the same */
+	memcpy(q->msg, msg, len);
+	q->len = (uint32_t)len;
+	str_copy(q->client, sizeof q->client, s->ip);
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_scram_first_enc(&b, q);
+	uint64_t id = ++IW.next_req;
+	if (ask_auth(s, PROTO_AUTH_SCRAM_FIRST, id, &b))
+		s->scram_id = id;
+	buf_free(&b);
+	OPENSSL_cleanse(q, sizeof *q);
+	free(q);
+}
+
+void
+imap_scram_final(struct isession *s, const uint8_t *msg, size_t len)
+{
+	struct proto_scram_final *q = xcalloc(1, sizeof *q);
+	if (len > sizeof q->msg)
+		len = sizeof q->msg;
+	memcpy(q->msg, msg, len);
+	q->len = (uint32_t)len;
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	proto_scram_final_enc(&b, q);
+	/* the exchange's id: the auth process finds it by that */
+	if (!ask_auth(s, PROTO_AUTH_SCRAM_FINAL, s->scram_id, &b))
+		s->scram_id = 0;
+	if (b.data != NULL)
+		OPENSSL_cleanse(b.data, b.cap);		/* the proof */
+	buf_free(&b);
+	OPENSSL_cleanse(q, sizeof *q);
+	free(q);
+}
+
+void
+imap_scram_abort(struct isession *s)
+{
+	if (s->scram_id != 0 && IW.auth != NULL)
+		ipc_send(IW.auth, PROTO_AUTH_SCRAM_ABORT, s->scram_id, -1, NULL, 0);
+	s->scram_id = 0;
+}
+
 static const char *
-auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+auth_result(struct ipc_msg *m)
 {
 	struct proto_auth_result r;
-	if (m->type != PROTO_AUTH_RESULT)
-		return "unexpected message";
 	if (proto_auth_result_dec(m, &r) < 0)
 		return "bad AUTH_RESULT";
 	struct isession *s = by_state(I_WAIT, m->id);
+	if (s != NULL) {
+		s->req = 0;
+		s->st = I_CMD;
+		imap_auth_result(s, &r);
+		imap_session_process(s);
+		imap_session_update(s);
+	}	/* else the client went away meanwhile */
+	OPENSSL_cleanse(&r, sizeof r);
+	OPENSSL_cleanse((void *)m->data, m->len);	/* a server signature */
+	return NULL;
+}
+
+static const char *
+auth_challenge(struct ipc_msg *m)
+{
+	struct proto_scram_challenge c;
+	if (proto_scram_challenge_dec(m, &c) < 0)
+		return "bad AUTH_SCRAM_CHALLENGE";
+	struct isession *s = by_state(I_WAIT, m->id);
 	if (s == NULL)
-		return NULL;	/* the client went away meanwhile */
+		return NULL;
 	s->req = 0;
 	s->st = I_CMD;
-	imap_login_result(s, r.ok != 0, r.user, r.token);
-	OPENSSL_cleanse(&r, sizeof r);
+	imap_scram_challenge(s, c.rc, c.sfirst);
 	imap_session_process(s);
 	imap_session_update(s);
 	return NULL;
+}
+
+static const char *
+auth_msg(struct ipc *c, struct ipc_msg *m, void *arg)
+{
+	struct proto_auth_state st;
+	switch (m->type) {
+	case PROTO_AUTH_RESULT:
+		return auth_result(m);
+	case PROTO_AUTH_SCRAM_CHALLENGE:
+		return auth_challenge(m);
+	case PROTO_AUTH_STATE:
+		if (proto_auth_state_dec(m, &st) < 0)
+			return "bad AUTH_STATE";
+		IW.scram_on = st.scram != 0;
+		return NULL;
+	default:
+		return "unexpected message";
+	}
 }
 
 static void
@@ -680,9 +795,11 @@ auth_close(struct ipc *c, void *arg)
 	proto_peer_closed(IW.parent, c, "imap", ROLE_AUTH, 0, IW.auth_id);
 	log_warn("imap event=auth-gone");
 	ipc_free(&IW.auth);
-	/* logins waiting for it fail as temporary: the client tries again */
+	/* logins waiting for it fail as temporary: the client tries again;
+	 * SCRAM exchanges are gone with it (a final message will fail) */
 	for (struct isession *s = IW.sessions, *next; s; s = next) {
 		next = s->next;
+		s->scram_id = 0;
 		if (s->st != I_WAIT)
 			continue;
 		s->req = 0;

@@ -18,7 +18,8 @@
  * an error, not silently lowercased, because the name is a directory under
  * the store and may be shared with Dovecot's passwd-file; alias names and
  * targets are lowercased because aliases(5) matches them without case.
- * Password hashes never appear in messages, only their scheme prefix.
+ * Password hashes never appear in messages, only their scheme prefix; SCRAM
+ * keys never, only which part of them is wrong.
  */
 #include "mail/users.h"
 
@@ -28,6 +29,7 @@
 #include <string.h>
 
 #include "core/afile.h"
+#include "core/b64.h"
 #include "core/util.h"
 #include "mail/domain.h"
 
@@ -242,6 +244,153 @@ check_hash(struct afile *r, const char *h, size_t n, const char **val, size_t *v
 	return true;
 }
 
+/* --- SCRAM keys in the extra field ------------------------------------------ */
+
+/* Where the extra field starts: after the seventh ':' of the line, p the
+ * ':' that ends the hash field (or end).  NULL when the line is shorter. */
+static const char *
+extra_field(const char *p, const char *end)
+{
+	/* the ':' after uid, gid, gecos, home and shell, then extra */
+	for (int k = 0; k < 5; k++) {
+		if (p == end)
+			return NULL;
+		p = memchr(p + 1, ':', (size_t)(end - p - 1));
+		if (p == NULL)
+			return NULL;
+	}
+	return p + 1;
+}
+
+/* One base64 part of the value into out (exactly want bytes, or min..max
+ * when want is 0); false when it is not. */
+static bool
+scram_part(const char *s, size_t n, uint8_t *out, size_t min, size_t max, size_t *got)
+{
+	size_t len;
+	if (b64_decode(s, n, out, max, &len) != B64_OK || len < min) {
+		explicit_bzero(out, max);
+		return false;
+	}
+	*got = len;
+	return true;
+}
+
+int
+users_scram_parse(const char *s, size_t n, struct user_scram *out, const char **why)
+{
+	const char *part[4];
+	size_t plen[4], k = 0, b = 0, got;
+	char num[16];
+	uint64_t iter;
+	memset(out, 0, sizeof *out);
+	for (size_t i = 0; i <= n && k < 4; i++) {
+		if (i == n || s[i] == ',') {
+			part[k] = s + b;
+			plen[k++] = i - b;
+			b = i + 1;
+		}
+	}
+	*why = "expected ITER,SALT,STOREDKEY,SERVERKEY";
+	if (k != 4 || b != n + 1)
+		goto fail;
+	*why = "ITER is not a number from 4096 to 10000000";
+	if (plen[0] == 0 || plen[0] >= sizeof num || part[0][0] == '0' ||
+	    memchr(part[0], '\0', plen[0]) != NULL)
+		goto fail;
+	memcpy(num, part[0], plen[0]);
+	num[plen[0]] = '\0';
+	if (!parse_u64(num, USERS_SCRAM_ITER_MAX, &iter) || iter < USERS_SCRAM_ITER_MIN)
+		goto fail;
+	out->iter = (uint32_t)iter;
+	*why = "SALT is not base64 of 8 to 64 bytes";
+	if (!scram_part(part[1], plen[1], out->salt, USERS_SCRAM_SALT_MIN, USERS_SCRAM_SALT_MAX,
+	    &out->salt_len))
+		goto fail;
+	*why = "STOREDKEY is not base64 of 32 bytes";
+	if (!scram_part(part[2], plen[2], out->stored_key, USERS_SCRAM_KEY_LEN,
+	    USERS_SCRAM_KEY_LEN, &got))
+		goto fail;
+	*why = "SERVERKEY is not base64 of 32 bytes";
+	if (!scram_part(part[3], plen[3], out->server_key, USERS_SCRAM_KEY_LEN,
+	    USERS_SCRAM_KEY_LEN, &got))
+		goto fail;
+	*why = NULL;
+	return 0;
+fail:
+	explicit_bzero(out, sizeof *out);
+	return -1;
+}
+
+bool
+users_scram_format(const struct user_scram *k, char *out, size_t outsz)
+{
+	char salt[B64_ENC_LEN(USERS_SCRAM_SALT_MAX) + 1];
+	char sk[B64_ENC_LEN(USERS_SCRAM_KEY_LEN) + 1], vk[sizeof sk];
+	bool ok = k->iter >= USERS_SCRAM_ITER_MIN && k->iter <= USERS_SCRAM_ITER_MAX &&
+	    k->salt_len >= USERS_SCRAM_SALT_MIN && k->salt_len <= USERS_SCRAM_SALT_MAX;
+	if (ok) {
+		b64_encode(k->salt, k->salt_len, salt, sizeof salt);
+		b64_encode(k->stored_key, sizeof k->stored_key, sk, sizeof sk);
+		b64_encode(k->server_key, sizeof k->server_key, vk, sizeof vk);
+		int w = snprintf(out, outsz, "%u,%s,%s,%s", (unsigned)k->iter, salt, sk, vk);
+		ok = w > 0 && (size_t)w < outsz;
+	}
+	if (!ok && outsz > 0)
+		explicit_bzero(out, outsz);
+	explicit_bzero(sk, sizeof sk);
+	explicit_bzero(vk, sizeof vk);
+	return ok;
+}
+
+void
+users_scram_free(struct user_scram **kp)
+{
+	if (*kp == NULL)
+		return;
+	explicit_bzero(*kp, sizeof **kp);
+	free(*kp);
+	*kp = NULL;
+}
+
+/* The extra field x[0..n): pairs separated by blanks.  A scram-sha-256=
+ * pair is checked and returned in *kp (allocated); others are ignored.
+ * false after reporting an error (nothing allocated then). */
+static bool
+extra_scram(struct afile *r, const char *x, size_t n, struct user_scram **kp)
+{
+	static const char key[] = USERS_SCRAM_KEY;
+	const size_t kl = sizeof key - 1;
+	struct user_scram k;
+	const char *why;
+	*kp = NULL;
+	for (size_t i = 0; i < n;) {
+		while (i < n && (x[i] == ' ' || x[i] == '\t'))
+			i++;
+		size_t b = i;
+		while (i < n && x[i] != ' ' && x[i] != '\t')
+			i++;
+		if (i - b < kl || memcmp(x + b, key, kl) != 0)
+			continue;
+		if (*kp != NULL) {
+			afile_err(r, r->line, "more than one %s pair (expected at most one)", key);
+			goto fail;
+		}
+		if (users_scram_parse(x + b + kl, i - b - kl, &k, &why) < 0) {
+			/* the value is not echoed: it holds keys */
+			afile_err(r, r->line, "malformed %s value (%s)", key, why);
+			goto fail;
+		}
+		*kp = xmalloc(sizeof **kp);
+		**kp = k;
+		explicit_bzero(&k, sizeof k);
+	}
+	return true;
+fail:
+	users_scram_free(kp);
+	return false;
+}
+
 static int
 cmp_user(const void *x, const void *y)
 {
@@ -292,6 +441,13 @@ parse_user_line(struct afile *r, const char *s, size_t n, struct users *out, siz
 	size_t vl;
 	if (!check_hash(r, h, (size_t)(hend - h), &v, &vl))
 		return;
+	struct user_scram *k = NULL;
+	const char *x = extra_field(hend, end);
+	if (x != NULL && !extra_scram(r, x, (size_t)(end - x), &k))
+		return;
+	if (k != NULL && vl == 0)
+		afile_warn(r, r->line, "SCRAM keys on an account without a password hash are not "
+		    "used (no hash, no login)");
 	if (out->n == *cap) {
 		*cap = *cap ? *cap * 2 : 64;
 		out->v = xreallocarray(out->v, *cap, sizeof *out->v);
@@ -299,6 +455,7 @@ parse_user_line(struct afile *r, const char *s, size_t n, struct users *out, siz
 	struct user_ent *ue = &out->v[out->n++];
 	ue->name = xstrndup(s, nl);
 	ue->hash = xstrndup(v, vl);
+	ue->scram = k;
 	ue->line = r->line;
 }
 
@@ -310,6 +467,7 @@ user_ent_clear(struct user_ent *ue)
 		explicit_bzero(ue->hash, strlen(ue->hash));
 		free(ue->hash);
 	}
+	users_scram_free(&ue->scram);
 	ue->name = ue->hash = NULL;
 }
 
@@ -385,6 +543,7 @@ void
 users_forget_hashes(struct users *u)
 {
 	for (size_t i = 0; i < u->n; i++) {
+		users_scram_free(&u->v[i].scram);
 		if (u->v[i].hash == NULL)
 			continue;
 		explicit_bzero(u->v[i].hash, strlen(u->v[i].hash));

@@ -9,6 +9,25 @@
  *          may be empty (no login) or a yescrypt ($y$) or bcrypt ($2b$,
  *          $2y$) crypt string, optionally prefixed {CRYPT} or {BLF-CRYPT};
  *          any other scheme is an error: we store no weaker hashes.
+ *          uid, gid, gecos, home and shell are kept by `talon user` and
+ *          not used; extra is everything after the seventh ':' (it may
+ *          hold ':'), space-separated key=value pairs as in Dovecot.
+ * SCRAM:   an account's SCRAM-SHA-256 keys (RFC 5802, RFC 7677), opt-in,
+ *          are one pair of the extra field:
+ *              scram-sha-256=ITER,SALT,STOREDKEY,SERVERKEY
+ *          ITER decimal, USERS_SCRAM_ITER_MIN..USERS_SCRAM_ITER_MAX (RFC
+ *          7677 4: at least 4096); SALT base64 (RFC 4648 4, strict) of
+ *          USERS_SCRAM_SALT_MIN..USERS_SCRAM_SALT_MAX bytes; STOREDKEY and
+ *          SERVERKEY base64 of 32 bytes: StoredKey = SHA-256(HMAC(
+ *          SaltedPassword, "Client Key")) and ServerKey = HMAC(
+ *          SaltedPassword, "Server Key"), SaltedPassword = PBKDF2-HMAC-
+ *          SHA-256(password, SALT, ITER) (RFC 5802 3).  The same four
+ *          values, in the same order, as Dovecot's {SCRAM-SHA-256} scheme.
+ *          Never the password or SaltedPassword.  At most one such pair
+ *          per line; anything malformed is an error (the message never
+ *          shows the keys).  Keys on an account without a hash are a
+ *          warning: the auth process does not use them (no hash, no login).
+ *          Other extra pairs are kept and ignored.
  * aliases: name: target[, target...]   continuation lines start with a blank.
  *          targets are user names, alias names, or local@localdomain.
  *          "|program", "/file" and ":include:" are errors (not supported,
@@ -39,14 +58,33 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 
 #include "core/diag.h"
 
 struct conf;
 
+#define USERS_SCRAM_KEY		"scram-sha-256="	/* the extra field's key */
+#define USERS_SCRAM_ITER_MIN	4096u
+#define USERS_SCRAM_ITER_MAX	10000000u	/* a client pays ITER HMACs per login */
+#define USERS_SCRAM_SALT_MIN	8
+#define USERS_SCRAM_SALT_MAX	64
+#define USERS_SCRAM_KEY_LEN	32		/* SHA-256 */
+/* "ITER,SALT,STOREDKEY,SERVERKEY" at its longest, with the NUL */
+#define USERS_SCRAM_TEXT_MAX	(8 + 1 + 88 + 1 + 44 + 1 + 44 + 1)
+
+struct user_scram {
+	uint32_t iter;
+	size_t salt_len;
+	uint8_t salt[USERS_SCRAM_SALT_MAX];
+	uint8_t stored_key[USERS_SCRAM_KEY_LEN];
+	uint8_t server_key[USERS_SCRAM_KEY_LEN];
+};
+
 struct user_ent {
 	char *name;		/* lowercase */
 	char *hash;		/* as in the file, without {SCHEME}; may be "" */
+	struct user_scram *scram;	/* NULL: the account has no SCRAM keys */
 	unsigned line;
 };
 
@@ -76,8 +114,19 @@ int users_load(const char *file, struct users *out, struct diag *d);
 void users_free(struct users *u);
 /* Case-insensitive exact name (no +detail fallback); NULL when unknown. */
 const struct user_ent *users_find(const struct users *u, const char *name);
-/* Wipe and drop hashes (processes that only need names); hash becomes NULL. */
+/* Wipe and drop hashes and SCRAM keys (processes that only need names);
+ * hash and scram become NULL. */
 void users_forget_hashes(struct users *u);
+
+/* The value of a scram-sha-256= pair, s[0..n) (after the '='), into *out.
+ * 0, or -1 with *why a static text that names the wrong part but never
+ * shows a key or salt. */
+int users_scram_parse(const char *s, size_t n, struct user_scram *out, const char **why);
+/* The value for the pair, "ITER,SALT,STOREDKEY,SERVERKEY", into out (at
+ * least USERS_SCRAM_TEXT_MAX bytes).  false when k is out of range. */
+bool users_scram_format(const struct user_scram *k, char *out, size_t outsz);
+/* Wipe and free *kp; clears the pointer. */
+void users_scram_free(struct user_scram **kp);
 
 /* "local@domain" targets are only checked for syntax here (the domain with
  * domain_valid, mail/domain.h); whether the domain is ours is

@@ -12,8 +12,10 @@
  *                                      SPF, SPF_REPLY, RDNS, RDNS_REPLY,
  *                                      LOOKUP, LOOKUP_REPLY, ACCESS, ACCESS_REPLY,
  *                                      DNSBL, DNSBL_REPLY, GREY, GREY_REPLY, EVENT
- *   imap-auth        proto/imap_auth.h    AUTH_CHECK, AUTH_RESULT (and AUTH_SETTINGS
- *                                      from the parent)
+ *   imap-auth        proto/imap_auth.h    AUTH_CHECK, AUTH_RESULT, AUTH_STATE,
+ *                                      AUTH_SCRAM_FIRST, AUTH_SCRAM_CHALLENGE,
+ *                                      AUTH_SCRAM_FINAL, AUTH_SCRAM_ABORT (and
+ *                                      AUTH_SETTINGS from the parent)
  *   auth-policy      proto/imap_auth.h    AUTH_EVENT
  *   imap-policy      proto/imap_auth.h    BAN_CHECK, BAN_REPLY
  *   auth-mailbox     proto/imap_mailbox.h LOGIN_GRANT
@@ -88,6 +90,11 @@ enum proto_type {
 	PROTO_AUTH_EVENT,	/* auth -> policy: a login from an address worked or not */
 	PROTO_BAN_CHECK,	/* imap -> policy: is this client banned? */
 	PROTO_BAN_REPLY,
+	PROTO_AUTH_STATE,	/* auth -> imap: whether SCRAM is worth offering */
+	PROTO_AUTH_SCRAM_FIRST,	/* imap -> auth: client-first, channel-binding data */
+	PROTO_AUTH_SCRAM_CHALLENGE,	/* auth -> imap: server-first, or a failure */
+	PROTO_AUTH_SCRAM_FINAL,	/* imap -> auth: client-final (answer: AUTH_RESULT) */
+	PROTO_AUTH_SCRAM_ABORT,	/* imap -> auth: the exchange ended at the client */
 
 	/* auth, imap -> mailbox */
 	PROTO_LOGIN_GRANT = 120,	/* auth -> mailbox: token, user */

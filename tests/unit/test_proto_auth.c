@@ -1,6 +1,7 @@
 /*
- * tests/unit/test_proto_auth.c - AUTH_SETTINGS, AUTH_CHECK, AUTH_RESULT and
- * AUTH_EVENT (proto/imap_auth.h): round trips, goldens, refusals.
+ * tests/unit/test_proto_auth.c - AUTH_SETTINGS, AUTH_CHECK, AUTH_RESULT,
+ * AUTH_EVENT, AUTH_STATE and the SCRAM messages (proto/imap_auth.h): round
+ * trips, goldens, refusals.
  */
 #include <string.h>
 
@@ -196,6 +197,104 @@ T(grant_and_handoff)
 	buf_free(&b);
 }
 
+T(scram_messages)
+{
+	struct buf b;
+	buf_init(&b, IPC_MAX);
+	/* AUTH_SCRAM_FIRST with and without exporter data */
+	for (int cb = 0; cb < 2; cb++) {
+		struct proto_scram_first q, r;
+		memset(&q, 0, sizeof q);
+		q.plus = (uint32_t)cb;
+		q.offered = 1;
+		q.has_cb = (uint32_t)cb;
+		memset(q.cb, 0x42, sizeof q.cb);
+		memcpy(q.msg, "n,,n=u,r=\0x", 11);	/* any bytes */
+		q.len = 11;
+		str_copy(q.client, sizeof q.client, "192.0.2.1");
+		buf_reset(&b);
+		proto_scram_first_enc(&b, &q);
+		CHECK_INT(b.len, 4 + 4 + 4 + (cb ? 32 : 0) + 4 + 11 + 4 + 9);
+		struct ipc_msg m = msg(&b, -1);
+		CHECK_INT(proto_scram_first_dec(&m, &r), 0);
+		CHECK(r.plus == q.plus && r.offered == 1 && r.has_cb == q.has_cb && r.len == 11);
+		CHECK(memcmp(r.msg, q.msg, 11) == 0);
+		CHECK(!cb || memcmp(r.cb, q.cb, sizeof q.cb) == 0);
+		CHECK_STR(r.client, "192.0.2.1");
+	}
+	/* refusals: a flag of 2, exporter data of 31 bytes, a message over
+	 * SCRAM_MSG_MAX, a control byte in the address, a byte left over */
+	static const struct { uint32_t plus, cbl, len; const char *client; int extra; } bad[] = {
+		{ 2, 0, 1, "a", 0 }, { 0, 31, 1, "a", 0 }, { 0, 0, SCRAM_MSG_MAX + 1, "a", 0 },
+		{ 0, 0, 1, "a\n", 0 }, { 0, 0, 1, "a", 1 },
+	};
+	static uint8_t big[SCRAM_MSG_MAX + 1];
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		struct proto_scram_first r;
+		buf_reset(&b);
+		wire_put_u32(&b, bad[i].plus);
+		wire_put_u32(&b, 0);
+		wire_put_bytes(&b, big, bad[i].cbl);
+		wire_put_bytes(&b, big, bad[i].len);
+		wire_put_str(&b, bad[i].client);
+		if (bad[i].extra)
+			wire_put_u8(&b, 0);
+		struct ipc_msg m = msg(&b, -1);
+		CHECK_INT(proto_scram_first_dec(&m, &r), -1);
+	}
+	/* AUTH_SCRAM_CHALLENGE: rc 0 needs the message, others none */
+	static const struct { uint32_t rc; const char *sfirst; int want; } ch[] = {
+		{ 0, "r=ab,s=AAAAAAAAAAA=,i=4096", 0 }, { SCRAM_CBIND, "", 0 }, { 0, "", -1 },
+		{ SCRAM_PROOF, "r=x", -1 }, { SCRAM_STATE + 1, "", -1 }, { 0, "r=a b", -1 },
+		{ 0, "r=a\x7f", -1 },
+	};
+	for (size_t i = 0; i < NELEM(ch); i++) {
+		struct proto_scram_challenge c = { .rc = ch[i].rc }, r;
+		str_copy(c.sfirst, sizeof c.sfirst, ch[i].sfirst);
+		buf_reset(&b);
+		proto_scram_challenge_enc(&b, &c);
+		struct ipc_msg m = msg(&b, -1);
+		CHECK_INT(proto_scram_challenge_dec(&m, &r), ch[i].want);
+		if (ch[i].want == 0)
+			CHECK_STR(r.sfirst, ch[i].sfirst);
+	}
+	/* AUTH_SCRAM_FINAL, AUTH_SCRAM_ABORT, AUTH_STATE */
+	struct proto_scram_final f = { .len = 3 }, fr;
+	memcpy(f.msg, "c=x", 3);
+	buf_reset(&b);
+	proto_scram_final_enc(&b, &f);
+	struct ipc_msg m = msg(&b, -1);
+	CHECK_INT(proto_scram_final_dec(&m, &fr), 0);
+	CHECK(fr.len == 3 && memcmp(fr.msg, "c=x", 3) == 0);
+	CHECK_INT(proto_scram_abort_dec(&m), -1);
+	buf_reset(&b);
+	m = msg(&b, -1);
+	CHECK_INT(proto_scram_abort_dec(&m), 0);
+	CHECK_INT(proto_scram_final_dec(&m, &fr), -1);
+	for (uint32_t v = 0; v < 3; v++) {
+		struct proto_auth_state st = { .scram = v }, sr;
+		buf_reset(&b);
+		proto_auth_state_enc(&b, &st);
+		m = msg(&b, -1);
+		CHECK_INT(proto_auth_state_dec(&m, &sr), v <= 1 ? 0 : -1);
+	}
+	/* AUTH_RESULT carries the server-final message, printable only */
+	struct proto_auth_result res = { .ok = 1 }, rr;
+	str_copy(res.user, sizeof res.user, "alice");
+	str_copy(res.final, sizeof res.final, "v=6rriTRBi23WpRR/wtup+mMhUZUn/dB5nLTJRsjl95G4=");
+	buf_reset(&b);
+	proto_auth_result_enc(&b, &res);
+	m = msg(&b, -1);
+	CHECK_INT(proto_auth_result_dec(&m, &rr), 0);
+	CHECK_STR(rr.final, res.final);
+	str_copy(res.final, sizeof res.final, "v=a\rb");
+	buf_reset(&b);
+	proto_auth_result_enc(&b, &res);
+	m = msg(&b, -1);
+	CHECK_INT(proto_auth_result_dec(&m, &rr), -1);
+	buf_free(&b);
+}
+
 int
 main(void)
 {
@@ -203,5 +302,6 @@ main(void)
 	RUN(check_refusals);
 	RUN(result_and_event);
 	RUN(grant_and_handoff);
+	RUN(scram_messages);
 	return t_done("proto_auth");
 }

@@ -234,6 +234,89 @@ T(test_users_errors)
 	diag_free(&d);
 }
 
+/* RFC 7677 3's keys in the extra field: "pencil", 4096 iterations */
+#define SALT16	"W22ZaJ0SNY7soEsUEjb6gQ=="
+#define K32	"WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qY="
+#define SCRAM_V	"4096," SALT16 "," K32 ",wfPLwcE6nTWhTAmQ7tl2KeoiWGPlZqQxSrmfPwDl2dU="
+
+T(test_users_scram)
+{
+	const char *text =
+	    "alice:{CRYPT}" YESCRYPT "::::::scram-sha-256=" SCRAM_V "\n"
+	    "carol:" YESCRYPT ":1:2:C:/h:/bin/sh:userdb_quota_rule=*:storage=1G scram-sha-256="
+	    SCRAM_V " other=1\n"
+	    "dave:" YESCRYPT ":::::scram-sha-256=" SCRAM_V "\n"	/* the shell field */
+	    "erin:" YESCRYPT "::::::xscram-sha-256=1 scram-sha-2566=1\n";
+	struct diag d;
+	struct users u;
+	diag_init(&d);
+	CHECK_INT(users_parse(text, strlen(text), "users", &u, &d), 0);
+	CHECK_STR(diag_text(&d), "");
+	CHECK_INT(u.n, 4);
+	const struct user_ent *a = users_find(&u, "alice"), *c = users_find(&u, "carol");
+	CHECK(a != NULL && a->scram != NULL && c != NULL && c->scram != NULL);
+	if (a != NULL && a->scram != NULL) {
+		CHECK_INT(a->scram->iter, 4096);
+		CHECK_INT(a->scram->salt_len, 16);
+		CHECK(a->scram->salt[0] == 0x5b && a->scram->salt[15] == 0x81);
+		CHECK(a->scram->stored_key[0] == 0x58 && a->scram->server_key[31] == 0xd5);
+		char back[USERS_SCRAM_TEXT_MAX];
+		CHECK(users_scram_format(a->scram, back, sizeof back));
+		CHECK_STR(back, SCRAM_V);
+	}
+	CHECK(users_find(&u, "dave")->scram == NULL);
+	CHECK(users_find(&u, "erin")->scram == NULL);
+	users_forget_hashes(&u);
+	CHECK(a->scram == NULL && c->scram == NULL);
+	users_free(&u);
+	diag_free(&d);
+
+	static const struct {
+		const char *value, *why;
+	} bad[] = {
+		{ "", "expected ITER,SALT,STOREDKEY,SERVERKEY" },
+		{ "4096,W22ZaJ0SNY7soEsUEjb6gQ==," K32, "expected ITER,SALT,STOREDKEY,SERVERKEY" },
+		{ SCRAM_V ",", "expected ITER,SALT,STOREDKEY,SERVERKEY" },
+		{ "4095,W22ZaJ0SNY7soEsUEjb6gQ==," K32 "," K32,
+		  "ITER is not a number from 4096 to 10000000" },
+		{ "10000001,W22ZaJ0SNY7soEsUEjb6gQ==," K32 "," K32,
+		  "ITER is not a number from 4096 to 10000000" },
+		{ "04096,W22ZaJ0SNY7soEsUEjb6gQ==," K32 "," K32,
+		  "ITER is not a number from 4096 to 10000000" },
+		{ "+4096,W22ZaJ0SNY7soEsUEjb6gQ==," K32 "," K32,
+		  "ITER is not a number from 4096 to 10000000" },
+		{ ",W22ZaJ0SNY7soEsUEjb6gQ==," K32 "," K32,
+		  "ITER is not a number from 4096 to 10000000" },
+		{ "4096,AAAAAAAAAA==," K32 "," K32, "SALT is not base64 of 8 to 64 bytes" },
+		{ "4096,W22ZaJ0SNY7soEsUEjb6gQ=," K32 "," K32,
+		  "SALT is not base64 of 8 to 64 bytes" },
+		{ "4096,," K32 "," K32, "SALT is not base64 of 8 to 64 bytes" },
+		{ "4096," SALT16 ",AAAA," K32, "STOREDKEY is not base64 of 32 bytes" },
+		{ "4096,W22ZaJ0SNY7soEsUEjb6gQ==," K32 "," K32 "AAAA",
+		  "SERVERKEY is not base64 of 32 bytes" },
+		{ "4096," SALT16 "," K32 ",WG5d8oPm3OtcPnkdi4Uo7BkeZkBFzpcXkuLmtbsT4qZ=",
+		  "SERVERKEY is not base64 of 32 bytes" },
+	};
+	for (size_t i = 0; i < NELEM(bad); i++) {
+		char *line = xasprintf("alice:" YESCRYPT "::::::scram-sha-256=%s\n", bad[i].value);
+		char *want = xasprintf("users:1: malformed scram-sha-256= value (%s)\n",
+		    bad[i].why);
+		EXPECT_USERS(line, want);
+		free(line);
+		free(want);
+		struct user_scram k;
+		const char *why = NULL;
+		CHECK_INT(users_scram_parse(bad[i].value, strlen(bad[i].value), &k, &why), -1);
+		CHECK_STR(why, bad[i].why);
+	}
+	/* a key is never echoed */
+	EXPECT_USERS("alice:" YESCRYPT "::::::scram-sha-256=" SCRAM_V " scram-sha-256=" SCRAM_V
+	    "\n", "users:1: more than one scram-sha-256= pair (expected at most one)\n");
+	/* keys on an account that cannot log in: a warning, not an error */
+	expect_users("bob:::::::scram-sha-256=" SCRAM_V "\n", "users:1: warning: SCRAM keys on "
+	    "an account without a password hash are not used (no hash, no login)\n", 0, __LINE__);
+}
+
 T(test_users_many)
 {
 	/* a large file: sorted, every name found by binary search */
@@ -859,6 +942,7 @@ main(void)
 {
 	RUN(test_users_valid);
 	RUN(test_users_errors);
+	RUN(test_users_scram);
 	RUN(test_users_many);
 	RUN(test_aliases_valid);
 	RUN(test_aliases_errors);
