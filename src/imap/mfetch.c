@@ -21,6 +21,7 @@
 #include "core/buf.h"
 #include "core/log.h"
 #include "core/util.h"
+#include "imap/mcache.h"
 #include "imap/mime.h"
 #include "imap/msession.h"
 #include "imap/seqset.h"
@@ -53,6 +54,7 @@ struct fetch_job {
 	size_t *idx, n, pos;
 	bool uid;
 	bool needs_text;
+	bool needs_body;	/* a section or BINARY item: the file is read */
 	bool gone;
 	uint64_t changedsince;	/* CHANGEDSINCE: only messages changed after it */
 	char tag[IMAP_TAG_MAX + 1];
@@ -106,7 +108,7 @@ rfc822(struct fetch_job *j, const struct imap_arg *a)
 		const char *why;
 		mime_section_parse(names[i].spec, strlen(names[i].spec), &it->sec, &why);
 		str_copy(it->label, sizeof it->label, names[i].name);
-		j->needs_text = true;
+		j->needs_text = j->needs_body = true;
 		return true;
 	}
 	return false;
@@ -183,7 +185,7 @@ sectioned(struct fetch_job *j, const struct imap_arg *a, const char **why)
 	}
 	snprintf(it->label, sizeof it->label, "%s[%.*s]", shown, (int)slen, spec);
 	j->n_items++;
-	j->needs_text = true;
+	j->needs_text = j->needs_body = true;
 	return true;
 }
 
@@ -296,13 +298,21 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 	struct mb_msg *e = &s->mb->v[i];
 	struct buf text = { 0 }, out, part;
 	struct mime_msg *mm = NULL;
-	if (j->needs_text) {
+	/* ENVELOPE, BODY[STRUCTURE] and the size: from the cache when it has
+	 * them (imap/mcache.h), else from the file, and then kept */
+	const struct mcache_rec *cr = NULL;
+	if (j->needs_text && !j->needs_body)
+		cr = mcache_get(s->mb->label, s->mb->validity, e->uid);
+	if (j->needs_text && cr == NULL) {
 		if (load(s, i, &text) < 0) {
 			buf_free(&text);
 			return false;
 		}
 		if (mime_parse(text.data ? text.data : (const uint8_t *)"", text.len, &mm) < 0)
 			fatal("mailbox: out of memory");
+		if (!j->needs_body)
+			cr = mcache_put(s->mb->label, s->mb->validity, e->uid, mm,
+			    mime_crlf_size(text.data, text.len));
 	}
 	/* a body item without .PEEK sets \Seen (RFC 9051 6.4.5) */
 	bool seen_now = false;
@@ -339,17 +349,23 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 			internaldate(s, i, &out);
 			break;
 		case F_SIZE:
-			buf_printf(&out, "RFC822.SIZE %llu", (unsigned long long)(mm ?
-			    mime_crlf_size(text.data, text.len) : mb_vsize(s->mb, i)));
+			buf_printf(&out, "RFC822.SIZE %llu", (unsigned long long)(cr ? cr->size :
+			    mm ? mime_crlf_size(text.data, text.len) : mb_vsize(s->mb, i)));
 			break;
 		case F_ENVELOPE:
 			buf_puts(&out, "ENVELOPE ");
-			mime_envelope(mm, &out);
+			if (cr)
+				buf_puts(&out, cr->envelope);
+			else
+				mime_envelope(mm, &out);
 			break;
 		case F_BODY:
 		case F_BODYSTRUCTURE:
 			buf_puts(&out, it->kind == F_BODY ? "BODY " : "BODYSTRUCTURE ");
-			mime_bodystructure(mm, it->kind == F_BODYSTRUCTURE, &out);
+			if (cr)
+				buf_puts(&out, it->kind == F_BODY ? cr->body : cr->bodystructure);
+			else
+				mime_bodystructure(mm, it->kind == F_BODYSTRUCTURE, &out);
 			break;
 		case F_SECTION:
 			buf_reset(&part);

@@ -658,7 +658,10 @@ m_session_update(struct msession *s)
 	loop_mod(MW.loop, s->io.fd, ev);
 	timer_set(MW.loop, &s->timer, s->st == M_CLOSING ? 10000 :
 	    (uint64_t)MW.conf->imap_autologout * 1000);
-	if (s->st == M_CMD && s->cont == NULL && io_avail(&s->io) == 0 && io_unsent(&s->io) == 0)
+	/* idle between commands, or in IDLE (where a session waits longest):
+	 * the buffers go back */
+	if ((s->st == M_CMD || s->st == M_IDLE) && s->cont == NULL && io_avail(&s->io) == 0 &&
+	    io_unsent(&s->io) == 0)
 		io_trim(&s->io);
 }
 

@@ -512,22 +512,6 @@ ix_free(struct ix *ix)
 	memset(ix, 0, sizeof *ix);
 }
 
-static const struct ix_ent *
-ix_find(const struct ix *ix, uint32_t uid)
-{
-	size_t lo = 0, hi = ix->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (ix->v[mid].uid == uid)
-			return &ix->v[mid];
-		if (ix->v[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return NULL;
-}
-
 /* A number in base 10 or 16 at *p, then one space or the line's end;
  * false (and *p anywhere) when there is none or it passes max.  The
  * index is read at every change of a busy mailbox: sscanf took a sixth of
@@ -737,11 +721,15 @@ modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity, uint
 		gone_add(m, ix.v[i].uid, next);
 		used = dirty = true;
 	}
+	size_t ixp = 0;		/* both lists are in UID order: one merge pass */
 	for (size_t i = 0; i < nn; i++) {
 		struct mb_msg *e = &nv[i];
 		if (e->gone)
 			continue;
-		const struct ix_ent *ie = ix.ok ? ix_find(&ix, e->uid) : NULL;
+		while (ixp < ix.n && ix.v[ixp].uid < e->uid)
+			ixp++;
+		const struct ix_ent *ie = ix.ok && ixp < ix.n && ix.v[ixp].uid == e->uid ?
+		    &ix.v[ixp] : NULL;
 		long old = m->validity == validity ? mb_find_uid(m, e->uid) : -1;
 		uint8_t fl = e->flags & MF_STORED;
 		if (ie != NULL && ie->flags == fl && ie->kw == e->kw &&
