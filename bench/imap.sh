@@ -210,29 +210,6 @@ client() {
 		-e "s/^/round=$round server=$srv error=\"/" -e 's/$/"/'
 }
 
-# wait_log FILE PATTERN SECONDS: until an extended regex matches a line
-wait_log() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
-# role_pid DIR ROLE: the pid of a role's (one) process, from `talon
-# status`, else from the log's last spawn line
-role_pid() {
-	local pid
-	pid=$("$TALON" -c "$1/talon.conf" status 2>/dev/null |
-		awk -v r="$2" '$1 == r { print $3; exit }')
-	if ! [[ "$pid" =~ ^[0-9]+$ ]]; then
-		pid=$(grep -oE "parent event=spawn role=$2 pid=[0-9]+" "$1/talon.log" | tail -n1 |
-			sed 's/.*pid=//')
-	fi
-	echo "$pid"
-}
-
 # --- one server, one round ------------------------------------------------------------
 
 # run_talon ROUND: prints the result line; talon is stopped by the caller
