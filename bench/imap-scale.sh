@@ -129,38 +129,15 @@ need_root
 lock imap-scale
 WORK="$BENCH_TMP/imap-scale"
 DIR="$WORK/talon"
-T_START=$(date +%s)
-CLIENT_PID=""
-WATCHDOG_PID=""
 on_exit() {
-	local p
-	if [ -n "$CLIENT_PID" ]; then
-		# the client and what it started (perf, strace)
-		for p in $(descendants "$CLIENT_PID"); do kill -TERM "$p" 2>/dev/null; done
-		wait "$CLIENT_PID" 2>/dev/null
-	fi
+	client_stop
 	talon_stop
 	authdns_stop
-	if [ -n "$WATCHDOG_PID" ]; then
-		kill -TERM "$WATCHDOG_PID" 2>/dev/null
-		wait "$WATCHDOG_PID" 2>/dev/null
-	fi
+	watchdog_stop
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
-# the global timeout: SIGTERM to this script, whose trap stops everything
-(
-	trap 'kill "$s" 2>/dev/null; exit 0' TERM
-	sleep "$TIMEOUT" &
-	s=$!
-	wait "$s" && { echo "bench: global timeout of $TIMEOUT s reached" >&2; kill -TERM $$; }
-) &
-WATCHDOG_PID=$!
-
-time_left() {
-	local left=$((T_START + TIMEOUT - $(date +%s)))
-	echo $((left > 1 ? left : 1))
-}
+watchdog_start "$TIMEOUT"
 
 fs=$(check_scratch_fs)
 ensure_talon

@@ -91,6 +91,44 @@ wait_files() {
 }
 
 # descendants PID: PID and all its descendants (bounded depth)
+# A bench's global time limit and its load client.
+#   watchdog_start SECS  SIGTERM to this script after SECS (its EXIT trap
+#                        then stops everything); sets T_START, WATCHDOG_PID
+#   time_left            seconds left of it (at least 1)
+#   client_stop          the client started as CLIENT_PID, and whatever it
+#                        started (perf, strace, Dovecot's imap), stopped
+#   watchdog_stop        the watchdog (with its sleep) ended
+CLIENT_PID=""
+WATCHDOG_PID=""
+watchdog_start() {
+	T_START=$(date +%s)
+	WATCHDOG_SECS=$1
+	(
+		trap 'kill "$s" 2>/dev/null; exit 0' TERM
+		sleep "$WATCHDOG_SECS" &
+		s=$!
+		wait "$s" && { echo "bench: global timeout of $WATCHDOG_SECS s reached" >&2; kill -TERM $$; }
+	) &
+	WATCHDOG_PID=$!
+}
+time_left() {
+	local left=$((T_START + WATCHDOG_SECS - $(date +%s)))
+	echo $((left > 1 ? left : 1))
+}
+client_stop() {
+	local p
+	[ -n "$CLIENT_PID" ] || return 0
+	for p in $(descendants "$CLIENT_PID"); do kill -TERM "$p" 2>/dev/null; done
+	wait "$CLIENT_PID" 2>/dev/null
+	CLIENT_PID=""
+}
+watchdog_stop() {
+	[ -n "$WATCHDOG_PID" ] || return 0
+	kill -TERM "$WATCHDOG_PID" 2>/dev/null
+	wait "$WATCHDOG_PID" 2>/dev/null
+	WATCHDOG_PID=""
+}
+
 descendants() {
 	local todo=("$1") next d p
 	for d in 1 2 3 4 5 6; do

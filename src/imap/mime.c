@@ -29,6 +29,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "core/b64.h"
 #include "core/util.h"
 
 #define NONE	UINT32_MAX
@@ -2074,29 +2075,16 @@ needs_base64(const struct mime_msg *m, const struct part *p)
 	return lx_token(&x, &a, &b) && span_is(m->msg, a, b, "binary");
 }
 
-/* Base64 in lines of 76 characters and CRLF (RFC 2045 6.8). */
+/* Base64 in lines of 76 characters and CRLF (RFC 2045 6.8): 57 bytes
+ * a line, by core/b64's encoder. */
 static void
 put_base64_lines(struct buf *out, const uint8_t *s, size_t n)
 {
-	static const char al[] =
-	    "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	char line[80];
-	size_t k = 0;
-	for (size_t i = 0; i < n; i += 3) {
-		uint32_t v = (uint32_t)s[i] << 16;
-		if (i + 1 < n)
-			v |= (uint32_t)s[i + 1] << 8;
-		if (i + 2 < n)
-			v |= s[i + 2];
-		line[k++] = al[v >> 18 & 63];
-		line[k++] = al[v >> 12 & 63];
-		line[k++] = i + 1 < n ? al[v >> 6 & 63] : '=';
-		line[k++] = i + 2 < n ? al[v & 63] : '=';
-		if (k == 76 || i + 3 >= n) {
-			buf_append(out, line, k);
-			buf_puts(out, "\r\n");
-			k = 0;
-		}
+	char line[B64_ENC_LEN(57) + 1];
+	for (size_t i = 0; i < n; i += 57) {
+		size_t len = b64_encode(s + i, n - i < 57 ? n - i : 57, line, sizeof line);
+		buf_append(out, line, len);
+		buf_puts(out, "\r\n");
 	}
 }
 
