@@ -115,17 +115,7 @@ mkdir -p "$WORK"
 
 # --- the certificate, the password, the pristine Maildir -------------------------
 
-if [ ! -s "$WORK/cert/cert.pem" ] || [ ! -s "$WORK/cert/key.pem" ]; then
-	rm -rf "$WORK/cert"
-	mkdir -p "$WORK/cert"
-	openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=bench.test \
-		-addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
-		-keyout "$WORK/cert/key.pem" -out "$WORK/cert/cert.pem" 2>/dev/null ||
-		die "openssl req failed"
-fi
-if [ ! -s "$WORK/password" ]; then
-	(umask 077; head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$WORK/password")
-fi
+bench_cert_password "$WORK"
 
 PRISTINE="$WORK/pristine"
 stamp="msgs=$MSGS seed=$SEED word=$WORD gen=$(md5sum <"$BENCH_DIR/gen-maildir.py" | cut -c1-12)"

@@ -67,6 +67,18 @@ LITERAL = re.compile(rb"~?\{(\d+)\}$")
 MAX_LITERAL = 64 * 1024 * 1024       # far above any message of ours (20 KiB)
 
 
+
+def select_parser(info):
+    """An untagged-line callback for SELECT: EXISTS and UIDNEXT into info."""
+    def untagged(text, lits):
+        m = re.match(rb"\* (\d+) EXISTS", text)
+        if m:
+            info["exists"] = int(m.group(1))
+        m = re.search(rb"\[UIDNEXT (\d+)\]", text)
+        if m:
+            info["uidnext"] = int(m.group(1))
+    return untagged
+
 class Fail(Exception):
     pass
 
@@ -316,15 +328,7 @@ class Round:
 
     def select(self, key, s):
         info = {}
-
-        def untagged(text, lits):
-            m = re.match(rb"\* (\d+) EXISTS", text)
-            if m:
-                info["exists"] = int(m.group(1))
-            m = re.search(rb"\[UIDNEXT (\d+)\]", text)
-            if m:
-                info["uidnext"] = int(m.group(1))
-        self.timed(key, s, b"SELECT INBOX", untagged)
+        self.timed(key, s, b"SELECT INBOX", select_parser(info))
         n = self.a.count
         self.check(info.get("exists") == n, "%s: %s EXISTS, not %d" % (key, info.get("exists"), n))
         self.check(info.get("uidnext") == n + 1,

@@ -273,15 +273,7 @@ def run_mailbox(a, o):
 
     def select(s, name=None):
         info = {}
-
-        def untagged(text, lits):
-            m = re.match(rb"\* (\d+) EXISTS", text)
-            if m:
-                info["exists"] = int(m.group(1))
-            m = re.search(rb"\[UIDNEXT (\d+)\]", text)
-            if m:
-                info["uidnext"] = int(m.group(1))
-        dt, cpu, _, _ = timed(s, b"SELECT INBOX", untagged, name)
+        dt, cpu, _, _ = timed(s, b"SELECT INBOX", IL.select_parser(info), name)
         ok = info.get("exists") == n and info.get("uidnext") == n + 1
         return dt, cpu, ok, info
 

@@ -472,6 +472,24 @@ link_with_talon() {
 
 # --- imaptest (imaptest.sh, imaptest-ratio.sh) ------------------------------
 
+# bench_cert_password DIR: DIR/cert/{cert,key}.pem (self-signed for
+# bench.test and 127.0.0.1, kept across runs) and DIR/password (random,
+# mode 0600, kept), for the IMAP benches.
+bench_cert_password() {
+	local w=$1
+	if [ ! -s "$w/cert/cert.pem" ] || [ ! -s "$w/cert/key.pem" ]; then
+		rm -rf "$w/cert"
+		mkdir -p "$w/cert"
+		openssl req -x509 -newkey rsa:2048 -nodes -days 3650 -subj /CN=bench.test \
+			-addext "subjectAltName=DNS:bench.test,IP:127.0.0.1" \
+			-keyout "$w/cert/key.pem" -out "$w/cert/cert.pem" 2>/dev/null ||
+			die "openssl req failed"
+	fi
+	if [ ! -s "$w/password" ]; then
+		(umask 077; head -c 18 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' >"$w/password")
+	fi
+}
+
 # imaptest_cert DIR: a self-signed RSA-2048 certificate for CN=localhost,
 # DIR/cert.pem and DIR/key.pem (imaptest runs with ssl=any-cert)
 imaptest_cert() {
