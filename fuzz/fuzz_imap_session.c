@@ -627,8 +627,8 @@ check_view(const struct msession *s, uint32_t told)
 	 * mailbox selected; a new UIDVALIDITY must end the session */
 	if (mb->validity != told && s->st != M_CLOSING)
 		die("view: UIDVALIDITY is %u, the client was told %u", mb->validity, told);
-	if (mb->n > mb->cap || (mb->n > 0 && mb->v == NULL))
-		die("view: n %zu, cap %zu", mb->n, mb->cap);
+	if (mb->n > 0 && mb->v == NULL)
+		die("view: n %zu, no messages", mb->n);
 	if (mb->n_kw > MB_KEYWORDS_MAX)
 		die("view: %u keywords", mb->n_kw);
 	for (size_t i = 0; i < mb->n; i++) {
@@ -931,7 +931,9 @@ pump(struct drive *d)
 			drain(d);
 		if (d->s == NULL)
 			break;
-		if (!d->stalled)
+		/* what the client was told is known once it read all of it
+		 * (a SELECT's reply can wait behind a long FETCH) */
+		if (!d->stalled && io_unsent(&d->s->io) == 0)
 			check_view(d->s, d->r.validity);
 		/* a stalled client: a few rounds fill the socket, then the
 		 * session must wait (its output pending, a FETCH paused) */
@@ -1108,6 +1110,9 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	if (size > INPUT_MAX)
 		size = INPUT_MAX;
+	/* snapshots of the last input's folders would be stale (the settled
+	 * rule sees to that) but would make a run depend on the one before */
+	mb_cache_flush();
 	maildir_reset();
 	run(data, size);
 	check_disk();

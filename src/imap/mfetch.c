@@ -320,8 +320,10 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 		if ((j->items[k].kind == F_SECTION || j->items[k].kind == F_BINARY) &&
 		    !j->items[k].peek && !(e->flags & MF_SEEN) && !s->mb->readonly)
 			seen_now = true;
-	if (seen_now)
+	if (seen_now) {
 		mb_set_flags(s->mb, i, (uint8_t)((e->flags & MF_STORED) | MF_SEEN), e->kw);
+		e = &s->mb->v[i];	/* the view may have got its own copy */
+	}
 	buf_init(&out, 4 * MW.conf->max_message_size + (8u << 20));
 	buf_init(&part, 2 * MW.conf->max_message_size + (8u << 20));
 	buf_printf(&out, "* %zu FETCH (", i + 1);
@@ -342,7 +344,7 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 			break;
 		case F_FLAGS:
 			buf_puts(&out, "FLAGS ");
-			m_flags_text(s, s->mb, e->flags, e->kw, &out);
+			m_flags_text(s, s->mb, mb_flags(s->mb, i), e->kw, &out);
 			sent_flags = true;
 			break;
 		case F_INTERNALDATE:
@@ -401,7 +403,7 @@ one(struct msession *s, struct fetch_job *j, size_t i)
 	}
 	if (seen_now && !sent_flags) {
 		buf_puts(&out, " FLAGS ");
-		m_flags_text(s, s->mb, e->flags, e->kw, &out);
+		m_flags_text(s, s->mb, mb_flags(s->mb, i), e->kw, &out);
 	}
 	if (s->condstore && !sent_modseq)
 		buf_printf(&out, " MODSEQ (%llu)", (unsigned long long)e->modseq);

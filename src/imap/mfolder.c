@@ -593,7 +593,7 @@ m_cmd_status(struct msession *s, struct imap_cmd *c)
 		} else if (imap_arg_atom_is(it, "RECENT")) {
 			size_t r = 0;
 			for (size_t k = 0; k < mb->n; k++)
-				r += (mb->v[k].flags & MF_RECENT) != 0;	/* unclaimed */
+				r += (mb_flags(mb, k) & MF_RECENT) != 0;	/* unclaimed */
 			buf_printf(&b, "RECENT %zu", r);
 		} else if (imap_arg_atom_is(it, "DELETED")) {
 			size_t d = 0;
@@ -701,7 +701,7 @@ resync(struct msession *s, const struct select_params *p)
 			continue;
 		struct buf b;
 		buf_init(&b, 65536);
-		m_flags_text(s, mb, e->flags, e->kw, &b);
+		m_flags_text(s, mb, mb_flags(mb, i), e->kw, &b);
 		buf_cstr(&b);
 		m_reply(s, "* %zu FETCH (UID %u FLAGS %s MODSEQ (%llu))", i + 1, e->uid,
 		    (char *)b.data, (unsigned long long)e->modseq);
@@ -739,7 +739,7 @@ m_cmd_select(struct msession *s, struct imap_cmd *c, bool readonly)
 	if (!s->rev2) {
 		size_t r = 0;
 		for (size_t k = 0; k < mb->n; k++)
-			r += (mb->v[k].flags & MF_RECENT) != 0;
+			r += (mb_flags(mb, k) & MF_RECENT) != 0;
 		m_reply(s, "* %zu RECENT", r);
 	}
 	m_send_flags(s);

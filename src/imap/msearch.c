@@ -190,7 +190,7 @@ m_search_match(struct msession *s, const char *tag, const struct imap_arg *a, si
 		struct mb_msg *e = &mb->v[i];
 		uint64_t kw = e->kw;
 		struct search_msg m = {
-			.seq = (uint32_t)(i + 1), .uid = e->uid, .flags = e->flags,
+			.seq = (uint32_t)(i + 1), .uid = e->uid, .flags = mb_flags(mb, i),
 			.keywords = &kw, .n_keywords = 1,
 			.internaldate = need_date ? mb_internaldate(mb, i) : 0,
 			.size = need_size ? mb_vsize(mb, i) : 0,

@@ -417,7 +417,7 @@ m_update(struct msession *s, bool expunges)
 	if (d.n_recent > 0 && !s->rev2) {
 		size_t r = 0;
 		for (size_t i = 0; i < s->mb->n; i++)
-			r += (s->mb->v[i].flags & MF_RECENT) != 0;
+			r += (mb_flags(s->mb, i) & MF_RECENT) != 0;
 		m_reply(s, "* %zu RECENT", r);
 	}
 	for (size_t i = 0; i < d.n_changed; i++) {
@@ -426,7 +426,7 @@ m_update(struct msession *s, bool expunges)
 			continue;
 		struct buf b;
 		buf_init(&b, 65536);
-		m_flags_text(s, s->mb, s->mb->v[k].flags, s->mb->v[k].kw, &b);
+		m_flags_text(s, s->mb, mb_flags(s->mb, (size_t)k), s->mb->v[k].kw, &b);
 		m_modseq_item(s, &s->mb->v[k], &b);
 		buf_cstr(&b);
 		m_reply(s, "* %ld FETCH (UID %u FLAGS %s)", k + 1, d.changed[i], (char *)b.data);

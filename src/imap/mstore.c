@@ -185,6 +185,7 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 			gone = true;
 			continue;
 		}
+		e = &s->mb->v[idx[k]];	/* the view may have got its own copy */
 		uint8_t nf = e->flags & MF_STORED;
 		uint32_t nk = e->kw;
 		if (mode == 0) {
@@ -201,6 +202,7 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 			gone = true;
 			continue;
 		}
+		e = &s->mb->v[idx[k]];
 		/* RFC 9051 6.4.6: the new flags, unless .SILENT (a UID STORE
 		 * includes the UID) */
 		if (!silent || s->condstore) {
@@ -208,7 +210,7 @@ m_cmd_store(struct msession *s, struct imap_cmd *c, bool uid)
 			buf_init(&b, 65536);
 			if (!silent) {
 				buf_puts(&b, " FLAGS ");
-				m_flags_text(s, s->mb, e->flags, e->kw, &b);
+				m_flags_text(s, s->mb, mb_flags(s->mb, idx[k]), e->kw, &b);
 			}
 			m_modseq_item(s, e, &b);
 			buf_cstr(&b);

@@ -609,25 +609,262 @@ ix_load(struct mailbox *m, uint32_t validity, struct ix *ix)
 	buf_free(&b);
 }
 
+/* --- snapshots ------------------------------------------------------------------------ */
+
+/* One scan's result.  Shared by the views that stand on it and by the
+ * folder cache below; nobody changes what it says about the messages once
+ * another holds it (snap_own gives a view its own copy first), except what
+ * is the same for every view: a message's size and date found later, and
+ * its file's new name after another reader renamed it. */
+struct mb_snap {
+	unsigned refs;
+	struct mb_msg *v;
+	size_t n;
+	uint32_t validity, next;
+	uint64_t highest;
+	struct mb_gone *gone;	/* by modseq ascending */
+	size_t n_gone, gone_cap;
+	uint64_t gone_floor;
+	uint32_t first_recent;	/* talon-modseq's \Recent mark as the scan left it */
+	char kw[MB_KEYWORDS_MAX][MB_KEYWORD_MAX + 1];
+	unsigned n_kw;
+	struct timespec clock;	/* the coarse clock before the times below */
+	struct timespec cur_mt, new_mt, ul_mt;	/* read before the scan */
+	bool rw;		/* a read-write scan: new/ was emptied into cur/ */
+	bool kept;		/* holds messages whose files are gone (mb_sync_keep):
+				 * one view's own, never cached */
+	size_t bytes;		/* about what it takes, for the cache's bound */
+};
+
+static void
+snap_unref(struct mb_snap *s)
+{
+	if (s == NULL || --s->refs > 0)
+		return;
+	for (size_t i = 0; i < s->n; i++)
+		free(s->v[i].name);
+	free(s->v);
+	free(s->gone);
+	free(s);
+}
+
+static void
+gone_add(struct mb_snap *s, uint32_t uid, uint64_t modseq)
+{
+	if (s->n_gone >= MB_GONE_MAX) {
+		/* forget the oldest: a client that knew it gets every UID it
+		 * names that is not here any more */
+		if (s->gone[0].modseq > s->gone_floor)
+			s->gone_floor = s->gone[0].modseq;
+		memmove(s->gone, s->gone + 1, (s->n_gone - 1) * sizeof *s->gone);
+		s->n_gone--;
+	}
+	if (s->n_gone == s->gone_cap) {
+		s->gone_cap = s->gone_cap ? s->gone_cap * 2 : 64;
+		s->gone = xreallocarray(s->gone, s->gone_cap, sizeof *s->gone);
+	}
+	s->gone[s->n_gone++] = (struct mb_gone){ uid, modseq };
+}
+
+/* Everything but the messages: a copy to fill, refs 1. */
+static struct mb_snap *
+snap_like(const struct mb_snap *s, size_t n_msgs)
+{
+	struct mb_snap *c = xmalloc(sizeof *c);
+	*c = *s;
+	c->refs = 1;
+	c->v = xcalloc(n_msgs + 1, sizeof *c->v);
+	c->n = 0;
+	c->gone = s->n_gone ? xreallocarray(NULL, s->n_gone, sizeof *c->gone) : NULL;
+	if (s->n_gone)
+		memcpy(c->gone, s->gone, s->n_gone * sizeof *c->gone);
+	c->gone_cap = s->n_gone;
+	c->kept = false;
+	return c;
+}
+
+static void
+snap_put(struct mb_snap *c, const struct mb_msg *e, bool gone)
+{
+	c->v[c->n] = *e;
+	c->v[c->n].name = xstrdup(e->name);
+	c->v[c->n++].gone = gone;
+	c->kept |= gone;
+}
+
+static long
+snap_find(const struct mb_snap *s, uint32_t uid)
+{
+	if (s == NULL || s->n == 0)
+		return -1;
+	size_t lo = 0, hi = s->n;
+	while (lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if (s->v[mid].uid < uid)
+			lo = mid + 1;
+		else
+			hi = mid;
+	}
+	return lo < s->n && s->v[lo].uid == uid ? (long)lo : -1;
+}
+
+/* Is t older than the clock read before it was?  Then any later change
+ * gets a later time.  A time in whole seconds (a file system that keeps no
+ * more) could hide a change in the same second: two seconds must pass. */
+static bool
+settled(const struct timespec *t, const struct timespec *clock)
+{
+	if (t->tv_sec == 0 && t->tv_nsec == 0)
+		return true;	/* no such file: making one gives it a time */
+	if (t->tv_nsec == 0)
+		return t->tv_sec + 2 < time(NULL);
+	return t->tv_sec < clock->tv_sec ||
+	    (t->tv_sec == clock->tv_sec && t->tv_nsec < clock->tv_nsec);
+}
+
+/* Does s still tell what is on disk, times t (clock, cur, new, list)? */
+static bool
+snap_current(const struct mb_snap *s, const struct timespec t[4])
+{
+	return ts_eq(&s->cur_mt, &t[1]) && ts_eq(&s->new_mt, &t[2]) && ts_eq(&s->ul_mt, &t[3]) &&
+	    settled(&s->cur_mt, &s->clock) && settled(&s->new_mt, &s->clock) &&
+	    settled(&s->ul_mt, &s->clock);
+}
+
+static void
+mirror(struct mailbox *m)
+{
+	struct mb_snap *s = m->snap;
+	m->v = s->v;
+	m->n = s->n;
+	m->validity = s->validity;
+	m->next = s->next;
+	m->highest = s->highest;
+	m->gone = s->gone;
+	m->n_gone = s->n_gone;
+	m->gone_floor = s->gone_floor;
+}
+
+/* Before changing what m's snapshot says: make it m's alone. */
+static void
+snap_own(struct mailbox *m)
+{
+	struct mb_snap *s = m->snap;
+	if (s->refs == 1)
+		return;
+	struct mb_snap *c = snap_like(s, s->n);
+	for (size_t i = 0; i < s->n; i++)
+		snap_put(c, &s->v[i], s->v[i].gone);
+	snap_unref(s);
+	m->snap = c;
+	mirror(m);
+}
+
+/* --- the folder cache ------------------------------------------------------------------- */
+
+/* The newest snapshot of every folder this process looked at, so that the
+ * next view of it, in any session, starts from there.  Those no view holds
+ * are dropped, least recently used first, past CACHE_IDLE_BYTES. */
+#define CACHE_MAX		4096
+#define CACHE_IDLE_BYTES	(64u << 20)
+
+struct cached {
+	uint64_t dev, ino;
+	char label[320];
+	struct mb_snap *snap;
+	uint64_t used;
+};
+static struct cached *cache;
+static size_t n_cache, cache_cap;
+static uint64_t cache_tick;
+
+static long
+cache_find(const struct mailbox *m)
+{
+	for (size_t i = 0; i < n_cache; i++)
+		if (cache[i].dev == m->dev && cache[i].ino == m->ino &&
+		    strcmp(cache[i].label, m->label) == 0)
+			return (long)i;
+	return -1;
+}
+
+static void
+cache_drop(size_t i)
+{
+	snap_unref(cache[i].snap);
+	cache[i] = cache[--n_cache];
+}
+
+static void
+cache_trim(void)
+{
+	for (;;) {
+		size_t idle = 0;
+		long lru = -1;
+		for (size_t i = 0; i < n_cache; i++) {
+			if (cache[i].snap->refs > 1)
+				continue;
+			idle += cache[i].snap->bytes;
+			if (lru < 0 || cache[i].used < cache[lru].used)
+				lru = (long)i;
+		}
+		if (lru < 0 || (idle <= CACHE_IDLE_BYTES && n_cache <= CACHE_MAX))
+			return;
+		cache_drop((size_t)lru);
+	}
+}
+
+static void
+cache_put(const struct mailbox *m, struct mb_snap *s)
+{
+	long i = cache_find(m);
+	if (i < 0) {
+		if (n_cache == cache_cap) {
+			cache_cap = cache_cap ? cache_cap * 2 : 16;
+			cache = xreallocarray(cache, cache_cap, sizeof *cache);
+		}
+		i = (long)n_cache++;
+		cache[i].dev = m->dev;
+		cache[i].ino = m->ino;
+		str_copy(cache[i].label, sizeof cache[i].label, m->label);
+	} else {
+		snap_unref(cache[i].snap);
+	}
+	s->refs++;
+	cache[i].snap = s;
+	cache[i].used = ++cache_tick;
+	cache_trim();
+}
+
+void
+mb_cache_flush(void)
+{
+	while (n_cache > 0)
+		cache_drop(n_cache - 1);
+	free(cache);
+	cache = NULL;
+	cache_cap = 0;
+}
+
 static int
-ix_save(struct mailbox *m)
+ix_save(const struct mailbox *m, const struct mb_snap *s)
 {
 	struct buf b;
 	buf_init(&b, IX_MAX);
-	buf_printf(&b, "M1 V%u H%llu F%llu R%u\n", m->validity, (unsigned long long)m->highest,
-	    (unsigned long long)m->gone_floor, m->first_recent);
-	for (size_t i = 0; i < m->n; i++) {
-		if (m->v[i].gone)
+	buf_printf(&b, "M1 V%u H%llu F%llu R%u\n", s->validity, (unsigned long long)s->highest,
+	    (unsigned long long)s->gone_floor, s->first_recent);
+	for (size_t i = 0; i < s->n; i++) {
+		if (s->v[i].gone)
 			continue;
-		ix_put(&b, m->v[i].uid, 10, ' ');
-		ix_put(&b, m->v[i].modseq, 10, ' ');
-		ix_put(&b, m->v[i].flags & MF_STORED, 16, ' ');
-		ix_put(&b, m->v[i].kw, 16, '\n');
+		ix_put(&b, s->v[i].uid, 10, ' ');
+		ix_put(&b, s->v[i].modseq, 10, ' ');
+		ix_put(&b, s->v[i].flags & MF_STORED, 16, ' ');
+		ix_put(&b, s->v[i].kw, 16, '\n');
 	}
-	for (size_t i = 0; i < m->n_gone; i++) {
+	for (size_t i = 0; i < s->n_gone; i++) {
 		buf_puts(&b, "X ");
-		ix_put(&b, m->gone[i].uid, 10, ' ');
-		ix_put(&b, m->gone[i].modseq, 10, '\n');
+		ix_put(&b, s->gone[i].uid, 10, ' ');
+		ix_put(&b, s->gone[i].modseq, 10, '\n');
 	}
 	int fd = openat(m->dir_fd, IX_NAME ".tmp", O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 	    O_NOFOLLOW, 0600);
@@ -647,97 +884,75 @@ ix_save(struct mailbox *m)
 	return r;
 }
 
-static void
-gone_add(struct mailbox *m, uint32_t uid, uint64_t modseq)
-{
-	if (m->n_gone >= MB_GONE_MAX) {
-		/* forget the oldest: a client that knew it gets every UID it
-		 * names that is not here any more */
-		if (m->gone[0].modseq > m->gone_floor)
-			m->gone_floor = m->gone[0].modseq;
-		memmove(m->gone, m->gone + 1, (m->n_gone - 1) * sizeof *m->gone);
-		m->n_gone--;
-	}
-	if (m->n_gone == m->gone_cap) {
-		m->gone_cap = m->gone_cap ? m->gone_cap * 2 : 64;
-		m->gone = xreallocarray(m->gone, m->gone_cap, sizeof *m->gone);
-	}
-	m->gone[m->n_gone++] = (struct mb_gone){ uid, modseq };
-}
+/* --- a new snapshot's mod-sequences ------------------------------------------------------ */
 
-/* Give the new view its mod-sequences: what the index says for flags
- * that did not change, ours for a change this process made (it was told
- * to the client already), a new one for anything else; messages the
- * index knew that are gone become expunges.  Writes the index when
- * anything changed.  Called with the uidlist's lock held. */
-static size_t
-modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity, uint32_t uidnext)
+/* Give the new snapshot its mod-sequences: what the index says for flags
+ * that did not change, the old view's for a change this view made (it was
+ * told to the client already), a new one for anything else; messages the
+ * index knew that are gone become expunges.  A read-write view claims the
+ * \Recent messages (claim: their UIDs).  Writes the index when anything
+ * changed.  Called with the uidlist's lock held. */
+static void
+modseqs(struct mailbox *m, const struct mb_snap *old, struct mb_snap *ns, struct mb_range *claim)
 {
 	struct ix ix;
-	ix_load(m, validity, &ix);
+	ix_load(m, ns->validity, &ix);
 	bool dirty = !ix.ok;
+	bool same = old != NULL && old->validity == ns->validity;
 	/* \Recent (RFC 3501 2.3.2): a message is recent for the first
 	 * read-write session that sees it, which claims it by moving the mark
 	 * past it; a read-only one shows what is unclaimed and claims nothing */
 	uint32_t first = ix.first_recent ? ix.first_recent : 1;
-	size_t claimed = 0;
-	for (size_t i = 0; i < nn; i++) {
-		if (nv[i].gone || nv[i].uid < first)
-			continue;
-		bool seen_before = m->validity == validity && mb_find_uid(m, nv[i].uid) >= 0;
-		if (m->no_claim)
-			continue;
-		if (!seen_before || m->readonly) {
-			nv[i].flags |= MF_RECENT;
-			claimed += !seen_before;
-		}
-	}
-	if (!m->readonly && !m->no_claim && uidnext > first) {
-		first = uidnext;
+	if (!m->readonly && !m->no_claim && ns->next > first) {
+		/* what this view saw before is not new to it (the mark was lost) */
+		claim->lo = m->snap != NULL && m->snap->validity == ns->validity &&
+		    m->snap->next > first ? m->snap->next : first;
+		claim->hi = ns->next;
+		first = ns->next;
 		dirty = true;
 	}
-	uint64_t highest = ix.highest > m->highest && m->validity == validity ? ix.highest :
-	    m->validity == validity ? m->highest : ix.highest;
+	uint64_t highest = same && old->highest > ix.highest ? old->highest : ix.highest;
 	uint64_t next = next_modseq(highest);
 	bool used = false;
 	/* the expunges: the index's, then those seen now */
-	m->n_gone = 0;
-	m->gone_floor = ix.floor;
+	ns->n_gone = 0;
+	ns->gone_floor = ix.floor;
 	if (!ix.ok) {
 		/* no index (deleted, damaged, or lost in a crash: it is not
 		 * fsynced): what was expunged before now is not known, so a
 		 * QRESYNC client that knew an older state is told that every
 		 * UID it names and we lack is gone */
-		m->gone_floor = next - 1;
+		ns->gone_floor = next - 1;
 	}
 	for (size_t i = 0; i < ix.n_gone; i++)
-		gone_add(m, ix.gone[i].uid, ix.gone[i].modseq);
+		gone_add(ns, ix.gone[i].uid, ix.gone[i].modseq);
 	size_t j = 0;
 	for (size_t i = 0; i < ix.n; i++) {
-		while (j < nn && nv[j].uid < ix.v[i].uid)
+		while (j < ns->n && ns->v[j].uid < ix.v[i].uid)
 			j++;
-		if (j < nn && nv[j].uid == ix.v[i].uid && !nv[j].gone)
+		if (j < ns->n && ns->v[j].uid == ix.v[i].uid)
 			continue;
-		gone_add(m, ix.v[i].uid, next);
+		gone_add(ns, ix.v[i].uid, next);
 		used = dirty = true;
 	}
-	size_t ixp = 0;		/* both lists are in UID order: one merge pass */
-	for (size_t i = 0; i < nn; i++) {
-		struct mb_msg *e = &nv[i];
-		if (e->gone)
-			continue;
+	size_t ixp = 0, op = 0;	/* all three lists are in UID order: one merge pass */
+	for (size_t i = 0; i < ns->n; i++) {
+		struct mb_msg *e = &ns->v[i];
 		while (ixp < ix.n && ix.v[ixp].uid < e->uid)
 			ixp++;
 		const struct ix_ent *ie = ix.ok && ixp < ix.n && ix.v[ixp].uid == e->uid ?
 		    &ix.v[ixp] : NULL;
-		long old = m->validity == validity ? mb_find_uid(m, e->uid) : -1;
+		while (same && op < old->n && old->v[op].uid < e->uid)
+			op++;
+		const struct mb_msg *oe = same && op < old->n && old->v[op].uid == e->uid ?
+		    &old->v[op] : NULL;
 		uint8_t fl = e->flags & MF_STORED;
 		if (ie != NULL && ie->flags == fl && ie->kw == e->kw &&
-		    (old < 0 || m->v[old].modseq <= ie->modseq)) {
+		    (oe == NULL || oe->modseq <= ie->modseq)) {
 			e->modseq = ie->modseq;
-		} else if (old >= 0 && (m->v[old].flags & MF_STORED) == fl && m->v[old].kw == e->kw &&
-		    m->v[old].modseq > (ie ? ie->modseq : 0)) {
-			e->modseq = m->v[old].modseq;	/* our own change */
+		} else if (oe != NULL && (oe->flags & MF_STORED) == fl && oe->kw == e->kw &&
+		    oe->modseq > (ie ? ie->modseq : 0)) {
+			e->modseq = oe->modseq;	/* our own change */
 			dirty = true;
 		} else {
 			e->modseq = next;
@@ -748,42 +963,54 @@ modseqs(struct mailbox *m, struct mb_msg *nv, size_t nn, uint32_t validity, uint
 	}
 	if (used && next > highest)
 		highest = next;
-	m->highest = highest;
-	m->first_recent = first;
+	ns->highest = highest;
+	ns->first_recent = first;
 	ix_free(&ix);
-	if (dirty) {
-		/* ix_save writes m's view: put the new one in place first */
-		struct mb_msg *ov = m->v;
-		size_t on = m->n;
-		uint32_t ovalid = m->validity;
-		m->v = nv;
-		m->n = nn;
-		m->validity = validity;
-		ix_save(m);
-		m->v = ov;
-		m->n = on;
-		m->validity = ovalid;
-	}
-	return claimed;
+	if (dirty)
+		ix_save(m, ns);
 }
 
 /* --- sync ---------------------------------------------------------------------------- */
 
-static int
-msg_uid_cmp(const void *a, const void *b)
-{
-	const struct mb_msg *x = a, *y = b;
-	return x->uid < y->uid ? -1 : x->uid > y->uid;
-}
-
 long
 mb_find_uid(const struct mailbox *m, uint32_t uid)
 {
-	if (m->n == 0)
-		return -1;
-	struct mb_msg key = { .uid = uid };
-	const struct mb_msg *e = bsearch(&key, m->v, m->n, sizeof *m->v, msg_uid_cmp);
-	return e ? (long)(e - m->v) : -1;
+	return snap_find(m->snap, uid);
+}
+
+uint8_t
+mb_flags(const struct mailbox *m, size_t i)
+{
+	uint8_t f = m->v[i].flags & MF_STORED;
+	uint32_t uid = m->v[i].uid;
+	if (m->no_claim)
+		return f;
+	if (m->readonly)
+		return uid >= m->snap->first_recent ? f | MF_RECENT : f;
+	for (size_t k = 0; k < m->n_recent; k++)
+		if (uid >= m->recent[k].lo && uid < m->recent[k].hi)
+			return f | MF_RECENT;
+	return f;
+}
+
+static void
+recent_add(struct mailbox *m, struct mb_range r)
+{
+	if (m->n_recent > 0 && m->recent[m->n_recent - 1].hi == r.lo) {
+		m->recent[m->n_recent - 1].hi = r.hi;
+		return;
+	}
+	if (m->n_recent == 256) {
+		/* the oldest claims lose \Recent: a bound on a session that
+		 * sees a thousand single deliveries others claimed between */
+		memmove(m->recent, m->recent + 1, (m->n_recent - 1) * sizeof *m->recent);
+		m->n_recent--;
+	}
+	if (m->n_recent == m->recent_cap) {
+		m->recent_cap = m->recent_cap ? m->recent_cap * 2 : 4;
+		m->recent = xreallocarray(m->recent, m->recent_cap, sizeof *m->recent);
+	}
+	m->recent[m->n_recent++] = r;
 }
 
 /* The Maildir's last UIDVALIDITY given, in talon-uidvalidity at its root:
@@ -857,27 +1084,32 @@ list_load(struct mailbox *m, struct uidlist *u, bool *changed)
 	return 0;
 }
 
+/* What changed from the view's old snapshot to the new one. */
 static void
-delta_note(struct mailbox *m, struct mb_msg *nv, size_t nn, struct mb_delta *d)
+delta_note(const struct mb_snap *os, const struct mb_snap *ns, struct mb_delta *d)
 {
 	memset(d, 0, sizeof *d);
-	d->n_before = m->n;
+	if (os == NULL)
+		return;
+	d->n_before = os->n;
 	size_t j = 0;
-	for (size_t i = 0; i < m->n; i++) {
-		while (j < nn && nv[j].uid < m->v[i].uid)
+	for (size_t i = 0; i < os->n; i++) {
+		const struct mb_msg *o = &os->v[i];
+		while (j < ns->n && ns->v[j].uid < o->uid)
 			j++;
-		if (j < nn && nv[j].uid == m->v[i].uid) {
-			if (nv[j].flags != m->v[i].flags || nv[j].kw != m->v[i].kw) {
+		if (j < ns->n && ns->v[j].uid == o->uid) {
+			if ((ns->v[j].flags & MF_STORED) != (o->flags & MF_STORED) ||
+			    ns->v[j].kw != o->kw) {
 				d->changed = xreallocarray(d->changed, d->n_changed + 1,
 				    sizeof *d->changed);
-				d->changed[d->n_changed++] = nv[j].uid;
+				d->changed[d->n_changed++] = o->uid;
 			}
 			continue;
 		}
 		d->expunged = xreallocarray(d->expunged, d->n_expunged + 1, sizeof *d->expunged);
 		d->expunged_uid = xreallocarray(d->expunged_uid, d->n_expunged + 1,
 		    sizeof *d->expunged_uid);
-		d->expunged_uid[d->n_expunged] = m->v[i].uid;
+		d->expunged_uid[d->n_expunged] = o->uid;
 		d->expunged[d->n_expunged++] = (uint32_t)(i + 1);
 	}
 	/* highest first: each number is still right when it is sent */
@@ -888,55 +1120,18 @@ delta_note(struct mailbox *m, struct mb_msg *nv, size_t nn, struct mb_delta *d)
 	}
 }
 
-static void
-view_free(struct mb_msg *v, size_t n)
+/* Read the directories and the list under the lock: a new snapshot (refs
+ * 1), or NULL (logged).  old: what sizes, dates and our own mod-sequences
+ * are taken from (the view's snapshot, else the cache's). */
+static struct mb_snap *
+rescan(struct mailbox *m, const struct mb_snap *old, const struct timespec t[4],
+    struct mb_range *claim)
 {
-	for (size_t i = 0; i < n; i++)
-		free(v[i].name);
-	free(v);
-}
-
-static int sync_impl(struct mailbox *m, struct mb_delta *d, bool keep);
-
-int
-mb_sync(struct mailbox *m, struct mb_delta *d)
-{
-	return sync_impl(m, d, false);
-}
-
-int
-mb_sync_keep(struct mailbox *m, struct mb_delta *d)
-{
-	return sync_impl(m, d, true);
-}
-
-static int
-sync_impl(struct mailbox *m, struct mb_delta *d, bool keep)
-{
-	if (d != NULL)
-		memset(d, 0, sizeof *d);
-	struct timespec cur_mt, new_mt, ul_mt;
-	stat_mtime(m->dir_fd, "cur", &cur_mt);
-	stat_mtime(m->dir_fd, "new", &new_mt);
-	stat_mtime(m->dir_fd, LIST_NAME, &ul_mt);
-	/* directory times tick coarsely (a kernel clock tick): a change in
-	 * the same tick as the last look would not show, so a directory
-	 * changed in the last two seconds is always read again (Dovecot's
-	 * "dirty" rule) */
-	time_t now = time(NULL);
-	bool settled = cur_mt.tv_sec + 2 < now && new_mt.tv_sec + 2 < now &&
-	    ul_mt.tv_sec + 2 < now;
-	if (m->v != NULL && settled && ts_eq(&cur_mt, &m->cur_mt) && ts_eq(&ul_mt, &m->ul_mt) &&
-	    ts_eq(&new_mt, &m->new_mt)) {
-		if (d != NULL)
-			d->n_before = m->n;
-		return 0;	/* nothing moved since the last look */
-	}
 	int lk = lock_take(m);
 	if (lk < 0) {
 		log_err("mailbox event=sync mailbox=%s error=\"lock: %s\"", m->label,
 		    strerror(errno));
-		return -1;
+		return NULL;
 	}
 	struct files f = { 0 };
 	struct uidlist u;
@@ -947,12 +1142,12 @@ sync_impl(struct mailbox *m, struct mb_delta *d, bool keep)
 		    strerror(errno));
 		lock_drop(m, lk);
 		files_free(&f);
-		return -1;
+		return NULL;
 	}
 	if (list_load(m, &u, &changed) < 0) {
 		lock_drop(m, lk);
 		files_free(&f);
-		return -1;
+		return NULL;
 	}
 	size_t before = u.n;
 	uidlist_remove_missing(&u, present, &f);
@@ -975,40 +1170,42 @@ sync_impl(struct mailbox *m, struct mb_delta *d, bool keep)
 		changed = true;
 	}
 	keywords_read(m);
-	/* the new view: every listed file that is there, and (keep) every
-	 * message of the old view whose file is gone, in UID order */
-	struct mb_msg *nv = xcalloc(u.n + (keep ? m->n : 0) + 1, sizeof *nv);
-	size_t nn = 0, recent = 0, oi = 0;
+	struct mb_snap *ns = xcalloc(1, sizeof *ns);
+	ns->refs = 1;
+	ns->clock = t[0];
+	ns->cur_mt = t[1];
+	ns->new_mt = t[2];
+	ns->ul_mt = t[3];
+	ns->rw = !m->readonly;
+	ns->validity = u.validity;
+	ns->next = u.next;
+	memcpy(ns->kw, m->kw, sizeof ns->kw);
+	ns->n_kw = m->n_kw;
+	/* the new view: every listed file that is there, in UID order */
+	ns->v = xcalloc(u.n + 1, sizeof *ns->v);
+	bool same = old != NULL && old->validity == u.validity;
+	size_t op = 0, names = 0;
 	for (size_t i = 0; i < u.n; i++) {
 		const struct file *x = files_find(&f, u.v[i].name);
 		if (x == NULL)
 			continue;
-		for (; keep && oi < m->n && m->v[oi].uid <= u.v[i].uid; oi++)
-			if (m->v[oi].uid < u.v[i].uid) {
-				nv[nn] = m->v[oi];
-				nv[nn].name = xstrdup(m->v[oi].name);
-				nv[nn++].gone = true;
-			}
-		struct mb_msg *e = &nv[nn++];
+		struct mb_msg *e = &ns->v[ns->n++];
 		e->uid = u.v[i].uid;
 		e->name = xstrdup(x->name);
+		names += strlen(x->name) + 1;
 		e->in_new = x->in_new;
 		name_flags(x->name, &e->flags, &e->kw);
 		e->mtime = INT64_MIN;
-		long old = mb_find_uid(m, e->uid);
-		if (old >= 0) {
-			e->vsize = m->v[old].vsize;
-			e->vsize_known = m->v[old].vsize_known;
-			e->mtime = m->v[old].mtime;
-			e->flags |= m->v[old].flags & MF_RECENT;
+		while (same && op < old->n && old->v[op].uid < e->uid)
+			op++;
+		if (same && op < old->n && old->v[op].uid == e->uid) {
+			e->vsize = old->v[op].vsize;
+			e->vsize_known = old->v[op].vsize_known;
+			e->mtime = old->v[op].mtime;
 		}
 	}
-	for (; keep && oi < m->n; oi++) {
-		nv[nn] = m->v[oi];
-		nv[nn].name = xstrdup(m->v[oi].name);
-		nv[nn++].gone = true;
-	}
-	recent = modseqs(m, nv, nn, u.validity, u.next);
+	ns->bytes = sizeof *ns + (ns->n + 1) * sizeof *ns->v + names;
+	modseqs(m, old, ns, claim);
 	/* the list goes last: its rename releases the lock */
 	if (changed) {
 		struct buf b;
@@ -1024,32 +1221,123 @@ sync_impl(struct mailbox *m, struct mb_delta *d, bool keep)
 			buf_free(&b);
 			uidlist_free(&u);
 			files_free(&f);
-			view_free(nv, nn);
-			return -1;
+			snap_unref(ns);
+			return NULL;
 		}
 		buf_free(&b);
-		stat_mtime(m->dir_fd, LIST_NAME, &ul_mt);
+		/* our own write: its time is the one to compare next */
+		stat_mtime(m->dir_fd, LIST_NAME, &ns->ul_mt);
 	} else {
 		lock_drop(m, lk);
 	}
-	if (d != NULL) {
-		delta_note(m, nv, nn, d);
-		d->n_recent = recent;
-	}
-	view_free(m->v, m->n);
-	m->v = nv;
-	m->n = nn;
-	m->cap = nn;
-	m->validity = u.validity;
-	m->next = u.next;
-	/* the times read before the scan: a change made while we scanned
-	 * shows as a newer time next time (our own renames cost one more
-	 * rescan; missing a delivery would cost more) */
-	m->cur_mt = cur_mt;
-	m->new_mt = new_mt;
-	m->ul_mt = ul_mt;
 	uidlist_free(&u);
 	files_free(&f);
+	return ns;
+}
+
+/* The new snapshot, and every message of the old whose file is gone, in
+ * UID order, for a view that may not renumber now (a copy of its own). */
+static struct mb_snap *
+keep_merge(const struct mb_snap *os, struct mb_snap *ns)
+{
+	size_t j = 0, missing = 0;
+	for (size_t i = 0; i < os->n; i++) {
+		while (j < ns->n && ns->v[j].uid < os->v[i].uid)
+			j++;
+		missing += !(j < ns->n && ns->v[j].uid == os->v[i].uid);
+	}
+	if (missing == 0)
+		return ns;
+	struct mb_snap *c = snap_like(ns, ns->n + missing);
+	size_t i = 0;
+	for (j = 0; j < ns->n; j++) {
+		for (; i < os->n && os->v[i].uid <= ns->v[j].uid; i++)
+			if (os->v[i].uid < ns->v[j].uid)
+				snap_put(c, &os->v[i], true);
+		snap_put(c, &ns->v[j], false);
+	}
+	for (; i < os->n; i++)
+		snap_put(c, &os->v[i], true);
+	snap_unref(ns);
+	return c;
+}
+
+static int sync_impl(struct mailbox *m, struct mb_delta *d, bool keep);
+
+int
+mb_sync(struct mailbox *m, struct mb_delta *d)
+{
+	return sync_impl(m, d, false);
+}
+
+int
+mb_sync_keep(struct mailbox *m, struct mb_delta *d)
+{
+	return sync_impl(m, d, true);
+}
+
+static int
+sync_impl(struct mailbox *m, struct mb_delta *d, bool keep)
+{
+	if (d != NULL)
+		memset(d, 0, sizeof *d);
+	/* the clock, then the times: see settled() */
+	struct timespec t[4];
+	clock_gettime(CLOCK_REALTIME_COARSE, &t[0]);
+	stat_mtime(m->dir_fd, "cur", &t[1]);
+	stat_mtime(m->dir_fd, "new", &t[2]);
+	stat_mtime(m->dir_fd, LIST_NAME, &t[3]);
+	struct mb_snap *os = m->snap;
+	if (os != NULL && (keep || !os->kept) && snap_current(os, t)) {
+		if (d != NULL)
+			d->n_before = m->n;
+		return 0;	/* nothing moved since the last look */
+	}
+	/* another view may have looked since: its snapshot serves, unless
+	 * this view must claim \Recent or empty new/ (a read-only scan
+	 * leaves new/ as it is) */
+	long ci = cache_find(m);
+	struct mb_snap *cs = ci >= 0 ? cache[ci].snap : NULL, *ns;
+	struct mb_range claim = { 0, 0 };
+	if (cs != NULL && snap_current(cs, t) && (m->readonly || cs->rw) &&
+	    (m->readonly || m->no_claim || cs->first_recent >= cs->next)) {
+		ns = cs;
+		ns->refs++;
+		cache[ci].used = ++cache_tick;
+		for (unsigned k = 0; k < ns->n_kw; k++)
+			if (ns->kw[k][0])
+				memcpy(m->kw[k], ns->kw[k], sizeof m->kw[k]);
+		if (ns->n_kw > m->n_kw)
+			m->n_kw = ns->n_kw;
+	} else {
+		ns = rescan(m, os != NULL ? os : cs, t, &claim);
+		if (ns == NULL)
+			return -1;
+		cache_put(m, ns);
+	}
+	if (keep && os != NULL)
+		ns = keep_merge(os, ns);
+	if (os != NULL && os->validity != ns->validity)
+		m->n_recent = 0;	/* the old UIDs name nothing now */
+	size_t recent = 0;
+	uint32_t known = os != NULL && os->validity == ns->validity ? os->next : 0;
+	if (claim.hi > claim.lo)
+		recent_add(m, claim);
+	for (size_t i = ns->n; i-- > 0 && ns->v[i].uid >= known;) {
+		if (ns->v[i].gone)
+			continue;
+		if (claim.hi > claim.lo)
+			recent += ns->v[i].uid >= claim.lo && ns->v[i].uid < claim.hi;
+		else if (m->readonly)
+			recent += ns->v[i].uid >= ns->first_recent;
+	}
+	if (d != NULL) {
+		delta_note(os, ns, d);
+		d->n_recent = recent;
+	}
+	snap_unref(os);
+	m->snap = ns;
+	mirror(m);
 	return 0;
 }
 
@@ -1076,7 +1364,10 @@ mb_open(int maildir_fd, const char *dir, const char *label, int mode,
 	m->no_claim = mode == MB_TARGET;
 	str_copy(m->label, sizeof m->label, label);
 	m->dir_fd = openat(maildir_fd, dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
-	if (m->dir_fd >= 0) {
+	struct stat st;
+	if (m->dir_fd >= 0 && fstat(m->dir_fd, &st) == 0) {
+		m->dev = (uint64_t)st.st_dev;
+		m->ino = (uint64_t)st.st_ino;
 		m->cur_fd = openat(m->dir_fd, "cur", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		m->new_fd = openat(m->dir_fd, "new", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
 		m->tmp_fd = openat(m->dir_fd, "tmp", O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
@@ -1108,10 +1399,11 @@ mb_close(struct mailbox **mp)
 	for (size_t i = 0; i < NELEM(fds); i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
-	view_free(m->v, m->n);
-	free(m->gone);
+	snap_unref(m->snap);
+	free(m->recent);
 	free(m);
 	*mp = NULL;
+	cache_trim();
 }
 
 /* --- messages ----------------------------------------------------------------------- */
@@ -1156,11 +1448,11 @@ mb_refresh(struct mailbox *m, size_t i)
 	struct mb_msg *e = &m->v[i];
 	if (faccessat(e->in_new ? m->new_fd : m->cur_fd, e->name, F_OK, AT_SYMLINK_NOFOLLOW) == 0)
 		return 0;
+	snap_own(m);	/* the flags change: the other views are told by their sync */
 	if (refind(m, i) < 0)
 		return -1;
-	uint8_t recent = e->flags & MF_RECENT;
+	e = &m->v[i];
 	name_flags(e->name, &e->flags, &e->kw);
-	e->flags |= recent;
 	return 0;
 }
 
@@ -1253,15 +1545,17 @@ mb_set_flags(struct mailbox *m, size_t i, uint8_t flags, uint32_t kw)
 		errno = ENAMETOOLONG;
 		return -1;
 	}
+	snap_own(m);
+	e = &m->v[i];
 	for (int tries = 0; tries < 2; tries++) {
 		int from = e->in_new ? m->new_fd : m->cur_fd;
 		if (renameat(from, e->name, m->cur_fd, nn) == 0) {
 			free(e->name);
 			e->name = xstrdup(nn);
 			e->in_new = false;
-			e->flags = (uint8_t)((e->flags & ~MF_STORED) | flags);
+			e->flags = flags;
 			e->kw = kw;
-			e->modseq = m->highest = next_modseq(m->highest);
+			e->modseq = m->snap->highest = m->highest = next_modseq(m->highest);
 			return 0;
 		}
 		if (errno != ENOENT || refind(m, i) < 0)

@@ -31,6 +31,16 @@
  * be read gets a new one (logged), and every line that parses keeps its
  * UID.
  *
+ * Snapshots: a scan's result (messages, flags, mod-sequences, expunges) is
+ * kept in the process, by folder, and shared by every view of that folder
+ * until the disk changes: a SELECT of a folder that did not change since
+ * another session (or an earlier one) looked reads no directory, list or
+ * index, and a thousand sessions on one INBOX hold one copy.  A view is
+ * trusted while cur/, new/ and dovecot-uidlist have the times they had
+ * before the scan, and those times were older than the clock then (a
+ * change afterwards gets a later time; file systems with whole-second
+ * times wait two seconds, as Dovecot does).
+ *
  * Runs in: mailbox (the store's owner).  Trusts: nothing in the files
  * (other programs write them); mailbox directory names were checked by
  * imap/mutf7.h.  Blocking file I/O: the caller is one user's session.
@@ -52,7 +62,8 @@ enum {
 	MF_DELETED = 0x08,
 	MF_DRAFT = 0x10,
 	MF_RECENT = 0x20,	/* \Recent for this view (IMAP4rev1): it is the first
-				 * read-write view to see it (talon-modseq's mark) */
+				 * read-write view to see it (talon-modseq's mark);
+				 * never in mb_msg.flags: mb_flags adds it */
 };
 #define MF_STORED	(MF_SEEN | MF_ANSWERED | MF_FLAGGED | MF_DELETED | MF_DRAFT)
 #define MB_KEYWORDS_MAX	26
@@ -60,7 +71,7 @@ enum {
 
 struct mb_msg {
 	uint32_t uid;
-	uint8_t flags;		/* MF_* */
+	uint8_t flags;		/* MF_STORED bits */
 	bool in_new;		/* still in new/ (a read-only view moves nothing) */
 	uint32_t kw;		/* bit i: keyword i of the mailbox */
 	uint64_t vsize;		/* RFC822.SIZE (LF counted as CRLF), once vsize_known */
@@ -69,7 +80,7 @@ struct mb_msg {
 				 * INT64_MIN until someone needed it */
 	uint64_t modseq;	/* of its last flag change or arrival */
 	bool gone;		/* its file is gone; kept by mb_sync_keep until a
-				 * sync that may renumber */
+				 * sync that may renumber (only in a view's own copy) */
 	char *name;		/* the file name, info included */
 };
 
@@ -80,26 +91,38 @@ struct mb_gone {
 };
 #define MB_GONE_MAX	20000	/* expunges remembered; older ones raise gone_floor */
 
+struct mb_snap;		/* one scan's result, shared (mailbox.c, "snapshots") */
+
+struct mb_range {
+	uint32_t lo, hi;	/* UIDs lo .. hi - 1 */
+};
+
 struct mailbox {
 	int dir_fd, cur_fd, new_fd, tmp_fd;
 	int root_fd;		/* the Maildir (talon-uidvalidity), or -1 */
+	uint64_t dev, ino;	/* of dir_fd: the folder, for the snapshot cache */
 	char label[320];	/* "user/mailbox", for log lines */
 	bool readonly;
 	bool no_claim;		/* writes, but leaves \Recent to the sessions that
 				 * have the mailbox selected (a COPY or APPEND target) */
+	/* The view, as of the last sync: read-only outside mailbox.c.  v and
+	 * gone point into a snapshot that the other views of the same folder
+	 * in this process share while they agree with the disk; only
+	 * mb_set_flags and mb_refresh may give a view its own copy (and so
+	 * move v: take pointers into it again after them). */
 	uint32_t validity, next;
 	struct mb_msg *v;	/* sorted by UID: index + 1 is the sequence number */
-	size_t n, cap;
+	size_t n;
+	uint64_t highest;	/* HIGHESTMODSEQ */
+	const struct mb_gone *gone;	/* expunges, by modseq ascending */
+	size_t n_gone;
+	uint64_t gone_floor;	/* expunges at or below this were forgotten */
 	char kw[MB_KEYWORDS_MAX][MB_KEYWORD_MAX + 1];
 	unsigned n_kw;
-	struct timespec cur_mt, new_mt, ul_mt;	/* unchanged: no rescan needed */
 	unsigned saved;		/* files this process wrote, for unique names */
-	uint64_t highest;	/* HIGHESTMODSEQ */
-	struct mb_gone *gone;	/* expunges, by modseq ascending */
-	size_t n_gone, gone_cap;
-	uint64_t gone_floor;	/* expunges at or below this were forgotten */
-	uint32_t first_recent;	/* UIDs from here are \Recent for the next
-				 * read-write session (kept in talon-modseq) */
+	struct mb_snap *snap;
+	struct mb_range *recent;	/* UIDs \Recent in this view: it claimed them */
+	size_t n_recent, recent_cap;
 };
 
 /* What a sync changed, in the order a session reports it (RFC 9051 7.4.1,
@@ -139,14 +162,14 @@ void mb_delta_free(struct mb_delta *d);
 
 /* Set message i's stored flags (MF_STORED bits) and keywords: renames its
  * file and gives it a new mod-sequence (kept by the next sync).  0, or -1
- * (ENOENT: the file is gone, expunged by someone else). */
+ * (ENOENT: the file is gone, expunged by someone else).  May move m->v. */
 int mb_set_flags(struct mailbox *m, size_t i, uint8_t flags, uint32_t kw);
 /* The index of a keyword (case-insensitive), created in dovecot-keywords
  * when create is set and there is room; -1 when absent or full. */
 int mb_keyword(struct mailbox *m, const char *name, bool create);
 /* Read message i's flags again from its file's name, in case another
  * session or program renamed it (so +FLAGS/-FLAGS never undo their
- * change).  0, or -1 when the file is gone. */
+ * change).  0, or -1 when the file is gone.  May move m->v. */
 int mb_refresh(struct mailbox *m, size_t i);
 /* Unlink message i's file.  The view keeps it until the next sync. */
 int mb_expunge(struct mailbox *m, size_t i);
@@ -158,6 +181,10 @@ uint64_t mb_vsize(struct mailbox *m, size_t i);
  * reads the same), in Unix seconds, 0 when the file cannot be read;
  * remembered in the view after the first look. */
 int64_t mb_internaldate(struct mailbox *m, size_t i);
+/* Message i's flags in this view: its stored flags, and MF_RECENT. */
+uint8_t mb_flags(const struct mailbox *m, size_t i);
+/* Drop the snapshots no view uses (tests, fuzzing: a clean slate). */
+void mb_cache_flush(void);
 /* Index of a UID, or -1. */
 long mb_find_uid(const struct mailbox *m, uint32_t uid);
 

@@ -186,6 +186,21 @@ set_mtime(int dirfd, const char *path, time_t t)
 	return utimensat(dirfd, path, ts, AT_SYMLINK_NOFOLLOW) == 0;
 }
 
+/* The same with nanoseconds: a file system that keeps them. */
+static bool
+set_mtime_ns(int dirfd, const char *path, time_t t, long ns)
+{
+	struct timespec ts[2] = { { t, ns }, { t, ns } };
+	return utimensat(dirfd, path, ts, AT_SYMLINK_NOFOLLOW) == 0;
+}
+
+static bool
+set_times_ns(int dirfd, time_t t, long ns)
+{
+	return set_mtime_ns(dirfd, "cur", t, ns) && set_mtime_ns(dirfd, "new", t, ns) &&
+	    set_mtime_ns(dirfd, "dovecot-uidlist", t, ns);
+}
+
 static struct mailbox *
 open_mb(struct fx *f, const char *dir, bool readonly)
 {
@@ -271,7 +286,7 @@ T(test_delivered_file_moves_to_cur)
 	REQUIRE(m != NULL);
 	REQUIRE(m->n == 1);
 	CHECK_INT(m->v[0].uid, 1);
-	CHECK_INT(m->v[0].flags, MF_RECENT);
+	CHECK_INT(mb_flags(m, 0), MF_RECENT);
 	CHECK_INT(m->v[0].kw, 0);
 	CHECK(!m->v[0].in_new);
 	CHECK_STR(m->v[0].name, DELIVERED ":2,");
@@ -295,7 +310,7 @@ T(test_delivered_file_moves_to_cur)
 	REQUIRE(m2 != NULL);
 	REQUIRE(m2->n == 1);
 	CHECK_INT(m2->v[0].uid, 1);
-	CHECK_INT(m2->v[0].flags, 0);
+	CHECK_INT(mb_flags(m2, 0), 0);
 	CHECK_INT(m2->validity, m->validity);
 	CHECK_STR(slurp(f.fd, "dovecot-uidlist"), want);
 out:
@@ -318,7 +333,7 @@ T(test_readonly_open_leaves_new)
 	CHECK_INT(m->v[0].uid, 1);
 	CHECK(m->v[0].in_new);
 	/* read-only: shown \Recent (unclaimed), nothing stored */
-	CHECK_INT(m->v[0].flags, MF_RECENT);
+	CHECK_INT(mb_flags(m, 0), MF_RECENT);
 	CHECK_STR(m->v[0].name, DELIVERED);
 	CHECK_STR(ls(f.fd, "new"), DELIVERED);
 	CHECK_STR(ls(f.fd, "cur"), "");
@@ -346,7 +361,7 @@ T(test_readonly_open_leaves_new)
 	REQUIRE(m2 != NULL);
 	REQUIRE(m2->n == 1);
 	CHECK_INT(m2->v[0].uid, 1);
-	CHECK_INT(m2->v[0].flags, MF_RECENT);
+	CHECK_INT(mb_flags(m2, 0), MF_RECENT);
 	CHECK_STR(ls(f.fd, "cur"), DELIVERED ":2,");
 	CHECK_STR(slurp(f.fd, "dovecot-uidlist"), want);
 
@@ -384,13 +399,13 @@ T(test_uids_in_name_order)
 	REQUIRE(m->n == 3);
 	CHECK_INT(m->v[0].uid, 1);
 	CHECK_STR(m->v[0].name, "1700000001.B.h:2,");
-	CHECK_INT(m->v[0].flags, MF_RECENT);
+	CHECK_INT(mb_flags(m, 0), MF_RECENT);
 	CHECK_INT(m->v[1].uid, 2);
 	CHECK_STR(m->v[1].name, "1700000002.C.h:2,S");
 	CHECK_INT(m->v[1].flags & MF_STORED, MF_SEEN);
 	CHECK_INT(m->v[2].uid, 3);
 	CHECK_STR(m->v[2].name, "1700000003.A.h:2,");
-	CHECK_INT(m->v[2].flags, MF_RECENT);
+	CHECK_INT(mb_flags(m, 2), MF_RECENT);
 	CHECK_INT(m->next, 4);
 	snprintf(want, sizeof want, "3 V%u N4\n1 :1700000001.B.h\n2 :1700000002.C.h\n"
 	    "3 :1700000003.A.h\n", m->validity);
@@ -432,7 +447,7 @@ T(test_sync_deltas)
 	CHECK_INT(d.n_recent, 1);
 	REQUIRE(m->n == 4);
 	CHECK_INT(m->v[3].uid, 4);
-	CHECK_INT(m->v[3].flags, MF_RECENT);
+	CHECK_INT(mb_flags(m, 3), MF_RECENT);
 	CHECK_STR(m->v[3].name, "1700000004.a.h:2,");
 	mb_delta_free(&d);
 
@@ -448,7 +463,7 @@ T(test_sync_deltas)
 	REQUIRE(m->n == 2);
 	CHECK_INT(m->v[0].uid, 2);
 	CHECK_INT(m->v[1].uid, 4);
-	CHECK_INT(m->v[1].flags, MF_RECENT);	/* still \Recent in this view */
+	CHECK_INT(mb_flags(m, 1), MF_RECENT);	/* still \Recent in this view */
 	mb_delta_free(&d);
 
 	/* another client marks UID 2 seen */
@@ -468,7 +483,7 @@ T(test_sync_deltas)
 	CHECK_INT(mb_sync(m, &d), 0);
 	CHECK_INT(d.n_changed, 0);
 	CHECK_INT(d.n_expunged, 0);
-	CHECK_INT(m->v[1].flags, MF_FLAGGED | MF_RECENT);
+	CHECK_INT(mb_flags(m, 1), MF_FLAGGED | MF_RECENT);
 out:
 	mb_delta_free(&d);
 	mb_close(&m);
@@ -530,7 +545,7 @@ T(test_sync_skip_path)
 	CHECK_INT(mb_sync(m, &d), 0);
 	REQUIRE(d.n_changed == 1);
 	CHECK_INT(d.changed[0], 2);
-	CHECK_INT(m->v[1].flags, MF_FLAGGED | MF_RECENT);
+	CHECK_INT(mb_flags(m, 1), MF_FLAGGED | MF_RECENT);
 out:
 	mb_delta_free(&d);
 	mb_close(&m);
@@ -566,6 +581,165 @@ T(test_sync_same_tick_change)
 out:
 	mb_delta_free(&d);
 	mb_close(&m);
+	fx_done(&f);
+}
+
+/* With nanosecond times the wait is one clock tick, not 2 s: a time older
+ * than the clock read before it cannot hide a later change (any change
+ * afterwards gets a later time); a time at or past that clock can. */
+T(test_sync_fine_times)
+{
+	struct fx f;
+	struct mailbox *m = NULL;
+	struct mb_delta d = { 0 };
+	time_t now = time(NULL);
+	REQUIRE(fx_init(&f));
+	REQUIRE(put(f.fd, "cur/1700000001.a.h:2,", "1\n"));
+	m = open_mb(&f, ".", false);
+	REQUIRE(m != NULL && m->n == 1);
+	/* in the past, to the nanosecond: read once, then trusted */
+	REQUIRE(set_times_ns(f.fd, now - 1, 123456789));
+	CHECK_INT(mb_sync(m, NULL), 0);
+	CHECK_INT(renameat(f.fd, "cur/1700000001.a.h:2,", f.fd, "cur/1700000001.a.h:2,S"), 0);
+	REQUIRE(set_mtime_ns(f.fd, "cur", now - 1, 123456789));
+	CHECK_INT(mb_sync(m, &d), 0);
+	CHECK_INT(d.n_changed, 0);	/* the proof that it was trusted */
+	CHECK_INT(m->v[0].flags & MF_STORED, 0);
+	mb_delta_free(&d);
+
+	/* ahead of the clock: a change may still come in the same tick, so
+	 * the same wiped rename is seen */
+	REQUIRE(set_times_ns(f.fd, now + 60, 5));
+	CHECK_INT(mb_sync(m, &d), 0);	/* new times: read (and the S seen) */
+	CHECK_INT(d.n_changed, 1);
+	mb_delta_free(&d);
+	CHECK_INT(renameat(f.fd, "cur/1700000001.a.h:2,S", f.fd, "cur/1700000001.a.h:2,F"), 0);
+	REQUIRE(set_mtime_ns(f.fd, "cur", now + 60, 5));
+	CHECK_INT(mb_sync(m, &d), 0);
+	REQUIRE(d.n_changed == 1);
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_FLAGGED);
+out:
+	mb_delta_free(&d);
+	mb_close(&m);
+	fx_done(&f);
+}
+
+/* Views of one folder share one snapshot while the disk agrees with it: a
+ * second view reads nothing; a view that stores flags gets its own copy,
+ * and the others hear of the change at their next sync as from any other
+ * writer. */
+T(test_views_share_snapshot)
+{
+	struct fx f;
+	struct mailbox *a = NULL, *b = NULL, *c = NULL, *r = NULL;
+	struct mb_delta d = { 0 };
+	time_t past = time(NULL) - 10;
+	REQUIRE(fx_init(&f));
+	REQUIRE(put(f.fd, "cur/1700000001.a.h:2,", "1\n"));
+	REQUIRE(put(f.fd, "cur/1700000002.a.h:2,", "2\n"));
+	REQUIRE(put(f.fd, "new/1700000003.a.h", "3\n"));
+	a = open_mb(&f, ".", false);
+	REQUIRE(a != NULL && a->n == 3);
+	CHECK_INT(mb_flags(a, 2), MF_RECENT);
+	REQUIRE(set_times_ns(f.fd, past, 1000));
+	CHECK_INT(mb_sync(a, NULL), 0);
+
+	/* a second view and a read-only one: the same messages, not a copy */
+	b = open_mb(&f, ".", false);
+	r = open_mb(&f, ".", true);
+	REQUIRE(b != NULL && r != NULL && b->n == 3 && r->n == 3);
+	CHECK(b->v == a->v);
+	CHECK(r->v == a->v);
+	CHECK_INT(b->validity, a->validity);
+	CHECK(b->highest == a->highest);
+	/* \Recent is the view's: a claimed message 3, b came after */
+	CHECK_INT(mb_flags(a, 2), MF_RECENT);
+	CHECK_INT(mb_flags(b, 2), 0);
+	CHECK_INT(mb_flags(r, 2), 0);
+
+	/* the proof that nothing was read: a rename whose trace is wiped
+	 * is not seen by a third view either */
+	CHECK_INT(renameat(f.fd, "cur/1700000002.a.h:2,", f.fd, "cur/1700000002.a.h:2,D"), 0);
+	REQUIRE(set_mtime_ns(f.fd, "cur", past, 1000));
+	c = open_mb(&f, ".", false);
+	REQUIRE(c != NULL && c->n == 3);
+	CHECK(c->v == a->v);
+	CHECK_INT(c->v[1].flags & MF_STORED, 0);
+	mb_close(&c);
+	CHECK_INT(renameat(f.fd, "cur/1700000002.a.h:2,D", f.fd, "cur/1700000002.a.h:2,"), 0);
+	REQUIRE(set_mtime_ns(f.fd, "cur", past, 1000));
+
+	/* a stores \Seen on message 1: its own copy; b still sees the old */
+	CHECK_INT(mb_set_flags(a, 0, MF_SEEN, 0), 0);
+	CHECK(a->v != b->v);
+	CHECK_INT(a->v[0].flags & MF_STORED, MF_SEEN);
+	CHECK_INT(b->v[0].flags & MF_STORED, 0);
+	CHECK_INT(r->v[0].flags & MF_STORED, 0);
+	/* b is told at its sync; a is not told its own change */
+	CHECK_INT(mb_sync(b, &d), 0);
+	REQUIRE(d.n_changed == 1);
+	CHECK_INT(d.changed[0], 1);
+	CHECK_INT(b->v[0].flags & MF_STORED, MF_SEEN);
+	mb_delta_free(&d);
+	CHECK_INT(mb_sync(a, &d), 0);
+	CHECK_INT(d.n_changed, 0);
+	CHECK_INT(mb_flags(a, 2), MF_RECENT);
+	mb_delta_free(&d);
+	CHECK_INT(mb_sync(r, &d), 0);
+	CHECK_INT(d.n_changed, 1);
+	mb_delta_free(&d);
+
+	/* settled again: all three on one snapshot */
+	REQUIRE(set_times_ns(f.fd, past, 2000));
+	CHECK_INT(mb_sync(a, NULL), 0);
+	CHECK_INT(mb_sync(b, NULL), 0);
+	CHECK_INT(mb_sync(r, NULL), 0);
+	CHECK(a->v == b->v && b->v == r->v);
+
+	/* a delivery: the first read-write view to look claims it */
+	REQUIRE(put(f.fd, "new/1700000004.a.h", "4\n"));
+	CHECK_INT(mb_sync(b, &d), 0);
+	CHECK_INT(d.n_recent, 1);
+	REQUIRE(b->n == 4);
+	CHECK_INT(mb_flags(b, 3), MF_RECENT);
+	mb_delta_free(&d);
+	REQUIRE(set_times_ns(f.fd, past, 3000));
+	CHECK_INT(mb_sync(b, NULL), 0);
+	CHECK_INT(mb_sync(a, &d), 0);
+	CHECK_INT(d.n_recent, 0);
+	REQUIRE(a->n == 4);
+	CHECK(a->v == b->v);
+	CHECK_INT(mb_flags(a, 3), 0);
+	CHECK_INT(mb_flags(a, 2), MF_RECENT);
+	mb_delta_free(&d);
+
+	/* an expunge while a may not renumber: a keeps it (its own copy),
+	 * b drops it, and a drops it at its next full sync */
+	CHECK_INT(unlinkat(f.fd, "cur/1700000002.a.h:2,", 0), 0);
+	REQUIRE(set_mtime_ns(f.fd, "cur", past, 4000));
+	CHECK_INT(mb_sync_keep(a, &d), 0);
+	CHECK_INT(d.n_expunged, 0);
+	REQUIRE(a->n == 4);
+	CHECK(a->v[1].gone);
+	mb_delta_free(&d);
+	CHECK_INT(mb_sync(b, &d), 0);
+	CHECK_INT(d.n_expunged, 1);
+	CHECK_INT(b->n, 3);
+	mb_delta_free(&d);
+	/* (b wrote the list: wait for it to settle, as time would) */
+	REQUIRE(set_times_ns(f.fd, past, 5000));
+	CHECK_INT(mb_sync(b, NULL), 0);
+	CHECK_INT(mb_sync(a, &d), 0);
+	REQUIRE(d.n_expunged == 1);
+	CHECK_INT(d.expunged[0], 2);
+	CHECK_INT(a->n, 3);
+	CHECK(a->v == b->v);
+out:
+	mb_delta_free(&d);
+	mb_close(&a);
+	mb_close(&b);
+	mb_close(&c);
+	mb_close(&r);
 	fx_done(&f);
 }
 
@@ -918,7 +1092,9 @@ T(test_modseq_index)
 	uint64_t gone_ms = m->gone[0].modseq;
 	mb_close(&m);
 
-	/* a second open reads the same numbers */
+	/* a second open, in a process started again (no snapshot kept),
+	 * reads the same numbers */
+	mb_cache_flush();
 	m = open_mb(&f, ".", false);
 	REQUIRE(m != NULL && m->n == 2);
 	CHECK(m->v[0].modseq == ms1 && m->v[1].modseq == ms2);
@@ -935,6 +1111,7 @@ T(test_modseq_index)
 	REQUIRE(l2 != NULL);
 	l2[2] = 'z';
 	REQUIRE(put(f.fd, "talon-modseq", fixed));
+	mb_cache_flush();
 	m = open_mb(&f, ".", false);
 	REQUIRE(m != NULL && m->n == 2);
 	CHECK(m->v[0].modseq == ms1);
@@ -945,6 +1122,7 @@ T(test_modseq_index)
 
 	/* deleted: nothing goes back, older expunges are "forgotten" */
 	REQUIRE(unlinkat(f.fd, "talon-modseq", 0) == 0);
+	mb_cache_flush();
 	m = open_mb(&f, ".", false);
 	REQUIRE(m != NULL && m->n == 2);
 	CHECK(m->highest > high3);
@@ -1378,6 +1556,8 @@ main(void)
 	RUN(test_sync_deltas);
 	RUN(test_sync_skip_path);
 	RUN(test_sync_same_tick_change);
+	RUN(test_sync_fine_times);
+	RUN(test_views_share_snapshot);
 	RUN(test_validity_stable_uids_not_reused);
 	RUN(test_damaged_line_keeps_other_uids);
 	RUN(test_garbled_header_new_validity);
