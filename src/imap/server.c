@@ -345,10 +345,22 @@ session_timeout(struct loop *l, void *arg)
 	imap_session_update(s);
 }
 
-/* A relayed session ends when either side is gone: the client (the
- * mailbox process then sees its socket close) or the mailbox process
- * (after LOGOUT, or when it failed): what it wrote last reaches the client
- * first. */
+static void
+proxy_linger_over(struct loop *l, void *arg)
+{
+	struct isession *s = arg;
+	log_info("imap session=%s event=linger-timeout client=[%s] unsent=%zu", s->sid, s->ip,
+	    io_unsent(&s->io));
+	session_free(s);
+}
+
+/* A relayed session ends when the mailbox process closes its side (after
+ * LOGOUT, at the client's end, or when it failed) and what it wrote last
+ * has reached the client, or when either socket fails.  A client that ends
+ * its stream (close_notify or a half-closed socket, often right after
+ * LOGOUT) still gets the replies to what it sent: that reaches the mailbox
+ * process, whose socket's write side is then shut so it sees the end too;
+ * for at most IMAP_LINGER_MS. */
 static void
 update_proxy(struct isession *s)
 {
@@ -356,13 +368,23 @@ update_proxy(struct isession *s)
 		io_flush(&s->pipe);
 	if (!s->io.error && s->io.out.len > 0)
 		io_flush(&s->io);
-	bool done = s->io.error || s->pipe.error || s->io.eof ||
+	if (s->io.eof && !s->pipe_shut && !s->pipe.error && io_avail(&s->io) == 0 &&
+	    s->pipe.out.len == 0) {
+		s->pipe_shut = true;
+		if (shutdown(s->pipe.fd, SHUT_WR) < 0) {
+			s->pipe.error = true;
+			snprintf(s->pipe.errstr, sizeof s->pipe.errstr, "shutdown: %s",
+			    strerror(errno));
+		}
+		timer_set(IW.loop, &s->timer, IMAP_LINGER_MS);
+	}
+	bool done = s->io.error || s->pipe.error ||
 	    (s->pipe.eof && io_avail(&s->pipe) == 0 && s->io.out.len == 0);
 	if (done) {
 		session_free(s);
 		return;
 	}
-	unsigned cev = io_events(&s->io, s->pipe.out.len < IMAP_OUT_PAUSE);
+	unsigned cev = io_events(&s->io, s->pipe.out.len < IMAP_OUT_PAUSE && !s->io.eof);
 	unsigned pev = io_events(&s->pipe, s->io.out.len < IMAP_OUT_PAUSE && !s->pipe.eof);
 	/* bytes already read but not relayed yet (process_proxy stops after a
 	 * number of rounds, so one session cannot hold the process): no read
@@ -484,6 +506,7 @@ imap_handoff(struct isession *s, const uint8_t *token)
 	    IMAP_OUT_PAUSE + IMAP_PROXY_CHUNK);
 	loop_add(IW.loop, sp[0], 0, pipe_event, s);
 	timer_cancel(IW.loop, &s->timer);
+	timer_init(&s->timer, proxy_linger_over, s);
 	s->st = I_PROXY;
 	return true;
 }

@@ -32,6 +32,7 @@ struct ipc;
 #define IMAP_PREAUTH_IDLE_MS	60000	/* RFC 9051 5.4: at least 30 min after login */
 #define IMAP_OUT_MAX		(4u << 20)
 #define IMAP_OUT_PAUSE		(256u << 10)	/* stop reading while this much is unsent */
+#define IMAP_LINGER_MS		10000	/* a relayed client that ended its stream: its last replies */
 #define IMAP_PROXY_CHUNK	(64u << 10)	/* relayed per step, each way */
 
 enum ist {
@@ -49,6 +50,8 @@ struct isession {
 	char sid[17];
 	struct io io;
 	struct io pipe;		/* I_PROXY: our end of the session's socketpair */
+	bool pipe_shut;		/* I_PROXY: the client ended its stream; so was the
+				 * pipe's, once everything it sent was passed on */
 	enum ist st;
 	const struct conf_listen *lis;
 	struct sockaddr_storage peer;

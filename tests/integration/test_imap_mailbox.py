@@ -10,6 +10,8 @@ import imaplib
 import os
 import re
 import select
+import socket
+import ssl
 import time
 import warnings
 
@@ -945,3 +947,82 @@ def test_a_reply_larger_than_the_output_pause_completes(talon_factory):
         assert len(bodies) == 6 and all(len(b) > 100000 for b in bodies), \
             [len(b) for b in bodies]
     m.logout()
+
+
+def tls_over(sock):
+    """A TLS client over sock through memory BIOs, so that the test decides
+    what goes on the wire and when (here: a close_notify right after the
+    last commands)."""
+    inc, out = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx().wrap_bio(inc, out)
+
+    def flush():
+        if out.pending:
+            sock.sendall(out.read())
+
+    def feed():
+        data = sock.recv(65536)
+        if data:
+            inc.write(data)
+        else:
+            inc.write_eof()
+        return data
+
+    while True:
+        try:
+            tls.do_handshake()
+            break
+        except ssl.SSLWantReadError:
+            flush()
+            if not feed():
+                raise AssertionError("EOF in the TLS handshake")
+    flush()
+    return tls, flush, feed
+
+
+def test_client_that_ends_its_stream_still_gets_its_replies(talon_factory):
+    """A client that sends its last commands and its close_notify at once
+    still gets every reply: the login front passes the end on to the
+    mailbox process after the commands (it shuts the write side of their
+    socket) instead of dropping the session and the replies on their way.
+    (A FIN without close_notify is a TLS error to OpenSSL: that session
+    ends at once, as before.)"""
+    t = make(talon_factory)
+    deliver(t, "ending")
+    t.wait_messages("alice", 1)
+    sock = socket.create_connection(("127.0.0.1", t.imaps_port), timeout=15)
+    tls, flush, feed = tls_over(sock)
+    got = b""
+
+    def read_some():
+        nonlocal got
+        while True:
+            try:
+                got += tls.read(65536)
+                return True
+            except ssl.SSLWantReadError:
+                if not feed():
+                    return False
+            except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+                return False
+
+    tls.write(b'a LOGIN alice "%s"\r\n' % PASSWORD.encode())
+    flush()
+    while b"\r\na OK" not in got and read_some():
+        pass
+    assert b"\r\na OK" in got, got
+    tls.write(b"b SELECT INBOX\r\nc FETCH 1 (BODY.PEEK[HEADER.FIELDS (SUBJECT)])\r\n"
+              b"d LOGOUT\r\n")
+    flush()
+    try:
+        tls.unwrap()    # our close_notify; the replies are read after it
+    except ssl.SSLWantReadError:
+        pass
+    flush()
+    while read_some():
+        pass
+    sock.close()
+    for want in (b"b OK", b"Subject: ending", b"c OK", b"* BYE", b"d OK"):
+        assert want in got, (want, got[-400:])
+    assert got.index(b"* BYE") < got.index(b"d OK"), got[-400:]
+    t.wait_log(r"imap session=\S+ event=disconnect client=\[127.0.0.1\] user=alice$")
