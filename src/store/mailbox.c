@@ -692,20 +692,21 @@ snap_put(struct mb_snap *c, const struct mb_msg *e, bool gone)
 	c->kept |= gone;
 }
 
+static int
+msg_uid_cmp(const void *a, const void *b)
+{
+	const struct mb_msg *x = a, *y = b;
+	return x->uid < y->uid ? -1 : x->uid > y->uid;
+}
+
 static long
 snap_find(const struct mb_snap *s, uint32_t uid)
 {
 	if (s == NULL || s->n == 0)
 		return -1;
-	size_t lo = 0, hi = s->n;
-	while (lo < hi) {
-		size_t mid = lo + (hi - lo) / 2;
-		if (s->v[mid].uid < uid)
-			lo = mid + 1;
-		else
-			hi = mid;
-	}
-	return lo < s->n && s->v[lo].uid == uid ? (long)lo : -1;
+	struct mb_msg key = { .uid = uid };
+	const struct mb_msg *e = bsearch(&key, s->v, s->n, sizeof *s->v, msg_uid_cmp);
+	return e ? (long)(e - s->v) : -1;
 }
 
 /* Is t older than the clock read before it was?  Then any later change
