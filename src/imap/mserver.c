@@ -250,6 +250,20 @@ m_select(struct msession *s, struct mailbox *mb, const char *name)
 	}
 }
 
+/* What the FLAGS list names: the keywords' indexes and names.  Another
+ * program may rename one in dovecot-keywords without adding any. */
+static uint64_t
+keywords_sig(const struct mailbox *mb)
+{
+	uint64_t h = 1469598103934665603ull;	/* FNV-1a */
+	for (unsigned k = 0; k < mb->n_kw; k++) {
+		for (const char *p = mb->kw[k]; *p; p++)
+			h = (h ^ (unsigned char)*p) * 1099511628211ull;
+		h = (h ^ 0x100u) * 1099511628211ull;	/* the end of one name */
+	}
+	return h;
+}
+
 void
 m_send_flags(struct msession *s)
 {
@@ -265,13 +279,13 @@ m_send_flags(struct msession *s)
 	m_reply(s, "* OK [PERMANENTFLAGS (%s%s)] Flags permitted", mb->readonly ? "" :
 	    (char *)b.data, mb->readonly ? "" : " \\*");
 	buf_free(&b);
-	s->kw_told = mb->n_kw;
+	s->kw_told = keywords_sig(mb);
 }
 
 void
 m_keywords_check(struct msession *s)
 {
-	if (s->mb != NULL && s->mb->n_kw != s->kw_told)
+	if (s->mb != NULL && keywords_sig(s->mb) != s->kw_told)
 		m_send_flags(s);
 }
 

@@ -57,7 +57,8 @@ struct msession {
 	bool deflate_pending;	/* COMPRESS: start once the OK is written */
 	bool condstore;		/* RFC 7162: MODSEQ in every FETCH from now on */
 	bool qresync;		/* ENABLE QRESYNC: VANISHED instead of EXPUNGE */
-	unsigned kw_told;	/* keywords of the selected mailbox the client knows */
+	uint64_t kw_told;	/* the keywords of the selected mailbox the client
+				 * was told (keywords_sig in mserver.c) */
 	char tag[IMAP_TAG_MAX + 1];	/* IDLE, or a command going on */
 	int wd[2];		/* inotify watches of the selected mailbox's new/, cur/ */
 	bool changed;		/* inotify said the selected mailbox changed */

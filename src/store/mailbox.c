@@ -360,6 +360,19 @@ file_cmp(const void *a, const void *b)
 	return x->blen < y->blen ? -1 : x->blen > y->blen;
 }
 
+/* The scan's order: by base, then by the whole name, so that of two files
+ * with one base (a reader that copied instead of renaming) the same one
+ * wins every time and the message's flags do not flip between scans. */
+static int
+file_order(const void *a, const void *b)
+{
+	int c = file_cmp(a, b);
+	if (c != 0)
+		return c;
+	const struct file *x = a, *y = b;
+	return strcmp(x->name, y->name);
+}
+
 static void
 files_free(struct files *f)
 {
@@ -428,9 +441,9 @@ scan(struct mailbox *m, struct files *f)
 		closedir(d);
 	}
 	if (f->n > 1)
-		qsort(f->v, f->n, sizeof *f->v, file_cmp);
+		qsort(f->v, f->n, sizeof *f->v, file_order);
 	/* the same base twice (a reader copied instead of renaming): the
-	 * first one wins, the other is not shown */
+	 * first by file_order wins, the other is not shown */
 	size_t j = 0;
 	for (size_t i = 0; i < f->n; i++) {
 		if (j > 0 && file_cmp(&f->v[j - 1], &f->v[i]) == 0) {

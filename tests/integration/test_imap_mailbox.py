@@ -1026,3 +1026,28 @@ def test_client_that_ends_its_stream_still_gets_its_replies(talon_factory):
         assert want in got, (want, got[-400:])
     assert got.index(b"* BYE") < got.index(b"d OK"), got[-400:]
     t.wait_log(r"imap session=\S+ event=disconnect client=\[127.0.0.1\] user=alice$")
+
+
+def test_keyword_renamed_on_the_box_sends_flags_again(talon_factory):
+    """Another program renames a keyword in dovecot-keywords (same index,
+    same count): the session's next FLAGS names the new one, so no FETCH
+    shows a keyword the client was not told of (RFC 9051 7.3.5)."""
+    t = make(talon_factory)
+    deliver(t, "one")
+    t.wait_messages("alice", 1)
+    m = login(t)
+    m.select("INBOX")
+    assert m.store("1", "+FLAGS", "(Old)")[0] == "OK"
+    with open(os.path.join(maildir(t), "dovecot-keywords"), "w") as f:
+        f.write("0 Renamed\n")
+    # a change in cur/ makes the next sync read the folder (and keywords)
+    (name,) = os.listdir(maildir(t, "cur"))
+    os.rename(os.path.join(maildir(t, "cur"), name),
+              os.path.join(maildir(t, "cur"), name.split(":")[0] + ":2,Sa"))
+    m.untagged_responses.clear()
+    assert m.noop()[0] == "OK"
+    flags = m.untagged_responses.get("FLAGS", [])
+    assert flags and b"Renamed" in flags[-1] and b"Old" not in flags[-1], m.untagged_responses
+    typ, data = m.fetch("1", "(FLAGS)")
+    assert b"Renamed" in data[0] and b"\\Seen" in data[0], data
+    m.logout()

@@ -743,6 +743,34 @@ out:
 	fx_done(&f);
 }
 
+/* Two files with one base (a reader copied instead of renaming): one
+ * message, and always the same file, whatever order readdir gives. */
+T(test_same_base_twice_is_one_message)
+{
+	struct fx f;
+	struct mailbox *m = NULL;
+	REQUIRE(fx_init(&f));
+	REQUIRE(put(f.fd, "cur/1700000001.a.h:2,S", "1\n"));
+	REQUIRE(put(f.fd, "cur/1700000001.a.h:2,F", "1\n"));
+	REQUIRE(put(f.fd, "cur/1700000002.a.h:2,", "2\n"));
+	m = open_mb(&f, ".", false);
+	REQUIRE(m != NULL && m->n == 2);
+	CHECK_STR(m->v[0].name, "1700000001.a.h:2,F");
+	CHECK_INT(m->v[0].flags & MF_STORED, MF_FLAGGED);
+	for (int i = 0; i < 5; i++) {
+		/* more entries, so readdir's order moves; read again each time */
+		char extra[64];
+		snprintf(extra, sizeof extra, "cur/17000001%02d.b.h:2,", i);
+		REQUIRE(put(f.fd, extra, "x\n"));
+		CHECK_INT(mb_sync(m, NULL), 0);
+		REQUIRE(m->n == (size_t)(3 + i));
+		CHECK_STR(m->v[0].name, "1700000001.a.h:2,F");
+	}
+out:
+	mb_close(&m);
+	fx_done(&f);
+}
+
 /* --- UIDVALIDITY and UIDs --------------------------------------------------------- */
 
 T(test_validity_stable_uids_not_reused)
@@ -1558,6 +1586,7 @@ main(void)
 	RUN(test_sync_same_tick_change);
 	RUN(test_sync_fine_times);
 	RUN(test_views_share_snapshot);
+	RUN(test_same_base_twice_is_one_message);
 	RUN(test_validity_stable_uids_not_reused);
 	RUN(test_damaged_line_keeps_other_uids);
 	RUN(test_garbled_header_new_validity);
