@@ -42,6 +42,7 @@
 #include <openssl/crypto.h>
 
 #include "auth/pw.h"
+#include "auth/pwpool.h"
 #include "auth/scram.h"
 #include "core/b64.h"
 #include "core/buf.h"
@@ -87,14 +88,28 @@ struct peer {
 	struct ipc *ipc;
 	uint32_t role, slot, id;
 	unsigned n_pending;
+	unsigned n_checking;	/* passwords on the pool's threads */
 	time_t fail_second;	/* the second fail_count counts */
 	unsigned fail_count;
 	struct xchg *xchgs;
 	unsigned n_xchgs;
 };
 
+/* A password check on the pool (auth/pwpool.h). */
+struct check_job {
+	struct pwjob j;		/* first: the pool hands back &j */
+	struct check_job *next;	/* A.checking */
+	struct peer *p;		/* NULL once the peer is gone */
+	uint64_t id;
+	char user[PROTO_AUTH_USER_MAX + 1];	/* as given */
+	char name[PROTO_AUTH_USER_MAX + 1];	/* the account's, when it has one */
+	char client[64];
+};
+
 static struct {
 	struct loop *loop;
+	struct pwpool *pool;	/* NULL: checks run in the loop */
+	struct check_job *checking;
 	struct ipc *parent;
 	struct peer *peers;
 	struct ipc *policy;	/* bans: failures earn points, logins spare */
@@ -245,7 +260,7 @@ too_many_waiting(struct peer *p, uint64_t id, const char *what, const char *user
     const char *client)
 {
 	char us[(PROTO_AUTH_USER_MAX + 1) * 4], cl[64 * 4];
-	if (p->n_pending < PENDING_MAX)
+	if (p->n_pending + p->n_checking < PENDING_MAX)
 		return false;
 	log_escape(us, sizeof us, user, strlen(user));
 	log_escape(cl, sizeof cl, client, strlen(client));
@@ -255,24 +270,61 @@ too_many_waiting(struct peer *p, uint64_t id, const char *what, const char *user
 	return true;
 }
 
+/* A check's answer, in the loop's thread. */
+static void
+checked(struct pwjob *pj)
+{
+	struct check_job *c = (struct check_job *)pj;
+	struct check_job **pp = &A.checking;
+	while (*pp && *pp != c)
+		pp = &(*pp)->next;
+	if (*pp)
+		*pp = c->next;
+	if (c->p != NULL) {
+		c->p->n_checking--;
+		if (c->j.ok)
+			login_ok(c->p, c->id, "check", c->name, c->client, NULL);
+		else
+			login_failed(c->p, c->id, "check", c->user, c->client);
+	}
+	pwjob_wipe(&c->j);
+	OPENSSL_cleanse(c, sizeof *c);
+	free(c);
+}
+
 static void
 check(struct peer *p, uint64_t id, struct proto_auth_check *q)
 {
 	if (too_many_waiting(p, id, "check", q->user, q->client))
 		return;
 	const struct user_ent *u = A.have_users ? users_find(&A.users, q->user) : NULL;
-	bool ok;
-	if (u == NULL || u->hash == NULL || u->hash[0] == '\0') {
-		pw_verify_dummy(q->pass);
-		ok = false;
-	} else {
-		ok = pw_verify(u->hash, q->pass);
+	struct check_job *c = xcalloc(1, sizeof *c);
+	c->p = p;
+	c->id = id;
+	str_copy(c->user, sizeof c->user, q->user);
+	str_copy(c->client, sizeof c->client, q->client);
+	/* an unknown user, or one without a password, is checked against the
+	 * dummy hash: the same time, the same answer */
+	if (u != NULL && u->hash != NULL && u->hash[0] != '\0') {
+		c->j.hash = xstrdup(u->hash);
+		str_copy(c->name, sizeof c->name, u->name);
 	}
+	c->j.pass = xstrdup(q->pass);
 	OPENSSL_cleanse(q->pass, sizeof q->pass);
-	if (ok)
-		login_ok(p, id, "check", u->name, q->client, NULL);
-	else
-		login_failed(p, id, "check", q->user, q->client);
+	c->next = A.checking;
+	A.checking = c;
+	p->n_checking++;
+	if (A.pool != NULL) {
+		pwpool_submit(A.pool, &c->j);
+		return;
+	}
+	if (c->j.hash != NULL) {
+		c->j.ok = pw_verify(c->j.hash, c->j.pass);
+	} else {
+		pw_verify_dummy(c->j.pass);
+		c->j.ok = false;
+	}
+	checked(&c->j);
 }
 
 /* --- SCRAM -------------------------------------------------------------------- */
@@ -570,6 +622,10 @@ peer_close(struct ipc *c, void *arg)
 {
 	struct peer *p = arg;
 	proto_peer_closed(A.parent, c, "auth", p->role, p->slot, p->id);
+	/* checks on the threads finish, and are dropped then */
+	for (struct check_job *k = A.checking; k; k = k->next)
+		if (k->p == p)
+			k->p = NULL;
 	for (struct pending *q = A.pending, *next; q; q = next) {
 		next = q->next;
 		if (q->p == p)
@@ -721,10 +777,12 @@ auth_main(int parent_fd)
 	/* the dummy hash is made on first use: pay for it now, not on the
 	 * first unknown user (whose answer would then take twice as long) */
 	pw_verify_dummy("");
+	A.pool = pwpool_new(A.loop, 0, checked);
 	A.parent = ipc_new(A.loop, parent_fd, parent_msg, parent_close, NULL);
-	log_info("auth event=start");
+	log_info("auth event=start password_threads=%s", A.pool ? "yes" : "no");
 	loop_run(A.loop);
 	log_info("auth event=stop");
+	pwpool_free(&A.pool);
 	while (A.peers)
 		peer_close(A.peers->ipc, A.peers);
 	if (A.have_users)

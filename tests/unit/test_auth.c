@@ -14,8 +14,10 @@
 #include <time.h>
 
 #include "auth/pw.h"
+#include "auth/pwpool.h"
 #include "auth/sasl.h"
 #include "core/diag.h"
+#include "core/loop.h"
 #include "core/util.h"
 #include "mail/users.h"
 #include "t.h"
@@ -191,6 +193,81 @@ T(test_pw_dummy_costs_a_verification)
 }
 
 /* --- the delay table ----------------------------------------------------------- */
+
+/* The pool: every job comes back once, in the loop's thread, with the
+ * right answer: a right and a wrong password against a real hash, and
+ * the dummy (always false), more jobs than threads. */
+struct pool_t {
+	struct loop *loop;
+	unsigned back, wrong;
+};
+static struct pool_t PT;
+
+struct pool_job {
+	struct pwjob j;
+	bool want;
+	unsigned seen;
+};
+
+static void
+pool_done(struct pwjob *pj)
+{
+	struct pool_job *c = (struct pool_job *)pj;
+	c->seen++;
+	PT.back++;
+	PT.wrong += c->j.ok != c->want;
+	pwjob_wipe(&c->j);
+	if (PT.back == 9)
+		loop_stop(PT.loop);
+}
+
+static void
+pool_deadline(struct loop *l, void *arg)
+{
+	loop_stop(l);
+}
+
+T(test_pwpool_checks_on_threads)
+{
+	memset(&PT, 0, sizeof PT);
+	PT.loop = loop_new();
+	CHECK(PT.loop != NULL);
+	struct pwpool *p = pwpool_new(PT.loop, 2, pool_done);
+	CHECK(p != NULL);
+	struct pool_job jobs[9];
+	memset(jobs, 0, sizeof jobs);
+	for (int i = 0; p != NULL && i < 9; i++) {
+		jobs[i].j.hash = i % 3 == 2 ? NULL : xstrdup(Y_HASH);
+		jobs[i].j.pass = xstrdup(i % 3 == 0 ? PW : "wrong horse");
+		jobs[i].want = i % 3 == 0;
+		pwpool_submit(p, &jobs[i].j);
+	}
+	struct timer deadline;
+	timer_init(&deadline, pool_deadline, NULL);
+	timer_set(PT.loop, &deadline, 60000);
+	loop_run(PT.loop);
+	timer_cancel(PT.loop, &deadline);
+	CHECK_INT(PT.back, 9);
+	CHECK_INT(PT.wrong, 0);
+	for (int i = 0; i < 9; i++)
+		CHECK_INT(jobs[i].seen, 1);
+	/* freed with jobs still queued: each is handed back, not checked */
+	if (p != NULL) {
+		PT.back = 0;
+		for (int i = 0; i < 3; i++) {
+			jobs[i].seen = 0;
+			jobs[i].j.hash = xstrdup(Y_HASH);
+			jobs[i].j.pass = xstrdup(PW);
+			jobs[i].want = jobs[i].j.ok = false;
+			pwpool_submit(p, &jobs[i].j);
+		}
+	}
+	pwpool_free(&p);
+	CHECK(p == NULL);
+	for (int i = 0; i < 3; i++)
+		CHECK_INT(jobs[i].seen, 1);
+	loop_free(&PT.loop);
+}
 
 T(test_delay_curve)
 {
@@ -591,6 +668,7 @@ main(void)
 	RUN(test_pw_hash_roundtrip);
 	RUN(test_pw_hash_refuses);
 	RUN(test_pw_dummy_costs_a_verification);
+	RUN(test_pwpool_checks_on_threads);
 	RUN(test_delay_curve);
 	RUN(test_delay_pairs_are_separate);
 	RUN(test_delay_forgets);
