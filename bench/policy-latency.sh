@@ -96,37 +96,17 @@ REPO_GEN=$REPO_DIR/tests/data/access/gen-access.py
 need_root
 lock policy-latency
 WORK="$BENCH_TMP/policy-latency"
-T_START=$(date +%s)
 CLIENT_PID=""
-WATCHDOG_PID=""
 on_exit() {
-	if [ -n "$CLIENT_PID" ]; then
-		kill -TERM "$CLIENT_PID" 2>/dev/null
-		wait "$CLIENT_PID" 2>/dev/null
-	fi
+	client_stop
 	talon_stop
-	if [ -n "$WATCHDOG_PID" ]; then
-		kill -TERM "$WATCHDOG_PID" 2>/dev/null
-		wait "$WATCHDOG_PID" 2>/dev/null
-	fi
+	watchdog_stop
 }
 trap on_exit EXIT
 trap 'exit 130' INT TERM
-# the global timeout: SIGTERM to this script, whose trap stops everything;
-# stopped itself (with its sleep) when the script ends first
-(
-	trap 'kill "$s" 2>/dev/null; exit 0' TERM
-	sleep "$TIMEOUT" &
-	s=$!
-	wait "$s" && { echo "bench: global timeout of $TIMEOUT s reached" >&2; kill -TERM $$; }
-) &
-WATCHDOG_PID=$!
-
-# seconds left of the global timeout (at least 1)
-time_left() {
-	local left=$((T_START + TIMEOUT - $(date +%s)))
-	echo $((left > 1 ? left : 1))
-}
+# the global timeout (lib.sh): SIGTERM to this script, whose trap stops
+# everything; time_left gives the seconds left of it
+watchdog_start "$TIMEOUT"
 
 ensure_talon
 ensure_auth_users
