@@ -258,16 +258,6 @@ client() {
 	CLIENT_LINE=$(grep '^lat ' "$log" | tail -n1)
 }
 
-# wait_log FILE PATTERN SECONDS: until an extended regex matches a line
-wait_log() {
-	local i
-	for ((i = 0; i < $3 * 10; i++)); do
-		grep -qE "$2" "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
-}
-
 # result line for one set: the key=value line of the client, checked
 set_line() {
 	local round=$1 mode=$2 set=$3 want=$4 ok

@@ -150,9 +150,10 @@ def wait_caps(t, want, timeout=10):
         time.sleep(0.1)
 
 
-class TLSRaw:
+class TLSRaw(Raw):
     """A line-at-a-time IMAP client over pyOpenSSL, which (unlike Python's
-    ssl module) exports keying material (RFC 5705) for tls-exporter."""
+    ssl module) exports keying material (RFC 5705) for tls-exporter; Raw's
+    until() over its own line()."""
 
     def __init__(self, t, max_version=None):
         c = SSL.Context(SSL.TLS_CLIENT_METHOD)
@@ -187,14 +188,6 @@ class TLSRaw:
             self.buf += d
         ln, self.buf = self.buf.split(b"\r\n", 1)
         return ln.decode() + "\r\n"
-
-    def until(self, tag):
-        out = []
-        while True:
-            ln = self.line()
-            out.append(ln)
-            if ln.startswith(tag + " ") or ln == "":
-                return out
 
     def close(self):
         self.sock.close()
