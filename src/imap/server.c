@@ -346,12 +346,57 @@ session_timeout(struct loop *l, void *arg)
 }
 
 static void
-proxy_linger_over(struct loop *l, void *arg)
+linger_over(struct loop *l, void *arg)
 {
 	struct isession *s = arg;
 	log_info("imap session=%s event=linger-timeout client=[%s] unsent=%zu", s->sid, s->ip,
-	    io_unsent(&s->io));
+	    s->st == I_LINGER ? 0 : io_unsent(&s->io));
 	session_free(s);
+}
+
+static void
+linger_read(struct loop *l, int fd, unsigned ev, void *arg)
+{
+	struct isession *s = arg;
+	char b[4096];
+	ssize_t n;
+	do
+		n = read(fd, b, sizeof b);
+	while (n > 0 || (n < 0 && errno == EINTR));
+	if (n == 0 || (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK) || (ev & LOOP_ERROR))
+		session_free(s);
+}
+
+/* The end of a session the client did not end (after LOGOUT, a BYE, the
+ * mailbox process's close): our close_notify, then our side of the TCP
+ * stream is shut, and what the client still sends is read and dropped
+ * until it closes, for at most IMAP_LINGER_MS.  Closing a socket that
+ * has unread input sends a reset, and a reset can destroy the last
+ * replies before the client has read them (the BYE and the tagged OK:
+ * mbsync's "unexpected EOF"). */
+static void
+start_linger(struct isession *s)
+{
+	if (s->io.ssl != NULL) {
+		if (s->io.st == IO_TLS)
+			SSL_shutdown(s->io.ssl);	/* best effort, as io_close */
+		SSL_free(s->io.ssl);
+		s->io.ssl = NULL;
+	}
+	if (s->pipe.fd >= 0) {
+		loop_del(IW.loop, s->pipe.fd);
+		io_close(&s->pipe);
+	}
+	timer_cancel(IW.loop, &s->timer);
+	loop_del(IW.loop, s->io.fd);
+	if (shutdown(s->io.fd, SHUT_WR) < 0 ||
+	    loop_add(IW.loop, s->io.fd, LOOP_READ, linger_read, s) < 0) {
+		session_free(s);
+		return;
+	}
+	s->st = I_LINGER;
+	timer_init(&s->timer, linger_over, s);
+	timer_set(IW.loop, &s->timer, IMAP_LINGER_MS);
 }
 
 /* A relayed session ends when the mailbox process closes its side (after
@@ -378,10 +423,15 @@ update_proxy(struct isession *s)
 		}
 		timer_set(IW.loop, &s->timer, IMAP_LINGER_MS);
 	}
-	bool done = s->io.error || s->pipe.error ||
-	    (s->pipe.eof && io_avail(&s->pipe) == 0 && s->io.out.len == 0);
-	if (done) {
+	if (s->io.error || s->pipe.error) {
 		session_free(s);
+		return;
+	}
+	if (s->pipe.eof && io_avail(&s->pipe) == 0 && s->io.out.len == 0) {
+		if (s->io.eof)
+			session_free(s);
+		else
+			start_linger(s);
 		return;
 	}
 	unsigned cev = io_events(&s->io, s->pipe.out.len < IMAP_OUT_PAUSE && !s->io.eof);
@@ -411,10 +461,15 @@ imap_session_update(struct isession *s)
 	}
 	if (!s->io.error && s->io.out.len > 0)
 		io_flush(&s->io);
+	if (s->st == I_LINGER)
+		return;
 	bool done = s->io.error || (s->st == I_CLOSING && s->io.out.len == 0) ||
 	    (s->io.eof && s->st != I_WAIT && s->st != I_BANCHECK);
 	if (done) {
-		session_free(s);
+		if (!s->io.error && !s->io.eof)
+			start_linger(s);
+		else
+			session_free(s);
 		return;
 	}
 	bool want = (s->st == I_CMD || s->st == I_SASL) && !s->starttls_pending &&
@@ -506,7 +561,7 @@ imap_handoff(struct isession *s, const uint8_t *token)
 	    IMAP_OUT_PAUSE + IMAP_PROXY_CHUNK);
 	loop_add(IW.loop, sp[0], 0, pipe_event, s);
 	timer_cancel(IW.loop, &s->timer);
-	timer_init(&s->timer, proxy_linger_over, s);
+	timer_init(&s->timer, linger_over, s);
 	s->st = I_PROXY;
 	return true;
 }
@@ -874,7 +929,7 @@ parent_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		 * parent's deadline ends them at a shutdown) */
 		for (struct isession *s = IW.sessions, *next; s; s = next) {
 			next = s->next;
-			if (s->st == I_PROXY)
+			if (s->st == I_PROXY || s->st == I_LINGER)
 				continue;
 			if (s->st != I_HANDSHAKE && s->st != I_WAIT && s->st != I_BANCHECK)
 				imap_reply(s, "* BYE Server shutting down");

@@ -32,7 +32,8 @@ struct ipc;
 #define IMAP_PREAUTH_IDLE_MS	60000	/* RFC 9051 5.4: at least 30 min after login */
 #define IMAP_OUT_MAX		(4u << 20)
 #define IMAP_OUT_PAUSE		(256u << 10)	/* stop reading while this much is unsent */
-#define IMAP_LINGER_MS		10000	/* a relayed client that ended its stream: its last replies */
+#define IMAP_LINGER_MS		10000	/* a relayed client that ended its stream: its last
+					 * replies; a closed session: the client's end */
 #define IMAP_PROXY_CHUNK	(64u << 10)	/* relayed per step, each way */
 
 enum ist {
@@ -43,6 +44,7 @@ enum ist {
 	I_WAIT,		/* the auth process checks a password */
 	I_PROXY,	/* logged in: bytes relayed to and from the mailbox process */
 	I_CLOSING,	/* flush, then close */
+	I_LINGER,	/* closed our way; reading what the client still sends */
 };
 
 struct isession {

@@ -998,8 +998,9 @@ def test_client_that_ends_its_stream_still_gets_its_replies(talon_factory):
         nonlocal got
         while True:
             try:
-                got += tls.read(65536)
-                return True
+                data = tls.read(65536)
+                got += data
+                return bool(data)
             except ssl.SSLWantReadError:
                 if not feed():
                     return False
@@ -1051,3 +1052,38 @@ def test_keyword_renamed_on_the_box_sends_flags_again(talon_factory):
     typ, data = m.fetch("1", "(FLAGS)")
     assert b"Renamed" in data[0] and b"\\Seen" in data[0], data
     m.logout()
+
+
+def test_the_end_of_a_session_is_no_reset(talon_factory):
+    """After LOGOUT the front shuts its side (close_notify, then FIN) and
+    reads what the client still sends until it closes, instead of closing
+    a socket with unread input: that sends a reset, which can destroy the
+    BYE and the tagged OK before the client has read them.  Bytes the
+    client sends after the end are taken without a reset."""
+    t = make(talon_factory)
+    sock = socket.create_connection(("127.0.0.1", t.imaps_port), timeout=15)
+    tls, flush, feed = tls_over(sock)
+    got = b""
+    tls.write(b'a LOGIN alice "%s"\r\nb LOGOUT\r\n' % PASSWORD.encode())
+    flush()
+    while True:
+        try:
+            data = tls.read(65536)
+            if not data:
+                break       # the server's close_notify
+            got += data
+        except ssl.SSLWantReadError:
+            if not feed():
+                break
+        except (ssl.SSLZeroReturnError, ssl.SSLEOFError):
+            break
+    assert b"* BYE" in got and b"\r\nb OK" in got, got
+    # the server's side is shut; ours is open: what we send now is read
+    # and dropped, never answered with a reset
+    for _ in range(3):
+        time.sleep(0.2)
+        sock.sendall(b"c NOOP\r\n" * 64)
+    sock.shutdown(socket.SHUT_WR)
+    assert sock.recv(65536) == b""      # an orderly end, no ECONNRESET
+    sock.close()
+    t.wait_log(r"imap session=\S+ event=disconnect client=\[127.0.0.1\] user=alice$")
