@@ -266,18 +266,24 @@ build_load() {
 # once (stop_load ends the load then).  LOAD_FROM (default
 # sender@bench.test) is the envelope sender; LOAD_FILE, when set, is a
 # message file sent as every message (smtp_load -F; SIZE is then unused).
+# LOAD_CPU is the generator's own CPU seconds (user+sys, /usr/bin/time):
+# on a machine it shares with the server, that much is not the server's.
 LOAD_PID=""
 LOAD_LINE=""
+LOAD_CPU=""
 run_load() {
 	local port=$1 n=$2 sessions=$3 size=$4 tmo=$5 log=$6 rc=0 failed
 	[ -n "${LOAD_BIN:-}" ] || build_load
-	timeout -k 5 "$((tmo + 30))" "$LOAD_BIN" -s "$sessions" -m "$n" -l "$size" -T "$tmo" \
+	rm -f "$log.cpu"
+	timeout -k 5 "$((tmo + 30))" /usr/bin/time -o "$log.cpu" -f "cpu %U %S" \
+		"$LOAD_BIN" -s "$sessions" -m "$n" -l "$size" -T "$tmo" \
 		${LOAD_FILE:+-F "$LOAD_FILE"} -f "${LOAD_FROM:-sender@bench.test}" -t bench@bench.test \
 		"127.0.0.1:$port" >"$log" 2>&1 &
 	LOAD_PID=$!
 	wait "$LOAD_PID" || rc=$?
 	LOAD_PID=""
 	LOAD_LINE=$(grep '^load ' "$log" | tail -n1)
+	LOAD_CPU=$(awk '$1 == "cpu" { printf "%.2f", $2 + $3 }' "$log.cpu" 2>/dev/null)
 	failed=$(kv failed "$LOAD_LINE")
 	if [ "$rc" != 0 ] || [ -z "$LOAD_LINE" ] || [ "${failed:-1}" != 0 ] || [ "$(kv ok "$LOAD_LINE")" != "$n" ]; then
 		say "bench: smtp_load exited with $rc (1 = not every message got its 250, 124 = timeout);" \
@@ -296,6 +302,7 @@ load_keys() {
 		case $k in ok|failed) k=load_$k ;; esac
 		out+="${out:+ }$k=${v:-n/a}"
 	done
+	out+=" load_cpu_s=${LOAD_CPU:-n/a}"
 	printf '%s\n' "$out"
 }
 

@@ -23,12 +23,24 @@
 #      /usr/bin/time -v, smtp_load sends N messages of SIZE bytes over
 #      SESSIONS parallel connections; then we wait for N files in
 #      store/bench/Maildir/new/, and stop talon with SIGTERM;
-#   3. postfix: the same load against a private Postfix (bench/postfix-peer.sh).
+#   3. postfix: the same load against a private Postfix (bench/postfix-peer.sh);
+#   4. null server (SINK=1): the same load against Postfix's smtp-sink, which
+#      answers every command and throws the message away (no disk, no
+#      checks, one process): what the load itself and the least SMTP work
+#      cost this machine.
 # Each prints a key=value line: throughput (accept_msgs_per_s: N / the load's
 # wall time; delivered_msgs_per_s: N / time until N files are in the
 # Maildir), CPU, memory, and lat_p50_ms/lat_p99_ms/lat_max_ms of the 250.
 # Then medians over the runs (for latencies: the median of each run's p50,
 # p99), and ratios taken within each run, then their median.
+#
+# The CPU floor (with SINK=1): per message, the generator's CPU + the null
+# server's CPU + raw_fsync's CPU per file (20 threads): what any server
+# that takes a message over SMTP and writes one durable file must burn on
+# this machine, however little else it does.  cores x 1e6 / floor is the
+# most messages per second the machine's CPUs allow; set against the raw
+# 20-thread ceiling (cpu_bound / raw 20 threads), it says whether "half
+# the ceiling" is reachable here at all (it is not when that is below 0.5).
 #
 # Mail authentication (CHECKS=on|off|both, default both): talon checks SPF
 # at MAIL FROM and DKIM/DMARC at the end of DATA, over its resolver, which
@@ -59,6 +71,7 @@
 # Usage:  bench/smtp-throughput.sh          (as root; installs postfix for
 #         the peer if missing, builds build/talon with make if missing)
 # Env:    N=5000 RUNS=3 SESSIONS=20 SIZE=2048 PEER=1 (0: no Postfix)
+#         SINK=1 (0: no null server)
 #         CHECKS=both (on, off) OFF_MODE=base (nxdomain) BASE_COMMIT=8a14d19
 #         DKIM_SIGS=both (rsa, ed25519)
 #         RAW_FILES=$N LOAD_TIMEOUT=600 DELIVER_TIMEOUT=300 TALON=build/talon
@@ -72,6 +85,7 @@ RUNS=${RUNS:-3}
 SESSIONS=${SESSIONS:-20}
 SIZE=${SIZE:-2048}
 PEER=${PEER:-1}
+SINK=${SINK:-1}
 RAW_FILES=${RAW_FILES:-$N}
 LOAD_TIMEOUT=${LOAD_TIMEOUT:-600}
 DELIVER_TIMEOUT=${DELIVER_TIMEOUT:-300}
@@ -92,12 +106,14 @@ need_root
 lock smtp-throughput
 PEER_PID=""
 RAW_PID=""
+SINK_PID=""
 RAWDIR="$BENCH_TMP/raw.$$"
 on_exit() {
 	[ -n "$RAW_PID" ] && { kill -TERM "$RAW_PID" 2>/dev/null; wait "$RAW_PID" 2>/dev/null; }
 	rm -rf "$RAWDIR"
 	[ -n "$PEER_PID" ] && { kill -TERM "$PEER_PID" 2>/dev/null; wait "$PEER_PID" 2>/dev/null; }
 	stop_load
+	[ -n "$SINK_PID" ] && { kill -TERM "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; }
 	talon_stop
 	authdns_stop
 	cleanup_policy_rc
@@ -106,7 +122,7 @@ trap on_exit EXIT
 trap 'exit 130' INT TERM
 
 fs=$(check_scratch_fs)
-[ "$PEER" = 1 ] && ensure_postfix
+{ [ "$PEER" = 1 ] || [ "$SINK" = 1 ]; } && ensure_postfix
 ensure_talon
 
 build_load
@@ -235,6 +251,32 @@ talon_run() {
 		"cpu_proc_s=$cpu_proc maxrss_kb=${maxrss:-n/a} pss_kb_end=$pss $(load_keys) auth=${auth:-none}"
 }
 
+# one null-server run: Postfix's smtp-sink (as nobody) under the same load
+# and message as talon's; prints its key=value line
+sink_run() {
+	local port t0 wall hz cpu
+	port=$(free_port)
+	# shellcheck disable=SC2034  # read by run_load (lib.sh)
+	LOAD_FILE="$ADIR/signed.eml" LOAD_FROM=sender@bench.test
+	smtp-sink -u nobody "127.0.0.1:$port" 256 >"$BENCH_TMP/sink.log" 2>&1 &
+	SINK_PID=$!
+	if ! wait_port "$port" 10; then
+		kill -TERM "$SINK_PID" 2>/dev/null; wait "$SINK_PID" 2>/dev/null; SINK_PID=""
+		echo "sink failed=start"
+		return 1
+	fi
+	t0=$(now)
+	run_load "$port" "$N" "$SESSIONS" "$SIZE" "$LOAD_TIMEOUT" "$BENCH_TMP/sink-load.log"
+	wall=$(elapsed "$t0")
+	hz=$(getconf CLK_TCK)
+	cpu=$(sed 's/^.*) //' "/proc/$SINK_PID/stat" 2>/dev/null |
+		awk -v hz="$hz" '{ printf "%.2f", ($12 + $13) / hz }')
+	kill -TERM "$SINK_PID" 2>/dev/null
+	wait "$SINK_PID" 2>/dev/null
+	SINK_PID=""
+	echo "sink messages=$N msgs_per_s=$(div "$N" "$wall") cpu_s=${cpu:-n/a} $(load_keys)"
+}
+
 TALON_ON=$TALON
 TALON_OFF=""
 if [ "$CHECKS" != on ] && [ "$OFF_MODE" = base ] && ! build_base; then
@@ -250,6 +292,7 @@ say "bench: scratch filesystem: $fs ($BENCH_TMP); $(nproc) cores; N=$N SESSIONS=
 say "bench: talon binary: $TALON_ON; CHECKS=$CHECKS${TALON_OFF:+ (off: $TALON_OFF at $BASE_COMMIT)}" \
 	"OFF_MODE=$OFF_MODE DKIM_SIGS=$DKIM_SIGS"
 
+declare -a S_MPS S_FLOOR S_BOUND Q_SINK Q_BOUND R_THRCPU
 declare -a R_SEQ R_THR P_ACC P_DEL P_CPU P_L50 P_L99 Q_SEQ Q_THR Q_PF Q_L99 Q_ONOFF Q_ONOFF99 Q_ONOFFCPU
 declare -A T=()    # "key mode" -> the values of all runs
 tadd() { T["$1 $2"]+="${3:-n/a} "; }
@@ -267,6 +310,8 @@ for ((run = 1; run <= RUNS; run++)); do
 	seq_fps=$(kv files_per_sec "$(grep mode=sequential <<<"$raw_out")")
 	thr_fps=$(kv files_per_sec "$(grep mode=threaded <<<"$raw_out")")
 	R_SEQ+=("$seq_fps"); R_THR+=("$thr_fps")
+	thr_cpu_us=$(kv cpu_us_per_file "$(grep mode=threaded <<<"$raw_out")")
+	R_THRCPU+=("$thr_cpu_us")
 
 	# with both modes, which goes first alternates from run to run
 	order=("${MODES[@]}")
@@ -292,6 +337,25 @@ for ((run = 1; run <= RUNS; run++)); do
 		echo "ratios run=$run delivered_on/off=${Q_ONOFF[-1]} p99_on/off=${Q_ONOFF99[-1]} cpu_on/off=${Q_ONOFFCPU[-1]}"
 	fi
 	unset last
+
+	if [ "$SINK" = 1 ]; then
+		# not in $(...): the sink must run in this shell (on_exit stops it)
+		sink_run >"$BENCH_TMP/sink-line.txt" || true
+		s_line=$(tail -n1 "$BENCH_TMP/sink-line.txt")
+		echo "$s_line"
+		s_mps=$(kv msgs_per_s "$s_line")
+		# the CPU floor of one durable message (microseconds), and the
+		# messages per second this machine's cores allow at that floor
+		floor=$(awk -v l="$(kv load_cpu_s "$s_line")" -v c="$(kv cpu_s "$s_line")" \
+			-v r="$thr_cpu_us" -v n="$N" 'BEGIN {
+				if (l == "" || l == "n/a" || c == "" || c == "n/a" || r == "") exit
+				printf "%.1f", (l + c) * 1e6 / n + r }')
+		bound=$(div "$(($(nproc) * 1000000))" "$floor" %.1f)
+		S_MPS+=("$s_mps"); S_FLOOR+=("$floor"); S_BOUND+=("$bound")
+		Q_SINK+=("$(div "$t_del" "$s_mps" %.3f)"); Q_BOUND+=("$(div "$bound" "$thr_fps" %.3f)")
+		echo "budget run=$run floor_us_per_msg=${floor:-n/a} cpu_bound_msgs_per_s=${bound:-n/a}" \
+			"cpu_bound/raw_20_threads=${Q_BOUND[-1]} talon/sink=${Q_SINK[-1]}"
+	fi
 
 	if [ "$PEER" = 1 ]; then
 		# in the background + wait: a signal to us reaches it through on_exit
@@ -346,5 +410,14 @@ if [ "$PEER" = 1 ]; then
 		"postfix 250 latency p99 (ms)" "$(median "${P_L99[@]}")" \
 		"talon ($MAIN) delivered / postfix delivered" "$(median "${Q_PF[@]}")" \
 		"talon ($MAIN) p99 / postfix p99" "$(median "${Q_L99[@]}")"
+fi
+if [ "$SINK" = 1 ]; then
+	printf '%-44s %s\n' \
+		"raw 20 threads: CPU per file (us)" "$(median "${R_THRCPU[@]}")" \
+		"null server (smtp-sink) (msgs/s)" "$(median "${S_MPS[@]}")" \
+		"CPU floor per durable message (us)" "$(median "${S_FLOOR[@]}")" \
+		"CPU-bound msgs/s on $(nproc) cores" "$(median "${S_BOUND[@]}")" \
+		"CPU bound / raw 20 threads" "$(median "${Q_BOUND[@]}")" \
+		"talon ($MAIN) delivered / null server" "$(median "${Q_SINK[@]}")"
 fi
 echo "(targets, bench/README.md: talon >= 0.5 x raw 20-thread ceiling; talon > postfix)"
