@@ -65,6 +65,7 @@ static const uint32_t fuzz_types[] = {
 	PROTO_BAN_CHECK, PROTO_BAN_REPLY, PROTO_LOGIN_GRANT, PROTO_HANDOFF,
 	PROTO_AUTH_STATE, PROTO_AUTH_SCRAM_FIRST, PROTO_AUTH_SCRAM_CHALLENGE,
 	PROTO_AUTH_SCRAM_FINAL, PROTO_AUTH_SCRAM_ABORT,
+	PROTO_SPILL, PROTO_SPILL_OK, PROTO_SPILL_FAIL,
 };
 #define FUZZ_FD_BIT 0x80
 
@@ -484,10 +485,12 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		break;
 	case PROTO_OPEN_OK:
 	case PROTO_ABORT:
+	case PROTO_SPILL:
+	case PROTO_SPILL_OK:
 		if (proto_qid_dec(&m, &out.qid) < 0)
 			return -1;
 		REQUIRE(spool_qid_valid(out.qid.qid));
-		REQUIRE(type != PROTO_OPEN_OK || fd >= 0);
+		REQUIRE((type != PROTO_OPEN_OK && type != PROTO_SPILL_OK) || fd >= 0);
 		proto_qid_enc(re, &out.qid);
 		break;
 	case PROTO_COMMIT:
@@ -498,6 +501,7 @@ fuzz_decode(uint32_t type, int fd, const uint8_t *p, size_t len, struct buf *re)
 		break;
 	case PROTO_OPEN_FAIL:
 	case PROTO_COMMIT_FAIL:
+	case PROTO_SPILL_FAIL:
 		if (proto_errno_dec(&m, &out.err) < 0)
 			return -1;
 		REQUIRE(out.err.err != 0);	/* else a failure reads as success */

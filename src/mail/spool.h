@@ -40,6 +40,12 @@
  * after a crash, a 0600 file was never acknowledged and is removed. */
 #define SPOOL_MODE_OPEN		0600
 #define SPOOL_MODE_COMMITTED	0640
+/* A new message is spooled in memory (a memfd the queue makes, sealed so
+ * it cannot grow past SPOOL_MEM_MAX) and never becomes a file on disk
+ * when its local copies are its commit.  One that would pass
+ * SPOOL_MEM_SPILL, envelope included, moves to a file on disk (SPILL). */
+#define SPOOL_MEM_SPILL		(256 * 1024)
+#define SPOOL_MEM_MAX		(2 * SPOOL_MEM_SPILL)
 
 enum spool_rec {
 	SPOOL_R_QID = 1,	/* text */

@@ -58,6 +58,9 @@ enum proto_type {
 	PROTO_COMMIT_OK,
 	PROTO_COMMIT_FAIL,
 	PROTO_ABORT,
+	PROTO_SPILL,
+	PROTO_SPILL_OK,
+	PROTO_SPILL_FAIL,
 
 	/* queue <-> deliver */
 	PROTO_DELIVER = 40,

@@ -28,7 +28,7 @@ proto_qid_dec(const struct ipc_msg *m, struct proto_qid *v)
 	wire_str(&r, v->qid, sizeof v->qid);
 	if (wire_end(&r) < 0 || !spool_qid_valid(v->qid))
 		return -1;
-	if (m->type == PROTO_OPEN_OK && m->fd < 0)
+	if ((m->type == PROTO_OPEN_OK || m->type == PROTO_SPILL_OK) && m->fd < 0)
 		return -1;
 	return 0;
 }
@@ -76,14 +76,33 @@ proto_open_send(struct ipc *c, uint64_t id)
 	ipc_send(c, PROTO_OPEN, id, -1, NULL, 0);
 }
 
-void
-proto_open_ok_send(struct ipc *c, uint64_t id, int fd, const char *qid)
+/* a qid, and a file with it or not */
+static void
+qid_send(struct ipc *c, uint32_t type, uint64_t id, int fd, const char *qid)
 {
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	wire_put_str(&b, qid);
-	ipc_send_buf(c, PROTO_OPEN_OK, id, fd, &b);
+	ipc_send_buf(c, type, id, fd, &b);
 	buf_free(&b);
+}
+
+void
+proto_open_ok_send(struct ipc *c, uint64_t id, int fd, const char *qid)
+{
+	qid_send(c, PROTO_OPEN_OK, id, fd, qid);
+}
+
+void
+proto_spill_send(struct ipc *c, uint64_t id, const char *qid)
+{
+	qid_send(c, PROTO_SPILL, id, -1, qid);
+}
+
+void
+proto_spill_ok_send(struct ipc *c, uint64_t id, int fd, const char *qid)
+{
+	qid_send(c, PROTO_SPILL_OK, id, fd, qid);
 }
 
 void
@@ -100,11 +119,7 @@ proto_commit_send(struct ipc *c, uint64_t id, const char *qid, uint64_t size)
 void
 proto_abort_send(struct ipc *c, uint64_t id, const char *qid)
 {
-	struct buf b;
-	buf_init(&b, IPC_MAX);
-	wire_put_str(&b, qid);
-	ipc_send_buf(c, PROTO_ABORT, id, -1, &b);
-	buf_free(&b);
+	qid_send(c, PROTO_ABORT, id, -1, qid);
 }
 
 void

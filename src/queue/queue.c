@@ -1,19 +1,25 @@
 /*
  * queue/queue.c - spool commit and local delivery.
  *
- * Data flow: an smtp worker asks OPEN; we create spool/queue/QID (mode 0600)
- * and pass it the descriptor.  The worker writes content and envelope and
- * says COMMIT, and waits for COMMIT_OK before it answers 250.  A message
- * is committed one of two ways, chosen in the before-sleep hook for all
- * COMMITs of one loop round:
+ * Data flow: an smtp worker asks OPEN; we make a spool file and pass it
+ * the descriptor: a memfd (SPOOL_MEM_MAX bytes, sealed against growing),
+ * or spool/queue/QID (mode 0600) when no memfd can be made or the message
+ * outgrows memory (SPILL: we create spool/queue/QID, the worker copies
+ * into it what it wrote).  The worker writes content and envelope and
+ * says COMMIT, and waits for COMMIT_OK before it answers 250.  At COMMIT
+ * a memfd is cut to its size and sealed against every change, so what
+ * deliver reads is what we checked.  A message is committed one of two
+ * ways, chosen in the before-sleep hook for all COMMITs of one loop round:
  *
  *   local commit (the usual path: every recipient is local today).  The
  *     message goes to deliver at once, spool file not fsynced; deliver
  *     makes every copy durable in new/ (file fsync, link, new/ fsync) and
- *     answers, and only then do we reply COMMIT_OK and unlink the spool
- *     file, which never becomes durable.  The Maildir copies are the
- *     commit: one durable file per message instead of two.
- *   spool commit (the fallback).  The file is marked committed (mode
+ *     answers, and only then do we reply COMMIT_OK and drop the spool
+ *     file, which never becomes durable (in memory it never touched the
+ *     disk at all: no inode made and freed per message).  The Maildir
+ *     copies are the commit: one durable file per message instead of two.
+ *   spool commit (the fallback).  A message in memory is first written
+ *     to spool/queue/QID.  The file is marked committed (mode
  *     0640), then every file of the round and the spool/queue directory
  *     (whose entries were created at OPEN) are fsynced at once (group
  *     commit), and only then COMMIT_OK.  Taken when a local commit
@@ -42,6 +48,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -85,6 +92,8 @@ struct qmsg {
 	enum qstate st;
 	char qid[SPOOL_QID_MAX + 1];
 	int fd;
+	bool mem;		/* fd is a memfd, spool/queue/QID does not exist */
+	uint64_t size;		/* of the file, from COMMIT on */
 	struct peer *peer;	/* NULL once the worker is gone */
 	uint64_t req;		/* request id for the reply */
 	bool recovering;
@@ -201,6 +210,64 @@ reply_errno(struct peer *p, uint32_t type, uint64_t id, int e)
 		proto_errno_send(p->ipc, type, id, e);
 }
 
+/* A spool file in memory, that no one can grow past SPOOL_MEM_MAX (the
+ * worker's writes beyond fail): -1 when memfds are not to be had. */
+static int
+mem_open(void)
+{
+	int fd = memfd_create("talon-spool", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return -1;
+	if (ftruncate(fd, SPOOL_MEM_MAX) < 0 || fcntl(fd, F_ADD_SEALS, F_SEAL_GROW) < 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int
+disk_open(const char *qid)
+{
+	return openat(Q.q_fd, qid, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, SPOOL_MODE_OPEN);
+}
+
+/* Write a committed message in memory (size bytes) to spool/queue/QID,
+ * which then holds it, for a spool commit.  An errno or 0. */
+static int
+to_disk(struct qmsg *m, uint64_t size)
+{
+	static uint8_t b[64 * 1024];
+	int fd = disk_open(m->qid);
+	if (fd < 0)
+		return errno;
+	int e = 0;
+	for (uint64_t off = 0; off < size && e == 0;) {
+		size_t want = size - off < sizeof b ? (size_t)(size - off) : sizeof b;
+		ssize_t r = pread(m->fd, b, want, (off_t)off);
+		if (r <= 0) {
+			e = r < 0 ? errno : EIO;
+			break;
+		}
+		for (ssize_t done = 0; done < r && e == 0;) {
+			ssize_t w = write(fd, b + done, (size_t)(r - done));
+			if (w < 0 && errno != EINTR)
+				e = errno;
+			else if (w > 0)
+				done += w;
+		}
+		off += (uint64_t)r;
+	}
+	if (e != 0) {
+		unlinkat(Q.q_fd, m->qid, 0);
+		close(fd);
+		return e;
+	}
+	close(m->fd);
+	m->fd = fd;
+	m->mem = false;
+	return 0;
+}
+
 static const char *
 do_open(struct peer *p, struct ipc_msg *im)
 {
@@ -212,7 +279,10 @@ do_open(struct peer *p, struct ipc_msg *im)
 	struct qmsg *m = xcalloc(1, sizeof *m);
 	m->serial = ++Q.serial;
 	spool_new_qid(m->qid);
-	m->fd = openat(Q.q_fd, m->qid, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, SPOOL_MODE_OPEN);
+	m->fd = mem_open();
+	m->mem = m->fd >= 0;
+	if (m->fd < 0)
+		m->fd = disk_open(m->qid);
 	if (m->fd < 0) {
 		int e = errno;
 		log_err("queue event=open queue=%s error=\"%s\"", m->qid, strerror(e));
@@ -229,7 +299,8 @@ do_open(struct peer *p, struct ipc_msg *im)
 	int dfd = dup(m->fd);
 	if (dfd < 0) {
 		int e = errno;
-		unlinkat(Q.q_fd, m->qid, 0);
+		if (!m->mem)
+			unlinkat(Q.q_fd, m->qid, 0);
 		qmsg_free(m);
 		reply_errno(p, PROTO_OPEN_FAIL, im->id, e);
 		return NULL;
@@ -242,7 +313,8 @@ do_open(struct peer *p, struct ipc_msg *im)
 static void
 drop_tmp(struct qmsg *m)
 {
-	unlinkat(Q.q_fd, m->qid, 0);
+	if (!m->mem)
+		unlinkat(Q.q_fd, m->qid, 0);
 	if (m->has_results)
 		unlinkat(Q.r_fd, m->qid, 0);
 	qmsg_free(m);
@@ -258,7 +330,12 @@ do_commit(struct peer *p, struct ipc_msg *im, const struct proto_commit *c)
 		return "COMMIT of a spool file the worker does not hold";
 	struct stat st;
 	const char *why = NULL;
-	if (fstat(m->fd, &st) < 0 || (uint64_t)st.st_size != size)
+	/* a message in memory: cut to what the worker says it wrote, then
+	 * sealed, so that nobody (the worker least) changes it from now on */
+	if (m->mem && (size > SPOOL_MEM_MAX || ftruncate(m->fd, (off_t)size) < 0 ||
+	    fcntl(m->fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0))
+		why = "cannot seal the message in memory";
+	else if (fstat(m->fd, &st) < 0 || (uint64_t)st.st_size != size)
 		why = "size differs from what the worker wrote";
 	else if (spool_read(m->fd, size, &m->env, &m->off, &m->len, &why) == 0)
 		m->have_env = true;
@@ -279,8 +356,42 @@ do_commit(struct peer *p, struct ipc_msg *im, const struct proto_commit *c)
 		return NULL;
 	}
 	m->req = im->id;
+	m->size = size;
 	p->n_open--;
 	m->st = Q_COMMITTING;	/* made durable in before_sleep */
+	return NULL;
+}
+
+/* SPILL: the worker's message outgrows memory; it gets a new, empty
+ * spool/queue/QID and copies into it what it wrote (only it knows how
+ * much), and the memory file is dropped.  Only the worker that holds the
+ * file may ask, and only once. */
+static const char *
+do_spill(struct peer *p, struct ipc_msg *im, const char *qid)
+{
+	struct qmsg *m = qmsg_find(qid, Q_OPEN);
+	if (m == NULL || m->peer != p)
+		return "SPILL of a spool file the worker does not hold";
+	if (!m->mem)
+		return "SPILL of a spool file already on disk";
+	int fd = disk_open(m->qid), dfd = -1;
+	if (fd >= 0 && (dfd = dup(fd)) < 0) {
+		int e = errno;
+		unlinkat(Q.q_fd, m->qid, 0);
+		close(fd);
+		fd = -1;
+		errno = e;
+	}
+	if (fd < 0) {
+		int e = errno;
+		log_err("queue event=spill queue=%s error=\"%s\"", m->qid, strerror(e));
+		reply_errno(p, PROTO_SPILL_FAIL, im->id, e);
+		return NULL;
+	}
+	close(m->fd);
+	m->fd = fd;
+	m->mem = false;
+	proto_spill_ok_send(p->ipc, im->id, dfd, m->qid);
 	return NULL;
 }
 
@@ -315,6 +426,10 @@ peer_msg(struct ipc *c, struct ipc_msg *im, void *arg)
 			return "bad ABORT";
 		do_abort(p, q.qid);
 		break;
+	case PROTO_SPILL:
+		if (proto_qid_dec(im, &q) < 0)
+			return "bad SPILL";
+		return do_spill(p, im, q.qid);
 	default:
 		return "unexpected message";
 	}
@@ -389,10 +504,19 @@ commit_round(void)
 			if (m->st == Q_LOCAL)
 				continue;	/* else: reopen failed, spool commit */
 		}
+		/* a message in memory becomes a file (its entry is made
+		 * durable with the directory below) */
+		int e = m->mem ? to_disk(m, m->size) : 0;
+		if (e != 0) {
+			log_err("queue event=commit queue=%s error=\"to disk: %s\"", m->qid, strerror(e));
+			reply_errno(m->peer, PROTO_COMMIT_FAIL, m->req, e);
+			drop_tmp(m);
+			continue;
+		}
 		/* the mode is the commit mark recovery goes by; the fsync
 		 * below makes it durable together with the data */
 		if (fchmod(m->fd, SPOOL_MODE_COMMITTED) < 0) {
-			int e = errno;
+			e = errno;
 			log_err("queue event=commit queue=%s error=\"fchmod: %s\"", m->qid, strerror(e));
 			reply_errno(m->peer, PROTO_COMMIT_FAIL, m->req, e);
 			drop_tmp(m);
@@ -460,7 +584,9 @@ defer(struct qmsg *m)
 static void
 send_deliver(struct qmsg *m, enum qstate to)
 {
-	int fd = openat(Q.q_fd, m->qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	/* deliver gets the file read-only; a memfd is sealed against writes */
+	int fd = m->mem ? fcntl(m->fd, F_DUPFD_CLOEXEC, 0) :
+	    openat(Q.q_fd, m->qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
 		log_err("queue event=deliver queue=%s error=\"reopen: %s\"", m->qid, strerror(errno));
 		if (to == Q_LOCAL) {
@@ -616,7 +742,8 @@ deliver_done(struct ipc_msg *im)
 		 * results with it; one left behind by a crash is removed at
 		 * start), and then the client may have its 250 (a local
 		 * commit), so that after a 250 the spool holds nothing of it */
-		unlinkat(Q.q_fd, m->qid, 0);
+		if (!m->mem)
+			unlinkat(Q.q_fd, m->qid, 0);
 		if (local && m->peer != NULL)
 			ipc_send(m->peer->ipc, PROTO_COMMIT_OK, m->req, -1, NULL, 0);
 		if (m->has_results)

@@ -247,6 +247,74 @@ smtp_content_commit(struct session *s, const struct verdict *dv, const struct bu
 	proto_commit_send(W.queue, smtp_session_wait(s, WAIT_COMMIT), s->t.qid, s->t.spool_len);
 }
 
+/* The most the envelope can add to the spool file: its records for
+ * these recipients, and room for the Authentication-Results field, which
+ * the checks write only later. */
+static uint64_t
+envelope_bound(const struct session *s)
+{
+	uint64_t n = 64 * 1024 + SMTP_PATH_MAX * 2;
+	for (size_t i = 0; i < s->t.n_rcpts; i++)
+		n += strlen(s->t.rcpts[i].addr) + strlen(s->t.rcpts[i].user) + 32;
+	return n;
+}
+
+bool
+smtp_spool_spill(struct session *s, bool end)
+{
+	if (!s->t.spool_mem || s->t.spill_sent || s->t.werr != 0 || s->t.too_big ||
+	    W.queue == NULL)
+		return false;
+	uint64_t n = s->t.spool_len + s->t.content.len + (end ? envelope_bound(s) : 0);
+	if (n < SPOOL_MEM_SPILL)
+		return false;
+	proto_spill_send(W.queue, s->id, s->t.qid);
+	s->t.spill_sent = true;
+	s->t.spill_pending = true;
+	log_debug("smtp session=%s event=spill queue=%s bytes=%llu", s->sid, s->t.qid,
+	    (unsigned long long)n);
+	return true;
+}
+
+/* The queue's answer to SPILL: fd is the file on disk (or -1 and err).
+ * What is in memory is copied there, and the message goes on there. */
+void
+smtp_spool_spilled(struct session *s, int fd, int err)
+{
+	static uint8_t b[64 * 1024];
+	s->t.spill_pending = false;
+	uint64_t off = 0;
+	while (fd >= 0 && err == 0 && off < s->t.spool_len) {
+		size_t want = s->t.spool_len - off < sizeof b ? (size_t)(s->t.spool_len - off) : sizeof b;
+		ssize_t r = pread(s->t.spool_fd, b, want, (off_t)off);
+		if (r <= 0) {
+			err = r < 0 ? errno : EIO;
+			break;
+		}
+		for (ssize_t done = 0; done < r && err == 0;) {
+			ssize_t w = write(fd, b + done, (size_t)(r - done));
+			if (w < 0 && errno != EINTR)
+				err = errno;
+			else if (w > 0)
+				done += w;
+		}
+		off += (uint64_t)r;
+	}
+	if (fd >= 0 && err == 0) {
+		close(s->t.spool_fd);
+		s->t.spool_fd = fd;
+		s->t.spool_mem = false;
+	} else {
+		if (fd >= 0)
+			close(fd);
+		s->t.werr = err ? err : EIO;	/* fails at the end of the data */
+		log_warn("smtp session=%s event=spool-write queue=%s error=\"spill: %s\"", s->sid,
+		    smtp_qid(s), strerror(s->t.werr));
+	}
+	smtp_session_process(s);
+	smtp_session_update(s);
+}
+
 void
 smtp_content_append(struct session *s)
 {
@@ -256,6 +324,8 @@ smtp_content_append(struct session *s)
 		buf_reset(&s->t.content);	/* keep reading to the end, store nothing */
 		s->t.fed = 0;
 	}
+	else if (smtp_spool_spill(s, false) || s->t.spill_pending)
+		;	/* nothing written until the file on disk is there */
 	else if (s->t.content.len >= CONTENT_FLUSH)
 		content_flush(s);
 }

@@ -151,23 +151,31 @@ step_skip(struct session *s)
 static bool
 step_data(struct session *s)
 {
-	size_t avail = io_avail(&s->io);
-	if (avail == 0)
+	if (s->t.spill_pending)
 		return false;
-	size_t n = smtp_data_feed(&s->t.data, io_data(&s->io), avail, &s->t.content);
-	io_consume(&s->io, n);
-	smtp_content_append(s);
-	if (s->t.data.done) {
-		smtp_content_end(s);
-		return true;
+	if (!s->t.data.done) {
+		size_t avail = io_avail(&s->io);
+		if (avail == 0)
+			return false;
+		size_t n = smtp_data_feed(&s->t.data, io_data(&s->io), avail, &s->t.content);
+		io_consume(&s->io, n);
+		smtp_content_append(s);
+		if (!s->t.data.done || s->t.spill_pending)
+			return false;
 	}
-	return false;
+	/* all in: the envelope must fit where the message is too */
+	if (smtp_spool_spill(s, true))
+		return false;
+	smtp_content_end(s);
+	return true;
 }
 
 static bool
 step_bdat(struct session *s)
 {
 	size_t avail = io_avail(&s->io);
+	if (s->t.spill_pending)
+		return false;
 	if (s->t.bdat_left > 0) {
 		if (avail == 0)
 			return false;
@@ -178,9 +186,12 @@ step_bdat(struct session *s)
 		s->t.bdat_left -= n;
 		if (!s->t.bdat_failed)
 			smtp_content_append(s);
-		if (s->t.bdat_left > 0)
+		if (s->t.bdat_left > 0 || s->t.spill_pending)
 			return false;
 	}
+	/* the last chunk: the envelope must fit where the message is */
+	if (s->t.bdat_last && !s->t.bdat_failed && smtp_spool_spill(s, true))
+		return false;
 	/* chunk complete */
 	s->st = S_CMD;
 	if (s->t.bdat_failed) {
@@ -277,6 +288,9 @@ smtp_session_process(struct session *s)
 		}
 		if (s->st == S_WAIT || s->st == S_CLOSING)
 			break;
+		/* the data waits for the queue's file on disk (SPILL) */
+		if (s->t.spill_pending && (s->st == S_DATA || s->st == S_BDAT))
+			break;
 		/* don't let a client that never reads make us buffer replies */
 		if (s->io.out.len > OUT_PAUSE)
 			break;
@@ -369,7 +383,11 @@ static bool
 wants_input(const struct session *s)
 {
 	switch (s->st) {
-	case S_CMD: case S_SKIP: case S_DATA: case S_BDAT:
+	case S_DATA: case S_BDAT:
+		if (s->t.spill_pending)
+			return false;
+		/* FALLTHROUGH */
+	case S_CMD: case S_SKIP:
 		return !s->starttls_pending && s->io.out.len <= OUT_PAUSE;
 	case S_PAUSE:
 		return true;	/* a client that talks now is refused */

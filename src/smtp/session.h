@@ -121,6 +121,9 @@ struct txn {
 	char qid[SPOOL_QID_MAX + 1];
 	int spool_fd;		/* -1 when none */
 	uint64_t spool_len;	/* bytes written to the spool file */
+	bool spool_mem;		/* spool_fd is in memory (mail/spool.h) */
+	bool spill_sent;	/* SPILL asked (once per message) */
+	bool spill_pending;	/* ... and not answered: the data waits */
 	struct smtp_data data;
 	struct buf content;
 	bool too_big;
@@ -254,6 +257,11 @@ void smtp_handle_command(struct session *s, const uint8_t *line, size_t len);
 void smtp_txn_reset(struct session *s);
 void smtp_content_begin(struct session *s);
 void smtp_content_append(struct session *s);
+/* Ask for a file on disk when the message in memory would pass
+ * SPOOL_MEM_SPILL (end: with its envelope): true when asked, and the
+ * data then waits (t.spill_pending) for smtp_spool_spilled(). */
+bool smtp_spool_spill(struct session *s, bool end);
+void smtp_spool_spilled(struct session *s, int fd, int err);
 void smtp_content_end(struct session *s);
 void smtp_queue_gone(struct session *s);
 /* After the mail-authentication checks: refuse with v (unless V_NEXT), or

@@ -15,6 +15,7 @@
 #include "smtp/server.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -226,6 +227,17 @@ parent_close(struct ipc *c, void *arg)
 	exit(1);
 }
 
+/* The session whose SPILL this answers (session id, and the qid when
+ * the answer names one), or NULL.  Spills are rare: a linear search. */
+static struct session *
+spill_waiter(uint64_t id, const char *qid)
+{
+	for (struct session *s = W.sessions; s; s = s->next)
+		if (s->id == id && s->t.spill_pending && (qid[0] == '\0' || strcmp(s->t.qid, qid) == 0))
+			return s;
+	return NULL;
+}
+
 /* The queue's answers.  A reply for a session that is gone (or no longer
  * waiting) is handled so that nothing leaks: a spool file handed to a dead
  * session is given back with ABORT. */
@@ -247,6 +259,8 @@ queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		snprintf(s->t.qid, sizeof s->t.qid, "%s", q.qid);
 		s->t.spool_fd = m->fd;
 		m->fd = -1;
+		/* in memory (sealed), or a file on disk: see proto/smtp_queue.h */
+		s->t.spool_mem = fcntl(s->t.spool_fd, F_GET_SEALS) >= 0;
 		smtp_content_begin(s);
 		if (s->t.want_bdat_chunk) {
 			smtp_bdat_init(&s->t.data);
@@ -285,6 +299,19 @@ queue_msg(struct ipc *c, struct ipc_msg *m, void *arg)
 		}
 		smtp_session_process(s);
 		smtp_session_update(s);
+		break;
+	}
+	case PROTO_SPILL_OK:
+	case PROTO_SPILL_FAIL: {
+		struct proto_qid q = { .qid = "" };
+		struct proto_errno pe = { 0 };
+		if (m->type == PROTO_SPILL_OK ? proto_qid_dec(m, &q) < 0 : proto_errno_dec(m, &pe) < 0)
+			return "bad SPILL reply";
+		s = spill_waiter(m->id, q.qid);
+		if (s == NULL)
+			break;	/* the message is gone (ABORT went): the file closes */
+		smtp_spool_spilled(s, m->fd, (int)pe.err);
+		m->fd = -1;
 		break;
 	}
 	case PROTO_COMMIT_OK:
@@ -336,6 +363,8 @@ queue_close(struct ipc *c, void *arg)
 	W.queue = NULL;
 	for (struct session *s = W.sessions, *next; s; s = next) {
 		next = s->next;
+		bool spilling = s->t.spill_pending;
+		s->t.spill_pending = false;
 		s->t.qid[0] = '\0';	/* nobody to abort with */
 		if (s->t.spool_fd >= 0) {
 			close(s->t.spool_fd);
@@ -358,6 +387,11 @@ queue_close(struct ipc *c, void *arg)
 		} else if (s->st == S_DATA || s->st == S_BDAT ||
 		    (s->st == S_WAIT && s->wait == WAIT_LOOKUP)) {
 			s->t.werr = EIO;	/* fails at the end of the data */
+			if (spilling) {
+				/* its data waited for the queue: read on */
+				smtp_session_process(s);
+				smtp_session_update(s);
+			}
 		}
 	}
 }

@@ -222,3 +222,52 @@ def test_ipv6_listener_and_address_literal_helo(talon_factory):
     assert b"Received: from [IPv6:::1] (unknown [::1])" in msg
     assert b"Return-Path: <s@[IPv6:2001:db8::1]>" in msg
     t.wait_log(r"event=connect client=\[::1\] listener=\[::1\]:%d" % port6)
+
+
+def big_body(n_lines, tag):
+    """A message of n_lines body lines of 78 characters (each different)"""
+    head = b"From: <s@example.org>\r\nTo: alice@test.example\r\nSubject: %s\r\n\r\n" % tag
+    return head + b"".join(b"%07d " % i + b"x" * 70 + b"\r\n" for i in range(n_lines))
+
+
+def test_big_message_moves_from_memory_to_disk_and_arrives_whole(talon):
+    """A message starts in memory and moves to spool/queue/QID once it
+    passes 256 KiB (mail/spool.h SPOOL_MEM_SPILL): 1 MB over DATA, and
+    over BDAT in chunks that cross the mark inside one and at the last
+    (where the envelope must still fit).  Every byte arrives, once."""
+    body = big_body(12000, b"data")                   # ~960 KB
+    code, lines = raw_data(talon, body + b".\r\n")
+    assert code == 250, lines
+    # BDAT: 200 KB, then a chunk across the mark, then a small last one
+    bd = big_body(4000, b"bdat")                      # ~320 KB
+    c = talon.raw()
+    c.expect(220)
+    c.cmd("EHLO client.example")
+    assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@test.example>")[0] == 250
+    cuts = [0, 200000, 300000, len(bd)]
+    for i in range(3):
+        chunk = bd[cuts[i]:cuts[i + 1]]
+        last = " LAST" if i == 2 else ""
+        c.send(b"BDAT %d%s\r\n" % (len(chunk), last.encode()) + chunk)
+        code, lines = c.reply()
+        assert code == 250, lines
+    c.cmd("QUIT")
+    msgs = talon.wait_messages("alice", 2)
+    got = sorted(split_trace(m)[1] for m in msgs)
+    want = sorted([body.replace(b"\r\n", b"\n"), bd.replace(b"\r\n", b"\n")])
+    assert got == want
+    assert len(re.findall(r"queue event=queued .*commit=local", talon.log())) == 2
+    talon.wait_log(r"event=delivered .*", count=2)
+    assert os.listdir(os.path.join(talon.dir, "spool", "queue")) == []
+    assert os.listdir(talon.maildir("alice", "tmp")) == []
+
+
+def test_message_that_fits_in_memory_but_not_with_its_envelope(talon):
+    """Under the mark with its content, over it with the room its envelope
+    may take: it moves to disk at the end of the data, and arrives."""
+    body = big_body(3000, b"edge")                    # ~240 KB
+    code, lines = raw_data(talon, body + b".\r\n")
+    assert code == 250, lines
+    [m] = talon.wait_messages("alice", 1)
+    assert split_trace(m)[1] == body.replace(b"\r\n", b"\n")

@@ -33,7 +33,8 @@ import time
 import pytest
 
 NOLEAK = {"ASAN_OPTIONS": "detect_leaks=0"}
-TRACED = "openat,fchmod,fsync,fdatasync,syncfs,linkat,unlinkat,sendmsg,sendto,write,clone,clone3,fork,vfork"
+TRACED = ("openat,fchmod,fsync,fdatasync,syncfs,linkat,unlinkat,sendmsg,sendto,write,clone,clone3,"
+          "fork,vfork,memfd_create,dup,fcntl,ftruncate")
 
 
 # --- helpers ------------------------------------------------------------------
@@ -69,6 +70,20 @@ def open_data(t, rcpt="alice@test.example"):
     assert c.cmd("RCPT TO:<%s>" % rcpt)[0] == 250
     assert c.cmd("DATA")[0] == 354
     return c
+
+
+def open_spilled(t, rcpt="alice@test.example"):
+    """A session in DATA whose message outgrew memory (mail/spool.h:
+    SPOOL_MEM_SPILL, 256 KiB) and moved to a file on disk,
+    spool/queue/QID.  Returns (session, qid)."""
+    c = open_data(t, rcpt)
+    c.send(b"Subject: big\r\n\r\n" + (b"y" * 78 + b"\r\n") * 4000)   # 320 KB
+    wait_until(lambda: len(listdir(spool(t))) == 1, 10, "the message to move to disk")
+    [qid] = listdir(spool(t))
+    return c, qid
+
+
+MEMFD = "/memfd:talon-spool"   # a spool file in memory, as strace names it
 
 
 def subjects(t, user, sub="new"):
@@ -298,22 +313,32 @@ def parse_run(t, trace):
 
 
 class QueueSide:
-    """The queue's calls for one message: spool/queue (qfd), the file it
-    created (sfd), the worker's channel (from OPEN_OK), the read-only
-    reopen and the DELIVER that passed it."""
+    """The queue's calls for one message spooled in memory: spool/queue
+    (qfd), the memfd it made (sfd, from memfd_create, dup'ed into OPEN_OK
+    on the worker's channel), its cut and seal after COMMIT, the read-only
+    copy of it (F_DUPFD) and the DELIVER that passed that.  A file
+    spool/queue/QID is never created for it before deliver's answer."""
 
     def __init__(self, calls, Q, qid):
         self.qdir = find(calls, lambda c: is_open(c, Q, "queue", flag="O_DIRECTORY"),
                          "open of spool/queue")
         self.qfd = self.qdir.ret
-        self.sopen = find(calls, lambda c: is_open(c, Q, qid, self.qfd, "O_CREAT"),
-                          "creation of spool/queue/" + qid)
-        self.sfd = self.sopen.ret
         open_ok = find(calls, lambda c: c.name == "sendmsg" and c.pid == Q and qid in c.args and
-                       "SCM_RIGHTS" in c.args, "OPEN_OK", after=self.sopen)
+                       "SCM_RIGHTS" in c.args, "OPEN_OK")
         self.chan = open_ok.args.split(",")[0]
-        self.ropen = find(calls, lambda c: is_open(c, Q, qid, self.qfd, "O_RDONLY"),
-                          "reopen for deliver", after=self.sopen)
+        passed = int(re.search(r"cmsg_data=\[(\d+)\]", open_ok.args).group(1))
+        dup = find(calls, lambda c: c.name == "dup" and c.pid == Q and c.ret == passed,
+                   "dup for OPEN_OK", last_before=open_ok)
+        self.sfd = int(dup.args)
+        self.sopen = find(calls, lambda c: c.name == "memfd_create" and c.pid == Q and
+                          c.ret == self.sfd, "memfd_create of the spool file", last_before=dup)
+        self.seal = find(calls, lambda c: c.name == "fcntl" and c.pid == Q and
+                         c.args.startswith("%d, F_ADD_SEALS" % self.sfd) and
+                         "F_SEAL_WRITE" in c.args, "seal of the spool file", after=open_ok)
+        assert self.seal.ret == 0, self.seal
+        self.ropen = find(calls, lambda c: c.name == "fcntl" and c.pid == Q and
+                          c.args.startswith("%d, F_DUPFD_CLOEXEC" % self.sfd),
+                          "copy for deliver", after=self.seal)
         self.deliver_req = find(calls, lambda c: c.name == "sendmsg" and c.pid == Q and
                                 "cmsg_data=[%d]" % self.ropen.ret in c.args, "DELIVER",
                                 after=self.ropen)
@@ -321,6 +346,10 @@ class QueueSide:
     def commit_ok(self, calls, Q, after):
         return find(calls, lambda c: c.name == "sendmsg" and c.pid == Q and
                     c.args.split(",")[0] == self.chan, "COMMIT_OK", after=after)
+
+    def disk_file(self, calls, Q, qid):
+        """The creations of spool/queue/QID"""
+        return [c for c in calls if is_open(c, Q, qid, self.qfd, "O_CREAT")]
 
 
 def deliver_side(calls, D, qid, user, idx, qs):
@@ -375,9 +404,9 @@ def the_250(calls, W, qid):
 def test_order_local_commit(talon_factory, tmp_path):
     """Every recipient local and deliverable: the Maildir copies are the
     commit.  deliver: tmp/NAME fsync -> link -> new/ fsync -> DELIVER_DONE;
-    queue: COMMIT_OK only after that -> the worker's 250 -> unlink of the
-    spool file, which the queue never marks (fchmod) or fsyncs, nor
-    spool/queue."""
+    queue: COMMIT_OK only after that -> the worker's 250.  The spool file
+    is a sealed memfd: never a file in spool/queue, never marked (fchmod)
+    or fsynced, nor is spool/queue."""
     t = talon_factory()
     trace = trace_start(t, tmp_path)
     qid = send(t, "order", rcpts=("alice@test.example", "bob@test.example"))
@@ -393,21 +422,17 @@ def test_order_local_commit(talon_factory, tmp_path):
     before(last_done, commit_ok, "COMMIT_OK only once every copy is durable")
     ok250 = the_250(calls, W, qid)
     before(commit_ok, ok250, "the worker answers on COMMIT_OK")
-    unl = find(calls, lambda c: c.name == "unlinkat" and c.pid == Q and
-               c.args == '%d, "%s", 0' % (qs.qfd, qid), "unlink of spool/queue/" + qid)
-    assert unl.ret == 0, unl
-    before(last_done, unl, "the spool copy goes only after deliver's answer")
-    # one durable file per copy: the spool file is neither marked nor
-    # fsynced, nor is spool/queue
+    before(qs.seal, qs.deliver_req, "deliver reads only what can no longer change")
+    # one durable file per copy: nothing of the message on disk in the
+    # spool, nothing marked or fsynced there
+    assert qs.disk_file(calls, Q, qid) == []
     spent = [c for c in calls if c.pid == Q and
              ((c.name == "fchmod" and c.args.startswith("%d," % qs.sfd)) or
               is_fsync(c, Q, qs.sfd) or is_fsync(c, Q, qs.qfd)) and
-             qs.sopen.start < c.start < unl.start]
+             qs.sopen.start < c.start < ok250.end]
     assert not spent, spent
-    # nothing else unlinked or renamed the spool file earlier
-    early = [c for c in calls if c.pid == Q and c.name == "unlinkat" and '"%s"' % qid in c.args
-             and c.start < last_done.end]
-    assert not early, early
+    unl = [c for c in calls if c.pid == Q and c.name == "unlinkat" and '"%s"' % qid in c.args]
+    assert not unl, unl
     assert sorted(subjects(t, "alice") + subjects(t, "bob")) == ["order", "order"]
 
 
@@ -429,13 +454,18 @@ def test_order_spool_commit_after_a_failed_copy(talon_factory, tmp_path):
     qs = QueueSide(calls, Q, qid)
     fs_new, done = deliver_side(calls, D, qid, "alice", 0, qs)
     assert "Permission denied" in done.args, done
+    # the message in memory becomes spool/queue/QID only now
+    disk = qs.disk_file(calls, Q, qid)
+    assert len(disk) == 1, disk
+    before(done, disk[0], "the spool file is made after deliver's answer")
+    dfd = disk[0].ret
     mark = find(calls, lambda c: c.name == "fchmod" and c.pid == Q and
-                c.args == "%d, 0640" % qs.sfd, "commit mark fchmod(%d, 0640)" % qs.sfd,
-                after=qs.sopen)
+                c.args == "%d, 0640" % dfd, "commit mark fchmod(%d, 0640)" % dfd,
+                after=disk[0])
     assert mark.ret == 0, mark
     before(done, mark, "the spool commit follows deliver's answer")
     commit_ok = qs.commit_ok(calls, Q, after=mark)
-    fs_file = find(calls, lambda c: is_fsync(c, Q, qs.sfd), "fsync of the spool file",
+    fs_file = find(calls, lambda c: is_fsync(c, Q, dfd), "fsync of the spool file",
                    last_before=commit_ok)
     fs_dir = find(calls, lambda c: is_fsync(c, Q, qs.qfd), "fsync of spool/queue",
                   last_before=commit_ok)
@@ -446,7 +476,8 @@ def test_order_spool_commit_after_a_failed_copy(talon_factory, tmp_path):
         before(fs, ok250, "fsync before the 250")
     before(commit_ok, ok250, "the worker answers on COMMIT_OK")
     # no spool fsync while the local commit was tried
-    early = [c for c in calls if is_fsync(c, Q, qs.sfd) and c.start < done.end]
+    early = [c for c in calls if c.pid == Q and c.name in ("fsync", "fdatasync")
+             and c.start < done.end and c.start > qs.sopen.start]
     assert not early, early
     # what stays: the committed file, alice's copy recorded as done
     assert listdir(spool(t)) == [qid]
@@ -467,15 +498,15 @@ def test_order_spool_commit_after_a_failed_copy(talon_factory, tmp_path):
 @pytest.mark.parametrize("target", ["file", "dir"])
 def test_commit_fsync_eio_refuses(talon_factory, tracers, target):
     """The spool commit (here: bob's copy fails, so there is nothing local
-    to commit) cannot fsync: 451, and the file is dropped."""
+    to commit) cannot fsync: 451, and the file is dropped.  The message is
+    big enough to have moved from memory to spool/queue/QID during DATA."""
     t = talon_factory().start()
     break_mailbox(t, "bob")
     Q = role_pid(t, "queue")
-    c = open_data(t, "bob@test.example")
-    [qid] = listdir(spool(t))          # created at DATA
+    c, qid = open_spilled(t, "bob@test.example")
     path = os.path.join(spool(t), qid) if target == "file" else spool(t)
     tr = tracers("queue", Q, "-P", path, "-e", "trace=fsync", "-e", "inject=fsync:error=EIO")
-    c.send(b"Subject: refused\r\n\r\nx\r\n.\r\n")
+    c.send(b".\r\n")
     code, lines = c.reply()
     assert (code, lines[0][:9]) == (451, "451 4.3.0"), lines
     tr.detach()
@@ -666,11 +697,12 @@ def test_recovered_copy_is_durable_before_done(talon_factory, tmp_path):
 # --- 2d. a full disk while the worker writes the spool file ----------------------------
 
 def test_spool_write_enospc_gives_452(talon_factory, tracers):
+    """The worker cannot write the message (here into its spool file in
+    memory): 452, and nothing is kept."""
     t = talon_factory().start()
     W = role_pid(t, "smtp")
     c = open_data(t)
-    [qid] = listdir(spool(t))
-    path = os.path.join(spool(t), qid)
+    path = MEMFD
     tr = tracers("smtp", W, "-P", path, "-e", "trace=write", "-e", "inject=write:error=ENOSPC")
     c.send(b"Subject: full\r\n\r\n" + b"y" * 5000 + b"\r\n.\r\n")
     code, lines = c.reply()
@@ -679,7 +711,9 @@ def test_spool_write_enospc_gives_452(talon_factory, tracers):
     injected = [l for l in tr.text().splitlines() if "(INJECTED)" in l]
     assert injected and all(re.match(r"^\d+\s+write\(", l) and "<%s>" % path in l and "ENOSPC" in l
                             for l in injected), tr.text()
-    t.wait_log(r'event=spool-write queue=%s error="No space left on device"' % qid)
+    pat = r'event=spool-write queue=(\S+) error="No space left on device"'
+    t.wait_log(pat)
+    qid = re.search(pat, t.log()).group(1)
     t.wait_log(r'event=reject queue=%s .*result="452 4\.3\.1"' % qid)
     # the file nobody got a 250 for is dropped at once, not at the next start
     wait_until(lambda: listdir(spool(t)) == [], 5, "spool/queue to be empty")
@@ -738,7 +772,9 @@ def test_parent_sigkill_loses_nothing(talon_factory, tracers, path):
     uncommitted (0600).  spool: every message also goes to bob, whose
     mailbox is broken, so each one is spool-committed (0640) with alice's
     copy recorded as done; bob's copies come after the restart.  One
-    session is held in DATA so that an uncommitted file is there."""
+    session is held in DATA with a message big enough to be on disk, so
+    that an uncommitted file is there (local commits keep theirs in
+    memory: nothing of them is on disk to see)."""
     t = talon_factory(workers=2).start()
     t.crash_expected = True        # the parent's exit status is -9
     kids = [p for r in ("smtp", "queue", "deliver", "policy") for p in t.child_pids(r)]
@@ -752,8 +788,7 @@ def test_parent_sigkill_loses_nothing(talon_factory, tracers, path):
         repair = break_mailbox(t, "bob")
         rcpts.append("bob@test.example")
         users = ("alice", "bob")
-    held = open_data(t)
-    [held_qid] = listdir(spool(t))
+    held, held_qid = open_spilled(t)
     q = spool(t)
 
     def files(mode):
@@ -771,9 +806,9 @@ def test_parent_sigkill_loses_nothing(talon_factory, tracers, path):
     for th in threads:
         th.start()
     try:
-        # local: more than the held file uncommitted means commits in flight
+        # local: deliver's delayed fsyncs keep commits in flight
         wait_until(lambda: len(accepted) >= 40 and
-                   (len(files(0o640)) >= 3 if path == "spool" else len(files(0o600)) >= 2), 30,
+                   (len(files(0o640)) >= 3 if path == "spool" else True), 30,
                    "40 messages accepted and others under way")
         os.kill(t.main_pid(), signal.SIGKILL)
         assert t.proc.wait(10) == -signal.SIGKILL

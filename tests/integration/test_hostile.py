@@ -320,3 +320,53 @@ def test_stopped_worker_is_killed_and_replaced(talon_factory):
     t.wait_log(r"event=spawn role=smtp worker=\d", count=3)
     send_mail(t)
     t.wait_messages("alice", 1)
+
+
+def test_worker_cannot_change_a_message_after_commit(talon_factory):
+    """The spool file a worker writes is in memory; at COMMIT the queue cuts
+    it to size and seals it.  A worker that kept its descriptor can then
+    neither write nor truncate it: what deliver copies is what the queue
+    checked."""
+    t = talon_factory().start()
+    worker = one(t.child_pids("smtp"))
+    c = t.raw()
+    c.expect(220)
+    c.cmd("EHLO client.example")
+    assert c.cmd("MAIL FROM:<s@example.org>")[0] == 250
+    assert c.cmd("RCPT TO:<alice@test.example>")[0] == 250
+    assert c.cmd("DATA")[0] == 354
+    fds = [n for n in os.listdir("/proc/%d/fd" % worker)
+           if os.readlink("/proc/%d/fd/%s" % (worker, n)).startswith("/memfd:talon-spool")]
+    assert len(fds) == 1, fds
+    fd = steal_fd(worker, int(fds[0]))
+    try:
+        c.send(b"Subject: sealed\r\n\r\nthe text\r\n.\r\n")
+        code, lines = c.reply()
+        assert code == 250, lines
+        size = os.fstat(fd).st_size
+        for attempt in (lambda: os.pwrite(fd, b"X" * 10, 40), lambda: os.ftruncate(fd, 10),
+                        lambda: os.ftruncate(fd, size + 4096)):
+            with pytest.raises(PermissionError):
+                attempt()
+        assert os.fstat(fd).st_size == size
+    finally:
+        os.close(fd)
+    [m] = t.wait_messages("alice", 1)
+    assert m.endswith(b"Subject: sealed\n\nthe text\n")
+
+
+def test_worker_spill_of_a_file_it_does_not_hold(talon_factory):
+    t = talon_factory().start()
+    t.crash_expected = True   # the test kills processes
+    worker = one(t.child_pids("smtp"))
+    queue = one(t.child_pids("queue"))
+    s = channel(worker, queue)
+    qid = b"0123456789ABC"
+    body = struct.pack(">I", len(qid)) + qid
+    s.send(header(27, len(body), 5) + body)     # SPILL
+    s.close()
+    t.wait_log(r"parent event=kill role=smtp pid=%d reason=\"reported by queue: SPILL of a "
+               r"spool file the worker does not hold" % worker)
+    assert t.child_pids("queue") == [queue]
+    send_mail(t)
+    t.wait_messages("alice", 1)

@@ -269,6 +269,7 @@ dec_lookup_reply(const struct ipc_msg *m)
 enum kind_id {
 	K_STOP, K_PEER, K_QSET, K_DSET, K_PSET, K_REPORT, K_MBOX,
 	K_OPEN, K_OPEN_OK, K_OPEN_FAIL, K_COMMIT, K_COMMIT_OK, K_COMMIT_FAIL, K_ABORT,
+	K_SPILL, K_SPILL_OK, K_SPILL_FAIL,
 	K_DELIVER, K_DONE,
 	K_ADMIT, K_ADMIT_REPLY, K_ADMIT_END, K_ADMIT_HOLD,
 	K_SPF, K_SPF_REPLY, K_RDNS, K_RDNS_REPLY, K_LOOKUP, K_LOOKUP_REPLY,
@@ -298,6 +299,9 @@ static const struct kind {
 	[K_COMMIT_OK] = { "COMMIT_OK", PROTO_COMMIT_OK, false, dec_empty },
 	[K_COMMIT_FAIL] = { "COMMIT_FAIL", PROTO_COMMIT_FAIL, false, dec_errno },
 	[K_ABORT] = { "ABORT", PROTO_ABORT, false, dec_qid },
+	[K_SPILL] = { "SPILL", PROTO_SPILL, false, dec_qid },
+	[K_SPILL_OK] = { "SPILL_OK", PROTO_SPILL_OK, true, dec_qid },
+	[K_SPILL_FAIL] = { "SPILL_FAIL", PROTO_SPILL_FAIL, false, dec_errno },
 	[K_DELIVER] = { "DELIVER", PROTO_DELIVER, true, dec_deliver },
 	[K_DONE] = { "DELIVER_DONE", PROTO_DELIVER_DONE, false, dec_done },
 	[K_ADMIT] = { "ADMIT", PROTO_ADMIT, false, dec_admit },
@@ -889,8 +893,8 @@ sample(enum kind_id k, size_t i, struct buf *b)
 		if (i > 0)
 			return false;
 		break;
-	case K_OPEN_OK: case K_ABORT: ENC(v_qid, proto_qid_enc); break;
-	case K_OPEN_FAIL: case K_COMMIT_FAIL: ENC(v_errno, proto_errno_enc); break;
+	case K_OPEN_OK: case K_ABORT: case K_SPILL: case K_SPILL_OK: ENC(v_qid, proto_qid_enc); break;
+	case K_OPEN_FAIL: case K_COMMIT_FAIL: case K_SPILL_FAIL: ENC(v_errno, proto_errno_enc); break;
 	case K_COMMIT: ENC(v_commit, proto_commit_enc); break;
 	case K_DELIVER: ENC(v_deliver, proto_deliver_enc); break;
 	case K_DONE: ENC(v_done, proto_deliver_done_enc); break;
@@ -1039,10 +1043,10 @@ check_fields(enum kind_id k, size_t i)
 		break;
 	case K_OPEN: case K_COMMIT_OK: case K_ADMIT_END:
 		break;
-	case K_OPEN_OK: case K_ABORT:
+	case K_OPEN_OK: case K_ABORT: case K_SPILL: case K_SPILL_OK:
 		CHECK_STR(out_qid.qid, v_qid[i].qid);
 		break;
-	case K_OPEN_FAIL: case K_COMMIT_FAIL:
+	case K_OPEN_FAIL: case K_COMMIT_FAIL: case K_SPILL_FAIL:
 		CHECK_INT(out_errno.err, v_errno[i].err);
 		break;
 	case K_COMMIT:
@@ -1172,7 +1176,8 @@ T(catalog_type_numbers)
 		{ PROTO_DELIVER_SETTINGS, 4 }, { PROTO_POLICY_SETTINGS, 5 }, { PROTO_REPORT, 6 }, { PROTO_MAILBOXES, 7 },
 		{ PROTO_OPEN, 20 }, { PROTO_OPEN_OK, 21 }, { PROTO_OPEN_FAIL, 22 },
 		{ PROTO_COMMIT, 23 }, { PROTO_COMMIT_OK, 24 }, { PROTO_COMMIT_FAIL, 25 },
-		{ PROTO_ABORT, 26 }, { PROTO_DELIVER, 40 }, { PROTO_DELIVER_DONE, 41 },
+		{ PROTO_ABORT, 26 }, { PROTO_SPILL, 27 }, { PROTO_SPILL_OK, 28 }, { PROTO_SPILL_FAIL, 29 },
+		{ PROTO_DELIVER, 40 }, { PROTO_DELIVER_DONE, 41 },
 		{ PROTO_ADMIT, 60 }, { PROTO_ADMIT_REPLY, 61 }, { PROTO_ADMIT_END, 62 },
 		{ PROTO_ADMIT_HOLD, 63 }, { PROTO_SPF, 64 }, { PROTO_SPF_REPLY, 65 },
 		{ PROTO_RDNS, 66 }, { PROTO_RDNS_REPLY, 67 }, { PROTO_LOOKUP, 68 },
@@ -1241,6 +1246,9 @@ T(golden_encodings)
 		{ K_OPEN, 0, "" },
 		{ K_OPEN_OK, 0, "0000000d 30313233343536373839414243" },
 		{ K_ABORT, 1, "0000000d 5a5a5a5a5a5a5a5a5a5a5a5a5a" },
+		{ K_SPILL, 0, "0000000d 30313233343536373839414243" },
+		{ K_SPILL_OK, 1, "0000000d 5a5a5a5a5a5a5a5a5a5a5a5a5a" },
+		{ K_SPILL_FAIL, 1, "00000005" },
 		{ K_OPEN_FAIL, 1, "00000005" },
 		{ K_COMMIT_FAIL, 3, "00000fff" },
 		{ K_COMMIT, 0, "0000000d 30313233343536373839414243 0102030405060708" },
@@ -1417,10 +1425,12 @@ T(missing_fd_refused)
 			expect_rc(dec_kind(k, GOOD_FD, &b), 0, "%s sample %zu, fd", kinds[k].name, i);
 		}
 	}
-	CHECK_INT(n, 3);	/* PEER, OPEN_OK, DELIVER */
-	/* ABORT shares OPEN_OK's decoder but carries no descriptor */
+	CHECK_INT(n, 4);	/* PEER, OPEN_OK, SPILL_OK, DELIVER */
+	/* ABORT and SPILL share OPEN_OK's decoder but carry no descriptor */
 	CHECK(sample(K_ABORT, 0, &b));
 	expect_rc(dec_kind(K_ABORT, -1, &b), 0, "ABORT without fd");
+	CHECK(sample(K_SPILL, 0, &b));
+	expect_rc(dec_kind(K_SPILL, -1, &b), 0, "SPILL without fd");
 	buf_free(&b);
 }
 
@@ -1535,7 +1545,7 @@ T(qid_must_be_a_queue_id)
 		{ "0123456789ABC\0", 14, -1 },		/* NUL after a valid id */
 		{ "\0" "123456789ABC", 13, -1 },
 	};
-	static const enum kind_id ks[] = { K_OPEN_OK, K_ABORT, K_COMMIT };
+	static const enum kind_id ks[] = { K_OPEN_OK, K_ABORT, K_COMMIT, K_SPILL, K_SPILL_OK };
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	for (size_t j = 0; j < NELEM(ks); j++)
@@ -1876,7 +1886,7 @@ T(errno_must_be_an_error)
 		{ 1, 0 }, { 5, 0 }, { 28, 0 }, { 4095, 0 },
 		{ 0, -1 }, { 4096, -1 }, { 0x80000000u, -1 }, { UINT32_MAX, -1 },
 	};
-	static const enum kind_id ks[] = { K_OPEN_FAIL, K_COMMIT_FAIL };
+	static const enum kind_id ks[] = { K_OPEN_FAIL, K_COMMIT_FAIL, K_SPILL_FAIL };
 	struct buf b;
 	buf_init(&b, IPC_MAX);
 	for (size_t j = 0; j < NELEM(ks); j++)
