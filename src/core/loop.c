@@ -12,11 +12,16 @@
 
 #include "core/util.h"
 
+/* gen tells this registration of fd from an earlier one: a callback may
+ * close an fd and a later one of the same round open another with the
+ * same number (accept does), and the events epoll_wait returned for the
+ * old one must not reach the new one.  epoll carries (gen << 32 | fd). */
 struct fdent {
 	loop_fd_cb cb;
 	void *arg;
 	unsigned events;
 	bool used;
+	uint32_t gen;
 };
 
 struct loop {
@@ -28,6 +33,7 @@ struct loop {
 	loop_cb before_sleep;
 	void *before_sleep_arg;
 	bool stop;
+	uint32_t gen;		/* of the last loop_add */
 };
 
 struct loop *
@@ -66,6 +72,12 @@ to_epoll(unsigned ev)
 	return e;
 }
 
+static uint64_t
+ev_data(const struct loop *l, int fd)
+{
+	return (uint64_t)l->fds[fd].gen << 32 | (uint32_t)fd;
+}
+
 int
 loop_add(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *arg)
 {
@@ -79,10 +91,12 @@ loop_add(struct loop *l, int fd, unsigned events, loop_fd_cb cb, void *arg)
 		memset(l->fds + l->n_fds, 0, (n - l->n_fds) * sizeof *l->fds);
 		l->n_fds = n;
 	}
-	struct epoll_event ee = { .events = to_epoll(events), .data.fd = fd };
+	uint32_t gen = ++l->gen;
+	struct epoll_event ee = { .events = to_epoll(events),
+		.data.u64 = (uint64_t)gen << 32 | (uint32_t)fd };
 	if (epoll_ctl(l->epfd, EPOLL_CTL_ADD, fd, &ee) < 0)
 		return -1;
-	l->fds[fd] = (struct fdent){ cb, arg, events, true };
+	l->fds[fd] = (struct fdent){ cb, arg, events, true, gen };
 	return 0;
 }
 
@@ -93,7 +107,7 @@ loop_mod(struct loop *l, int fd, unsigned events)
 		return -1;
 	if (l->fds[fd].events == events)
 		return 0;
-	struct epoll_event ee = { .events = to_epoll(events), .data.fd = fd };
+	struct epoll_event ee = { .events = to_epoll(events), .data.u64 = ev_data(l, fd) };
 	if (epoll_ctl(l->epfd, EPOLL_CTL_MOD, fd, &ee) < 0)
 		return -1;
 	l->fds[fd].events = events;
@@ -231,9 +245,11 @@ loop_run(struct loop *l)
 			return -1;
 		}
 		for (int i = 0; i < n; i++) {
-			int fd = evs[i].data.fd;
-			/* an earlier callback this round may have closed it */
-			if ((size_t)fd >= l->n_fds || !l->fds[fd].used)
+			int fd = (int)(uint32_t)evs[i].data.u64;
+			/* an earlier callback this round may have closed it,
+			 * and even opened another under its number */
+			if ((size_t)fd >= l->n_fds || !l->fds[fd].used ||
+			    l->fds[fd].gen != (uint32_t)(evs[i].data.u64 >> 32))
 				continue;
 			unsigned ev = 0;
 			if (evs[i].events & (EPOLLIN | EPOLLRDHUP))

@@ -79,6 +79,64 @@ T(timers_fire_in_order_and_cancel)
 	loop_free(&l);
 }
 
+/* Two readable sockets in one epoll round: the first callback to run
+ * closes the other and opens a new socket under the same number (as an
+ * accept does).  The old fd's event of that round must not reach the new
+ * one's callback: it would see another connection's readiness or hangup
+ * (the imap front once reset a fresh client this way). */
+static struct {
+	int fd[2], peer[2];
+	int n_first, n_new;
+} reuse;
+
+static void
+on_new(struct loop *l, int fd, unsigned ev, void *arg)
+{
+	reuse.n_new++;
+}
+
+static void
+on_first(struct loop *l, int fd, unsigned ev, void *arg)
+{
+	reuse.n_first++;
+	int other = fd == reuse.fd[0] ? reuse.fd[1] : reuse.fd[0];
+	loop_del(l, other);
+	int sv[2];
+	CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+	CHECK(dup2(sv[0], other) == other);	/* the number comes back */
+	close(sv[0]);
+	reuse.peer[other == reuse.fd[0] ? 0 : 1] = sv[1];	/* nothing written: not readable */
+	CHECK(loop_add(l, other, LOOP_READ, on_new, NULL) == 0);
+	loop_del(l, fd);
+	loop_stop(l);
+}
+
+T(stale_event_does_not_reach_a_reused_fd)
+{
+	struct loop *l = loop_new();
+	int old_peer[2];
+	for (int i = 0; i < 2; i++) {
+		int sv[2];
+		CHECK(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == 0);
+		reuse.fd[i] = sv[0];
+		old_peer[i] = sv[1];
+		CHECK(write(sv[1], "x", 1) == 1);
+		CHECK(loop_add(l, sv[0], LOOP_READ, on_first, NULL) == 0);
+	}
+	reuse.n_first = reuse.n_new = 0;
+	loop_run(l);
+	CHECK_INT(reuse.n_first, 1);
+	CHECK_INT(reuse.n_new, 0);
+	for (int i = 0; i < 2; i++) {
+		loop_del(l, reuse.fd[i]);
+		close(reuse.fd[i]);
+		close(old_peer[i]);
+		if (reuse.peer[i] > 0)
+			close(reuse.peer[i]);
+	}
+	loop_free(&l);
+}
+
 T(timer_heap_random)
 {
 	/* arm and cancel many timers in a pseudo-random order; the heap must
@@ -265,6 +323,7 @@ main(void)
 {
 	RUN(buf_limits_and_sticky_error);
 	RUN(timers_fire_in_order_and_cancel);
+	RUN(stale_event_does_not_reach_a_reused_fd);
 	RUN(timer_heap_random);
 	RUN(getline_only_crlf_ends_a_line);
 	RUN(getline_lf_first_byte_and_limit_edge);
