@@ -603,21 +603,6 @@ del_keeps_aliases(const struct conf *c, const struct users *before, const struct
 	return ok;
 }
 
-static int
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w <= 0)
-			return -1;
-		p += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 /* fsync the directory holding path, so the rename itself is durable. */
 static int
 sync_dir(const char *path)

@@ -184,3 +184,61 @@ b64_value(unsigned char c, char c63)
 		return 63;
 	return -1;
 }
+
+int
+write_all(int fd, const void *p, size_t n)
+{
+	const char *c = p;
+	while (n > 0) {
+		ssize_t w = write(fd, c, n);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		c += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+int
+copy_range(int from, uint64_t off, uint64_t len, int to)
+{
+	loff_t o = (loff_t)off;
+	bool try_cfr = true;
+	while (len > 0) {
+		if (try_cfr) {
+			ssize_t n = copy_file_range(from, &o, to, NULL, len, 0);
+			if (n > 0) {
+				len -= (uint64_t)n;
+				continue;
+			}
+			if (n == 0) {
+				errno = EIO;	/* spool file shorter than recorded */
+				return -1;
+			}
+			if (errno == EINTR)
+				continue;
+			if (errno != EXDEV && errno != EINVAL && errno != ENOSYS &&
+			    errno != EOPNOTSUPP)
+				return -1;
+			try_cfr = false;
+		}
+		char b[65536];
+		size_t want = len < sizeof b ? (size_t)len : sizeof b;
+		ssize_t r = pread(from, b, want, (off_t)o);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r <= 0) {
+			if (r == 0)
+				errno = EIO;
+			return -1;
+		}
+		if (write_all(to, b, (size_t)r) < 0)
+			return -1;
+		o += r;
+		len -= (uint64_t)r;
+	}
+	return 0;
+}

@@ -51,4 +51,11 @@ void log_escape(char *dst, size_t dstsz, const void *src, size_t len);
 /* Monotonic milliseconds and wall-clock seconds. */
 uint64_t now_ms(void);
 
+/* write(2) all n bytes (EINTR retried): 0, or -1 with errno. */
+int write_all(int fd, const void *p, size_t n);
+/* Copy len bytes at offset off of from to the current offset of to
+ * (copy_file_range where the kernel can, else read and write): 0, or -1
+ * with errno (EIO when from is shorter). */
+int copy_range(int from, uint64_t off, uint64_t len, int to);
+
 #endif

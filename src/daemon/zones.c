@@ -33,19 +33,6 @@ log_diag(struct diag *d, const char *origin, bool errors)
 	}
 }
 
-static bool
-write_all(int fd, const uint8_t *p, size_t n)
-{
-	while (n > 0) {
-		ssize_t w = write(fd, p, n);
-		if (w <= 0)
-			return false;
-		p += w;
-		n -= (size_t)w;
-	}
-	return true;
-}
-
 /* The stream, then the journal, in a memfd sealed against any change: the
  * dns process maps it and builds pointers into it. */
 static int
@@ -54,7 +41,7 @@ sealed_copy(const struct buf *b, const struct buf *j)
 	int fd = memfd_create("talon-zone", MFD_CLOEXEC | MFD_ALLOW_SEALING);
 	if (fd < 0)
 		return -1;
-	if (!write_all(fd, b->data, b->len) || !write_all(fd, j->data, j->len)) {
+	if (write_all(fd, b->data, b->len) < 0 || write_all(fd, j->data, j->len) < 0) {
 		close(fd);
 		return -1;
 	}

@@ -236,28 +236,11 @@ disk_open(const char *qid)
 static int
 to_disk(struct qmsg *m, uint64_t size)
 {
-	static uint8_t b[64 * 1024];
 	int fd = disk_open(m->qid);
 	if (fd < 0)
 		return errno;
-	int e = 0;
-	for (uint64_t off = 0; off < size && e == 0;) {
-		size_t want = size - off < sizeof b ? (size_t)(size - off) : sizeof b;
-		ssize_t r = pread(m->fd, b, want, (off_t)off);
-		if (r <= 0) {
-			e = r < 0 ? errno : EIO;
-			break;
-		}
-		for (ssize_t done = 0; done < r && e == 0;) {
-			ssize_t w = write(fd, b + done, (size_t)(r - done));
-			if (w < 0 && errno != EINTR)
-				e = errno;
-			else if (w > 0)
-				done += w;
-		}
-		off += (uint64_t)r;
-	}
-	if (e != 0) {
+	if (copy_range(m->fd, 0, size, fd) < 0) {
+		int e = errno;
 		unlinkat(Q.q_fd, m->qid, 0);
 		close(fd);
 		return e;

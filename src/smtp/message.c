@@ -281,25 +281,9 @@ smtp_spool_spill(struct session *s, bool end)
 void
 smtp_spool_spilled(struct session *s, int fd, int err)
 {
-	static uint8_t b[64 * 1024];
 	s->t.spill_pending = false;
-	uint64_t off = 0;
-	while (fd >= 0 && err == 0 && off < s->t.spool_len) {
-		size_t want = s->t.spool_len - off < sizeof b ? (size_t)(s->t.spool_len - off) : sizeof b;
-		ssize_t r = pread(s->t.spool_fd, b, want, (off_t)off);
-		if (r <= 0) {
-			err = r < 0 ? errno : EIO;
-			break;
-		}
-		for (ssize_t done = 0; done < r && err == 0;) {
-			ssize_t w = write(fd, b + done, (size_t)(r - done));
-			if (w < 0 && errno != EINTR)
-				err = errno;
-			else if (w > 0)
-				done += w;
-		}
-		off += (uint64_t)r;
-	}
+	if (fd >= 0 && err == 0 && copy_range(s->t.spool_fd, 0, s->t.spool_len, fd) < 0)
+		err = errno;
 	if (fd >= 0 && err == 0) {
 		close(s->t.spool_fd);
 		s->t.spool_fd = fd;

@@ -148,22 +148,6 @@ read_file(int dirfd, const char *name, size_t max, struct buf *out)
 	return 0;
 }
 
-static int
-write_all(int fd, const void *p, size_t n)
-{
-	const uint8_t *b = p;
-	while (n > 0) {
-		ssize_t w = write(fd, b, n);
-		if (w < 0 && errno == EINTR)
-			continue;
-		if (w < 0)
-			return -1;
-		b += w;
-		n -= (size_t)w;
-	}
-	return 0;
-}
-
 static bool
 ts_eq(const struct timespec *a, const struct timespec *b)
 {

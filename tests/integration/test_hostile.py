@@ -203,18 +203,22 @@ def test_worker_flooding_the_queue_without_reading(talon_factory):
     t.wait_messages("alice", 1)
 
 
-def test_worker_commit_of_a_file_it_does_not_hold(talon_factory):
+@pytest.mark.parametrize("name, type_, tail", [
+    ("COMMIT", 23, struct.pack(">Q", 10)),      # qid, size
+    ("SPILL", 27, b""),                         # qid
+])
+def test_worker_request_for_a_file_it_does_not_hold(talon_factory, name, type_, tail):
     t = talon_factory().start()
     t.crash_expected = True   # the test kills processes
     worker = one(t.child_pids("smtp"))
     queue = one(t.child_pids("queue"))
     s = channel(worker, queue)
     qid = b"0123456789ABC"
-    body = struct.pack(">I", len(qid)) + qid + struct.pack(">Q", 10)
-    s.send(header(23, len(body), 5) + body)     # COMMIT
+    body = struct.pack(">I", len(qid)) + qid + tail
+    s.send(header(type_, len(body), 5) + body)
     s.close()
-    t.wait_log(r"parent event=kill role=smtp pid=%d reason=\"reported by queue: COMMIT of a "
-               r"spool file the worker does not hold" % worker)
+    t.wait_log(r"parent event=kill role=smtp pid=%d reason=\"reported by queue: %s of a "
+               r"spool file the worker does not hold" % (worker, name))
     assert t.child_pids("queue") == [queue]
     send_mail(t)
     t.wait_messages("alice", 1)
@@ -354,19 +358,3 @@ def test_worker_cannot_change_a_message_after_commit(talon_factory):
     [m] = t.wait_messages("alice", 1)
     assert m.endswith(b"Subject: sealed\n\nthe text\n")
 
-
-def test_worker_spill_of_a_file_it_does_not_hold(talon_factory):
-    t = talon_factory().start()
-    t.crash_expected = True   # the test kills processes
-    worker = one(t.child_pids("smtp"))
-    queue = one(t.child_pids("queue"))
-    s = channel(worker, queue)
-    qid = b"0123456789ABC"
-    body = struct.pack(">I", len(qid)) + qid
-    s.send(header(27, len(body), 5) + body)     # SPILL
-    s.close()
-    t.wait_log(r"parent event=kill role=smtp pid=%d reason=\"reported by queue: SPILL of a "
-               r"spool file the worker does not hold" % worker)
-    assert t.child_pids("queue") == [queue]
-    send_mail(t)
-    t.wait_messages("alice", 1)
